@@ -1,0 +1,5 @@
+"""Allow ``python -m nbrisk ...`` (used by the Slicer layer's subprocess runner)."""
+
+from nbrisk.cli import entry
+
+entry()

@@ -1,0 +1,467 @@
+"""Read images and masks, and check that they share one voxel grid.
+
+Images: NRRD, NIfTI (.nii/.nii.gz), MHA/MHD, or a folder holding one DICOM series (sorted by slice
+position; missing slices and uneven spacing are refused). Masks: label maps in the same formats, Slicer
+``.seg.nrrd`` segmentations (segment chosen by name or label value) and DICOM SEG objects.
+All geometry is SimpleITK's: physical points in LPS millimetres.
+
+Every problem a user can cause is an :class:`~nbrisk.errors.InputError` with a one-line message that
+names the file and the fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from nbrisk.errors import InputError, InputGeometryError
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".nrrd", ".nii", ".nii.gz", ".mha", ".mhd", ".dcm")
+GEOMETRY_TOLERANCE = 1e-3  # relative (spacing) and mm (origin); direction cosines absolute
+
+
+@dataclass(frozen=True, slots=True)
+class Mask:
+    """A binary ROI on a known grid, with where it came from."""
+
+    image: sitk.Image  # uint8, 1 inside the ROI, 0 outside
+    label: int  # label value (or segment label value) selected in the source file
+    source: Path
+    segment_name: str | None = None
+
+    @property
+    def voxel_count(self) -> int:
+        return int(np.count_nonzero(sitk.GetArrayViewFromImage(self.image)))
+
+
+def _short(path: Path | str) -> str:
+    return str(path)
+
+
+# --------------------------------------------------------------------------------------------- images
+def read_image(path: str | Path) -> sitk.Image:
+    """Read a 3-D scalar image (NRRD, NIfTI, MHA or a DICOM series folder) as float-capable SimpleITK image.
+
+    Raises:
+        InputError: missing, corrupt or truncated file; 4-D or vector image; NaN or infinite voxels.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: file not found; check the path")
+    if p.is_dir():
+        img = read_dicom_series(p)
+    else:
+        img = _read_sitk(p, "image")
+    img = _as_3d_scalar(img, p)
+    arr = sitk.GetArrayViewFromImage(img)
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        n = int(np.count_nonzero(~np.isfinite(arr)))
+        raise InputError(f"{p}: image has {n} NaN/infinite voxels; fix or re-export the image")
+    return img
+
+
+def _read_sitk(p: Path, what: str) -> sitk.Image:
+    try:
+        return sitk.ReadImage(str(p))
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        hint = next((ln.strip() for ln in first if "ERROR" in ln or "rror" in ln), "unreadable")
+        raise InputError(
+            f"{p}: cannot read {what} (corrupt, truncated or unsupported format: {hint[:120]}); "
+            "re-export it as NRRD, NIfTI or MHA"
+        ) from None
+
+
+def _as_3d_scalar(img: sitk.Image, p: Path) -> sitk.Image:
+    if img.GetNumberOfComponentsPerPixel() > 1:
+        raise InputError(
+            f"{p}: image has {img.GetNumberOfComponentsPerPixel()} components per voxel (vector/RGB or 4-D); "
+            "give a single 3-D scalar volume (e.g. one phase or one echo)"
+        )
+    if img.GetDimension() == 4:
+        if img.GetSize()[3] == 1:
+            return img[:, :, :, 0]
+        raise InputError(
+            f"{p}: image is 4-D ({img.GetSize()[3]} volumes); give a single 3-D volume (one phase/time point)"
+        )
+    if img.GetDimension() == 2:
+        return sitk.JoinSeries(img)
+    if img.GetDimension() != 3:
+        raise InputError(f"{p}: image has {img.GetDimension()} dimensions; give a 3-D volume")
+    return img
+
+
+def read_dicom_series(folder: Path) -> sitk.Image:
+    """Read one DICOM series from a folder, sorted by position; refuse gaps and uneven spacing."""
+    reader = sitk.ImageSeriesReader()
+    ids = reader.GetGDCMSeriesIDs(str(folder))
+    if not ids:
+        raise InputError(f"{folder}: no DICOM series found in this folder; point to the folder of one series")
+    if len(ids) > 1:
+        raise InputError(
+            f"{folder}: holds {len(ids)} DICOM series ({', '.join(ids[:3])}...); put each series in its own folder"
+        )
+    files = list(reader.GetGDCMSeriesFileNames(str(folder), ids[0]))
+    _check_slice_positions(folder, files)
+    reader.SetFileNames(files)
+    try:
+        return reader.Execute()
+    except RuntimeError as exc:
+        raise InputError(f"{folder}: cannot read DICOM series ({str(exc).strip()[:120]})") from None
+
+
+def _check_slice_positions(folder: Path, files: list[str]) -> None:
+    import pydicom
+
+    if len(files) < 2:
+        return
+    positions, normal = [], None
+    for f in files:
+        try:
+            ds = pydicom.dcmread(f, stop_before_pixels=True)
+            ipp = np.array([float(v) for v in ds.ImagePositionPatient])
+            if normal is None:
+                iop = np.array([float(v) for v in ds.ImageOrientationPatient])
+                normal = np.cross(iop[:3], iop[3:])
+        except Exception as exc:  # pydicom raises many types for broken headers
+            raise InputError(f"{f}: unreadable DICOM header ({type(exc).__name__}); re-export the series") from None
+        positions.append(float(ipp @ normal))
+    pos = np.sort(np.array(positions))
+    gaps = np.diff(pos)
+    if np.any(gaps < 1e-3):
+        raise InputError(f"{folder}: two DICOM slices share a position; remove duplicate slices")
+    med = float(np.median(gaps))
+    worst = int(np.argmax(np.abs(gaps - med)))
+    if abs(gaps[worst] - med) > max(0.01 * med, 1e-3):
+        if gaps[worst] > 1.5 * med:
+            what = f"missing slice(s) between positions {pos[worst]:.2f} and {pos[worst + 1]:.2f} mm"
+        else:
+            what = f"uneven slice spacing ({gaps[worst]:.3f} mm vs median {med:.3f} mm)"
+        raise InputError(f"{folder}: {what}; export the complete series with regular spacing")
+
+
+# ---------------------------------------------------------------------------------------------- masks
+def read_mask(
+    path: str | Path,
+    reference: sitk.Image | None = None,
+    *,
+    label: int | None = None,
+    segment: str | None = None,
+    reference_path: str | Path | None = None,
+    resample: bool = False,
+) -> Mask:
+    """Read a mask and return the selected ROI as a binary uint8 image on the reference grid.
+
+    ``label`` picks a label value (label maps) or a segment's label value (``.seg.nrrd``); ``segment``
+    picks a Slicer segment or DICOM SEG segment by name. With one label present, it is used by default.
+    When ``reference`` is given the grid is checked (see :func:`check_geometry`); a mask stored on a
+    sub-extent of the same grid (Slicer's default) is padded losslessly; any other mismatch is an error
+    unless ``resample=True`` (nearest neighbour onto the reference grid).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: mask file not found; check the path")
+    name = p.name.lower()
+    seg_name = None
+    if name.endswith(".seg.nrrd"):
+        labelmap, sel, seg_name = _read_slicer_seg(p, label, segment)
+    elif p.is_dir() or name.endswith(".dcm") and _is_dicom_seg(p):
+        labelmap, sel, seg_name = _read_dicom_seg(p, label, segment)
+    else:
+        if segment is not None:
+            raise InputError(f"{p}: --segment works for .seg.nrrd and DICOM SEG only; use --label for label maps")
+        labelmap = _as_3d_scalar(_read_sitk(p, "mask"), p)
+        sel = _pick_label(p, labelmap, label)
+    binary = sitk.Cast(sitk.BinaryThreshold(labelmap, sel, sel, 1, 0), sitk.sitkUInt8)
+    if reference is not None:
+        binary = conform_to_reference(binary, reference, p, reference_path, resample=resample)
+    n = int(np.count_nonzero(sitk.GetArrayViewFromImage(binary)))
+    if n == 0:
+        raise InputError(f"{p}: ROI (label {sel}) lies outside the image; draw the ROI on this image")
+    if n == 1:
+        raise InputError(f"{p}: ROI (label {sel}) has a single voxel; texture features need a real ROI")
+    return Mask(binary, sel, p, seg_name)
+
+
+def _pick_label(p: Path, labelmap: sitk.Image, label: int | None) -> int:
+    arr = sitk.GetArrayViewFromImage(labelmap)
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            raise InputError(f"{p}: mask has NaN voxels; a mask must hold integer labels")
+        if not np.all(np.equal(np.mod(arr, 1), 0)):
+            raise InputError(
+                f"{p}: mask holds non-integer values (a probability map?); threshold it to integer labels first"
+            )
+    values = np.unique(arr)
+    present = [int(v) for v in values if v != 0]
+    if not present:
+        raise InputError(f"{p}: mask is empty (no non-zero voxel); draw or export the ROI again")
+    if label is None:
+        if len(present) == 1:
+            return present[0]
+        if 1 in present:
+            return 1
+        raise InputError(f"{p}: mask holds labels {present[:10]}; choose one with --label")
+    if label not in present:
+        raise InputError(f"{p}: label {label} is absent (present: {present[:10]}); pass one of those with --label")
+    return int(label)
+
+
+def _read_slicer_seg(p: Path, label: int | None, segment: str | None) -> tuple[sitk.Image, int, str]:
+    """Read a Slicer .seg.nrrd (3-D or layered 4-D) and return (labelmap of the chosen layer, value, name)."""
+    import nrrd
+
+    try:
+        data, hdr = nrrd.read(str(p), index_order="C")
+    except Exception as exc:  # pynrrd raises NRRDError, ValueError, OSError on broken files
+        raise InputError(f"{p}: cannot read segmentation ({type(exc).__name__}); re-save it from Slicer") from None
+    segs = _slicer_segments(hdr)
+    if not segs:
+        raise InputError(f"{p}: no segments in this .seg.nrrd; add a segment in Slicer and save again")
+    if segment is not None:
+        match = [s for s in segs if s["name"].lower() == segment.lower()]
+        if not match:
+            raise InputError(f"{p}: no segment named {segment!r} (have: {[s['name'] for s in segs]})")
+        chosen = match[0]
+    elif label is not None:
+        match = [s for s in segs if s["label"] == label]
+        if not match:
+            raise InputError(f"{p}: no segment with label value {label} (have: {[s['label'] for s in segs]})")
+        chosen = match[0]
+    elif len(segs) == 1:
+        chosen = segs[0]
+    else:
+        raise InputError(f"{p}: holds segments {[s['name'] for s in segs]}; choose one with --segment NAME")
+    directions = np.asarray(hdr["space directions"], dtype=object)
+    spatial = [i for i, row in enumerate(directions) if row is not None and not _is_nan_row(row)]
+    if data.ndim == 4:  # C order: (layer?, z, y, x) or with list axis first in file order
+        kinds = hdr.get("kinds", [])
+        list_axis = next((i for i, k in enumerate(kinds) if k in ("list", "vector", "none")), 0)
+        data = np.take(data, chosen["layer"], axis=data.ndim - 1 - list_axis)
+    dirs = np.array([np.asarray(directions[i], dtype=float) for i in spatial])  # rows = axis vectors
+    origin = np.asarray(hdr.get("space origin", [0, 0, 0]), dtype=float)
+    space = str(hdr.get("space", "left-posterior-superior")).lower()
+    if space in ("right-anterior-superior", "ras"):
+        flip = np.array([-1.0, -1.0, 1.0])
+        origin = origin * flip
+        dirs = dirs * flip
+    spacing = np.linalg.norm(dirs, axis=1)
+    img = sitk.GetImageFromArray(np.ascontiguousarray(data))
+    img.SetSpacing(spacing.tolist())
+    img.SetOrigin(origin.tolist())
+    img.SetDirection((dirs / spacing[:, None]).T.flatten().tolist())
+    present = np.unique(sitk.GetArrayViewFromImage(img))
+    if chosen["label"] not in present:
+        raise InputError(f"{p}: segment {chosen['name']!r} is empty; draw it in Slicer and save again")
+    return img, int(chosen["label"]), chosen["name"]
+
+
+def _is_nan_row(row: object) -> bool:
+    try:
+        return bool(np.all(np.isnan(np.asarray(row, dtype=float))))
+    except (TypeError, ValueError):
+        return True
+
+
+def _slicer_segments(hdr: dict) -> list[dict]:
+    segs = []
+    i = 0
+    while f"Segment{i}_ID" in hdr or f"Segment{i}_Name" in hdr:
+        segs.append(
+            {
+                "name": str(hdr.get(f"Segment{i}_Name", f"Segment_{i}")),
+                "label": int(hdr.get(f"Segment{i}_LabelValue", i + 1)),
+                "layer": int(hdr.get(f"Segment{i}_Layer", 0)),
+            }
+        )
+        i += 1
+    return segs
+
+
+def _is_dicom_seg(p: Path) -> bool:
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(str(p), stop_before_pixels=True)
+    except Exception:  # not DICOM at all
+        return False
+    return str(getattr(ds, "SOPClassUID", "")) == "1.2.840.10008.5.1.4.1.1.66.4"
+
+
+def _read_dicom_seg(p: Path, label: int | None, segment: str | None) -> tuple[sitk.Image, int, str]:
+    """Read a DICOM SEG file (binary or fractional) into a label map of the chosen segment."""
+    import highdicom as hd
+
+    try:
+        seg = hd.seg.segread(str(p))
+        numbers = list(seg.segment_numbers)
+        descs = {n: seg.get_segment_description(n).segment_label for n in numbers}
+    except Exception as exc:  # highdicom raises many types on malformed objects
+        raise InputError(f"{p}: cannot read DICOM SEG ({type(exc).__name__}: {str(exc)[:80]})") from None
+    if segment is not None:
+        match = [n for n, d in descs.items() if str(d).lower() == segment.lower()]
+        if not match:
+            raise InputError(f"{p}: no segment labelled {segment!r} (have: {list(descs.values())})")
+        num = match[0]
+    elif label is not None:
+        if label not in numbers:
+            raise InputError(f"{p}: no segment number {label} (have: {numbers})")
+        num = label
+    elif len(numbers) == 1:
+        num = numbers[0]
+    else:
+        raise InputError(f"{p}: holds segments {list(descs.values())}; choose one with --segment NAME")
+    try:
+        vol = seg.get_volume(segment_numbers=[num], combine_segments=True, relabel=False)
+    except Exception as exc:
+        raise InputError(f"{p}: cannot build a volume from the DICOM SEG ({str(exc)[:100]})") from None
+    arr = np.asarray(vol.array)  # (slices, rows, cols) in highdicom's default spatial order
+    affine = np.asarray(vol.affine, dtype=float)  # maps (k, i, j) array index -> LPS mm
+    img = sitk.GetImageFromArray(np.ascontiguousarray(np.transpose(arr, (0, 1, 2))).astype(np.uint8))
+    # array axes (0,1,2) -> sitk axes (2,1,0): sitk index (x=col j, y=row i, z=slice k)
+    cols = affine[:3, :3]
+    axis_vectors = [cols[:, 2], cols[:, 1], cols[:, 0]]
+    spacing = [float(np.linalg.norm(v)) for v in axis_vectors]
+    img.SetSpacing(spacing)
+    img.SetOrigin(affine[:3, 3].tolist())
+    img.SetDirection(np.stack([v / s for v, s in zip(axis_vectors, spacing, strict=True)], axis=1).flatten().tolist())
+    return img, int(num), str(descs[num])
+
+
+# ------------------------------------------------------------------------------------------- geometry
+def geometry_difference(a: sitk.Image, b: sitk.Image, tol: float = GEOMETRY_TOLERANCE) -> str | None:
+    """Return a description of the first differing grid field (size, spacing, origin, direction) or None."""
+    if a.GetSize() != b.GetSize():
+        return f"size differs ({a.GetSize()} vs {b.GetSize()})"
+    sa, sb = np.array(a.GetSpacing()), np.array(b.GetSpacing())
+    if np.any(np.abs(sa - sb) > tol * np.maximum(sa, sb)):
+        return f"spacing differs ({_fmt(sa)} vs {_fmt(sb)} mm)"
+    oa, ob = np.array(a.GetOrigin()), np.array(b.GetOrigin())
+    if np.any(np.abs(oa - ob) > max(tol, tol * float(sa.min()) * 10)):
+        return f"origin differs ({_fmt(oa)} vs {_fmt(ob)} mm)"
+    da, db = np.array(a.GetDirection()), np.array(b.GetDirection())
+    if np.any(np.abs(da - db) > tol):
+        return f"direction differs ({_fmt(da)} vs {_fmt(db)})"
+    return None
+
+
+def _fmt(v: np.ndarray) -> str:
+    return "(" + ", ".join(f"{x:.4g}" for x in v) + ")"
+
+
+def check_geometry(
+    image: sitk.Image, mask: sitk.Image, image_path: str | Path | None, mask_path: str | Path | None
+) -> None:
+    """Raise InputGeometryError naming both files and the differing field when the grids differ."""
+    diff = geometry_difference(mask, image)
+    if diff:
+        raise InputGeometryError(
+            f"mask {mask_path or '<mask>'} does not match image {image_path or '<image>'}: {diff} "
+            "(mask vs image); re-export the mask on the image grid or pass --resample-mask"
+        )
+
+
+def conform_to_reference(
+    mask: sitk.Image,
+    reference: sitk.Image,
+    mask_path: str | Path | None,
+    reference_path: str | Path | None,
+    *,
+    resample: bool = False,
+) -> sitk.Image:
+    """Put a binary mask on the reference grid: as is, by lossless padding of a sub-extent, or by resampling."""
+    if geometry_difference(mask, reference) is None:
+        out = sitk.Image(mask)
+        out.CopyInformation(reference)
+        return out
+    padded = _paste_subextent(mask, reference)
+    if padded is not None:
+        return padded
+    if not resample:
+        check_geometry(reference, mask, reference_path, mask_path)
+    logger.warning("resampling mask %s onto the grid of %s (nearest neighbour)", mask_path, reference_path)
+    out = sitk.Resample(mask, reference, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    return out
+
+
+def _paste_subextent(mask: sitk.Image, reference: sitk.Image) -> sitk.Image | None:
+    """If ``mask`` is an integer-offset sub-block of the reference grid, return it padded to that grid."""
+    tol = GEOMETRY_TOLERANCE
+    sm, sr = np.array(mask.GetSpacing()), np.array(reference.GetSpacing())
+    if np.any(np.abs(sm - sr) > tol * sr) or np.any(np.abs(np.array(mask.GetDirection()) - reference.GetDirection()) > tol):
+        return None
+    idx = np.array(reference.TransformPhysicalPointToContinuousIndex(mask.GetOrigin()))
+    if np.any(np.abs(idx - np.round(idx)) > 0.01):
+        return None
+    start = np.round(idx).astype(int)
+    size = np.array(mask.GetSize())
+    ref_size = np.array(reference.GetSize())
+    marr = sitk.GetArrayFromImage(mask)
+    out = np.zeros(ref_size[::-1], dtype=np.uint8)
+    lo = np.maximum(start, 0)
+    hi = np.minimum(start + size, ref_size)
+    if np.any(hi <= lo):
+        inside = 0
+    else:
+        src = marr[
+            lo[2] - start[2] : hi[2] - start[2], lo[1] - start[1] : hi[1] - start[1], lo[0] - start[0] : hi[0] - start[0]
+        ]
+        out[lo[2] : hi[2], lo[1] : hi[1], lo[0] : hi[0]] = src
+        inside = int(np.count_nonzero(src))
+    if inside != int(np.count_nonzero(marr)):
+        return None  # part of the ROI would be cut off: let the caller report the mismatch
+    img = sitk.GetImageFromArray(out)
+    img.CopyInformation(reference)
+    return img
+
+
+# --------------------------------------------------------------------------------------------- output
+@contextmanager
+def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; move it onto ``target`` only if the block succeeds."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sfx = suffix if suffix is not None else "".join(target.suffixes) or ".tmp"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=sfx, dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_image(image: sitk.Image, path: str | Path, compress: bool = True) -> Path:
+    """Write an image atomically (NRRD/NIfTI/MHA by suffix)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        sitk.WriteImage(image, str(tmp), compress)
+    return path
+
+
+def load_case(
+    image_path: str | Path,
+    mask_path: str | Path,
+    *,
+    label: int | None = None,
+    segment: str | None = None,
+    resample_mask: bool = False,
+) -> tuple[sitk.Image, Mask]:
+    """Read an image and its mask, check the grids, and return both (the usual entry point)."""
+    image = read_image(image_path)
+    mask = read_mask(
+        mask_path, image, label=label, segment=segment, reference_path=image_path, resample=resample_mask
+    )
+    return image, mask
