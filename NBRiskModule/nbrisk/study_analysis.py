@@ -89,11 +89,15 @@ def _pair_kind(a: str, b: str) -> str | None:
 
 
 def rater_features(study: Study, masks: dict[str, dict[str, Path]], preset: object, jobs: int = 1,
-                   progress: Progress = None) -> dict[str, pd.DataFrame]:
-    """Extract features for each rater's masks with the cohort extractor; return ``{rater: table}``."""
+                   progress: Progress = None, errors: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Extract features for each rater's masks with the cohort extractor; return ``{rater: table}``.
+
+    Cases whose extraction fails are left out of that rater's table and described in ``errors``.
+    """
     from nbrisk.cohort import extract_manifest
 
     images = case_images(study)
+    errors = errors if errors is not None else []
     out = {}
     with tempfile.TemporaryDirectory(prefix="nbrisk-study-") as tmp:
         for i, (rater, cases) in enumerate(masks.items()):
@@ -105,9 +109,14 @@ def rater_features(study: Study, masks: dict[str, dict[str, Path]], preset: obje
                 w.writerow(["case_id", "image", "mask"])
                 for case, mask in cases.items():
                     w.writerow([case, study.image_path(images[case]).resolve(), mask.resolve()])
-            table = pd.read_csv(extract_manifest(manifest, preset, Path(tmp) / f"{rater}_features.csv", jobs=jobs),
-                                dtype={"case_id": str})
+            res = extract_manifest(manifest, preset, Path(tmp) / f"{rater}_features.csv", jobs=jobs)  # type: ignore[arg-type]
+            if not res.ok:
+                for row in pd.read_csv(res.errors_csv, dtype=str).to_dict("records"):
+                    errors.append(f"{rater} {row.get('case_id')}: {row.get('message', row)}")
+            table = pd.read_csv(res.out_csv, dtype={"case_id": str})
             out[rater] = table.drop(columns=[c for c in ("reader",) if c in table.columns])
+    for err in errors:
+        logger.warning("feature extraction failed for %s", err)
     return out
 
 
@@ -150,8 +159,9 @@ def analyze_study(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
         agreement = segmentation_agreement(masks, progress)
-        agreement.to_csv(tmp / "segmentation_agreement.csv", index=False, float_format="%.6g")
-        features = rater_features(study, masks, preset_obj, jobs, progress)
+        agreement.to_csv(tmp / "segmentation_agreement.csv", index=False, float_format="%.10g")
+        errors: list[str] = []
+        features = rater_features(study, masks, preset_obj, jobs, progress, errors)
         (tmp / "features").mkdir()
         for rater, table in features.items():
             table.to_csv(tmp / "features" / f"{rater}.csv", index=False, float_format="%.10g")
@@ -161,7 +171,7 @@ def analyze_study(
             results["perturbation"] = _perturbation_icc(study, masks, preset_obj, perturbations, tmp)
         kept = _write_icc_outputs(tmp, results, threshold, form)
         _write_report(tmp, study, masks, agreement, features, results, kept, preset_obj, threshold, form,
-                      bland_altman_feature)
+                      bland_altman_feature, errors)
         if out_dir.exists():
             out_dir.rmdir()
         tmp.rename(out_dir)
@@ -207,7 +217,7 @@ def _agreement_rows(agreement: pd.DataFrame) -> list[dict]:
 
 def _write_report(tmp: Path, study: Study, masks: dict[str, dict[str, Path]], agreement: pd.DataFrame,
                   features: dict[str, pd.DataFrame], results: dict[str, IccResult], kept: list[str],
-                  preset: object, threshold: float, form: str, ba_feature: str | None) -> None:
+                  preset: object, threshold: float, form: str, ba_feature: str | None, errors: list[str]) -> None:
     plots, analyses = tmp / "plots", []
     titles = {"inter": "inter-observer", "perturbation": "one reader, ROI perturbation pseudo-readers"}
     for name, res in results.items():
@@ -231,6 +241,7 @@ def _write_report(tmp: Path, study: Study, masks: dict[str, dict[str, Path]], ag
         expected[f"{row['reader']}_pass{row['pass']}"] += 1
     notes = [f"Only one rater: reproducibility from ROI perturbations ({', '.join(results['perturbation'].readers)})."
              ] if "perturbation" in results else []
+    notes += [f"Feature extraction failed for {e}" for e in errors]
     context = {"n_cases": study.info["n_cases"], "readers": study.info["readers"], "repeats": study.info["repeats"],
                "preset_name": getattr(preset, "name", str(preset)), "preset_sha256": getattr(preset, "sha256", ""),
                "n_features": next(iter(results.values())).table["feature"].nunique(), "form": form,
@@ -240,7 +251,7 @@ def _write_report(tmp: Path, study: Study, masks: dict[str, dict[str, Path]], ag
                "raters": [{"name": r, "imported": len(masks.get(r, {})), "expected": n} for r, n in expected.items()]}
     render_summary(context, tmp / "summary.html")
     report = {"preset": context["preset_name"], "preset_sha256": context["preset_sha256"], "form": form,
-              "threshold": threshold, "kept": len(kept), "analyses": {n: r.report() for n, r in results.items()}}
+              "threshold": threshold, "kept": len(kept), "extraction_errors": errors, "analyses": {n: r.report() for n, r in results.items()}}
     (tmp / "icc_report.json").write_text(json.dumps(report, indent=2, default=str))
 
 
