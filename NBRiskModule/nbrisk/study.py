@@ -92,6 +92,21 @@ def deidentified_copy(image: sitk.Image) -> sitk.Image:
     return out
 
 
+def _refuse_burned_in(folder: Path) -> None:
+    """Refuse a DICOM series whose Burned In Annotation (0028,0301) is YES: tags cannot remove it."""
+    import pydicom
+
+    for f in sorted(p for p in folder.iterdir() if p.is_file()):
+        try:
+            ds = pydicom.dcmread(f, stop_before_pixels=True)
+        except Exception:  # pydicom raises many types; not a DICOM file, try the next one
+            continue
+        if str(getattr(ds, "BurnedInAnnotation", "")).upper() == "YES":
+            raise InputError(f"{folder}: DICOM series has burned-in annotations (0028,0301 = YES); "
+                             "text in the pixels cannot be de-identified, export a clean series")
+        return
+
+
 def read_case_manifest(manifest_csv: str | Path) -> list[tuple[str, Path]]:
     """Read ``case_id,image[,...]`` rows (paths relative to the manifest's folder); check ids are unique."""
     manifest_csv = Path(manifest_csv)
@@ -191,6 +206,8 @@ def _write_packages(root: Path, cases: list[tuple[str, Path]], readers: list[str
     for ci, (case_id, image_path) in enumerate(cases):
         if progress:
             progress(ci / len(cases), f"exporting case {ci + 1}/{len(cases)}")
+        if image_path.is_dir():
+            _refuse_burned_in(image_path)
         image = deidentified_copy(read_image(image_path))
         for r, p in passes:
             pos, code = next((pos, code) for pos, (idx, code) in enumerate(plan[(r, p)]) if idx == ci)

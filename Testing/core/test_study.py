@@ -186,6 +186,80 @@ def test_export_strips_source_header_fields(tmp_path: Path) -> None:
     assert not (tmp_path / "s2").exists() and not (tmp_path / "s3").exists()
 
 
+def write_dicom_series(folder: Path, arr: np.ndarray, spacing: tuple[float, float, float], tags: dict) -> Path:
+    """Write a (z, y, x) int16 array as a CT DICOM series with the given extra tags."""
+    folder.mkdir(parents=True)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    for z in range(arr.shape[0]):
+        sl = sitk.GetImageFromArray(arr[z].astype(np.int16))
+        sl.SetSpacing(spacing[:2])
+        for k, v in {"0008|0060": "CT", "0008|0016": "1.2.840.10008.5.1.4.1.1.2", "0020|000d": "1.2.826.0.1.3680043.9.7.1",
+                     "0020|000e": "1.2.826.0.1.3680043.9.7.1.2", "0008|0018": f"1.2.826.0.1.3680043.9.7.1.2.{z + 1}",
+                     "0020|0032": f"-10\\-12\\{z * spacing[2]}", "0020|0037": "1\\0\\0\\0\\1\\0",
+                     "0020|0013": str(z + 1), "0018|0050": str(spacing[2]), "0020|0052": "1.2.826.0.1.3680043.9.7.1.3",
+                     "0028|0030": f"{spacing[1]}\\\\{spacing[0]}", **tags}.items():
+            sl.SetMetaData(k, v)
+        writer.SetFileName(str(folder / f"slice{z:03d}.dcm"))
+        writer.Execute(sl)
+    return folder
+
+
+def write_dicom_seg(series: Path, mask: np.ndarray, out: Path) -> Path:
+    """Write a binary DICOM SEG (one segment, 'tumour') of a (z, y, x) mask drawn on a DICOM series."""
+    import highdicom as hd
+    import pydicom
+    from pydicom.sr.codedict import codes
+
+    sources = sorted((pydicom.dcmread(p) for p in series.glob("*.dcm")), key=lambda d: float(d.ImagePositionPatient[2]))
+    desc = hd.seg.SegmentDescription(
+        segment_number=1, segment_label="tumour", segmented_property_category=codes.SCT.Tissue,
+        segmented_property_type=codes.SCT.Neoplasm, algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL)
+    seg = hd.seg.Segmentation(
+        source_images=sources, pixel_array=mask.astype(bool), segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=[desc], series_instance_uid=hd.UID(), series_number=10, sop_instance_uid=hd.UID(),
+        instance_number=1, manufacturer="test", manufacturer_model_name="test", software_versions="1",
+        device_serial_number="1")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    seg.save_as(out)
+    return out
+
+
+def test_export_converts_dicom_and_removes_every_tag(tmp_path: Path) -> None:
+    arr = (np.arange(6 * 16 * 20).reshape(6, 16, 20) % 300 - 100).astype(np.int16)
+    tags = {"0010|0010": "DOE^JANE", "0010|0020": "PID-4455", "0010|0030": "20190102", "0008|0050": "ACC778899",
+            "0008|0080": "St Elsewhere Hospital", "0008|1030": "ABDOMEN NB JANE"}
+    write_dicom_series(tmp_path / "dicom" / "DOE_JANE", arr, (0.7, 0.7, 2.5), tags)
+    assert b"DOE^JANE" in (tmp_path / "dicom" / "DOE_JANE" / "slice000.dcm").read_bytes()
+    (tmp_path / "cases.csv").write_text("case_id,image\nPID-4455,dicom/DOE_JANE\n")
+    res = export_study(tmp_path / "cases.csv", tmp_path / "study", ["R1"], seed=4)
+    files = [p for p in (res.study_dir / "readers").rglob("*") if p.is_file()]
+    for p in files:
+        blob = p.read_bytes()
+        for secret in (*tags.values(), "PID-4455", "DOE_JANE", "1.2.826.0.1.3680043"):
+            assert secret.encode() not in blob, (p, secret)
+    image = next(p for p in files if p.suffix == ".nrrd")
+    out = sitk.ReadImage(str(image))
+    assert np.array_equal(sitk.GetArrayFromImage(out), arr)
+    assert out.GetSpacing() == pytest.approx((0.7, 0.7, 2.5))
+    assert out.GetOrigin() == pytest.approx((-10.0, -12.0, 0.0))
+    # the reader returns a DICOM SEG drawn on that series: import checks it against the exported grid
+    seg_mask = np.zeros_like(arr, dtype=np.uint8)
+    seg_mask[2:5, 4:10, 5:12] = 1
+    code = image.stem
+    write_dicom_seg(tmp_path / "dicom" / "DOE_JANE", seg_mask, tmp_path / "back" / f"{code}.dcm")
+    rep = import_reader(res.study_dir, "R1", tmp_path / "back")
+    assert rep.ok, rep
+    stored = sitk.ReadImage(str(res.study_dir / "masks" / "R1" / "pass1" / f"{code}.nrrd"))
+    assert np.array_equal(sitk.GetArrayFromImage(stored), seg_mask)
+    write_dicom_series(tmp_path / "dicom" / "burned", arr, (0.7, 0.7, 2.5), {"0028|0301": "YES"})
+    (tmp_path / "burned.csv").write_text("case_id,image\nb1,dicom/burned\n")
+    with pytest.raises(InputError, match="burned-in"):
+        export_study(tmp_path / "burned.csv", tmp_path / "study2", ["R1"])
+    assert not (tmp_path / "study2").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".study2")]  # no partial folder left
+
+
 # ---------------------------------------------------------------------------------------------- import
 def test_import_reports_missing_extra_and_mismatched_and_keeps_every_file(
         phantom_cohort: Path, tmp_path: Path, capsys) -> None:
