@@ -29,7 +29,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import SimpleITK as sitk
@@ -102,8 +102,10 @@ def _refuse_burned_in(folder: Path) -> None:
         except Exception:  # pydicom raises many types; not a DICOM file, try the next one
             continue
         if str(getattr(ds, "BurnedInAnnotation", "")).upper() == "YES":
-            raise InputError(f"{folder}: DICOM series has burned-in annotations (0028,0301 = YES); "
-                             "text in the pixels cannot be de-identified, export a clean series")
+            raise InputError(
+                f"{folder}: DICOM series has burned-in annotations (0028,0301 = YES); "
+                "text in the pixels cannot be de-identified, export a clean series"
+            )
         return
 
 
@@ -163,7 +165,9 @@ def export_study(
     readers = [r.strip() for r in readers]
     bad = [r for r in readers if not READER_RE.match(r)]
     if bad or not readers or len(set(readers)) != len(readers):
-        raise InputError(f"reader names {readers} must be unique and like R1 or reader_A (letters, digits, _ -)")
+        raise InputError(
+            f"reader names {readers} must be unique and like R1 or reader_A (letters, digits, _ -)"
+        )
     if repeats < 1:
         raise InputError(f"--repeats must be at least 1 (got {repeats})")
     cases = read_case_manifest(manifest_csv)
@@ -173,14 +177,25 @@ def export_study(
     try:
         key = _write_packages(tmp, cases, readers, repeats, rng, progress)
         (tmp / "key").mkdir()
-        _write_csv(tmp / "key" / "key.csv", key, ["code", "case_id", "reader", "pass", "order", "image_sha256",
-                                                  "source_image"])
+        _write_csv(
+            tmp / "key" / "key.csv",
+            key,
+            ["code", "case_id", "reader", "pass", "order", "image_sha256", "source_image"],
+        )
         (tmp / "key" / "README.txt").write_text(
             "This key maps the readers' pseudonymous codes back to case ids. Keep it private: never send it\n"
-            "(or the study folder as a whole) to a reader. Send each reader only readers/<reader>/pass<N>/.\n")
-        study = {"format": STUDY_FORMAT, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "nbrisk_version": __version__, "readers": readers, "repeats": repeats, "n_cases": len(cases),
-                 "image_format": "nrrd", "key": "key/key.csv"}
+            "(or the study folder as a whole) to a reader. Send each reader only readers/<reader>/pass<N>/.\n"
+        )
+        study = {
+            "format": STUDY_FORMAT,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "nbrisk_version": __version__,
+            "readers": readers,
+            "repeats": repeats,
+            "n_cases": len(cases),
+            "image_format": "nrrd",
+            "key": "key/key.csv",
+        }
         (tmp / "study.json").write_text(json.dumps(study, indent=2))
         if out_dir.exists():
             raise InputError(f"{out_dir}: appeared while exporting; a study folder is never overwritten")
@@ -191,8 +206,14 @@ def export_study(
     return ExportResult(out_dir, tuple(readers), repeats, len(cases), out_dir / "key" / "key.csv")
 
 
-def _write_packages(root: Path, cases: list[tuple[str, Path]], readers: list[str], repeats: int,
-                    rng: random.Random, progress: Callable[[float, str], None] | None) -> list[dict]:
+def _write_packages(
+    root: Path,
+    cases: list[tuple[str, Path]],
+    readers: list[str],
+    repeats: int,
+    rng: random.Random,
+    progress: Callable[[float, str], None] | None,
+) -> list[dict]:
     passes = [(r, p) for r in readers for p in range(1, repeats + 1)]
     taken: set[str] = set()
     plan = {}
@@ -211,17 +232,40 @@ def _write_packages(root: Path, cases: list[tuple[str, Path]], readers: list[str
         image = deidentified_copy(read_image(image_path))
         for r, p in passes:
             pos, code = next((pos, code) for pos, (idx, code) in enumerate(plan[(r, p)]) if idx == ci)
-            image.SetMetaData("nbrisk_code", code)  # the only header field; makes every copy's checksum unique
+            image.SetMetaData(
+                "nbrisk_code", code
+            )  # the only header field; makes every copy's checksum unique
             target = write_image(image, root / "readers" / r / f"pass{p}" / "images" / f"{code}.nrrd")
-            key.append({"code": code, "case_id": case_id, "reader": r, "pass": p, "order": pos + 1,
-                        "image_sha256": sha256_file(target), "source_image": str(image_path)})
+            key.append(
+                {
+                    "code": code,
+                    "case_id": case_id,
+                    "reader": r,
+                    "pass": p,
+                    "order": pos + 1,
+                    "image_sha256": sha256_file(target),
+                    "source_image": str(image_path),
+                }
+            )
     for r, p in passes:
         folder = root / "readers" / r / f"pass{p}"
         rows = sorted((k for k in key if k["reader"] == r and k["pass"] == p), key=lambda k: k["order"])
-        _write_csv(folder / "manifest.csv", [{"order": k["order"], "code": k["code"],
-                                              "image": f"images/{k['code']}.nrrd", "sha256": k["image_sha256"]}
-                                             for k in rows], ["order", "code", "image", "sha256"])
-        (folder / "SHA256SUMS").write_text("".join(f"{k['image_sha256']}  images/{k['code']}.nrrd\n" for k in rows))
+        _write_csv(
+            folder / "manifest.csv",
+            [
+                {
+                    "order": k["order"],
+                    "code": k["code"],
+                    "image": f"images/{k['code']}.nrrd",
+                    "sha256": k["image_sha256"],
+                }
+                for k in rows
+            ],
+            ["order", "code", "image", "sha256"],
+        )
+        (folder / "SHA256SUMS").write_text(
+            "".join(f"{k['image_sha256']}  images/{k['code']}.nrrd\n" for k in rows)
+        )
         (folder / "README.txt").write_text(INSTRUCTIONS.format(reader=r, pass_=p, n=len(rows)))
     key.sort(key=lambda k: (k["reader"], k["pass"], k["order"]))
     return key
@@ -241,12 +285,16 @@ class Study:
         """Open a study folder; raise InputError naming the folder if it is not one."""
         root = Path(root)
         if not (root / "study.json").is_file() or not (root / "key" / "key.csv").is_file():
-            raise InputError(f"{root}: not a reader-study folder (no study.json or key/key.csv); "
-                             "create one with nbrisk study export")
+            raise InputError(
+                f"{root}: not a reader-study folder (no study.json or key/key.csv); "
+                "create one with nbrisk study export"
+            )
         info = json.loads((root / "study.json").read_text())
         if info.get("format") != STUDY_FORMAT:
-            raise InputError(f"{root}: study format {info.get('format')!r} is not {STUDY_FORMAT}; "
-                             "use the nbrisk version that exported it")
+            raise InputError(
+                f"{root}: study format {info.get('format')!r} is not {STUDY_FORMAT}; "
+                "use the nbrisk version that exported it"
+            )
         key = {row["code"]: {**row, "pass": int(row["pass"])} for row in _read_csv(root / "key" / "key.csv")}
         return cls(root, info, key)
 
@@ -258,14 +306,18 @@ class Study:
         """Read the image exported under ``code`` after checking its checksum against the key."""
         path = self.image_path(code)
         if not path.is_file() or sha256_file(path) != self.key[code]["image_sha256"]:
-            raise InputError(f"{path}: exported image is missing or was modified (checksum differs from "
-                             "key/key.csv); restore the study folder from its backup")
+            raise InputError(
+                f"{path}: exported image is missing or was modified (checksum differs from "
+                "key/key.csv); restore the study folder from its backup"
+            )
         return read_image(path)
 
     def codes(self, reader: str) -> dict[str, int]:
         """Return ``{code: pass}`` for a reader; InputError if the reader is not in the study."""
         if reader not in self.info["readers"]:
-            raise InputError(f"reader {reader!r} is not in study {self.root} (readers: {self.info['readers']})")
+            raise InputError(
+                f"reader {reader!r} is not in study {self.root} (readers: {self.info['readers']})"
+            )
         return {c: row["pass"] for c, row in self.key.items() if row["reader"] == reader}
 
     def mask_path(self, code: str) -> Path:
@@ -304,8 +356,13 @@ def _is_mask_file(path: Path) -> bool:
     return path.name.lower().endswith(MASK_SUFFIXES)
 
 
-def import_reader(study_dir: str | Path, reader: str, from_dir: str | Path, segment: str | None = None,
-                  label: int | None = None) -> ImportReport:
+def import_reader(
+    study_dir: str | Path,
+    reader: str,
+    from_dir: str | Path,
+    segment: str | None = None,
+    label: int | None = None,
+) -> ImportReport:
     """Copy a reader's returned files into the study and validate one segmentation per expected code.
 
     Every returned file is archived byte for byte (checked by SHA-256) under ``returned/<reader>/<time>/``
@@ -316,7 +373,7 @@ def import_reader(study_dir: str | Path, reader: str, from_dir: str | Path, segm
     from_dir = Path(from_dir)
     if not from_dir.is_dir():
         raise InputError(f"{from_dir}: folder not found; give the folder the reader returned")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     archive = study.root / "returned" / reader / stamp
     report = ImportReport(reader, archive)
     files = sorted(p for p in from_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -350,38 +407,57 @@ def import_reader(study_dir: str | Path, reader: str, from_dir: str | Path, segm
     for code in sorted(mine, key=lambda c: (mine[c], study.key[c]["order"])):
         if code not in report.imported and code not in report.failed:
             (report.kept_earlier if code in index else report.missing).append(code)
-    _write_import_log(study, reader, archive, report, files)
+    _write_import_log(reader, archive, report, files)
     return report
 
 
-def _validate_candidates(study: Study, reader: str, from_dir: Path, candidates: dict[str, list[Path]],
-                         report: ImportReport, segment: str | None, label: int | None) -> None:
+def _validate_candidates(
+    study: Study,
+    reader: str,
+    from_dir: Path,
+    candidates: dict[str, list[Path]],
+    report: ImportReport,
+    segment: str | None,
+    label: int | None,
+) -> None:
     index = _read_index(study, reader)
     for code, rels in sorted(candidates.items()):
         if len(rels) > 1:
             report.failed.append(code)
             for rel in rels:
-                report.mismatched[str(rel)] = f"{len(rels)} files for case {code} ({', '.join(map(str, rels))}); keep one"
+                report.mismatched[str(rel)] = (
+                    f"{len(rels)} files for case {code} ({', '.join(map(str, rels))}); keep one"
+                )
             continue
         rel = rels[0]
         try:
             mask = _read_reader_mask(from_dir / rel, study, code, segment, label)
         except InputError as exc:
             report.failed.append(code)
-            report.mismatched[str(rel)] = str(exc).replace(str(from_dir / rel), str(rel))
+            why = str(exc).replace(str(from_dir / rel), str(rel)).replace(" or pass --resample-mask", "")
+            report.mismatched[str(rel)] = why
             continue
         out = study.mask_path(code)
         write_image(mask, out)
-        index[code] = {"code": code, "pass": study.key[code]["pass"],
-                       "returned_file": str(Path(report.archive.name) / rel),
-                       "sha256": sha256_file(report.archive / rel), "voxels": int(sitk.GetArrayViewFromImage(mask).sum())}
+        index[code] = {
+            "code": code,
+            "pass": study.key[code]["pass"],
+            "returned_file": str(Path(report.archive.name) / rel),
+            "sha256": sha256_file(report.archive / rel),
+            "voxels": int(sitk.GetArrayViewFromImage(mask).sum()),
+        }
         report.imported[code] = str(rel)
     if index:
-        _write_csv(study.root / "masks" / reader / "index.csv", [index[c] for c in sorted(index)],
-                   ["code", "pass", "returned_file", "sha256", "voxels"])
+        _write_csv(
+            study.root / "masks" / reader / "index.csv",
+            [index[c] for c in sorted(index)],
+            ["code", "pass", "returned_file", "sha256", "voxels"],
+        )
 
 
-def _read_reader_mask(path: Path, study: Study, code: str, segment: str | None, label: int | None) -> sitk.Image:
+def _read_reader_mask(
+    path: Path, study: Study, code: str, segment: str | None, label: int | None
+) -> sitk.Image:
     reference = study.exported_image(code)
     ref_path = study.image_path(code)
     try:
@@ -402,12 +478,20 @@ def _read_index(study: Study, reader: str) -> dict[str, dict]:
     return {row["code"]: row for row in _read_csv(path)} if path.is_file() else {}
 
 
-def _write_import_log(study: Study, reader: str, archive: Path, report: ImportReport, files: list[Path]) -> None:
+def _write_import_log(reader: str, archive: Path, report: ImportReport, files: list[Path]) -> None:
     archive.mkdir(parents=True, exist_ok=True)
     rows = [{"code": c, "status": "imported", "file": f, "reason": ""} for c, f in report.imported.items()]
-    rows += [{"code": "", "status": "mismatched", "file": f, "reason": r} for f, r in report.mismatched.items()]
+    rows += [
+        {"code": "", "status": "mismatched", "file": f, "reason": r} for f, r in report.mismatched.items()
+    ]
     rows += [{"code": "", "status": "extra", "file": f, "reason": r} for f, r in report.extra.items()]
-    rows += [{"code": c, "status": "missing", "file": "", "reason": "no segmentation returned"} for c in report.missing]
-    rows += [{"code": c, "status": "kept_earlier", "file": "", "reason": "imported before"} for c in report.kept_earlier]
+    rows += [
+        {"code": c, "status": "missing", "file": "", "reason": "no segmentation returned"}
+        for c in report.missing
+    ]
+    rows += [
+        {"code": c, "status": "kept_earlier", "file": "", "reason": "imported before"}
+        for c in report.kept_earlier
+    ]
     _write_csv(archive / "import.csv", rows, ["code", "status", "file", "reason"])
     logger.info("import of %s: %d files archived in %s", reader, len(files), archive)
