@@ -13,7 +13,8 @@ import SimpleITK as sitk
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.perturb import Perturbation, perturb_mask, pseudo_reader_masks
-from nbrisk.study import Study, export_study, import_reader, sha256_file
+from nbrisk.study import Study, export_study, sha256_file
+from nbrisk.study_import import import_reader
 
 SMALL_PRESET = """\
 pyradiomics:

@@ -78,7 +78,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from nbrisk.study import import_reader
+    from nbrisk.study_import import import_reader
 
     rep = import_reader(args.study, args.reader, args.from_dir, segment=args.segment, label=args.label)
     total = len(rep.imported) + len(rep.kept_earlier) + len(rep.missing) + len(rep.failed)
