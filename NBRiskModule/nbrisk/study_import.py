@@ -36,6 +36,8 @@ class ImportReport:
     mismatched: dict[str, str] = field(default_factory=dict)  # file -> reason
     failed: list[str] = field(default_factory=list)  # codes whose returned file was refused
     extra: dict[str, str] = field(default_factory=dict)  # file -> reason
+    digests: dict[str, str] = field(default_factory=dict)  # archived file -> SHA-256
+    file_codes: dict[str, str] = field(default_factory=dict)  # file -> case code found in its name
 
     @property
     def ok(self) -> bool:
@@ -79,14 +81,17 @@ def import_reader(
     all_codes = {c.upper(): c for c in study.key}
     for f in files:
         rel = f.relative_to(from_dir)
-        code = _code_in(rel, all_codes)
-        if code is not None and sha256_file(f) == study.key[code]["image_sha256"]:
+        code, digest = _code_in(rel, all_codes), sha256_file(f)
+        if code is not None and digest == study.key[code]["image_sha256"]:
             continue  # the package's own unchanged image: nothing to keep
         dest = archive / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, dest)
-        if sha256_file(dest) != sha256_file(f):
+        if sha256_file(dest) != digest:
             raise NBRiskError(f"{dest}: copy differs from {f}; check the disk and import again")
+        report.digests[str(rel)] = digest
+        if code is not None:
+            report.file_codes[str(rel)] = code
         if rel.name in PACKAGE_FILES:
             continue
         if code is None:
@@ -141,7 +146,7 @@ def _validate_candidates(
             "code": code,
             "pass": study.key[code]["pass"],
             "returned_file": str(Path(report.archive.name) / rel),
-            "sha256": sha256_file(report.archive / rel),
+            "sha256": report.digests[str(rel)],
             "voxels": int(sitk.GetArrayViewFromImage(mask).sum()),
         }
         report.imported[code] = str(rel)
@@ -180,9 +185,13 @@ def _write_import_log(reader: str, archive: Path, report: ImportReport, files: l
     archive.mkdir(parents=True, exist_ok=True)
     rows = [{"code": c, "status": "imported", "file": f, "reason": ""} for c, f in report.imported.items()]
     rows += [
-        {"code": "", "status": "mismatched", "file": f, "reason": r} for f, r in report.mismatched.items()
+        {"code": report.file_codes.get(f, ""), "status": "mismatched", "file": f, "reason": r}
+        for f, r in report.mismatched.items()
     ]
-    rows += [{"code": "", "status": "extra", "file": f, "reason": r} for f, r in report.extra.items()]
+    rows += [
+        {"code": report.file_codes.get(f, ""), "status": "extra", "file": f, "reason": r}
+        for f, r in report.extra.items()
+    ]
     rows += [
         {"code": c, "status": "missing", "file": "", "reason": "no segmentation returned"}
         for c in report.missing

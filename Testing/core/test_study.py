@@ -382,6 +382,7 @@ def test_import_reports_missing_extra_and_mismatched_and_keeps_every_file(
         assert sha256_file(archive / rel) == sha256_file(back / rel)
     log = pd.read_csv(archive / "import.csv")
     assert sorted(log["status"].unique()) == ["extra", "imported", "mismatched", "missing"]
+    assert set(log.loc[log["status"] == "mismatched", "code"]) == {c2, c3}
     # the reader fixes the problems: a second import adds them, the first import stays archived
     for p in (back / f"{c2}.nrrd", back / f"{c3}_b.nii.gz"):
         p.unlink()
