@@ -165,6 +165,23 @@ def test_write_pseudo_readers_manifest(phantom_cohort: Path, tmp_path: Path) -> 
         assert Path(row.image) == (cohort / f"{row.case_id}_image.nrrd").resolve()
 
 
+def test_cli_study_perturb_writes_a_pseudo_reader_manifest(
+    phantom_cohort: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "pseudo"
+    rc = main(
+        ["study", "perturb", "--manifest", str(phantom_cohort), "--out", str(out), "--perturb", "dilate:1"]
+    )
+    assert rc == 0
+    rows = pd.read_csv(out / "manifest.csv")
+    assert len(rows) == 16
+    assert sorted(set(rows["reader"])) == ["dilate_1mm", "original"]
+    assert "wrote 16 pseudo-reader masks for 8 cases" in capsys.readouterr().out
+    rc = main(["study", "perturb", "--manifest", str(phantom_cohort), "--out", str(out)])
+    assert rc == 2
+    assert "already exists" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------------------------- export
 def test_export_is_blinded_checksummed_and_never_overwritten(
     exported: Path, phantom_cohort: Path, capsys
