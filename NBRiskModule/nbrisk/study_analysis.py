@@ -74,7 +74,7 @@ def case_images(study: Study) -> dict[str, str]:
 
 def segmentation_agreement(masks: dict[str, dict[str, Path]], progress: Progress = None) -> pd.DataFrame:
     """Compare every inter-observer pair (same pass, two readers) and intra pair (one reader, two passes)."""
-    from nbrisk.agreement import compare_masks
+    from nbrisk.agreement import METRICS, compare_masks
 
     rows = []
     pairs = [(a, b) for a, b in itertools.combinations(sorted(masks), 2) if _pair_kind(a, b)]
@@ -92,26 +92,7 @@ def segmentation_agreement(masks: dict[str, dict[str, Path]], progress: Progress
                     **compare_masks(ref, test),
                 }
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "case_id",
-            "rater_a",
-            "rater_b",
-            "kind",
-            "dice",
-            "jaccard",
-            "volume_ref_ml",
-            "volume_test_ml",
-            "volume_diff_ml",
-            "volume_diff_pct",
-            "hd_max_mm",
-            "hd95_mm",
-            "msd_mm",
-            "fpr_m",
-            "fnr",
-        ],
-    )
+    return pd.DataFrame(rows, columns=["case_id", "rater_a", "rater_b", "kind", *METRICS])
 
 
 def _pair_kind(a: str, b: str) -> str | None:
