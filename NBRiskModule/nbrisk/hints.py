@@ -359,18 +359,27 @@ def canal_hints(canal: np.ndarray, tumour: np.ndarray, sp: np.ndarray, ref: sitk
                  "present" if n_any >= 2 else "absent", any_text, (), ("intraspinal_extension_any",), ev, meas)]
 
 
-def _filled_outline(m: np.ndarray) -> np.ndarray:
-    """Orthogonally convex outline of a 2-D mask: filled between its extremes along every row and column."""
-    def fill(a: np.ndarray, ax: int) -> np.ndarray:
-        fwd = np.maximum.accumulate(a, axis=ax)
-        back = np.flip(np.maximum.accumulate(np.flip(a, ax), axis=ax), ax)
-        return fwd & back
-    return fill(m, 0) & fill(m, 1)
+def _hull_2d(m: np.ndarray) -> np.ndarray:
+    """Convex hull (filled) of a 2-D mask's pixel centres, +half a pixel; the mask itself if degenerate."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    edge = m & ~ndimage.binary_erosion(m)
+    pts = np.argwhere(edge).astype(float)
+    (a0, b0), (a1, b1) = np.argwhere(m).min(0), np.argwhere(m).max(0) + 1
+    try:
+        eq = ConvexHull(pts).equations  # rows (n0, n1, c): inside when n . p + c <= 0
+    except (QhullError, ValueError):
+        return m.copy()
+    grid = np.argwhere(np.ones((a1 - a0, b1 - b0), bool)) + (a0, b0)
+    inside = np.all(grid @ eq[:, :2].T + eq[:, 2] <= 0.5, axis=1)
+    out = m.copy()
+    out[tuple(grid[inside].T)] = True
+    return out
 
 
 def organ_hint(name: str, rule: Rule, organ: np.ndarray, tumour: np.ndarray, sp: np.ndarray,
                ref: sitk.Image) -> Hint:
-    """Contact area with an organ and how deep the tumour reaches inside the organ's filled axial outline."""
+    """Contact area with an organ and how deep the tumour reaches inside the organ's axial convex hull."""
     faces = 0.0
     for ax in range(3):
         a, b = [slice(None)] * 3, [slice(None)] * 3
@@ -381,7 +390,7 @@ def organ_hint(name: str, rule: Rule, organ: np.ndarray, tumour: np.ndarray, sp:
     for z in range(organ.shape[0]):
         if organ[z].sum() < 4 or not tumour[z].any():
             continue
-        hull = _filled_outline(organ[z])
+        hull = _hull_2d(organ[z])
         intr = tumour[z] & hull & ~organ[z]
         if not intr.any():
             continue

@@ -189,6 +189,7 @@ class ChecklistRow:
     suggestion: str = ""
     note: str = ""
     evidence: str = ""
+    hints: tuple[str, ...] = ()
 
 
 def _now() -> str:
@@ -403,8 +404,9 @@ def _row(cl: Checklist, item_id: str, region: str, text: str, is_idrf: bool) -> 
     st = cl.items[item_id]
     hints = cl.hints_for(item_id)
     sugg = _combined_suggestion(hints)
-    return ChecklistRow(region, item_id, text, st.status, "; ".join(h.text for h in hints), is_idrf, sugg,
-                        st.note, st.evidence.text() if st.evidence else "")
+    texts = tuple(h.text for h in hints)
+    return ChecklistRow(region, item_id, text, st.status, " | ".join(texts), is_idrf, sugg, st.note,
+                        st.evidence.text() if st.evidence else "", texts)
 
 
 def _combined_suggestion(hints: list[Hint]) -> str:
