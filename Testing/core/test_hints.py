@@ -5,12 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import SimpleITK as sitk
-
 from nbrisk.errors import InputError
 from nbrisk.hints import classify, hints_from_masks, hints_from_segmentation
 from nbrisk.idrf import all_item_ids
 
-NAMES = {1: "tumour", 2: "aorta", 3: "ivc", 4: "vertebra", 5: "kidney_left", 7: "spinal_canal", 9: "renal_vein"}
+NAMES = {
+    1: "tumour",
+    2: "aorta",
+    3: "ivc",
+    4: "vertebra",
+    5: "kidney_left",
+    7: "spinal_canal",
+    9: "renal_vein",
+}
 
 
 def _coords(shape_xyz: tuple[int, int, int], sp: tuple[float, float, float]) -> tuple[np.ndarray, ...]:
@@ -25,10 +32,15 @@ def _image(lab: np.ndarray, sp: tuple[float, float, float]) -> sitk.Image:
     return im
 
 
-def tube(deg: float, sp: tuple[float, float, float] = (1.0, 1.0, 2.0), radius: float = 5.0,
-         gap: float = 0.0, label: int = 2) -> sitk.Image:
+def tube(
+    deg: float,
+    sp: tuple[float, float, float] = (1.0, 1.0, 2.0),
+    radius: float = 5.0,
+    gap: float = 0.0,
+    label: int = 2,
+) -> sitk.Image:
     """Vessel along z with a tumour shell covering ``deg`` degrees of its circumference."""
-    z, y, x = _coords((64, 64, 16), sp)
+    _, y, x = _coords((64, 64, 16), sp)
     cx, cy = 32 * sp[0] + 0.3, 32 * sp[1] - 0.2
     r, th = np.hypot(x - cx, y - cy), np.degrees(np.arctan2(y - cy, x - cx)) % 360
     lab = np.zeros(x.shape, np.uint8)
@@ -101,7 +113,7 @@ def test_vein_flattening_detected_and_not_called_encasement() -> None:
 
 def test_vein_without_lumen_is_encasement() -> None:
     sp = (1.0, 1.0, 1.0)
-    z, y, x = _coords((48, 48, 20), sp)
+    _, y, x = _coords((48, 48, 20), sp)
     r = np.hypot(x - 24, y - 24)
     lab = np.zeros(x.shape, np.uint8)
     lab[r <= 5] = 3
@@ -129,9 +141,10 @@ def _spine(tumour_x: tuple[float, float], canal_bite: bool = False) -> sitk.Imag
     return _image(lab, sp)
 
 
-@pytest.mark.parametrize(("tumour_x", "crossing", "suggestion"), [((5.0, 30.0), 0.0, "absent"),
-                                                                 ((-10.0, 30.0), 10.0, "present"),
-                                                                 ((-30.0, -4.0), 0.0, "absent")])
+@pytest.mark.parametrize(
+    ("tumour_x", "crossing", "suggestion"),
+    [((5.0, 30.0), 0.0, "absent"), ((-10.0, 30.0), 10.0, "present"), ((-30.0, -4.0), 0.0, "absent")],
+)
 def test_midline_crossing_both_ways(tumour_x: tuple[float, float], crossing: float, suggestion: str) -> None:
     h = next(h for h in hints_from_segmentation(_spine(tumour_x), NAMES) if h.kind == "midline")
     assert h.value == pytest.approx(crossing, abs=1.01)
@@ -190,15 +203,33 @@ def test_names_are_classified() -> None:
     assert classify("renal artery right").idrf_ids == ("abdomen_renal_pedicle_invasion",)
     assert classify("spleen") is None
     valid = set(all_item_ids())
-    for name in ("aorta", "ivc", "celiac", "sma", "smv", "renal_vein", "iliac_artery", "portal_vein", "carotid",
-                 "jugular", "subclavian_vein", "trachea", "kidney", "liver", "pancreas", "spinal_canal"):
+    for name in (
+        "aorta",
+        "ivc",
+        "celiac",
+        "sma",
+        "smv",
+        "renal_vein",
+        "iliac_artery",
+        "portal_vein",
+        "carotid",
+        "jugular",
+        "subclavian_vein",
+        "trachea",
+        "kidney",
+        "liver",
+        "pancreas",
+        "spinal_canal",
+    ):
         assert set(classify(name).idrf_ids) <= valid, name
 
 
 def test_phantom_structures_give_hints_for_every_structure() -> None:
     from nbrisk.phantom import STRUCTURES, PhantomSpec, make_phantom
 
-    ph = make_phantom(PhantomSpec(tumour_offset_mm=(14.0, -4.0, 0.0), tumour_radius_mm=(17.0, 15.0, 14.0)), seed=3)
+    ph = make_phantom(
+        PhantomSpec(tumour_offset_mm=(14.0, -4.0, 0.0), tumour_radius_mm=(17.0, 15.0, 14.0)), seed=3
+    )
     hints = hints_from_segmentation(ph.structures, {v: k for k, v in STRUCTURES.items()})
     kinds = {(h.kind, h.structure) for h in hints}
     assert ("vessel_encasement", "aorta") in kinds and ("vessel_encasement", "ivc") in kinds

@@ -6,7 +6,6 @@ import itertools
 import json
 
 import pytest
-
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.idrf import Checklist, idrf_items
@@ -27,21 +26,43 @@ ROW_CASES = [
     ("B", ("L1", 30, "neuroblastoma", "poorly_differentiated", "not_amplified", None, None), "B", "very_low"),
     ("K", ("L1", 5, "gnb_nodular", None, "amplified", None, None), "K", "high"),
     ("D", ("L2", 10, "neuroblastoma", None, "not_amplified", "absent", None), "D", "low"),
-    ("G", ("L2", 17.9, "neuroblastoma", "undifferentiated", "not_amplified", "present", None), "G", "intermediate"),
+    (
+        "G",
+        ("L2", 17.9, "neuroblastoma", "undifferentiated", "not_amplified", "present", None),
+        "G",
+        "intermediate",
+    ),
     ("E", ("L2", 24, "neuroblastoma", "differentiating", "not_amplified", "absent", None), "E", "low"),
-    ("H_differentiating_11q", ("L2", 18, "gnb_nodular", "differentiating", "not_amplified", "present", None),
-     "H", "intermediate"),
-    ("H_poorly_or_undifferentiated", ("L2", 40, "neuroblastoma", "undifferentiated", "not_amplified", "absent", None),
-     "H", "intermediate"),
-    ("H_poorly_or_undifferentiated", ("L2", 40, "neuroblastoma", "poorly_differentiated", "not_amplified", "present",
-                                      None), "H", "intermediate"),
+    (
+        "H_differentiating_11q",
+        ("L2", 18, "gnb_nodular", "differentiating", "not_amplified", "present", None),
+        "H",
+        "intermediate",
+    ),
+    (
+        "H_poorly_or_undifferentiated",
+        ("L2", 40, "neuroblastoma", "undifferentiated", "not_amplified", "absent", None),
+        "H",
+        "intermediate",
+    ),
+    (
+        "H_poorly_or_undifferentiated",
+        ("L2", 40, "neuroblastoma", "poorly_differentiated", "not_amplified", "present", None),
+        "H",
+        "intermediate",
+    ),
     ("N", ("L2", 24, "neuroblastoma", "poorly_differentiated", "amplified", None, None), "N", "high"),
     ("N", ("L2", 6, "neuroblastoma", None, "amplified", "absent", None), "N", "high"),
     ("F", ("M", 10, None, None, "not_amplified", None, "hyperdiploid"), "F", "low"),
     ("I", ("M", 11.9, "neuroblastoma", None, "not_amplified", None, "diploid"), "I", "intermediate"),
     ("J", ("M", 12, "neuroblastoma", None, "not_amplified", None, "diploid"), "J", "intermediate"),
     ("O", ("M", 17, None, None, "amplified", None, None), "O", "high"),
-    ("P", ("M", 18, "neuroblastoma", "differentiating", "not_amplified", "absent", "hyperdiploid"), "P", "high"),
+    (
+        "P",
+        ("M", 18, "neuroblastoma", "differentiating", "not_amplified", "absent", "hyperdiploid"),
+        "P",
+        "high",
+    ),
     ("C", ("MS", 3, "neuroblastoma", None, "not_amplified", "absent", None), "C", "very_low"),
     ("Q", ("MS", 3, "neuroblastoma", None, "not_amplified", "present", None), "Q", "high"),
     ("R", ("MS", 17.5, None, None, "amplified", None, None), "R", "high"),
@@ -69,10 +90,15 @@ def test_group_n_in_infants_reports_the_ambiguity() -> None:
 
 def test_fully_specified_patients_are_always_classified() -> None:
     letters = {"very_low": "ABC", "low": "DEF", "intermediate": "GHIJ", "high": "KNOPQR"}
-    combos = itertools.product(["L1", "L2", "M", "MS"], [6, 15, 30], ["gn_maturing", "gnb_intermixed",
-                               "gnb_nodular", "neuroblastoma"], ["differentiating", "poorly_differentiated",
-                               "undifferentiated"], ["amplified", "not_amplified"], ["present", "absent"],
-                               ["hyperdiploid", "diploid"])
+    combos = itertools.product(
+        ["L1", "L2", "M", "MS"],
+        [6, 15, 30],
+        ["gn_maturing", "gnb_intermixed", "gnb_nodular", "neuroblastoma"],
+        ["differentiating", "poorly_differentiated", "undifferentiated"],
+        ["amplified", "not_amplified"],
+        ["present", "absent"],
+        ["hyperdiploid", "diploid"],
+    )
     n = 0
     for c in combos:
         res = risk_group(*c)
@@ -85,14 +111,21 @@ def test_fully_specified_patients_are_always_classified() -> None:
     assert n == 4 * 3 * 4 * 3 * 2 * 2 * 2 - 4 * 3 * 2 * 2 * 2
 
 
-@pytest.mark.parametrize(("inputs", "missing", "cands"), [
-    (("M", 10, None, None, "not_amplified", None, None), ("ploidy",), {"F", "I"}),
-    (("M", 10, None, None, None, None, "diploid"), ("mycn",), {"I", "O"}),
-    (("L2", None, "neuroblastoma", "differentiating", "not_amplified", "absent", None), ("age_months",), {"D", "E"}),
-    ((None, 30, "neuroblastoma", None, "amplified", None, None), ("stage",), {"K", "N", "P"}),
-    (("L2", 30, "neuroblastoma", None, "not_amplified", "absent", None), ("grade",), {"E", "H"}),
-    (("L1", 30, None, None, "not_amplified", None, None), ("histology",), {"A", "B"}),
-])
+@pytest.mark.parametrize(
+    ("inputs", "missing", "cands"),
+    [
+        (("M", 10, None, None, "not_amplified", None, None), ("ploidy",), {"F", "I"}),
+        (("M", 10, None, None, None, None, "diploid"), ("mycn",), {"I", "O"}),
+        (
+            ("L2", None, "neuroblastoma", "differentiating", "not_amplified", "absent", None),
+            ("age_months",),
+            {"D", "E"},
+        ),
+        ((None, 30, "neuroblastoma", None, "amplified", None, None), ("stage",), {"K", "N", "P"}),
+        (("L2", 30, "neuroblastoma", None, "not_amplified", "absent", None), ("grade",), {"E", "H"}),
+        (("L1", 30, None, None, "not_amplified", None, None), ("histology",), {"A", "B"}),
+    ],
+)
 def test_unclassifiable_lists_missing_inputs(inputs: tuple, missing: tuple, cands: set) -> None:
     res = risk_group(*inputs)
     assert res.group is None and res.risk_group == UNCLASSIFIABLE
@@ -154,28 +187,35 @@ def test_one_present_idrf_is_l2_even_if_others_open() -> None:
     assert inrgss_stage(cl, Metastases(False), 30).stage == "L2"
 
 
-@pytest.mark.parametrize(("mets", "age", "stage"), [
-    (Metastases(True, ("skin", "liver")), 10, "MS"),
-    (Metastases(True, ("liver",)), 17.9, "MS"),
-    (Metastases(True, ("liver",)), 18, "M"),
-    (Metastases(True, ("bone_marrow",), marrow_tumour_percent=5), 10, "MS"),
-    (Metastases(True, ("bone_marrow",), marrow_tumour_percent=10), 10, "M"),
-    (Metastases(True, ("skin", "cortical_bone")), 5, "M"),
-    (Metastases(True, ("distant_lymph_nodes",)), 30, "M"),
-    (Metastases(True, ("liver",), mibg_bone_marrow_positive=True), 10, "M"),
-])
+@pytest.mark.parametrize(
+    ("mets", "age", "stage"),
+    [
+        (Metastases(True, ("skin", "liver")), 10, "MS"),
+        (Metastases(True, ("liver",)), 17.9, "MS"),
+        (Metastases(True, ("liver",)), 18, "M"),
+        (Metastases(True, ("bone_marrow",), marrow_tumour_percent=5), 10, "MS"),
+        (Metastases(True, ("bone_marrow",), marrow_tumour_percent=10), 10, "M"),
+        (Metastases(True, ("skin", "cortical_bone")), 5, "M"),
+        (Metastases(True, ("distant_lymph_nodes",)), 30, "M"),
+        (Metastases(True, ("liver",), mibg_bone_marrow_positive=True), 10, "M"),
+    ],
+)
 def test_metastatic_stages_and_the_18_month_limit(mets: Metastases, age: float, stage: str) -> None:
     res = inrgss_stage(_complete(("abdomen_aorta_vena_cava_encasement",)), mets, age)
     assert res.stage == stage
     assert res.primary == "L2"  # an L2 primary is allowed in MS
 
 
-@pytest.mark.parametrize(("mets", "age", "missing"), [
-    (None, 10, ("metastases",)), (Metastases(None), 10, ("metastases",)),
-    (Metastases(True, ("liver",)), None, ("age_months",)),
-    (Metastases(True, ("bone_marrow",)), 10, ("marrow_tumour_percent",)),
-    (Metastases(True), 10, ("metastatic sites",)),
-])
+@pytest.mark.parametrize(
+    ("mets", "age", "missing"),
+    [
+        (None, 10, ("metastases",)),
+        (Metastases(None), 10, ("metastases",)),
+        (Metastases(True, ("liver",)), None, ("age_months",)),
+        (Metastases(True, ("bone_marrow",)), 10, ("marrow_tumour_percent",)),
+        (Metastases(True), 10, ("metastatic sites",)),
+    ],
+)
 def test_staging_unknowns(mets: Metastases | None, age: float | None, missing: tuple) -> None:
     res = inrgss_stage(Checklist.new(), mets, age)
     assert res.stage == UNCLASSIFIABLE and res.missing == missing
@@ -189,22 +229,31 @@ def test_unknown_metastatic_site_is_an_error() -> None:
 # -------------------------------------------------------------------------------------- seed 001 label
 def _all_answered() -> Checklist:
     cl = _complete()
-    for f in ("multifocal_primary_tumours", "pleural_effusion", "ascites", "midline_crossing",
-              "intraspinal_extension_any", "lymph_node_metastasis"):
+    for f in (
+        "multifocal_primary_tumours",
+        "pleural_effusion",
+        "ascites",
+        "midline_crossing",
+        "intraspinal_extension_any",
+        "lymph_node_metastasis",
+    ):
         cl.set(f, "absent")
     return cl
 
 
-@pytest.mark.parametrize(("item", "criterion"), [
-    ("abdomen_celiac_sma_origin_encasement", "large_vessel_surrounding"),
-    ("abdomen_iliac_vessel_encasement", "large_vessel_surrounding"),
-    ("midline_crossing", "midline_crossing"),
-    ("intraspinal_extension_any", "spinal_canal_extension"),
-    ("intraspinal_extension", "spinal_canal_extension"),
-    ("lymph_node_metastasis", "lymph_node_metastasis"),
-    ("abdomen_renal_pedicle_invasion", "renal_pedicle_invasion"),
-    ("adjacent_organ_infiltration", "adjacent_organ_invasion"),
-])
+@pytest.mark.parametrize(
+    ("item", "criterion"),
+    [
+        ("abdomen_celiac_sma_origin_encasement", "large_vessel_surrounding"),
+        ("abdomen_iliac_vessel_encasement", "large_vessel_surrounding"),
+        ("midline_crossing", "midline_crossing"),
+        ("intraspinal_extension_any", "spinal_canal_extension"),
+        ("intraspinal_extension", "spinal_canal_extension"),
+        ("lymph_node_metastasis", "lymph_node_metastasis"),
+        ("abdomen_renal_pedicle_invasion", "renal_pedicle_invasion"),
+        ("adjacent_organ_infiltration", "adjacent_organ_invasion"),
+    ],
+)
 def test_seed001_each_criterion_makes_surgical_risk(item: str, criterion: str) -> None:
     cl = _all_answered()
     assert surgical_risk_seed001(cl).label is False
@@ -232,8 +281,23 @@ def test_seed001_undetermined_lists_open_items() -> None:
 
 # ------------------------------------------------------------------------------------------------- CLI
 def test_cli_inrg_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["inrg", "--stage", "L2", "--age-months", "20", "--histology", "neuroblastoma", "--grade",
-               "differentiating", "--mycn", "not_amplified", "--11q", "absent"])
+    rc = main(
+        [
+            "inrg",
+            "--stage",
+            "L2",
+            "--age-months",
+            "20",
+            "--histology",
+            "neuroblastoma",
+            "--grade",
+            "differentiating",
+            "--mycn",
+            "not_amplified",
+            "--11q",
+            "absent",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0 and "group: E (low risk)" in out and "rule: group E" in out
     rc = main(["inrg", "--stage", "M", "--age-months", "10", "--mycn", "not_amplified", "--json"])
@@ -251,11 +315,40 @@ def test_cli_inrg_invalid_value(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_inrg_stage_from_checklist(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     p = _complete(("abdomen_renal_pedicle_invasion",)).save(tmp_path / "c.json")
-    rc = main(["inrg", "--checklist", str(p), "--metastases", "none", "--age-months", "10", "--histology", "nb",
-               "--mycn", "not_amplified", "--11q", "present", "--json"])
+    rc = main(
+        [
+            "inrg",
+            "--checklist",
+            str(p),
+            "--metastases",
+            "none",
+            "--age-months",
+            "10",
+            "--histology",
+            "nb",
+            "--mycn",
+            "not_amplified",
+            "--11q",
+            "present",
+            "--json",
+        ]
+    )
     d = json.loads(capsys.readouterr().out)
     assert rc == 0 and d["stage"]["stage"] == "L2" and d["risk"]["group"] == "G"
-    rc = main(["inrg", "--checklist", str(p), "--metastases", "liver,bone_marrow", "--marrow-percent", "3",
-               "--age-months", "8", "--mycn", "amplified"])
+    rc = main(
+        [
+            "inrg",
+            "--checklist",
+            str(p),
+            "--metastases",
+            "liver,bone_marrow",
+            "--marrow-percent",
+            "3",
+            "--age-months",
+            "8",
+            "--mycn",
+            "amplified",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0 and "INRGSS stage: MS" in out and "group: R (high risk)" in out

@@ -1,7 +1,7 @@
 """``nbrisk idrf``: pre-fill an IDRF checklist with image hints, or edit / show a saved checklist.
 
-    nbrisk idrf --image IMG --segmentation SEG [--names 1=tumour,2=aorta] [--out checklist.json]
-    nbrisk idrf --checklist checklist.json --set idrf_id=present [--note id=text] [--slice id=K]
+nbrisk idrf --image IMG --segmentation SEG [--names 1=tumour,2=aorta] [--out checklist.json]
+nbrisk idrf --checklist checklist.json --set idrf_id=present [--note id=text] [--slice id=K]
 """
 
 from __future__ import annotations
@@ -16,22 +16,43 @@ HELP = "IDRF checklist: pre-fill with image-derived hints from a structure segme
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image", type=Path, help="image volume (NRRD, NIfTI, MHA, DICOM folder)")
-    p.add_argument("--segmentation", type=Path,
-                   help="structure segmentation: Slicer .seg.nrrd (segment names) or a label map (with --names)")
-    p.add_argument("--names", help="label names for a label map: 1=tumour,2=aorta,... | JSON file | Slicer "
-                                   "colour table | 'phantom' (nbrisk.phantom.STRUCTURES)")
+    p.add_argument(
+        "--segmentation",
+        type=Path,
+        help="structure segmentation: Slicer .seg.nrrd (segment names) or a label map (with --names)",
+    )
+    p.add_argument(
+        "--names",
+        help="label names for a label map: 1=tumour,2=aorta,... | JSON file | Slicer "
+        "colour table | 'phantom' (nbrisk.phantom.STRUCTURES)",
+    )
     p.add_argument("--tumour", help="name of the tumour segment (default: the one named tumour/tumor/mass)")
     p.add_argument("--case-id", default="", help="pseudonymous case id stored in the checklist")
     p.add_argument("--reader", default="", help="reader id stored in the checklist")
     p.add_argument("--checklist", type=Path, help="existing checklist (.json or .csv) to edit or show")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="ID=STATUS",
-                   help="answer an item: present | absent | not_assessable | unset (repeatable)")
-    p.add_argument("--region", action="append", default=[], metavar="REGION=STATUS",
-                   help="answer every IDRF of a region, e.g. neck=absent (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="ID=STATUS",
+        help="answer an item: present | absent | not_assessable | unset (repeatable)",
+    )
+    p.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        metavar="REGION=STATUS",
+        help="answer every IDRF of a region, e.g. neck=absent (repeatable)",
+    )
     p.add_argument("--note", action="append", default=[], metavar="ID=TEXT", help="note for an item")
-    p.add_argument("--slice", action="append", default=[], metavar="ID=K", help="evidence slice index for an item")
+    p.add_argument(
+        "--slice", action="append", default=[], metavar="ID=K", help="evidence slice index for an item"
+    )
     p.add_argument("--point", action="append", default=[], metavar="ID=X,Y,Z", help="evidence point (LPS mm)")
-    p.add_argument("--out", type=Path, help="write the checklist here (.json or .csv); default: edit in place")
+    p.add_argument(
+        "--out", type=Path, help="write the checklist here (.json or .csv); default: edit in place"
+    )
     p.add_argument("--json", action="store_true", help="print the checklist as JSON instead of a table")
 
 
@@ -41,7 +62,9 @@ def _pairs(values: list[str], what: str) -> list[tuple[str, str]]:
     out = []
     for v in values:
         if "=" not in v:
-            raise InputError(f"--{what} {v!r}: expected ID=VALUE, e.g. --{what} intraspinal_extension=present")
+            raise InputError(
+                f"--{what} {v!r}: expected ID=VALUE, e.g. --{what} intraspinal_extension=present"
+            )
         k, val = v.split("=", 1)
         out.append((k.strip(), val.strip()))
     return out
@@ -73,16 +96,22 @@ def _has_edits(args: argparse.Namespace) -> bool:
 
 
 def _new_checklist(args: argparse.Namespace) -> object:
-    from nbrisk.hints import hints_from_masks, parse_names, read_structures
+    from nbrisk.hints import hints_from_masks
     from nbrisk.idrf import Checklist
     from nbrisk.io import read_image
+    from nbrisk.structures import parse_names, read_structures
 
     image = read_image(args.image)
     names = parse_names(args.names) if args.names else None
     masks = read_structures(args.segmentation, image, names, reference_path=args.image)
     hints = hints_from_masks(masks, tumour=args.tumour)
-    return Checklist.new(args.case_id, image=args.image.name, segmentation=args.segmentation.name,
-                         reader=args.reader, hints=hints)
+    return Checklist.new(
+        args.case_id,
+        image=args.image.name,
+        segmentation=args.segmentation.name,
+        reader=args.reader,
+        hints=hints,
+    )
 
 
 def _apply_edits(cl: object, args: argparse.Namespace) -> None:
@@ -134,8 +163,10 @@ def _print(cl: object, as_json: bool, target: Path | None) -> None:
             print(f"      note: {r.note}")
     prim, missing = primary_stage(cl)  # type: ignore[arg-type]
     sr = surgical_risk_seed001(cl)  # type: ignore[arg-type]
-    print(f"IDRFs present: {cl.positive_count}; "  # type: ignore[attr-defined]
-          f"locoregional stage: {prim or f'undecided ({len(missing)} IDRFs open)'}")
+    print(
+        f"IDRFs present: {cl.positive_count}; "  # type: ignore[attr-defined]
+        f"locoregional stage: {prim or f'undecided ({len(missing)} IDRFs open)'}"
+    )
     label = {True: "yes", False: "no", None: "undetermined"}[sr.label]
     print(f"seed-001 surgical risk: {label} ({sr.rule})")
     if target:

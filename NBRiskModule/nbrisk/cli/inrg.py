@@ -18,8 +18,11 @@ HELP = "INRG stage (INRGSS) and pretreatment risk group (group letter, risk grou
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage", help="INRGSS stage: L1, L2, M, MS (or derive it with --checklist/--metastases)")
     p.add_argument("--checklist", type=Path, help="IDRF checklist (.json/.csv) to derive L1/L2 from")
-    p.add_argument("--metastases", help="'none', 'unknown' or comma-separated sites: skin, liver, bone_marrow, "
-                                        "cortical_bone, distant_lymph_nodes, lung, cns, pleura, other")
+    p.add_argument(
+        "--metastases",
+        help="'none', 'unknown' or comma-separated sites: skin, liver, bone_marrow, "
+        "cortical_bone, distant_lymph_nodes, lung, cns, pleura, other",
+    )
     p.add_argument("--marrow-percent", type=float, help="bone-marrow tumour cells in %% (MS requires < 10)")
     p.add_argument("--mibg-marrow-positive", choices=("yes", "no"), help="MIBG uptake in bone/marrow")
     p.add_argument("--age-months", type=float, help="age at diagnosis in completed months")
@@ -38,17 +41,30 @@ def run(args: argparse.Namespace) -> int:
     if args.stage and (args.checklist or args.metastases):
         raise InputError("give either --stage or --checklist/--metastases to derive it, not both")
     if args.stage:
-        stage = StageResult(str(parse_value("stage", args.stage) or UNCLASSIFIABLE), "given on the command line",
-                            () if parse_value("stage", args.stage) else ("stage",))
+        stage = StageResult(
+            str(parse_value("stage", args.stage) or UNCLASSIFIABLE),
+            "given on the command line",
+            () if parse_value("stage", args.stage) else ("stage",),
+        )
     elif args.checklist or args.metastases:
         stage = inrgss_stage(_checklist(args.checklist), _metastases(args), args.age_months)
     else:
         raise InputError("give --stage (L1, L2, M, MS) or --checklist with --metastases to derive it")
     st = None if stage.stage == UNCLASSIFIABLE else stage.stage
-    res = risk_group(st, args.age_months, args.histology, args.grade, args.mycn, args.aberration_11q, args.ploidy)
+    res = risk_group(
+        st, args.age_months, args.histology, args.grade, args.mycn, args.aberration_11q, args.ploidy
+    )
     if st is None and not res.classified:
-        res = type(res)(None, UNCLASSIFIABLE, res.rule, None, tuple(dict.fromkeys((*stage.missing, *res.missing))),
-                        res.candidates, res.notes, res.inputs)
+        res = type(res)(
+            None,
+            UNCLASSIFIABLE,
+            res.rule,
+            None,
+            tuple(dict.fromkeys((*stage.missing, *res.missing))),
+            res.candidates,
+            res.notes,
+            res.inputs,
+        )
     if args.json:
         print(json.dumps({"stage": stage.to_dict(), "risk": res.to_dict()}, indent=2))
         return 0

@@ -14,8 +14,14 @@ from nbrisk.demo import DemoContext
 
 TITLE = "IDRF checklist, INRG stage and risk group (one case)"
 NON_ABDOMINAL_REGIONS = ("neck", "cervicothoracic_junction", "thorax", "thoracoabdominal")
-EXAMPLE_BIOLOGY = {"age_months": 20.0, "histology": "neuroblastoma", "grade": "poorly_differentiated",
-                   "mycn": "not_amplified", "aberration_11q": "absent", "ploidy": "hyperdiploid"}
+EXAMPLE_BIOLOGY = {
+    "age_months": 20.0,
+    "histology": "neuroblastoma",
+    "grade": "poorly_differentiated",
+    "mycn": "not_amplified",
+    "aberration_11q": "absent",
+    "ploidy": "hyperdiploid",
+}
 
 
 def run(ctx: DemoContext) -> None:
@@ -54,7 +60,11 @@ def run(ctx: DemoContext) -> None:
     ctx.state["checklist"] = path
     ctx.state["inrg_stage"] = stage.to_dict()
     ctx.state["inrg_risk"] = risk.to_dict()
-    ctx.log(f"{case}: {len(hints)} hints, {len(accepted)} accepted by the simulated reader; "
-            f"IDRFs present {cl.positive_count} -> INRGSS {stage.stage} ({stage.rule})")
-    ctx.log(f"example biology (invented) {EXAMPLE_BIOLOGY} -> group {risk.group} ({risk.risk_group}); {risk.rule}")
+    ctx.log(
+        f"{case}: {len(hints)} hints, {len(accepted)} accepted by the simulated reader; "
+        f"IDRFs present {cl.positive_count} -> INRGSS {stage.stage} ({stage.rule})"
+    )
+    ctx.log(
+        f"example biology (invented) {EXAMPLE_BIOLOGY} -> group {risk.group} ({risk.risk_group}); {risk.rule}"
+    )
     ctx.log(f"seed-001 surgical risk: {surg.label} ({surg.rule}); checklist: {path}")
