@@ -275,7 +275,8 @@ def vessel_hints(
     valid = ~np.isnan(frac)  # type: ignore[arg-type]
     n_sl = int(valid.sum())
     f = np.where(valid, frac, 0.0)  # type: ignore[call-overload]
-    best = int(np.argmax(f))
+    ties = np.flatnonzero(f == f.max())
+    best = int(ties[len(ties) // 2])  # middle of the cross-sections with the largest contact
     fmax = float(f[best])
     n_contact, n_enc = int((f > 0).sum()), int((f > ENCASEMENT).sum())
     n_occ = int(np.sum(prof["occluded"]))

@@ -265,7 +265,7 @@ def test_demo_step_writes_a_checklist_with_hints(tmp_path: Path) -> None:
     from nbrisk.demo_steps import s10_cohort, s60_idrf
 
     logs: list[str] = []
-    ctx = DemoContext(out_dir=tmp_path, n_cases=2, log=logs.append)
+    ctx = DemoContext(out_dir=tmp_path, n_cases=1, log=logs.append)
     s10_cohort.run(ctx)
     s60_idrf.run(ctx)
     cl = Checklist.load(ctx.state["checklist"])
