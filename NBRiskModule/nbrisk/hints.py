@@ -13,6 +13,7 @@ Coordinates: SimpleITK index order (x, y, z) for slices, LPS millimetres for poi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass
@@ -107,27 +108,51 @@ def hints_from_segmentation(
     structures: sitk.Image, names: dict[int, str], tumour: str | None = None
 ) -> list[Hint]:
     """Hints from a label map whose label values are named by ``names`` (e.g. nbrisk.phantom.STRUCTURES)."""
-    arr = sitk.GetArrayViewFromImage(structures)
+    lps = to_lps(structures)
+    arr = sitk.GetArrayViewFromImage(lps)
     masks = {}
     for value, name in names.items():
         m = arr == value
         if m.any():
             masks[name] = m
-    return _hints(masks, structures, tumour)
+    return _on_grid(_hints(masks, lps, tumour), structures, lps)
 
 
 def hints_from_masks(masks: dict[str, sitk.Image], tumour: str | None = None) -> list[Hint]:
     """Hints from binary masks on one grid (e.g. overlapping Slicer segments), keyed by segment name."""
     if not masks:
         raise InputError("no segments given; the segmentation must hold a tumour and named structures")
-    ref = next(iter(masks.values()))
-    return _hints({k: sitk.GetArrayViewFromImage(v) > 0 for k, v in masks.items()}, ref, tumour)
+    lps = {k: to_lps(v) for k, v in masks.items()}
+    ref = next(iter(lps.values()))
+    hints = _hints({k: sitk.GetArrayViewFromImage(v) > 0 for k, v in lps.items()}, ref, tumour)
+    return _on_grid(hints, next(iter(masks.values())), ref)
 
 
-def _hints(masks: dict[str, np.ndarray], ref: sitk.Image, tumour: str | None) -> list[Hint]:
-    rules = {n: classify(n) for n in masks}
+def to_lps(image: sitk.Image) -> sitk.Image:
+    """Reorient so that array axes run L, P, S (slices along array axis 0 are then axial)."""
+    if np.allclose(np.array(image.GetDirection()), np.eye(3).ravel(), atol=1e-3):
+        return image
+    return sitk.DICOMOrient(image, "LPS")
+
+
+def _on_grid(hints: list[Hint], original: sitk.Image, used: sitk.Image) -> list[Hint]:
+    """Express evidence slice indices on the caller's grid when the work was done on a reoriented one."""
+    if original is used:
+        return hints
+    out = []
+    for h in hints:
+        ev = h.evidence
+        if ev is not None and ev.point_lps is not None:
+            k = round(original.TransformPhysicalPointToContinuousIndex(ev.point_lps)[2])
+            text = h.text.replace(f"slice {ev.slice}, LPS", f"slice {k}, LPS")
+            h = dataclasses.replace(h, text=text, evidence=dataclasses.replace(ev, slice=k))
+        out.append(h)
+    return out
+
+
+def _tumour_name(masks: dict[str, np.ndarray], tumour: str | None) -> str:
     if tumour is None:
-        cands = [n for n, r in rules.items() if r and r.kind == "tumour"]
+        cands = [n for n in masks if (r := classify(n)) is not None and r.kind == "tumour"]
         if len(cands) != 1:
             raise InputError(
                 f"cannot tell which segment is the tumour (found {cands or 'none'} among "
@@ -136,6 +161,12 @@ def _hints(masks: dict[str, np.ndarray], ref: sitk.Image, tumour: str | None) ->
         tumour = cands[0]
     if tumour not in masks:
         raise InputError(f"tumour segment {tumour!r} not found or empty (have: {list(masks)})")
+    return tumour
+
+
+def _hints(masks: dict[str, np.ndarray], ref: sitk.Image, tumour: str | None) -> list[Hint]:
+    rules = {n: classify(n) for n in masks}
+    tumour = _tumour_name(masks, tumour)
     t = masks[tumour]
     sp = np.array(ref.GetSpacing())[::-1]  # z, y, x
     out: list[Hint] = []
@@ -363,3 +394,44 @@ def _flattening_hint(
             {"area_ratio": round(a_r, 3), "aspect_ratio": round(s_r, 3)},
         )
     ]
+
+
+def contact_table(masks: dict[str, sitk.Image], tumour: str | None = None) -> list[dict[str, object]]:
+    """Per vessel and cross-section: contact fraction, area (mm^2), roundness, lost lumen, slice and point.
+
+    ``slice`` is the axial index k on the caller's grid of the cross-section's centroid; ``point_lps`` its
+    LPS position (mm). Rows are plain dicts (ready for ``pandas.DataFrame`` or ``csv.DictWriter``).
+    """
+    lps = {k: to_lps(v) for k, v in masks.items()}
+    ref, orig = next(iter(lps.values())), next(iter(masks.values()))
+    arrays = {k: sitk.GetArrayViewFromImage(v) > 0 for k, v in lps.items()}
+    t = arrays[_tumour_name(arrays, tumour)]
+    sp = np.array(ref.GetSpacing())[::-1]
+    rows: list[dict[str, object]] = []
+    for name, m in arrays.items():
+        rule = classify(name)
+        if rule is None or rule.kind not in ("vessel", "airway"):
+            continue
+        prof = vessel_profile(m, t, sp)
+        for s in np.flatnonzero(~np.isnan(prof["fraction"]) | prof["occluded"]):  # type: ignore[operator]
+            c = prof["centroid"][s]  # type: ignore[index]
+            pt = (
+                ref.TransformContinuousIndexToPhysicalPoint([float(v) for v in c[::-1]])
+                if np.all(np.isfinite(c))
+                else None
+            )
+            rows.append(
+                {
+                    "structure": name,
+                    "type": rule.vessel_type or "airway",
+                    "cross_section": int(s),
+                    "axis": "zyx"[int(prof["axis"])],  # type: ignore[arg-type]
+                    "slice": round(orig.TransformPhysicalPointToContinuousIndex(pt)[2]) if pt else None,
+                    "point_lps": tuple(round(v, 2) for v in pt) if pt else None,
+                    "contact_fraction": round(float(np.nan_to_num(prof["fraction"][s])), 4),  # type: ignore[index]
+                    "area_mm2": round(float(prof["area"][s]), 2),  # type: ignore[index]
+                    "aspect_ratio": round(float(np.nan_to_num(prof["aspect"][s])), 3),  # type: ignore[index]
+                    "no_lumen": bool(prof["occluded"][s]),  # type: ignore[index]
+                }
+            )
+    return rows

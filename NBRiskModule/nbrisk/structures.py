@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from nbrisk.errors import InputError
+from nbrisk.errors import InputError, InputGeometryError
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +47,15 @@ def read_structures(
     reference: sitk.Image,
     names: dict[int, str] | None = None,
     reference_path: str | Path | None = None,
+    *,
+    resample: bool = False,
 ) -> dict[str, sitk.Image]:
-    """Read a Slicer .seg.nrrd (segment names from the file) or a label map with ``names`` as binary masks."""
+    """Read a Slicer .seg.nrrd (segment names from the file) or a label map with ``names`` as binary masks.
+
+    Masks come back on the reference grid (a Slicer sub-extent is padded losslessly); any other grid
+    mismatch is an :class:`~nbrisk.errors.InputGeometryError` unless ``resample`` (nearest neighbour).
+    Empty segments are skipped with a warning.
+    """
     from nbrisk.io import _as_3d_scalar, _read_sitk, conform_to_reference, read_mask
 
     p = Path(path)
@@ -57,16 +64,27 @@ def read_structures(
     if p.name.lower().endswith(".seg.nrrd"):
         import nrrd
 
-        hdr = nrrd.read_header(str(p))
+        try:
+            hdr = nrrd.read_header(str(p))
+        except Exception as exc:  # pynrrd raises NRRDError, ValueError, OSError on broken headers
+            raise InputError(
+                f"{p}: cannot read segmentation header ({type(exc).__name__}); re-save it"
+            ) from None
         seg_names = [str(hdr[f"Segment{i}_Name"]) for i in range(256) if f"Segment{i}_Name" in hdr]
         out = {}
         for n in seg_names:
             try:
-                out[n] = read_mask(p, reference, segment=n, reference_path=reference_path).image
+                out[n] = read_mask(
+                    p, reference, segment=n, reference_path=reference_path, resample=resample
+                ).image
+            except InputGeometryError:
+                raise
             except InputError as exc:
                 logger.warning("skipping segment %r: %s", n, exc)
         return out
-    lab = conform_to_reference(_as_3d_scalar(_read_sitk(p, "segmentation"), p), reference, p, reference_path)
+    lab = conform_to_reference(
+        _as_3d_scalar(_read_sitk(p, "segmentation"), p), reference, p, reference_path, resample=resample
+    )
     arr = sitk.GetArrayViewFromImage(lab)
     present = [int(v) for v in np.unique(arr) if v != 0]
     if not names:

@@ -243,3 +243,19 @@ def test_phantom_structures_give_hints_for_every_structure() -> None:
 def test_missing_tumour_is_a_clear_error() -> None:
     with pytest.raises(InputError, match="tumour"):
         hints_from_segmentation(tube(90), {2: "aorta"})
+
+
+def test_hints_do_not_depend_on_storage_orientation() -> None:
+    """The same anatomy stored with permuted/flipped axes (e.g. a sagittal MRI) gives the same hints."""
+    img = _spine((-10.0, 30.0), canal_bite=True)
+    stored = sitk.Flip(sitk.PermuteAxes(img, [2, 0, 1]), [False, True, False])
+    assert stored.GetDirection() != img.GetDirection()
+    a = {(h.kind, h.structure): h for h in hints_from_segmentation(img, NAMES)}
+    b = {(h.kind, h.structure): h for h in hints_from_segmentation(stored, NAMES)}
+    assert a.keys() == b.keys()
+    for key, h in a.items():
+        assert b[key].value == pytest.approx(h.value, abs=1e-6), key
+        assert b[key].suggestion == h.suggestion
+    ev = b[("canal_occupancy", "spinal_canal")].evidence
+    k = stored.TransformPhysicalPointToIndex(ev.point_lps)[2]
+    assert ev.slice == k and f"slice {k}," in b[("canal_occupancy", "spinal_canal")].text

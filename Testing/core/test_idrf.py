@@ -273,3 +273,49 @@ def test_demo_step_writes_a_checklist_with_hints(tmp_path: Path) -> None:
     assert ctx.state["inrg_stage"]["stage"] in ("L1", "L2")
     assert ctx.state["inrg_risk"]["group"] is not None
     assert any("INRGSS" in line for line in logs)
+
+
+def test_cli_contact_table_and_grid_checks(
+    tmp_path: Path, phantom_case, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+
+    img, seg, structures = phantom_case
+    contacts = tmp_path / "contacts.csv"
+    out = tmp_path / "c.json"
+    assert (
+        main(
+            [
+                "idrf",
+                "--image",
+                str(img),
+                "--segmentation",
+                str(seg),
+                "--names",
+                "phantom",
+                "--out",
+                str(out),
+                "--contacts",
+                str(contacts),
+            ]
+        )
+        == 0
+    )
+    rows = list(csv.DictReader(contacts.open()))
+    aorta = [r for r in rows if r["structure"] == "aorta"]
+    assert len(aorta) == 48 and {r["axis"] for r in aorta} == {"z"}
+    hint = next(h for h in Checklist.load(out).hints if h.structure == "aorta")
+    assert max(float(r["contact_fraction"]) for r in aorta) == pytest.approx(hint.value, abs=1e-3)
+    shifted = sitk.Image(structures)
+    shifted.SetOrigin((0.0, 0.0, 0.0))
+    bad = tmp_path / "shifted.nrrd"
+    sitk.WriteImage(shifted, str(bad))
+    capsys.readouterr()
+    assert main(["idrf", "--image", str(img), "--segmentation", str(bad), "--names", "phantom"]) == 2
+    assert "origin differs" in capsys.readouterr().err
+    assert (
+        main(
+            ["idrf", "--image", str(img), "--segmentation", str(bad), "--names", "phantom", "--resample-mask"]
+        )
+        == 0
+    )

@@ -29,6 +29,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tumour", help="name of the tumour segment (default: the one named tumour/tumor/mass)")
     p.add_argument("--case-id", default="", help="pseudonymous case id stored in the checklist")
     p.add_argument("--reader", default="", help="reader id stored in the checklist")
+    p.add_argument(
+        "--resample-mask",
+        action="store_true",
+        help="resample a segmentation on another grid onto the image (nearest neighbour)",
+    )
+    p.add_argument(
+        "--contacts", type=Path, help="also write the per-cross-section vessel contact table (CSV) here"
+    )
     p.add_argument("--checklist", type=Path, help="existing checklist (.json or .csv) to edit or show")
     p.add_argument(
         "--set",
@@ -87,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     _apply_edits(cl, args)
     if target:
         cl.save(target)
+    if getattr(args, "contacts", None) and getattr(args, "_masks", None):
+        _write_contacts(args._masks, args.tumour, args.contacts)
     _print(cl, args.json, target)
     return 0
 
@@ -103,8 +113,11 @@ def _new_checklist(args: argparse.Namespace) -> object:
 
     image = read_image(args.image)
     names = parse_names(args.names) if args.names else None
-    masks = read_structures(args.segmentation, image, names, reference_path=args.image)
+    masks = read_structures(
+        args.segmentation, image, names, reference_path=args.image, resample=args.resample_mask
+    )
     hints = hints_from_masks(masks, tumour=args.tumour)
+    args._masks = masks  # for --contacts, written after the checklist
     return Checklist.new(
         args.case_id,
         image=args.image.name,
@@ -171,3 +184,30 @@ def _print(cl: object, as_json: bool, target: Path | None) -> None:
     print(f"seed-001 surgical risk: {label} ({sr.rule})")
     if target:
         print(f"checklist written to {target}")
+
+
+def _write_contacts(masks: dict, tumour: str | None, path: Path) -> None:
+    import csv
+
+    from nbrisk.hints import contact_table
+    from nbrisk.io import atomic_path
+
+    rows = contact_table(masks, tumour)
+    fields = [
+        "structure",
+        "type",
+        "axis",
+        "cross_section",
+        "slice",
+        "point_lps",
+        "contact_fraction",
+        "area_mm2",
+        "aspect_ratio",
+        "no_lumen",
+    ]
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        for r in rows:
+            pt = r["point_lps"]
+            w.writerow({**r, "point_lps": " ".join(f"{v:.2f}" for v in pt) if pt else ""})
