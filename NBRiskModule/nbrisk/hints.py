@@ -331,7 +331,7 @@ def vessel_hints(
         sugg, what = ("review" if renal else "absent"), "contact only (< 50 %), not encasement"
     else:
         sugg, what = "absent", "separation (no contact)"
-    if n_contact and abs(fmax - ENCASEMENT) < BORDERLINE and rule.kind != "airway":
+    if n_contact and abs(fmax - ENCASEMENT) < BORDERLINE and rule.kind != "airway" and not n_occ:
         sugg, what = "review", what + "; borderline, confirm on images"
     text = (
         f"{name} ({kind}): tumour contact up to {100 * fmax:.0f}% of circumference{where}; > 50% on "

@@ -364,8 +364,6 @@ class Checklist:
                 return read_csv(path)
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
         except (json.JSONDecodeError, UnicodeDecodeError, csv.Error, KeyError, ValueError, TypeError) as exc:
-            if isinstance(exc, InputError):
-                raise
             raise InputError(
                 f"{path}: damaged checklist ({type(exc).__name__}: {str(exc)[:80]}); "
                 "restore it or create a new one"

@@ -123,6 +123,8 @@ class Metastases:
     mibg_bone_marrow_positive: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.present is False and self.sites:
+            raise InputError(f"metastatic sites {list(self.sites)} given but metastases marked absent")
         bad = [s for s in self.sites if s not in METASTATIC_SITES]
         if bad:
             raise InputError(f"unknown metastatic site(s) {bad}; valid: {', '.join(METASTATIC_SITES)}")

@@ -43,7 +43,7 @@ def run(ctx: DemoContext) -> None:
     case = seg.name.removesuffix("_structures.nrrd")
     cl = Checklist.new(case, image=f"{case}_image.nrrd", segmentation=seg.name, reader="demo", hints=hints)
     out = ctx.out_dir / "idrf"
-    cl.save(out / f"{case}_checklist_prefilled.json")
+    ctx.state["checklist_prefilled"] = cl.save(out / f"{case}_checklist_prefilled.json")
     for h in hints:
         ctx.log(f"  hint [{h.suggestion}] {h.text}")
     for region in NON_ABDOMINAL_REGIONS:
