@@ -62,6 +62,25 @@ def test_contact_fraction_matches_known_angle(deg: int, sp: tuple[float, float, 
     assert h.unit == "fraction of circumference"
 
 
+@pytest.mark.parametrize(("quadrants", "expected"), [(1, 0.25), (2, 0.5), (3, 0.75)])
+def test_contact_on_an_elliptic_vein_is_arc_length_weighted(quadrants: int, expected: float) -> None:
+    """An IVC-like ellipse (7.5 x 4.5 mm): by symmetry each quadrant holds a quarter of the circumference."""
+    sp = (0.8, 0.8, 2.0)
+    _, y, x = _coords((60, 60, 8), sp)
+    cx, cy = 24.2, 23.9
+    e = ((x - cx) / 7.5) ** 2 + ((y - cy) / 4.5) ** 2
+    quad = (
+        ((x >= cx) & (y >= cy))
+        | ((x < cx) & (y >= cy) & (quadrants >= 2))
+        | ((x < cx) & (y < cy) & (quadrants >= 3))
+    )
+    lab = np.zeros(x.shape, np.uint8)
+    lab[e <= 1] = 3
+    lab[(e > 1) & (e <= 2.5) & quad] = 1
+    h = vessel_hint(hints_from_segmentation(_image(lab, sp), NAMES), "ivc")
+    assert h.value == pytest.approx(expected, abs=0.10)
+
+
 def test_encasement_suggestion_follows_50_percent_rule() -> None:
     s = {d: vessel_hint(hints_from_segmentation(tube(d), NAMES)).suggestion for d in (90, 180, 270, 360)}
     assert s == {90: "absent", 180: "review", 270: "present", 360: "present"}

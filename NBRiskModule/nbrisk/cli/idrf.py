@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbrisk.idrf import Checklist
 
 COMMAND = "idrf"
 HELP = "IDRF checklist: pre-fill with image-derived hints from a structure segmentation, edit, show"
@@ -105,7 +109,7 @@ def _has_edits(args: argparse.Namespace) -> bool:
     return bool(args.sets or args.region or args.note or args.slice or args.point)
 
 
-def _new_checklist(args: argparse.Namespace) -> object:
+def _new_checklist(args: argparse.Namespace) -> Checklist:
     from nbrisk.hints import hints_from_masks
     from nbrisk.idrf import Checklist
     from nbrisk.io import read_image
@@ -127,23 +131,23 @@ def _new_checklist(args: argparse.Namespace) -> object:
     )
 
 
-def _apply_edits(cl: object, args: argparse.Namespace) -> None:
+def _apply_edits(cl: Checklist, args: argparse.Namespace) -> None:
     from nbrisk.errors import InputError
     from nbrisk.idrf import Evidence
 
     for region, status in _pairs(args.region, "region"):
-        cl.set_region(region, status)  # type: ignore[attr-defined]
+        cl.set_region(region, status)
     for item, status in _pairs(args.sets, "set"):
-        cl.set(item, status)  # type: ignore[attr-defined]
+        cl.set(item, status)
     for item, text in _pairs(args.note, "note"):
-        cl.set(item, cl.status(item), note=text)  # type: ignore[attr-defined]
+        cl.set(item, cl.status(item), note=text)
     for item, k in _pairs(args.slice, "slice"):
-        old = cl.items[item].evidence if item in cl.items else None  # type: ignore[attr-defined]
+        old = cl.items[item].evidence if item in cl.items else None
         try:
             ev = Evidence(int(k), old.point_lps if old else None)
         except ValueError:
             raise InputError(f"--slice {item}={k}: the slice must be an integer index") from None
-        cl.set(item, cl.status(item), evidence=ev)  # type: ignore[attr-defined]
+        cl.set(item, cl.status(item), evidence=ev)
     for item, xyz in _pairs(args.point, "point"):
         try:
             pt = tuple(float(v) for v in xyz.split(","))
@@ -151,18 +155,18 @@ def _apply_edits(cl: object, args: argparse.Namespace) -> None:
             pt = ()
         if len(pt) != 3:
             raise InputError(f"--point {item}={xyz}: expected three LPS coordinates in mm, e.g. 12.5,-30,4")
-        old = cl.items[item].evidence if item in cl.items else None  # type: ignore[attr-defined]
-        cl.set(item, cl.status(item), evidence=Evidence(old.slice if old else None, pt))  # type: ignore
+        old = cl.items[item].evidence if item in cl.items else None
+        cl.set(item, cl.status(item), evidence=Evidence(old.slice if old else None, pt))
 
 
-def _print(cl: object, as_json: bool, target: Path | None) -> None:
+def _print(cl: Checklist, as_json: bool, target: Path | None) -> None:
     from nbrisk.idrf import checklist_view
     from nbrisk.inrg import primary_stage, surgical_risk_seed001
 
     if as_json:
-        print(json.dumps(cl.to_dict(), indent=2))  # type: ignore[attr-defined]
+        print(json.dumps(cl.to_dict(), indent=2))
         return
-    rows = checklist_view(cl)  # type: ignore[arg-type]
+    rows = checklist_view(cl)
     region = None
     for r in rows:
         if r.region != region:
@@ -174,10 +178,10 @@ def _print(cl: object, as_json: bool, target: Path | None) -> None:
             print(f"      hint: {h}")
         if r.note:
             print(f"      note: {r.note}")
-    prim, missing = primary_stage(cl)  # type: ignore[arg-type]
-    sr = surgical_risk_seed001(cl)  # type: ignore[arg-type]
+    prim, missing = primary_stage(cl)
+    sr = surgical_risk_seed001(cl)
     print(
-        f"IDRFs present: {cl.positive_count}; "  # type: ignore[attr-defined]
+        f"IDRFs present: {cl.positive_count}; "
         f"locoregional stage: {prim or f'undecided ({len(missing)} IDRFs open)'}"
     )
     label = {True: "yes", False: "no", None: "undetermined"}[sr.label]

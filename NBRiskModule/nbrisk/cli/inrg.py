@@ -10,6 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbrisk.idrf import Checklist
+    from nbrisk.inrg import Metastases
 
 COMMAND = "inrg"
 HELP = "INRG stage (INRGSS) and pretreatment risk group (group letter, risk group, rule that fired)"
@@ -79,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checklist(path: Path | None) -> object:
+def _checklist(path: Path | None) -> Checklist | None:
     if path is None:
         return None
     from nbrisk.idrf import Checklist
@@ -87,7 +92,7 @@ def _checklist(path: Path | None) -> object:
     return Checklist.load(path)
 
 
-def _metastases(args: argparse.Namespace) -> object:
+def _metastases(args: argparse.Namespace) -> Metastases:
     from nbrisk.inrg import Metastases
 
     spec = (args.metastases or "unknown").strip().lower()
