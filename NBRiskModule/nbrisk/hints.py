@@ -104,28 +104,83 @@ def classify(name: str) -> Rule | None:
 
 
 # --------------------------------------------------------------------------------------------- entry
+@dataclass(frozen=True, slots=True)
+class _Crop:
+    """A binary mask kept as its bounding box ``box`` (z, y, x slices) inside a grid of ``shape``."""
+
+    box: tuple[slice, ...]
+    mask: np.ndarray
+    shape: tuple[int, ...]
+
+    @classmethod
+    def of(cls, full: np.ndarray) -> _Crop | None:
+        box = []
+        for ax in range(3):
+            nz = np.flatnonzero(full.any(axis=tuple(a for a in range(3) if a != ax)))
+            if not len(nz):
+                return None
+            box.append(slice(int(nz[0]), int(nz[-1]) + 1))
+        return cls(tuple(box), np.ascontiguousarray(full[tuple(box)]), full.shape)
+
+    def grown(self, margin: tuple[int, int, int]) -> tuple[slice, ...]:
+        return tuple(
+            slice(max(0, b.start - m), min(n, b.stop + m))
+            for b, m, n in zip(self.box, margin, self.shape, strict=True)
+        )
+
+    def window(self, box: tuple[slice, ...]) -> np.ndarray:
+        """This mask on the sub-grid ``box`` (False outside the stored bounding box)."""
+        out = np.zeros(tuple(b.stop - b.start for b in box), bool)
+        lo = [max(b.start, c.start) for b, c in zip(box, self.box, strict=True)]
+        hi = [min(b.stop, c.stop) for b, c in zip(box, self.box, strict=True)]
+        if all(h > a for a, h in zip(lo, hi, strict=True)):
+            dst = tuple(slice(a - b.start, h - b.start) for a, h, b in zip(lo, hi, box, strict=True))
+            src = tuple(slice(a - c.start, h - c.start) for a, h, c in zip(lo, hi, self.box, strict=True))
+            out[dst] = self.mask[src]
+        return out
+
+    def indices(self) -> np.ndarray:
+        """Voxel indices (N x 3, z y x) on the full grid."""
+        return np.argwhere(self.mask) + np.array([b.start for b in self.box])
+
+
+def _sub_ref(ref: sitk.Image, box: tuple[slice, ...]) -> sitk.Image:
+    """A stand-in reference whose index (0, 0, 0) is the corner of ``box`` (for index -> LPS only)."""
+    im = sitk.Image([1, 1, 1], sitk.sitkUInt8)
+    im.SetSpacing(ref.GetSpacing())
+    im.SetDirection(ref.GetDirection())
+    im.SetOrigin(ref.TransformIndexToPhysicalPoint((box[2].start, box[1].start, box[0].start)))
+    return im
+
+
 def hints_from_segmentation(
     structures: sitk.Image, names: dict[int, str], tumour: str | None = None
 ) -> list[Hint]:
     """Hints from a label map whose label values are named by ``names`` (e.g. nbrisk.phantom.STRUCTURES)."""
     lps = to_lps(structures)
     arr = sitk.GetArrayViewFromImage(lps)
-    masks = {}
+    if not np.issubdtype(arr.dtype, np.integer):
+        arr = arr.astype(np.int64)
+    objects = ndimage.find_objects(np.where(arr > 0, arr, 0))
+    crops = {}
     for value, name in names.items():
-        m = arr == value
-        if m.any():
-            masks[name] = m
-    return _on_grid(_hints(masks, lps, tumour), structures, lps)
+        if 0 < value <= len(objects) and objects[value - 1] is not None:
+            box = objects[value - 1]
+            crops[name] = _Crop(box, arr[box] == value, arr.shape)
+    return _on_grid(_hints(crops, lps, tumour), structures)
 
 
 def hints_from_masks(masks: dict[str, sitk.Image], tumour: str | None = None) -> list[Hint]:
     """Hints from binary masks on one grid (e.g. overlapping Slicer segments), keyed by segment name."""
     if not masks:
         raise InputError("no segments given; the segmentation must hold a tumour and named structures")
-    lps = {k: to_lps(v) for k, v in masks.items()}
-    ref = next(iter(lps.values()))
-    hints = _hints({k: sitk.GetArrayViewFromImage(v) > 0 for k, v in lps.items()}, ref, tumour)
-    return _on_grid(hints, next(iter(masks.values())), ref)
+    crops, ref = {}, None
+    for k, v in masks.items():
+        ref = to_lps(v)
+        c = _Crop.of(sitk.GetArrayViewFromImage(ref) > 0)
+        if c is not None:
+            crops[k] = c
+    return _on_grid(_hints(crops, ref, tumour), next(iter(masks.values())))
 
 
 def to_lps(image: sitk.Image) -> sitk.Image:
@@ -135,10 +190,8 @@ def to_lps(image: sitk.Image) -> sitk.Image:
     return sitk.DICOMOrient(image, "LPS")
 
 
-def _on_grid(hints: list[Hint], original: sitk.Image, used: sitk.Image) -> list[Hint]:
-    """Express evidence slice indices on the caller's grid when the work was done on a reoriented one."""
-    if original is used:
-        return hints
+def _on_grid(hints: list[Hint], original: sitk.Image) -> list[Hint]:
+    """Give evidence slices as axial indices k of the caller's grid (work ran on crops / LPS copies)."""
     out = []
     for h in hints:
         ev = h.evidence
@@ -150,7 +203,7 @@ def _on_grid(hints: list[Hint], original: sitk.Image, used: sitk.Image) -> list[
     return out
 
 
-def _tumour_name(masks: dict[str, np.ndarray], tumour: str | None) -> str:
+def _tumour_name(masks: dict, tumour: str | None) -> str:
     if tumour is None:
         cands = [n for n in masks if (r := classify(n)) is not None and r.kind == "tumour"]
         if len(cands) != 1:
@@ -164,27 +217,30 @@ def _tumour_name(masks: dict[str, np.ndarray], tumour: str | None) -> str:
     return tumour
 
 
-def _hints(masks: dict[str, np.ndarray], ref: sitk.Image, tumour: str | None) -> list[Hint]:
-    rules = {n: classify(n) for n in masks}
-    tumour = _tumour_name(masks, tumour)
-    t = masks[tumour]
+def _hints(crops: dict[str, _Crop], ref: sitk.Image, tumour: str | None) -> list[Hint]:
+    rules = {n: classify(n) for n in crops}
+    tumour = _tumour_name(crops, tumour)
+    t = crops[tumour]
     sp = np.array(ref.GetSpacing())[::-1]  # z, y, x
     out: list[Hint] = []
     spine = [n for n, r in rules.items() if r and r.kind == "vertebra"]
     if spine:  # several vertebra segments (e.g. one per level) form one spine for the midline
-        out.append(midline_hint(np.logical_or.reduce([masks[n] for n in spine]), t, ref, "+".join(spine)))
-    for name, m in masks.items():
+        vert = np.concatenate([crops[n].indices() for n in spine])
+        out.append(midline_hint(vert, t.indices(), ref, "+".join(spine)))
+    for name, c in crops.items():
         rule = rules[name]
-        if name == tumour or rule is None:
-            if name != tumour:
+        if name == tumour or rule is None or rule.kind in ("tumour", "vertebra"):
+            if rule is None:
                 logger.info("segment %r is not used for IDRF hints", name)
             continue
+        box = c.grown((3, 3, 3) if rule.kind in ("vessel", "airway") else (1, 1, 1))
+        m, tw, sub = c.window(box), t.window(box), _sub_ref(ref, box)
         if rule.kind in ("vessel", "airway"):
-            out += vessel_hints(name, rule, m, t, sp, ref)
+            out += vessel_hints(name, rule, m, tw, sp, sub)
         elif rule.kind == "organ":
-            out.append(organ_hint(name, rule.idrf_ids, m, t, sp, ref))
+            out.append(organ_hint(name, rule.idrf_ids, m, tw, sp, sub))
         elif rule.kind == "canal":
-            out += canal_hints(m, t, sp, ref, name=name)
+            out += canal_hints(m, tw, sp, sub, name=name)
     return out
 
 
@@ -402,30 +458,29 @@ def contact_table(masks: dict[str, sitk.Image], tumour: str | None = None) -> li
     ``slice`` is the axial index k on the caller's grid of the cross-section's centroid; ``point_lps`` its
     LPS position (mm). Rows are plain dicts (ready for ``pandas.DataFrame`` or ``csv.DictWriter``).
     """
-    lps = {k: to_lps(v) for k, v in masks.items()}
-    ref, orig = next(iter(lps.values())), next(iter(masks.values()))
-    arrays = {k: sitk.GetArrayViewFromImage(v) > 0 for k, v in lps.items()}
-    t = arrays[_tumour_name(arrays, tumour)]
+    orig = next(iter(masks.values()))
+    ref = to_lps(orig)
+    crops = {k: c for k, v in masks.items() if (c := _Crop.of(sitk.GetArrayViewFromImage(to_lps(v)) > 0))}
+    t = crops[_tumour_name(crops, tumour)]
     sp = np.array(ref.GetSpacing())[::-1]
     rows: list[dict[str, object]] = []
-    for name, m in arrays.items():
+    for name, c in crops.items():
         rule = classify(name)
         if rule is None or rule.kind not in ("vessel", "airway"):
             continue
-        prof = vessel_profile(m, t, sp)
+        box = c.grown((3, 3, 3))
+        sub = _sub_ref(ref, box)
+        prof = vessel_profile(c.window(box), t.window(box), sp)
         for s in np.flatnonzero(~np.isnan(prof["fraction"]) | prof["occluded"]):  # type: ignore[operator]
-            c = prof["centroid"][s]  # type: ignore[index]
-            pt = (
-                ref.TransformContinuousIndexToPhysicalPoint([float(v) for v in c[::-1]])
-                if np.all(np.isfinite(c))
-                else None
-            )
+            cen = prof["centroid"][s]  # type: ignore[index]
+            ok = bool(np.all(np.isfinite(cen)))
+            pt = sub.TransformContinuousIndexToPhysicalPoint([float(v) for v in cen[::-1]]) if ok else None
             rows.append(
                 {
                     "structure": name,
                     "type": rule.vessel_type or "airway",
-                    "cross_section": int(s),
-                    "axis": "zyx"[int(prof["axis"])],  # type: ignore[arg-type]
+                    "cross_section": int(s) + box[int(prof["axis"])].start,  # type: ignore[call-overload]
+                    "axis": "zyx"[int(prof["axis"])],  # type: ignore[call-overload]
                     "slice": round(orig.TransformPhysicalPointToContinuousIndex(pt)[2]) if pt else None,
                     "point_lps": tuple(round(v, 2) for v in pt) if pt else None,
                     "contact_fraction": round(float(np.nan_to_num(prof["fraction"][s])), 4),  # type: ignore[index]

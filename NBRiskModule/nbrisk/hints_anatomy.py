@@ -24,39 +24,37 @@ def evidence_at(ref: sitk.Image, idx_zyx: np.ndarray | tuple[float, ...]) -> Evi
     return Evidence(round(z), (round(pt[0], 2), round(pt[1], 2), round(pt[2], 2)))
 
 
-def _phys_x(ref: sitk.Image, shape: tuple[int, ...]) -> np.ndarray:
-    """Physical x (LPS, mm; + = patient left) of every voxel centre, array order (z, y, x)."""
-    d = np.array(ref.GetDirection()).reshape(3, 3)
-    s, o = np.array(ref.GetSpacing()), np.array(ref.GetOrigin())
-    k, j, i = np.meshgrid(*(np.arange(n) for n in shape), indexing="ij")
-    return o[0] + d[0, 0] * s[0] * i + d[0, 1] * s[1] * j + d[0, 2] * s[2] * k
+def midline_hint(
+    vertebra_idx: np.ndarray, tumour_idx: np.ndarray, ref: sitk.Image, name: str = "vertebra"
+) -> Hint:
+    """How far the tumour extends across the vertebral-body centre line (per axial slice, LPS x).
 
-
-def midline_hint(vertebra: np.ndarray, tumour: np.ndarray, ref: sitk.Image, name: str = "vertebra") -> Hint:
-    """How far the tumour extends across the vertebral-body centre line (per axial slice, LPS x)."""
-    x = _phys_x(ref, vertebra.shape)
-    zs = [z for z in range(vertebra.shape[0]) if vertebra[z].any()]
-    mid = {z: float(x[z][vertebra[z]].mean()) for z in zs}
-    half = {z: float(np.abs(x[z][vertebra[z]] - mid[z]).max()) for z in zs}
-    if not zs:
+    ``vertebra_idx`` / ``tumour_idx``: voxel indices (N x 3, z y x) of the two masks on ``ref``'s grid.
+    """
+    if not len(vertebra_idx):
         raise InputError("vertebra segment is empty; cannot locate the midline")
-    mean_mid = float(np.mean(list(mid.values())))
-    side = 1.0 if float(x[tumour].mean()) >= mean_mid else -1.0
-    cross, beyond, at = 0.0, -np.inf, None
-    for z in range(tumour.shape[0]):
-        if not tumour[z].any():
-            continue
-        m = mid.get(z, mean_mid)
-        c = float(np.max(side * (m - x[z][tumour[z]])))
-        if c > cross:
-            cross, at = c, z
-        beyond = max(beyond, c - half.get(z, float(np.mean(list(half.values())))))
+    row = np.array(ref.GetDirection()).reshape(3, 3)[0] * np.array(ref.GetSpacing())
+    xv = ref.GetOrigin()[0] + vertebra_idx[:, ::-1] @ row  # physical x (LPS: + = patient left)
+    xt = ref.GetOrigin()[0] + tumour_idx[:, ::-1] @ row
+    nz = int(max(vertebra_idx[:, 0].max(), tumour_idx[:, 0].max())) + 1
+    cnt = np.bincount(vertebra_idx[:, 0], minlength=nz)
+    has = cnt > 0
+    mid = np.bincount(vertebra_idx[:, 0], weights=xv, minlength=nz) / np.maximum(cnt, 1)
+    half = np.zeros(nz)
+    np.maximum.at(half, vertebra_idx[:, 0], np.abs(xv - mid[vertebra_idx[:, 0]]))
+    mean_mid = float(mid[has].mean())
+    mid[~has], half[~has] = mean_mid, float(half[has].mean())
+    side = 1.0 if float(xt.mean()) >= mean_mid else -1.0
+    c = side * (mid[tumour_idx[:, 0]] - xt)  # mm past the centre line, per tumour voxel
+    cross = max(float(c.max()), 0.0)
+    beyond = float(np.max(c - half[tumour_idx[:, 0]]))
+    at = int(tumour_idx[int(np.argmax(c)), 0]) if cross > 0 else None
     tol = float(ref.GetSpacing()[0])
     sugg = "present" if cross > tol else "absent"
     ev = None
     if at is not None:
-        jj, ii = np.nonzero(tumour[at] & (side * (mid.get(at, mean_mid) - x[at]) >= cross - 1e-6))
-        ev = evidence_at(ref, (at, jj.mean(), ii.mean()))
+        sel = (tumour_idx[:, 0] == at) & (c >= cross - 1e-6)
+        ev = evidence_at(ref, tumour_idx[sel].mean(axis=0))
     side_txt = "left" if side > 0 else "right"
     text = (
         f"tumour ({side_txt}-sided) extends {max(cross, 0):.1f} mm across the vertebral-body centre line"
