@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from nbrisk.errors import InputError, InputGeometryError
+from nbrisk.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def read_structures(
     mismatch is an :class:`~nbrisk.errors.InputGeometryError` unless ``resample`` (nearest neighbour).
     Empty segments are skipped with a warning.
     """
-    from nbrisk.io import _as_3d_scalar, _read_sitk, conform_to_reference, read_mask
+    from nbrisk.io import _as_3d_scalar, _read_sitk, _read_slicer_seg, _slicer_segments, conform_to_reference
 
     p = Path(path)
     if not p.exists():
@@ -70,17 +70,29 @@ def read_structures(
             raise InputError(
                 f"{p}: cannot read segmentation header ({type(exc).__name__}); re-save it"
             ) from None
-        seg_names = [str(hdr[f"Segment{i}_Name"]) for i in range(256) if f"Segment{i}_Name" in hdr]
+        segs = _slicer_segments(hdr)
         out = {}
-        for n in seg_names:
-            try:
-                out[n] = read_mask(
-                    p, reference, segment=n, reference_path=reference_path, resample=resample
-                ).image
-            except InputGeometryError:
-                raise
-            except InputError as exc:
-                logger.warning("skipping segment %r: %s", n, exc)
+        for layer in dict.fromkeys(sg["layer"] for sg in segs):  # one read per layer, not per segment
+            members = [sg for sg in segs if sg["layer"] == layer]
+            labelmap = None
+            for sg in members:  # the reader needs a non-empty segment to pick the layer by
+                try:
+                    labelmap, _, _ = _read_slicer_seg(p, None, sg["name"])
+                    break
+                except InputError as exc:
+                    if "is empty" not in str(exc):
+                        raise
+            if labelmap is None:
+                logger.warning("%s: layer %s holds only empty segments; skipped", p, layer)
+                continue
+            arr = sitk.GetArrayViewFromImage(labelmap)
+            for sg in members:
+                m = sitk.GetImageFromArray((arr == sg["label"]).astype(np.uint8))
+                m.CopyInformation(labelmap)
+                if not np.any(sitk.GetArrayViewFromImage(m)):
+                    logger.warning("%s: segment %r is empty; skipped", p, sg["name"])
+                    continue
+                out[sg["name"]] = conform_to_reference(m, reference, p, reference_path, resample=resample)
         return out
     lab = conform_to_reference(
         _as_3d_scalar(_read_sitk(p, "segmentation"), p), reference, p, reference_path, resample=resample

@@ -278,3 +278,35 @@ def test_hints_do_not_depend_on_storage_orientation() -> None:
     ev = b[("canal_occupancy", "spinal_canal")].evidence
     k = stored.TransformPhysicalPointToIndex(ev.point_lps)[2]
     assert ev.slice == k and f"slice {k}," in b[("canal_occupancy", "spinal_canal")].text
+
+
+def test_layered_seg_nrrd_with_overlapping_segments(tmp_path) -> None:
+    """A Slicer segmentation with two layers (tumour overlapping the canal) is read in one pass per layer."""
+    import nrrd
+    from nbrisk.structures import read_structures
+
+    z, y, x = np.meshgrid(np.arange(20), np.arange(40), np.arange(40), indexing="ij")
+    canal = np.hypot(x - 20, y - 20) <= 5
+    tum = (x >= 20) & (x <= 35) & (np.abs(y - 20) <= 10) & (z >= 5) & (z <= 12)
+    hdr = {
+        "space": "left-posterior-superior",
+        "space origin": [0.0, 0.0, 0.0],
+        "space directions": [[np.nan] * 3, [1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]],
+        "kinds": ["list", "domain", "domain", "domain"],
+    }
+    for i, (name, label, layer) in enumerate([("Tumor", 1, 0), ("Spinal canal", 1, 1), ("Aorta", 2, 1)]):
+        hdr.update(
+            {
+                f"Segment{i}_ID": f"S{i}",
+                f"Segment{i}_Name": name,
+                f"Segment{i}_LabelValue": str(label),
+                f"Segment{i}_Layer": str(layer),
+            }
+        )
+    path = tmp_path / "layers.seg.nrrd"
+    nrrd.write(str(path), np.transpose(np.stack([tum, canal]).astype(np.uint8), (0, 3, 2, 1)), hdr)
+    masks = read_structures(path, sitk.Image(40, 40, 20, sitk.sitkUInt8))
+    assert set(masks) == {"Tumor", "Spinal canal"}  # the empty Aorta segment is skipped
+    assert int(sitk.GetArrayFromImage(masks["Spinal canal"]).sum()) == int(canal.sum())
+    occ = next(h for h in hints_from_masks(masks) if h.kind == "canal_occupancy")
+    assert occ.value == pytest.approx(0.5, abs=0.10)
