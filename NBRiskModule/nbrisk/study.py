@@ -218,11 +218,12 @@ def _write_packages(
 ) -> list[dict]:
     passes = [(r, p) for r in readers for p in range(1, repeats + 1)]
     taken: set[str] = set()
-    plan = {}
+    plan: dict[tuple[str, int], dict[int, tuple[int, str]]] = {}  # (reader, pass) -> case -> (position, code)
     for r, p in passes:
         order = list(range(len(cases)))
         rng.shuffle(order)
-        plan[(r, p)] = list(zip(order, _new_codes(rng, len(cases), taken), strict=True))
+        codes = _new_codes(rng, len(cases), taken)
+        plan[(r, p)] = {case: (pos, codes[pos]) for pos, case in enumerate(order)}
         (root / "readers" / r / f"pass{p}" / "images").mkdir(parents=True)
         (root / "readers" / r / f"pass{p}" / "segmentations").mkdir()
     key: list[dict] = []
@@ -233,10 +234,8 @@ def _write_packages(
             _refuse_burned_in(image_path)
         image = deidentified_copy(read_image(image_path))
         for r, p in passes:
-            pos, code = next((pos, code) for pos, (idx, code) in enumerate(plan[(r, p)]) if idx == ci)
-            image.SetMetaData(
-                "nbrisk_code", code
-            )  # the only header field; makes every copy's checksum unique
+            pos, code = plan[(r, p)][ci]
+            image.SetMetaData("nbrisk_code", code)  # the only header field: every copy gets its own checksum
             target = write_image(image, root / "readers" / r / f"pass{p}" / "images" / f"{code}.nrrd")
             key.append(
                 {
@@ -325,4 +324,3 @@ class Study:
     def mask_path(self, code: str) -> Path:
         row = self.key[code]
         return self.root / "masks" / row["reader"] / f"pass{row['pass']}" / f"{code}.nrrd"
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -279,24 +280,9 @@ def test_cli_two_files_and_reader_column(tmp_path, capsys) -> None:
     t1, t2 = _reader_tables(y)
     t1.to_csv(tmp_path / "r1.csv", index=False)
     t2.to_csv(tmp_path / "r2.csv", index=False)
-    rc = main(
-        [
-            "icc",
-            "--features",
-            str(tmp_path / "r1.csv"),
-            str(tmp_path / "r2.csv"),
-            "--out",
-            str(tmp_path / "icc.csv"),
-            "--keep",
-            str(tmp_path / "kept.txt"),
-            "--threshold",
-            "0.5",
-            "--form",
-            "ICC(2,1)",
-            "--report",
-            str(tmp_path / "report.json"),
-        ]
-    )
+    two = ["icc", "--features", str(tmp_path / "r1.csv"), str(tmp_path / "r2.csv")]
+    rc = main([*two, "--out", str(tmp_path / "icc.csv"), "--keep", str(tmp_path / "kept.txt"), "--threshold",
+               "0.5", "--form", "ICC(2,1)", "--report", str(tmp_path / "report.json")])  # fmt: skip
     out = capsys.readouterr().out
     assert rc == 0
     table = pd.read_csv(tmp_path / "icc.csv")
@@ -308,6 +294,11 @@ def test_cli_two_files_and_reader_column(tmp_path, capsys) -> None:
     kept = (tmp_path / "kept.txt").read_text().split()
     assert kept == kept_features(table, 0.5, "ICC(2,1)")
     assert "f4" not in kept
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["constant_features"] == ["f4"]
+    assert report["kept"] == len(kept)
+    assert report["n_cases"] == 20
+    assert report["form"] == "ICC(2,1)"
     assert "1 constant feature(s)" in out
     assert "readers (r1, r2)" in out
     # the same data as one file with a reader column
@@ -331,18 +322,8 @@ def test_cli_errors_are_one_line_and_write_nothing(tmp_path, capsys) -> None:
     rc = main(["icc", "--features", str(tmp_path / "r1.csv"), str(tmp_path / "nope.csv"), "--out", str(out)])
     assert rc == 2
     assert "nope.csv: feature table not found" in capsys.readouterr().err
-    rc = main(
-        [
-            "icc",
-            "--features",
-            str(tmp_path / "r1.csv"),
-            str(tmp_path / "r2.csv"),
-            "--out",
-            str(out),
-            "--form",
-            "ICC(9,9)",
-        ]
-    )
+    two = ["icc", "--features", str(tmp_path / "r1.csv"), str(tmp_path / "r2.csv")]
+    rc = main([*two, "--out", str(out), "--form", "ICC(9,9)"])
     assert rc == 2
     assert "unknown ICC form" in capsys.readouterr().err
     assert not out.exists()
