@@ -1,0 +1,125 @@
+"""``nbrisk seg-compare``: agreement metrics between a reference and a test segmentation (or a cohort)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from nbrisk.errors import InputError, NBRiskError
+
+COMMAND = "seg-compare"
+HELP = "Dice, Jaccard, volume difference, Hausdorff (max/95%), mean surface distance, FPRm, FNR of two masks"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reference", type=Path, help="reference (manual) mask: label map, .seg.nrrd or DICOM SEG")
+    p.add_argument("--test", type=Path, help="test (automatic/semiautomatic) mask on the same grid")
+    p.add_argument("--label", type=int, default=None, help="label value of the ROI in the reference (and test)")
+    p.add_argument("--test-label", type=int, default=None, help="label value in the test mask (default: --label)")
+    p.add_argument("--json", type=Path, default=None, help="also write the metrics of one pair as JSON here")
+    p.add_argument("--manifest", type=Path, default=None,
+                   help="CSV with case_id,reference,test[,label] (paths relative to the CSV) for a cohort")
+    p.add_argument("--out", type=Path, default=None, help="with --manifest: output CSV (default: print CSV)")
+
+
+def _read_pair(ref_path: Path, test_path: Path, label: int | None, test_label: int | None) -> dict[str, float]:
+    from nbrisk.agreement import compare_masks
+    from nbrisk.io import read_mask
+
+    ref = read_mask(ref_path, label=label)
+    if not test_path.exists():
+        raise InputError(f"{test_path}: test mask not found; check the path")
+    raw = None if test_path.is_dir() or test_path.name.lower().endswith(".seg.nrrd") else _try_read(test_path)
+    if raw is not None and not np.any(sitk.GetArrayViewFromImage(raw)):
+        empty = sitk.Image(ref.image.GetSize(), sitk.sitkUInt8)
+        empty.CopyInformation(ref.image)
+        if raw.GetSize() != ref.image.GetSize():
+            raise InputError(f"{test_path}: empty test mask on a different grid; export it on the image grid")
+        return compare_masks(ref.image, empty)
+    tst = read_mask(test_path, ref.image, label=test_label if test_label is not None else label,
+                    reference_path=ref_path)
+    return compare_masks(ref.image, tst.image)
+
+
+def _try_read(p: Path) -> sitk.Image | None:
+    try:
+        return sitk.ReadImage(str(p))
+    except RuntimeError:
+        return None  # let read_mask produce the one-line error
+
+
+def _fmt(v: float) -> str:
+    return "" if math.isnan(v) else f"{v:.6g}"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.manifest is not None:
+        return _run_manifest(args)
+    if args.reference is None or args.test is None:
+        raise InputError("give --reference and --test (or --manifest pairs.csv for a cohort)")
+    metrics = _read_pair(args.reference, args.test, args.label, args.test_label)
+    if args.json is not None:
+        from nbrisk.io import atomic_path
+
+        payload = {"reference": str(args.reference), "test": str(args.test),
+                   **{k: (None if math.isnan(v) else v) for k, v in metrics.items()}}
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    for k, v in metrics.items():
+        print(f"{k}\t{_fmt(v) or 'nan'}")
+    return 0
+
+
+def _read_manifest(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        raise InputError(f"{path}: manifest not found; check the path")
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cols = set(rows[0]) if rows else set()
+    missing = {"case_id", "reference", "test"} - cols
+    if missing:
+        raise InputError(f"{path}: manifest lacks column(s) {sorted(missing)}; need case_id,reference,test[,label]")
+    return rows
+
+
+def _run_manifest(args: argparse.Namespace) -> int:
+    from nbrisk.agreement import METRICS
+    from nbrisk.io import atomic_path
+
+    rows = _read_manifest(args.manifest)
+    base = args.manifest.parent
+    results, failed = [], 0
+    for row in rows:
+        label = int(row["label"]) if row.get("label") else args.label
+        out: dict[str, str] = {"case_id": row["case_id"]}
+        try:
+            m = _read_pair(base / row["reference"], base / row["test"], label, args.test_label)
+            out.update({k: _fmt(m[k]) for k in METRICS})
+            out["error"] = ""
+        except NBRiskError as exc:
+            failed += 1
+            out.update(dict.fromkeys(METRICS, ""))
+            out["error"] = str(exc)
+        results.append(out)
+    fields = ["case_id", *METRICS, "error"]
+    if args.out is not None:
+        with atomic_path(args.out) as tmp, open(tmp, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=fields)
+            w.writeheader()
+            w.writerows(results)
+        dice = [float(r["dice"]) for r in results if r["dice"]]
+        print(f"{len(results)} pairs, {failed} failed; mean Dice {np.mean(dice):.3f}" if dice else
+              f"{len(results)} pairs, {failed} failed")
+    else:
+        import sys
+
+        w = csv.DictWriter(sys.stdout, fieldnames=fields)
+        w.writeheader()
+        w.writerows(results)
+    return 1 if failed else 0
