@@ -27,12 +27,18 @@ def loadUI(path):
 
     for cls in (*CUSTOM_WIDGETS, ctk.ctkCollapsibleButton, ctk.ctkPathLineEdit):
         loader.registerCustomWidget(cls)
-    qfile = qt.QFile(str(path))
-    if not qfile.exists():
+    if not Path(path).is_file():
         raise RuntimeError(f"Could not load UI file: file not found {path}")
-    qfile.open(qt.QFile.ReadOnly)
-    widget = loader.load(qfile)
-    qfile.close()
+    # Slicer wires mrmlSceneChanged(vtkMRMLScene*) -> setMRMLScene through <connections>; those C++
+    # signatures do not exist here, so drop them (the fake qMRMLWidget.setMRMLScene propagates instead).
+    import re
+
+    text = re.sub(r"<connections>.*</connections>", "", Path(path).read_text(encoding="utf-8"), flags=re.S)
+    buffer = qt.QBuffer()
+    buffer.setData(qt.QByteArray(text.encode("utf-8")))
+    buffer.open(qt.QIODevice.ReadOnly)
+    widget = loader.load(buffer)
+    buffer.close()
     if widget is None:
         raise RuntimeError(f"Could not load UI file: {path}: {loader.errorString()}")
     for box in widget.findChildren(ctk.ctkCollapsibleButton):
