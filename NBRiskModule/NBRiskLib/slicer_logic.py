@@ -176,12 +176,14 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
     def grow_tumour(self, volume_node, tumour_seeds, background_seeds, segmentation_node, segment_name_: str,
                     largest_slice_2d: bool = False) -> dict[str, float]:
         """Grow the tumour from seed points (core semiautomatic ROI) into a segment; return its summary."""
-        from nbrisk.segmentation import grow_from_seeds
-
         image = image_from_volume(volume_node)
         seeds = seeds_lps(tumour_seeds)
         if not seeds:
             raise InputError("No tumour seeds: place at least one point inside the tumour.")
+        if segmentation_node is None:
+            raise InputError("No segmentation: pick or create one in the Segmentation section.")
+        from nbrisk.segmentation import grow_from_seeds
+
         kwargs = {"background_lps": seeds_lps(background_seeds)}
         if largest_slice_2d:
             kwargs["slice_2d"] = True

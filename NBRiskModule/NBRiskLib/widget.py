@@ -245,9 +245,10 @@ class NBRiskPanel(VTKObservationMixin):
             lines = review.card_lines(card)
             self.ui.modelCardTextBrowser.setPlainText("\n".join(f"{k}: {v}" for k, v in lines))
             self._buildClinicalFields(review.clinical_fields(card))
-            preset = card.get("preset_name") or card.get("preset")
+            preset = review.card_preset(card)
             if preset:
-                self._parameterNode.preset = str(preset)
+                self._parameterNode.preset = preset
+                self.ui.presetComboBox.setCurrentIndex(max(0, self.ui.presetComboBox.findText(preset)))
             self._status(f"Model loaded: {len(self._clinicalEditors)} clinical input(s) requested.")
 
     def _buildClinicalFields(self, fields) -> None:

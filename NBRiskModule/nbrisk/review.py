@@ -117,6 +117,8 @@ def prediction_view(prediction: Mapping[str, Any], top: int = 8) -> PredictionVi
     rows = [("Probability", score_text), ("Predicted class", class_text), ("Threshold", threshold_text),
             ("Risk category", str(category) or "-")]
     model = _first(prediction, "model_id", "model", "recipe")
+    if isinstance(model, Mapping):
+        model = _first(model, "recipe", "model_id", "estimator")
     if model is not None:
         rows.insert(0, ("Model", _fmt(model)))
     rows += [(f"Contribution: {c.feature}", f"{c.effect} (value {c.value})") for c in contributions]
@@ -143,32 +145,50 @@ def clinical_fields(card: Mapping[str, Any]) -> list[ClinicalField]:
     return fields
 
 
-_CARD_KEYS = (("recipe", "Recipe"), ("recipe_name", "Recipe"), ("model_id", "Model"), ("kind", "Kind"),
-              ("citation", "Citation"), ("preset", "Feature preset"), ("preset_name", "Feature preset"),
+_CARD_KEYS = (("recipe", "Recipe"), ("estimator", "Estimator"), ("kind", "Kind"), ("citation", "Citation"),
               ("positive_class", "Positive class"), ("threshold", "Decision threshold"),
-              ("intended_use", "Intended use"), ("created", "Created"))
+              ("threshold_rule", "Threshold rule"), ("intended_use", "Intended use"), ("created", "Created"))
+
+
+def _flat_card(card: Mapping[str, Any]) -> dict[str, Any]:
+    """Card fields with the nested ``model`` block lifted to the top (older flat cards pass through)."""
+    flat = dict(card)
+    model = card.get("model")
+    if isinstance(model, Mapping):
+        flat.update({k: v for k, v in model.items() if k not in flat or flat[k] in (None, "")})
+    if "recipe" not in flat and "recipe_name" in flat:
+        flat["recipe"] = flat["recipe_name"]
+    return flat
+
+
+def card_preset(card: Mapping[str, Any]) -> str:
+    """The feature preset a bundle was trained on (name), or ''."""
+    preset = _first(card, "preset", "preset_name", default="")
+    return str(preset.get("name", "")) if isinstance(preset, Mapping) else str(preset)
 
 
 def card_lines(card: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Return (label, text) lines summarising a model card, the 'not for clinical use' flag first."""
+    flat = _flat_card(card)
     lines: list[tuple[str, str]] = []
-    flag = _first(card, "not_for_clinical_use", "research_only")
+    flag = _first(flat, "not_for_clinical_use", "research_only")
     if flag is None or flag:
         lines.append(("Use", "Research use only - not for clinical use unless validated locally."))
-    seen = set()
     for key, label in _CARD_KEYS:
-        if key in card and label not in seen and card[key] not in (None, ""):
-            seen.add(label)
-            lines.append((label, _fmt(card[key], 4)))
-    summary = _first(card, "training_summary", "training", "training_cohort")
+        if flat.get(key) not in (None, "", []):
+            lines.append((label, _fmt(flat[key], 4)))
+    if card_preset(card):
+        lines.append(("Feature preset", card_preset(card)))
+    summary = _first(flat, "training", "training_summary", "training_cohort")
     if isinstance(summary, Mapping):
         lines.append(("Training data", ", ".join(f"{k}={_fmt(v)}" for k, v in summary.items()
                                                  if not isinstance(v, Mapping | list))))
-    metrics = _first(card, "metrics", "cv_metrics")
+    metrics = _first(flat, "metrics", "cv_metrics")
     if isinstance(metrics, Mapping):
-        lines.append(("CV metrics", ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items()
-                                              if isinstance(v, int | float))))
-    names = _first(card, "feature_names", "features")
+        shown = [f"{k}={_fmt(v)}" for k, v in metrics.items() if isinstance(v, int | float)]
+        if shown:
+            lines.append(("CV metrics", ", ".join(shown)))
+    names = _first(flat, "feature_names", "features")
     if isinstance(names, list):
         lines.append(("Features", f"{len(names)}"))
     return lines

@@ -1,0 +1,120 @@
+"""The panel built through NBRiskModule.py on the PySide6 stand-in: setup, binding, states, restore, reload."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import errors
+from .panel_helpers import build_module_widget, prediction_json, save_screenshot, small_volume
+
+pytestmark = pytest.mark.gui
+
+
+def test_setup_loads_the_ui_without_asking_or_installing_anything(standin) -> None:
+    module, widget = build_module_widget()
+    assert module.parent.title == "NBRisk"
+    assert "not for clinical use" in module.parent.helpText.lower()
+    assert "Jia" in module.parent.helpText and "Kim" in module.parent.helpText and "Monclair" in module.parent.helpText
+    panel = widget.panel
+    assert panel.uiWidget.objectName() == "NBRisk"
+    assert [k for k, *_ in standin.util.messages] == []          # no dialog at setup
+    assert standin.util.pip_installed == []
+    presets = [panel.ui.presetComboBox.itemText(i) for i in range(panel.ui.presetComboBox.count())]
+    assert "jia2023-mri" in presets and "kim2024-mri-2d" in presets
+    histology = [panel.ui.histologyComboBox.itemText(i) for i in range(panel.ui.histologyComboBox.count())]
+    assert histology[0] == "unknown" and "neuroblastoma" in histology
+    assert panel.ui.idrfTableWidget.rowCount() == 0
+
+
+def test_widgets_and_parameter_node_stay_in_sync(standin, tmp_path: Path) -> None:
+    _, widget = build_module_widget()
+    panel = widget.panel
+    p = panel.parameterNode
+    volume = small_volume(standin, tmp_path)
+    p.inputVolume = volume
+    assert panel.ui.inputVolumeSelector.currentNode() is volume
+    panel.ui.tumourSegmentNameLineEdit.setText("Mass")
+    assert p.tumourSegmentName == "Mass"
+    panel.ui.largestSlice2DCheckBox.setChecked(True)
+    assert p.largestSlice2D is True
+    panel.ui.bundlePathLineEdit.setCurrentPath(str(tmp_path / "model.nbrisk"))
+    assert p.bundlePath == tmp_path / "model.nbrisk"
+    p.readers = "A,B,C"
+    assert panel.ui.readersLineEdit.text() == "A,B,C"
+
+
+def test_buttons_enable_only_when_their_inputs_exist(standin, tmp_path: Path) -> None:
+    _, widget = build_module_widget()
+    panel, p = widget.panel, widget.panel.parameterNode
+    assert not panel.ui.growButton.isEnabled() and not panel.ui.predictButton.isEnabled()
+    p.inputVolume = small_volume(standin, tmp_path)
+    p.segmentation = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    assert not panel.ui.growButton.isEnabled()
+    p.tumourSeeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
+    assert panel.ui.growButton.isEnabled()
+    assert not panel.ui.predictButton.isEnabled()
+    p.bundlePath = tmp_path / "model.nbrisk"
+    assert panel.ui.predictButton.isEnabled() and panel.ui.loadBundleButton.isEnabled()
+    assert not panel.ui.exportStudyButton.isEnabled()
+    p.studyDirectory = tmp_path / "study"
+    assert panel.ui.exportStudyButton.isEnabled()
+
+
+def test_user_errors_show_the_core_one_line_message(standin, tmp_path: Path) -> None:
+    _, widget = build_module_widget()
+    panel, p = widget.panel, widget.panel.parameterNode
+    p.inputVolume = small_volume(standin, tmp_path)
+    p.segmentation = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    p.tumourSeeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
+    panel.onGrow()
+    assert errors(standin) == ["Growing the tumour failed: No tumour seeds: place at least one point inside the "
+                               "tumour."]
+    assert panel.ui.statusLabel.text() == errors(standin)[0]
+    assert standin.app.cursorDepth == 0                    # wait cursor restored
+
+
+def test_declining_the_install_dialog_gives_a_clear_message(standin, tmp_path: Path) -> None:
+    _, widget = build_module_widget()
+    panel = widget.panel
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("numpy>=1.0\nnbrisk-surely-not-installed>=1\n", encoding="utf-8")
+    panel.requirementsPath = str(requirements)
+    panel.ui.installDependenciesButton.click()
+    kinds = [k for k, *_ in standin.util.messages]
+    assert kinds == ["confirm", "error"]
+    assert standin.util.messages[0][2] == "- nbrisk-surely-not-installed>=1"
+    assert "cannot run without these Python packages: nbrisk-surely-not-installed>=1" in errors(standin)[0]
+    assert standin.util.pip_installed == []
+    standin.util.confirm_answer = True
+    panel.ui.installDependenciesButton.click()
+    assert standin.util.pip_installed == [["nbrisk-surely-not-installed>=1"]]
+
+
+def test_saved_scene_restores_the_last_results(standin, tmp_path: Path) -> None:
+    _, first = build_module_widget()
+    first.panel.parameterNode.lastPrediction = prediction_json()
+    first.cleanup()
+    _, second = build_module_widget()                       # same scene, new panel (scene reopened)
+    ui = second.panel.ui
+    assert ui.riskScoreLabel.text() == "0.73"
+    assert ui.riskClassLabel.text() == "1" and ui.riskCategoryLabel.text() == "high"
+    assert ui.contributionsTableWidget.rowCount() == 1
+    assert ui.contributionsTableWidget.item(0, 0).text() == "original_firstorder_Mean"
+    assert "training range" in ui.warningsLabel.text()
+
+
+def test_reload_purges_nbrisk_and_nbrisklib(standin) -> None:
+    _, widget = build_module_widget()
+    assert "NBRiskLib.widget" in sys.modules and "nbrisk.review" in sys.modules
+    widget.onReload()
+    assert not [m for m in sys.modules if m.split(".")[0] in ("nbrisk", "NBRiskLib")]
+    assert standin.util.reloaded == ["NBRiskModule"]
+
+
+def test_empty_panel_screenshot(standin, artifacts_dir: Path) -> None:
+    _, widget = build_module_widget()
+    path = save_screenshot(widget.parent, artifacts_dir / "panel_empty.png")
+    assert path.stat().st_size > 10_000
