@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import qt
 
-COLUMNS = ["Region", "Item", "Status", "Image hint"]
+COLUMNS = ["Status", "Item", "Image hint", "Region"]
+STATUS_COLUMN = 0
 INRG_COMBOS = (("histologyComboBox", "HISTOLOGY"), ("gradeComboBox", "GRADES"), ("mycnComboBox", "MYCN"),
                ("aberration11qComboBox", "ABERRATION_11Q"), ("ploidyComboBox", "PLOIDY"))
 UNKNOWN = "unknown"
@@ -30,18 +31,18 @@ def fill_table(table, checklist, on_status_changed) -> None:
     table.setHorizontalHeaderLabels(COLUMNS)
     table.setRowCount(len(rows))
     for index, row in enumerate(rows):
-        table.setItem(index, 0, qt.QTableWidgetItem(row.region))
         item = qt.QTableWidgetItem(row.text)
         item.setToolTip(f"{row.id}" + (f" - note: {row.note}" if row.note else ""))
         table.setItem(index, 1, item)
+        table.setItem(index, 3, qt.QTableWidgetItem(row.region))
         combo = qt.QComboBox()
         combo.addItems(list(idrf.STATUSES))
         combo.setCurrentIndex(list(idrf.STATUSES).index(row.status))
         combo.setObjectName(f"idrfStatus_{row.id}")
         combo.currentTextChanged.connect(lambda text, item_id=row.id: on_status_changed(item_id, text))
-        table.setCellWidget(index, 2, combo)
+        table.setCellWidget(index, STATUS_COLUMN, combo)
         hint = f"[{row.suggestion}] {row.hint}" if row.hint else ""
-        table.setItem(index, 3, qt.QTableWidgetItem(hint))
+        table.setItem(index, 2, qt.QTableWidgetItem(hint))
     table.resizeColumnsToContents()
 
 

@@ -160,12 +160,13 @@ def run_full_flow(test, logic, work: Path | None = None) -> dict:
 
 def _answer_open_idrfs_absent(panel) -> None:
     """Answer every still-open IDRF 'absent' through the table's status combo boxes (as a reader would)."""
+    from NBRiskLib.idrf_view import STATUS_COLUMN
     from nbrisk import idrf
 
     table = panel.ui.idrfTableWidget
     for row, item in enumerate(idrf.checklist_view(panel._checklist)):
         if item.is_idrf and item.status in ("unset", "not_assessable"):
-            combo = table.cellWidget(row, 2)
+            combo = table.cellWidget(row, STATUS_COLUMN)
             combo.setCurrentIndex(combo.findText("absent"))
 
 

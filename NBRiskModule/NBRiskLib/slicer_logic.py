@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
 TABLE_NAME = "NBRisk_{name}_results"
+EDITOR_NODE_NAME = "NBRisk_SegmentEditor"
 
 
 def ras_to_lps(point: Sequence[float]) -> tuple[float, float, float]:
@@ -194,6 +195,14 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
         array = sitk.GetArrayViewFromImage(mask)
         voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
         return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum())}
+
+    @staticmethod
+    def segment_editor_node():
+        """The scene's NBRisk segment editor node (created once; Slicer needs one per embedded editor)."""
+        node = slicer.mrmlScene.GetFirstNodeByName(EDITOR_NODE_NAME)
+        if node is None:
+            node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentEditorNode", EDITOR_NODE_NAME)
+        return node
 
     def preset_names(self) -> list[str]:
         """Names of the feature presets shipped with the core."""

@@ -140,6 +140,22 @@ class NBRiskPanel(VTKObservationMixin):
         for name in ACTION_BUTTONS:
             getattr(self.ui, name).setEnabled(ready[name] and not busy)
         self.ui.cancelJobButton.setEnabled(busy)
+        if p is not None:
+            self._syncMrmlWidgets(p)
+
+    def _syncMrmlWidgets(self, p: NBRiskParameterNode) -> None:
+        """Point the embedded Segment Editor and the seed-placement buttons at the selected nodes."""
+        editor = self.ui.segmentEditorWidget
+        if editor.mrmlSegmentEditorNode() is None:
+            editor.setMRMLSegmentEditorNode(self.logic.segment_editor_node())
+        if editor.segmentationNode() is not p.segmentation:
+            editor.setSegmentationNode(p.segmentation)
+        if editor.sourceVolumeNode() is not p.inputVolume:
+            editor.setSourceVolumeNode(p.inputVolume)
+        for place, node in ((self.ui.tumourSeedsPlaceWidget, p.tumourSeeds),
+                            (self.ui.backgroundSeedsPlaceWidget, p.backgroundSeeds)):
+            if place.currentNode() is not node:
+                place.setCurrentNode(node)
 
     # ---- helpers ----------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -270,6 +286,8 @@ class NBRiskPanel(VTKObservationMixin):
             editor.setObjectName(f"clinical_{field.name}")
             layout.addRow(field.label, editor)
             self._clinicalEditors[field.name] = editor
+        if not fields:
+            layout.addRow(qt.QLabel("This model needs no clinical inputs."))
 
     def clinicalValues(self) -> dict[str, str]:
         values = {}

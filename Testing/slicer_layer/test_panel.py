@@ -118,3 +118,62 @@ def test_empty_panel_screenshot(standin, artifacts_dir: Path) -> None:
     _, widget = build_module_widget()
     path = save_screenshot(widget.parent, artifacts_dir / "panel_empty.png")
     assert path.stat().st_size > 10_000
+
+
+def test_segment_editor_and_seed_buttons_follow_the_selection(standin, tmp_path: Path) -> None:
+    _, widget = build_module_widget()
+    panel, p = widget.panel, widget.panel.parameterNode
+    volume = small_volume(standin, tmp_path)
+    seg = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    seeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
+    p.inputVolume, p.segmentation, p.tumourSeeds = volume, seg, seeds
+    editor = panel.ui.segmentEditorWidget
+    assert editor.segmentationNode() is seg and editor.sourceVolumeNode() is volume
+    assert editor.mrmlSegmentEditorNode().GetName() == "NBRisk_SegmentEditor"
+    assert panel.ui.tumourSeedsPlaceWidget.currentNode() is seeds
+    assert panel.ui.backgroundSeedsPlaceWidget.currentNode() is None
+    panel.ui.segmentationSelector.setCurrentNode(None)        # user picks "None" in the selector
+    assert p.segmentation is None and editor.segmentationNode() is None
+
+
+def test_bundle_card_generates_clinical_fields_that_reach_the_predict_command(standin, tmp_path: Path,
+                                                                              monkeypatch) -> None:
+    import numpy as np
+    import SimpleITK as sitk
+    from NBRiskLib import slicer_logic
+
+    _, widget = build_module_widget()
+    panel, p = widget.panel, widget.panel.parameterNode
+    card = {"not_for_clinical_use": True, "model": {"recipe": "zhang2026-combined", "threshold": 0.5},
+            "preset": {"name": "zhang2026-ct", "sha256": "x"},
+            "clinical_inputs": [{"name": "ferritin", "type": "float", "unit": "ng/mL", "range": [0, 2000]},
+                                {"name": "nse_high", "type": "category", "choices": ["no", "yes"]}]}
+    monkeypatch.setattr(panel.logic, "load_bundle_card", lambda path: card)
+    volume = small_volume(standin, tmp_path)
+    seg = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    mask = sitk.GetImageFromArray(np.pad(np.ones((2, 4, 4), np.uint8), ((3, 3), (6, 6), (6, 6))))
+    mask.CopyInformation(slicer_logic.image_from_volume(volume))
+    slicer_logic.update_segment_from_mask(mask, seg, slicer_logic.find_or_add_segment(seg, "Tumour"), volume)
+    p.inputVolume, p.segmentation, p.bundlePath = volume, seg, tmp_path / "m.nbrisk"
+    panel.ui.loadBundleButton.click()
+    card_text = panel.ui.modelCardTextBrowser.toPlainText()
+    assert card_text.startswith("Use: Research use only") and "Recipe: zhang2026-combined" in card_text
+    assert p.preset == "zhang2026-ct" and panel.ui.presetComboBox.currentText() == "zhang2026-ct"
+    form = panel.ui.clinicalInputsGroupBox.layout()
+    assert form.rowCount() == 2
+    ferritin = panel.uiWidget.findChild(type(panel.ui.readersLineEdit), "clinical_ferritin")
+    assert ferritin.placeholderText() == "float 0-2000 ng/mL"
+    ferritin.setText("310")
+    nse = panel._clinicalEditors["nse_high"]
+    nse.setCurrentIndex(nse.findText("yes"))
+    started = []
+    monkeypatch.setattr(panel.runner, "start", lambda args, done, out=None: started.append(args))
+    panel.ui.predictButton.click()
+    assert errors(standin) == []
+    args = started[0]
+    assert args[:2] == ["predict", "--model"] and args[args.index("--clinical") + 1:][:2] == ["ferritin=310",
+                                                                                              "nse_high=yes"]
+    assert args.count("--clinical") == 1 and "--no-pdf" in args
+    written = sitk.ReadImage(args[args.index("--mask") + 1])
+    assert int(sitk.GetArrayViewFromImage(written).sum()) == 32
+    assert p.clinicalInputs["ferritin"] == "310"
