@@ -12,80 +12,58 @@ through JSON and CSV, so a half-filled checklist can be saved and reopened.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from nbrisk.errors import InputError
+from nbrisk.idrf_defs import (  # re-exported: the checklist's vocabulary
+    OTHER_FINDINGS,
+    all_item_ids,
+    data_path,
+    definitions_sha256,
+    finding_items,
+    idrf_items,
+    load_table,
+    region_labels,
+)
 from nbrisk.io import atomic_path
+
+__all__ = [
+    "OTHER_FINDINGS",
+    "Checklist",
+    "ChecklistRow",
+    "Evidence",
+    "Hint",
+    "ItemState",
+    "accept_suggestions",
+    "all_item_ids",
+    "checklist_view",
+    "data_path",
+    "definitions_sha256",
+    "finding_items",
+    "hints_from_segmentation",
+    "idrf_items",
+    "load_table",
+    "parse_status",
+    "region_labels",
+]
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "nbrisk-idrf-checklist"
 FORMAT_VERSION = 1
 STATUSES = ("unset", "present", "absent", "not_assessable")
-STATUS_ALIASES = {
-    "present": "present", "yes": "present", "y": "present", "+": "present", "1": "present", "true": "present",
-    "absent": "absent", "no": "absent", "n": "absent", "-": "absent", "0": "absent", "false": "absent",
-    "not_assessable": "not_assessable", "na": "not_assessable", "n/a": "not_assessable",
-    "not-assessable": "not_assessable", "unassessable": "not_assessable",
-    "unset": "unset", "clear": "unset", "": "unset", "?": "unset",
+_ALIAS_WORDS = {
+    "present": ("present", "yes", "y", "+", "1", "true"),
+    "absent": ("absent", "no", "n", "-", "0", "false"),
+    "not_assessable": ("not_assessable", "na", "n/a", "not-assessable", "unassessable"),
+    "unset": ("unset", "clear", "", "?"),
 }
-# Findings that are neither IDRFs nor in the INRG "recorded" list, but that seed 001's surgical-risk label
-# needs (see nbrisk.inrg.surgical_risk_seed001). Kept separate so they never count as IDRFs.
-OTHER_FINDINGS = {
-    "midline_crossing": "Tumour crosses the midline (vertebral-body centre line); not an IDRF nor an INRGSS "
-                        "criterion (INSS concept; seed 001 criterion 2)",
-    "intraspinal_extension_any": "Any tumour extension into the spinal canal, also below the IDRF criteria "
-                                 "(seed 001 criterion 3)",
-    "lymph_node_metastasis": "Associated lymph-node metastasis (retroperitoneal, mesenteric, inguinal, "
-                             "peri-iliac); not an IDRF (seed 001 criterion 4)",
-}
-
-
-# ------------------------------------------------------------------------------------------ definitions
-def data_path(name: str) -> Path:
-    """Return the path of a packaged reference table (``nbrisk/data/<name>``)."""
-    return Path(str(resources.files("nbrisk") / "data" / name))
-
-
-@lru_cache(maxsize=8)
-def load_table(name: str) -> dict[str, Any]:
-    """Load a packaged JSON reference table (idrf.json, inrgss.json, ...)."""
-    with open(data_path(name), encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-@lru_cache(maxsize=1)
-def definitions_sha256() -> str:
-    """SHA-256 of the packaged idrf.json, stored in every checklist."""
-    return hashlib.sha256(data_path("idrf.json").read_bytes()).hexdigest()
-
-
-def idrf_items() -> list[dict[str, Any]]:
-    """The 20 IDRF definitions in table order (id, region, label, definition, structures, sources)."""
-    return list(load_table("idrf.json")["items"])
-
-
-def finding_items() -> list[dict[str, Any]]:
-    """Findings recorded beside the IDRFs: INRG's recorded-not-IDRF list, then the seed-001 extras."""
-    rec = [{**f, "kind": "recorded_not_idrf"} for f in load_table("idrf.json")["recorded_not_idrf"]]
-    other = [{"id": k, "label": v, "kind": "other_finding"} for k, v in OTHER_FINDINGS.items()]
-    return rec + other
-
-
-def region_labels() -> dict[str, str]:
-    return {r["id"]: r["label"] for r in load_table("idrf.json")["regions"]}
-
-
-def all_item_ids() -> list[str]:
-    return [i["id"] for i in idrf_items()] + [f["id"] for f in finding_items()]
+STATUS_ALIASES = {word: status for status, words in _ALIAS_WORDS.items() for word in words}
 
 
 def parse_status(value: str, where: str = "") -> str:
@@ -112,8 +90,9 @@ class Evidence:
         if not d or (d.get("slice") is None and not d.get("point_lps")):
             return None
         pt = d.get("point_lps")
-        return cls(None if d.get("slice") is None else int(d["slice"]),
-                   tuple(float(v) for v in pt) if pt else None)  # type: ignore[arg-type]
+        return cls(
+            None if d.get("slice") is None else int(d["slice"]), tuple(float(v) for v in pt) if pt else None
+        )  # type: ignore[arg-type]
 
     def text(self) -> str:
         parts = []
@@ -155,11 +134,18 @@ class Hint:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Hint:
-        return cls(kind=str(d["kind"]), structure=str(d["structure"]), value=float(d["value"]),
-                   unit=str(d.get("unit", "")), suggestion=str(d.get("suggestion", "review")),
-                   text=str(d.get("text", "")), idrf_ids=tuple(d.get("idrf_ids", ())),
-                   finding_ids=tuple(d.get("finding_ids", ())), evidence=Evidence.from_dict(d.get("evidence")),
-                   measurements={str(k): float(v) for k, v in (d.get("measurements") or {}).items()})
+        return cls(
+            kind=str(d["kind"]),
+            structure=str(d["structure"]),
+            value=float(d["value"]),
+            unit=str(d.get("unit", "")),
+            suggestion=str(d.get("suggestion", "review")),
+            text=str(d.get("text", "")),
+            idrf_ids=tuple(d.get("idrf_ids", ())),
+            finding_ids=tuple(d.get("finding_ids", ())),
+            evidence=Evidence.from_dict(d.get("evidence")),
+            measurements={str(k): float(v) for k, v in (d.get("measurements") or {}).items()},
+        )
 
 
 @dataclass(slots=True)
@@ -172,8 +158,12 @@ class ItemState:
     evidence: Evidence | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "note": self.note,
-                "evidence": self.evidence.to_dict() if self.evidence else None}
+        return {
+            "id": self.id,
+            "status": self.status,
+            "note": self.note,
+            "evidence": self.evidence.to_dict() if self.evidence else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +179,7 @@ class ChecklistRow:
     suggestion: str = ""
     note: str = ""
     evidence: str = ""
+    hints: tuple[str, ...] = ()
 
 
 def _now() -> str:
@@ -211,12 +202,28 @@ class Checklist:
     definitions_sha256: str = ""
 
     @classmethod
-    def new(cls, case_id: str = "", *, image: str = "", segmentation: str = "", reader: str = "",
-            hints: list[Hint] | None = None) -> Checklist:
+    def new(
+        cls,
+        case_id: str = "",
+        *,
+        image: str = "",
+        segmentation: str = "",
+        reader: str = "",
+        hints: list[Hint] | None = None,
+    ) -> Checklist:
         """Create an empty checklist (every item ``unset``) for the packaged IDRF definitions."""
         now = _now()
-        return cls({i: ItemState(i) for i in all_item_ids()}, list(hints or []), case_id, image, segmentation,
-                   reader, now, now, definitions_sha256())
+        return cls(
+            {i: ItemState(i) for i in all_item_ids()},
+            list(hints or []),
+            case_id,
+            image,
+            segmentation,
+            reader,
+            now,
+            now,
+            definitions_sha256(),
+        )
 
     # ---- queries
     @property
@@ -250,8 +257,10 @@ class Checklist:
         return [h for h in self.hints if item_id in h.item_ids]
 
     # ---- edits
-    def set(self, item_id: str, status: str, note: str | None = None, evidence: Evidence | None = None) -> None:
-        """Record an answer (status words as in :func:`parse_status`); ``note``/``evidence`` replace old ones."""
+    def set(
+        self, item_id: str, status: str, note: str | None = None, evidence: Evidence | None = None
+    ) -> None:
+        """Record an answer (see :func:`parse_status`); a given ``note``/``evidence`` replaces the old one."""
         self._check_id(item_id)
         st = self.items[item_id]
         st.status = parse_status(status, f"item {item_id}: ")
@@ -262,7 +271,7 @@ class Checklist:
         self.modified = _now()
 
     def set_region(self, region: str, status: str) -> None:
-        """Answer every IDRF of one region at once (e.g. all neck items ``absent`` for an abdominal tumour)."""
+        """Answer every IDRF of one region at once (e.g. neck items ``absent`` for an abdominal tumour)."""
         ids = [i["id"] for i in idrf_items() if i["region"] == region]
         if not ids:
             raise InputError(f"unknown IDRF region {region!r}; valid: {', '.join(region_labels())}")
@@ -276,11 +285,19 @@ class Checklist:
     # ---- serialisation
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": FORMAT, "format_version": FORMAT_VERSION,
-            "definitions": {"file": "idrf.json", "sha256": self.definitions_sha256,
-                            "source": load_table("idrf.json")["source"]["primary"]},
-            "case_id": self.case_id, "image": self.image, "segmentation": self.segmentation,
-            "reader": self.reader, "created": self.created, "modified": self.modified,
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "definitions": {
+                "file": "idrf.json",
+                "sha256": self.definitions_sha256,
+                "source": load_table("idrf.json")["source"]["primary"],
+            },
+            "case_id": self.case_id,
+            "image": self.image,
+            "segmentation": self.segmentation,
+            "reader": self.reader,
+            "created": self.created,
+            "modified": self.modified,
             "idrf": [self.items[i].to_dict() for i in self.idrf_ids],
             "findings": [self.items[i].to_dict() for i in self.finding_ids],
             "hints": [h.to_dict() for h in self.hints],
@@ -289,19 +306,31 @@ class Checklist:
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "<checklist>") -> Checklist:
         if d.get("format") != FORMAT:
-            raise InputError(f"{source}: not an NBRisk IDRF checklist (format {d.get('format')!r}); "
-                             "create one with 'nbrisk idrf --image ... --segmentation ...'")
+            raise InputError(
+                f"{source}: not an NBRisk IDRF checklist (format {d.get('format')!r}); "
+                "create one with 'nbrisk idrf --image ... --segmentation ...'"
+            )
         if int(d.get("format_version", 0)) > FORMAT_VERSION:
-            raise InputError(f"{source}: checklist format {d.get('format_version')} is newer than this nbrisk "
-                             f"({FORMAT_VERSION}); update nbrisk")
-        cl = cls.new(str(d.get("case_id", "")), image=str(d.get("image", "")),
-                     segmentation=str(d.get("segmentation", "")), reader=str(d.get("reader", "")))
+            raise InputError(
+                f"{source}: checklist format {d.get('format_version')} is newer than this nbrisk "
+                f"({FORMAT_VERSION}); update nbrisk"
+            )
+        cl = cls.new(
+            str(d.get("case_id", "")),
+            image=str(d.get("image", "")),
+            segmentation=str(d.get("segmentation", "")),
+            reader=str(d.get("reader", "")),
+        )
         for e in list(d.get("idrf", [])) + list(d.get("findings", [])):
             item_id = str(e.get("id", ""))
             if item_id not in cl.items:
                 raise InputError(f"{source}: unknown checklist item {item_id!r}; remove it or fix the id")
-            cl.items[item_id] = ItemState(item_id, parse_status(e.get("status", "unset"), f"{source}: {item_id}: "),
-                                          str(e.get("note") or ""), Evidence.from_dict(e.get("evidence")))
+            cl.items[item_id] = ItemState(
+                item_id,
+                parse_status(e.get("status", "unset"), f"{source}: {item_id}: "),
+                str(e.get("note") or ""),
+                Evidence.from_dict(e.get("evidence")),
+            )
         cl.hints = [Hint.from_dict(h) for h in d.get("hints", [])]
         cl.created = str(d.get("created") or cl.created)
         cl.modified = str(d.get("modified") or cl.modified)
@@ -315,7 +344,9 @@ class Checklist:
         path = Path(path)
         with atomic_path(path) as tmp:
             if path.suffix.lower() == ".csv":
-                _write_csv(self, tmp)
+                from nbrisk.idrf_csv import write_csv
+
+                write_csv(self, tmp)
             else:
                 tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
         return path
@@ -328,62 +359,15 @@ class Checklist:
             raise InputError(f"{path}: checklist not found; check the path")
         try:
             if path.suffix.lower() == ".csv":
-                return _read_csv(path)
+                from nbrisk.idrf_csv import read_csv
+
+                return read_csv(path)
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
         except (json.JSONDecodeError, UnicodeDecodeError, csv.Error, KeyError, ValueError, TypeError) as exc:
-            if isinstance(exc, InputError):
-                raise
-            raise InputError(f"{path}: damaged checklist ({type(exc).__name__}: {str(exc)[:80]}); "
-                             "restore it or create a new one") from None
-
-
-CSV_FIELDS = ("section", "id", "region", "label", "status", "note", "evidence_slice", "evidence_point_lps", "data")
-_META_KEYS = ("format", "format_version", "case_id", "image", "segmentation", "reader", "created", "modified",
-              "definitions_sha256")
-
-
-def _write_csv(cl: Checklist, path: Path) -> None:
-    regions = region_labels()
-    labels = {i["id"]: (regions[i["region"]], i["label"]) for i in idrf_items()}
-    labels.update({f["id"]: ("Findings (not IDRF)", f["label"]) for f in finding_items()})
-    meta = {**{k: getattr(cl, k) for k in _META_KEYS if hasattr(cl, k)}, "format": FORMAT,
-            "format_version": FORMAT_VERSION}
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
-        w.writeheader()
-        for k in _META_KEYS:
-            w.writerow({"section": "meta", "id": k, "data": meta[k]})
-        for section, ids in (("idrf", cl.idrf_ids), ("finding", cl.finding_ids)):
-            for i in ids:
-                st = cl.items[i]
-                ev = st.evidence
-                w.writerow({"section": section, "id": i, "region": labels[i][0], "label": labels[i][1],
-                            "status": st.status, "note": st.note,
-                            "evidence_slice": "" if not ev or ev.slice is None else ev.slice,
-                            "evidence_point_lps": "" if not ev or not ev.point_lps
-                            else " ".join(f"{v:.3f}" for v in ev.point_lps)})
-        for n, h in enumerate(cl.hints):
-            w.writerow({"section": "hint", "id": n, "label": h.text, "data": json.dumps(h.to_dict())})
-
-
-def _read_csv(path: Path) -> Checklist:
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    meta = {r["id"]: r.get("data", "") for r in rows if r.get("section") == "meta"}
-    d: dict[str, Any] = {**meta, "format_version": int(meta.get("format_version") or 0), "idrf": [],
-                         "findings": [], "hints": []}
-    for r in rows:
-        sec = r.get("section")
-        if sec in ("idrf", "finding"):
-            pt = (r.get("evidence_point_lps") or "").split()
-            ev = {"slice": int(r["evidence_slice"]) if r.get("evidence_slice") else None,
-                  "point_lps": [float(v) for v in pt] if pt else None}
-            d["idrf" if sec == "idrf" else "findings"].append(
-                {"id": r["id"], "status": r.get("status") or "unset", "note": r.get("note") or "", "evidence": ev})
-        elif sec == "hint":
-            d["hints"].append(json.loads(r["data"]))
-    d["definitions"] = {"sha256": meta.get("definitions_sha256", "")}
-    return Checklist.from_dict(d, str(path))
+            raise InputError(
+                f"{path}: damaged checklist ({type(exc).__name__}: {str(exc)[:80]}); "
+                "restore it or create a new one"
+            ) from None
 
 
 # ------------------------------------------------------------------------------------------ view, hints
@@ -403,8 +387,19 @@ def _row(cl: Checklist, item_id: str, region: str, text: str, is_idrf: bool) -> 
     st = cl.items[item_id]
     hints = cl.hints_for(item_id)
     sugg = _combined_suggestion(hints)
-    return ChecklistRow(region, item_id, text, st.status, "; ".join(h.text for h in hints), is_idrf, sugg,
-                        st.note, st.evidence.text() if st.evidence else "")
+    texts = tuple(h.text for h in hints)
+    return ChecklistRow(
+        region,
+        item_id,
+        text,
+        st.status,
+        " | ".join(texts),
+        is_idrf,
+        sugg,
+        st.note,
+        st.evidence.text() if st.evidence else "",
+        texts,
+    )
 
 
 def _combined_suggestion(hints: list[Hint]) -> str:
@@ -436,7 +431,7 @@ def accept_suggestions(checklist: Checklist, *, reader: str = "", include_absent
 
 
 def hints_from_segmentation(structures: Any, names: dict[int, str], tumour: str | None = None) -> list[Hint]:
-    """Compute image-derived hints from a structure label map (see :func:`nbrisk.hints.hints_from_segmentation`)."""
+    """Compute image-derived hints from a label map (see :func:`nbrisk.hints.hints_from_segmentation`)."""
     from nbrisk import hints
 
     return hints.hints_from_segmentation(structures, names, tumour=tumour)

@@ -12,10 +12,25 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbrisk.errors import InputError
-from nbrisk.idrf import load_table
+from nbrisk.idrf_defs import load_table
+from nbrisk.surgical_risk import SurgicalRiskResult, seed001_criteria, surgical_risk_seed001
 
 if TYPE_CHECKING:
     from nbrisk.idrf import Checklist
+
+__all__ = [  # SurgicalRiskResult, seed001_criteria, surgical_risk_seed001 are re-exported from surgical_risk
+    "UNCLASSIFIABLE",
+    "Metastases",
+    "RiskResult",
+    "StageResult",
+    "SurgicalRiskResult",
+    "inrgss_stage",
+    "primary_stage",
+    "risk_group",
+    "risk_rows",
+    "seed001_criteria",
+    "surgical_risk_seed001",
+]
 
 UNCLASSIFIABLE = "unclassifiable"
 STAGES = ("L1", "L2", "M", "MS")
@@ -28,23 +43,57 @@ MS_SITES = ("skin", "liver", "bone_marrow")
 METASTATIC_SITES = (*MS_SITES, "cortical_bone", "distant_lymph_nodes", "lung", "cns", "pleura", "other")
 UNKNOWN_WORDS = ("", "unknown", "na", "n/a", "none", "?", "missing", "not_done")
 _ALIASES: dict[str, dict[str, str]] = {
-    "histology": {"gn": "gn_maturing", "ganglioneuroma": "gn_maturing", "ganglioneuroma_maturing": "gn_maturing",
-                  "gn_maturing": "gn_maturing", "gnb_intermixed": "gnb_intermixed",
-                  "ganglioneuroblastoma_intermixed": "gnb_intermixed", "gnb_nodular": "gnb_nodular",
-                  "ganglioneuroblastoma_nodular": "gnb_nodular", "nb": "neuroblastoma",
-                  "neuroblastoma": "neuroblastoma"},
-    "grade": {"differentiating": "differentiating", "poorly_differentiated": "poorly_differentiated",
-              "poorly": "poorly_differentiated", "undifferentiated": "undifferentiated"},
-    "mycn": {"amplified": "amplified", "amp": "amplified", "yes": "amplified", "not_amplified": "not_amplified",
-             "non_amplified": "not_amplified", "nonamplified": "not_amplified", "non_amp": "not_amplified",
-             "no": "not_amplified"},
+    "histology": {
+        "gn": "gn_maturing",
+        "ganglioneuroma": "gn_maturing",
+        "ganglioneuroma_maturing": "gn_maturing",
+        "gn_maturing": "gn_maturing",
+        "gnb_intermixed": "gnb_intermixed",
+        "ganglioneuroblastoma_intermixed": "gnb_intermixed",
+        "gnb_nodular": "gnb_nodular",
+        "ganglioneuroblastoma_nodular": "gnb_nodular",
+        "nb": "neuroblastoma",
+        "neuroblastoma": "neuroblastoma",
+    },
+    "grade": {
+        "differentiating": "differentiating",
+        "poorly_differentiated": "poorly_differentiated",
+        "poorly": "poorly_differentiated",
+        "undifferentiated": "undifferentiated",
+    },
+    "mycn": {
+        "amplified": "amplified",
+        "amp": "amplified",
+        "yes": "amplified",
+        "not_amplified": "not_amplified",
+        "non_amplified": "not_amplified",
+        "nonamplified": "not_amplified",
+        "non_amp": "not_amplified",
+        "no": "not_amplified",
+    },
     "ploidy": {"hyperdiploid": "hyperdiploid", "diploid": "diploid", "hypodiploid": "hypodiploid"},
-    "11q": {"present": "present", "yes": "present", "aberrant": "present", "true": "present", "1": "present",
-            "absent": "absent", "no": "absent", "normal": "absent", "false": "absent", "0": "absent"},
+    "11q": {
+        "present": "present",
+        "yes": "present",
+        "aberrant": "present",
+        "true": "present",
+        "1": "present",
+        "absent": "absent",
+        "no": "absent",
+        "normal": "absent",
+        "false": "absent",
+        "0": "absent",
+    },
     "stage": {s.lower(): s for s in STAGES},
 }
-_VALID = {"histology": HISTOLOGY, "grade": GRADES, "mycn": MYCN, "ploidy": PLOIDY, "11q": ABERRATION_11Q,
-          "stage": STAGES}
+_VALID = {
+    "histology": HISTOLOGY,
+    "grade": GRADES,
+    "mycn": MYCN,
+    "ploidy": PLOIDY,
+    "11q": ABERRATION_11Q,
+    "stage": STAGES,
+}
 
 
 def parse_value(kind: str, value: str | bool | None) -> str | None:
@@ -74,6 +123,8 @@ class Metastases:
     mibg_bone_marrow_positive: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.present is False and self.sites:
+            raise InputError(f"metastatic sites {list(self.sites)} given but metastases marked absent")
         bad = [s for s in self.sites if s not in METASTATIC_SITES]
         if bad:
             raise InputError(f"unknown metastatic site(s) {bad}; valid: {', '.join(METASTATIC_SITES)}")
@@ -89,7 +140,12 @@ class StageResult:
     primary: str | None = None  # L1/L2 from the checklist when known
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stage": self.stage, "rule": self.rule, "missing": list(self.missing), "primary": self.primary}
+        return {
+            "stage": self.stage,
+            "rule": self.rule,
+            "missing": list(self.missing),
+            "primary": self.primary,
+        }
 
 
 def primary_stage(checklist: Checklist | None) -> tuple[str | None, tuple[str, ...]]:
@@ -102,7 +158,9 @@ def primary_stage(checklist: Checklist | None) -> tuple[str | None, tuple[str, .
     return (None, tuple(f"IDRF {i}" for i in open_ids)) if open_ids else ("L1", ())
 
 
-def inrgss_stage(checklist: Checklist | None, metastases: Metastases | None, age_months: float | None) -> StageResult:
+def inrgss_stage(
+    checklist: Checklist | None, metastases: Metastases | None, age_months: float | None
+) -> StageResult:
     """Assign the INRGSS stage (Monclair 2009) from the IDRF checklist, metastatic findings and age.
 
     MS: metastases only in skin, liver and/or bone marrow (<10 % tumour cells, no cortical bone) in a
@@ -114,34 +172,62 @@ def inrgss_stage(checklist: Checklist | None, metastases: Metastases | None, age
         return StageResult(UNCLASSIFIABLE, "metastatic status unknown", ("metastases",), prim)
     if not metastases.present:
         if prim is None:
-            return StageResult(UNCLASSIFIABLE, "no distant metastasis, but the IDRF checklist is not complete "
-                               "(L1 needs every IDRF answered absent)", prim_missing, None)
-        rule = ("no distant metastasis and at least one IDRF present" if prim == "L2"
-                else "no distant metastasis and all 20 IDRFs absent")
+            return StageResult(
+                UNCLASSIFIABLE,
+                "no distant metastasis, but the IDRF checklist is not complete "
+                "(L1 needs every IDRF answered absent)",
+                prim_missing,
+                None,
+            )
+        rule = (
+            "no distant metastasis and at least one IDRF present"
+            if prim == "L2"
+            else "no distant metastasis and all 20 IDRFs absent"
+        )
         return StageResult(prim, rule, (), prim)
     if not metastases.sites:
-        return StageResult(UNCLASSIFIABLE, "metastases present but sites not given", ("metastatic sites",), prim)
+        return StageResult(
+            UNCLASSIFIABLE, "metastases present but sites not given", ("metastatic sites",), prim
+        )
     other = [s for s in metastases.sites if s not in MS_SITES]
     if other:
         return StageResult("M", f"distant metastasis outside the MS pattern ({', '.join(other)})", (), prim)
     if age_months is None:
-        return StageResult(UNCLASSIFIABLE, "metastases limited to skin/liver/marrow: MS or M depends on age",
-                           ("age_months",), prim)
+        return StageResult(
+            UNCLASSIFIABLE,
+            "metastases limited to skin/liver/marrow: MS or M depends on age",
+            ("age_months",),
+            prim,
+        )
     if age_months >= 18:
-        return StageResult("M", f"metastases at age {age_months:g} months (MS requires < 18 months)", (), prim)
+        return StageResult(
+            "M", f"metastases at age {age_months:g} months (MS requires < 18 months)", (), prim
+        )
     if metastases.mibg_bone_marrow_positive:
-        return StageResult("M", "MIBG-positive bone/marrow (MS requires MIBG-negative marrow; INSS 4S rule, "
-                           "verify)", (), prim)
+        return StageResult(
+            "M",
+            "MIBG-positive bone/marrow (MS requires MIBG-negative marrow; INSS 4S rule, verify)",
+            (),
+            prim,
+        )
     if "bone_marrow" in metastases.sites:
         pct = metastases.marrow_tumour_percent
         if pct is None:
-            return StageResult(UNCLASSIFIABLE, "marrow metastasis: MS requires < 10 % tumour cells",
-                               ("marrow_tumour_percent",), prim)
+            return StageResult(
+                UNCLASSIFIABLE,
+                "marrow metastasis: MS requires < 10 % tumour cells",
+                ("marrow_tumour_percent",),
+                prim,
+            )
         if pct >= 10:
             return StageResult("M", f"marrow involvement {pct:g} % (MS requires < 10 %)", (), prim)
     sites = ", ".join(metastases.sites)
-    return StageResult("MS", f"age {age_months:g} months (< 18) with metastases limited to {sites}; primary "
-                       f"{prim or 'L1 or L2'}", (), prim)
+    return StageResult(
+        "MS",
+        f"age {age_months:g} months (< 18) with metastases limited to {sites}; primary {prim or 'L1 or L2'}",
+        (),
+        prim,
+    )
 
 
 # ------------------------------------------------------------------------------------ pretreatment risk
@@ -163,9 +249,16 @@ class RiskResult:
         return self.group is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"group": self.group, "risk_group": self.risk_group, "rule": self.rule, "row_id": self.row_id,
-                "missing": list(self.missing), "candidates": list(self.candidates), "notes": list(self.notes),
-                "inputs": dict(self.inputs)}
+        return {
+            "group": self.group,
+            "risk_group": self.risk_group,
+            "rule": self.rule,
+            "row_id": self.row_id,
+            "missing": list(self.missing),
+            "candidates": list(self.candidates),
+            "notes": list(self.notes),
+            "inputs": dict(self.inputs),
+        }
 
 
 def risk_rows() -> list[dict[str, Any]]:
@@ -184,8 +277,14 @@ def _match(field_name: str, crit: Any, inputs: dict[str, Any]) -> bool | None:
         return (lo is None or age >= lo) and (hi is None or age < hi)
     if field_name == "grade_of_differentiation" and inputs["histology"] in ("gn_maturing", "gnb_intermixed"):
         return False  # grades apply to neuroblastoma / nodular GNB only
-    value = inputs[{"inrg_stage": "stage", "histologic_category": "histology", "grade_of_differentiation": "grade",
-                    "aberration_11q": "11q"}.get(field_name, field_name)]
+    value = inputs[
+        {
+            "inrg_stage": "stage",
+            "histologic_category": "histology",
+            "grade_of_differentiation": "grade",
+            "aberration_11q": "11q",
+        }.get(field_name, field_name)
+    ]
     if value is None:
         return None
     if field_name == "aberration_11q":
@@ -195,22 +294,40 @@ def _match(field_name: str, crit: Any, inputs: dict[str, Any]) -> bool | None:
     return value in crit if isinstance(crit, list) else value == crit
 
 
-_INPUT_NAMES = {"inrg_stage": "stage", "age_months": "age_months", "histologic_category": "histology",
-                "grade_of_differentiation": "grade", "mycn": "mycn", "aberration_11q": "11q", "ploidy": "ploidy"}
+_INPUT_NAMES = {
+    "inrg_stage": "stage",
+    "age_months": "age_months",
+    "histologic_category": "histology",
+    "grade_of_differentiation": "grade",
+    "mycn": "mycn",
+    "aberration_11q": "11q",
+    "ploidy": "ploidy",
+}
 
 
-def risk_group(stage: str | None, age_months: float | None, histology: str | None = None,
-               grade: str | None = None, mycn: str | None = None, aberration_11q: str | bool | None = None,
-               ploidy: str | None = None) -> RiskResult:
+def risk_group(
+    stage: str | None,
+    age_months: float | None,
+    histology: str | None = None,
+    grade: str | None = None,
+    mycn: str | None = None,
+    aberration_11q: str | bool | None = None,
+    ploidy: str | None = None,
+) -> RiskResult:
     """Classify with the INRG pretreatment schema (Cohn 2009); unknown inputs are None.
 
     A group is returned only when every table row consistent with the known inputs gives the same
     letter; otherwise the result is "unclassifiable" with the inputs that would decide it.
     """
-    inputs = {"stage": parse_value("stage", stage), "age_months": None if age_months is None else float(age_months),
-              "histology": parse_value("histology", histology), "grade": parse_value("grade", grade),
-              "mycn": parse_value("mycn", mycn), "11q": parse_value("11q", aberration_11q),
-              "ploidy": parse_value("ploidy", ploidy)}
+    inputs = {
+        "stage": parse_value("stage", stage),
+        "age_months": None if age_months is None else float(age_months),
+        "histology": parse_value("histology", histology),
+        "grade": parse_value("grade", grade),
+        "mycn": parse_value("mycn", mycn),
+        "11q": parse_value("11q", aberration_11q),
+        "ploidy": parse_value("ploidy", ploidy),
+    }
     if inputs["age_months"] is not None and inputs["age_months"] < 0:
         raise InputError(f"age_months must be >= 0 (got {age_months})")
     candidates, needed = [], []
@@ -225,15 +342,28 @@ def risk_group(stage: str | None, age_months: float | None, histology: str | Non
     if len(letters) == 1:
         full = [r for r, n in zip(candidates, needed, strict=True) if not n]
         rows = full[:1] or candidates  # several rows of one letter: the letter holds whatever is unknown
-        notes = [r["ambiguity"]["reason"] for r in rows
-                 if "ambiguity" in r and (inputs["age_months"] is None or inputs["age_months"] < 18)]
+        notes = [
+            r["ambiguity"]["reason"]
+            for r in rows
+            if "ambiguity" in r and (inputs["age_months"] is None or inputs["age_months"] < 18)
+        ]
         rule = " | ".join(_rule_text(r) for r in rows)
-        return RiskResult(letters[0], rows[0]["risk_group"], rule, "+".join(r["id"] for r in rows), (), (),
-                          tuple(notes), inputs)
+        return RiskResult(
+            letters[0],
+            rows[0]["risk_group"],
+            rule,
+            "+".join(r["id"] for r in rows),
+            (),
+            (),
+            tuple(notes),
+            inputs,
+        )
     missing = tuple(sorted(set().union(*needed)))
     cands = tuple(f"{r['pretreatment_group']} ({r['risk_group']})" for r in candidates)
-    rule = (f"the table cannot decide between groups {', '.join(dict.fromkeys(cands))} without "
-            f"{', '.join(missing)}")
+    rule = (
+        f"the table cannot decide between groups {', '.join(dict.fromkeys(cands))} without "
+        f"{', '.join(missing)}"
+    )
     return RiskResult(None, UNCLASSIFIABLE, rule, None, missing, tuple(dict.fromkeys(cands)), (), inputs)
 
 
@@ -251,11 +381,15 @@ def _rule_text(row: dict[str, Any]) -> str:
     age = c["age_months"]
     if age:
         lo, hi = age.get("min_inclusive"), age.get("max_exclusive")
-        parts.append(f"age {'>= ' + str(lo) if lo is not None else ''}{' and ' if lo and hi else ''}"
-                     f"{'< ' + str(hi) if hi is not None else ''} months")
+        parts.append(
+            f"age {'>= ' + str(lo) if lo is not None else ''}{' and ' if lo and hi else ''}"
+            f"{'< ' + str(hi) if hi is not None else ''} months"
+        )
     h = c["histologic_category"]
     if h:
-        parts.append("histology " + ("not GN maturing/GNB intermixed" if isinstance(h, str) else " or ".join(h)))
+        parts.append(
+            "histology " + ("not GN maturing/GNB intermixed" if isinstance(h, str) else " or ".join(h))
+        )
     g = c["grade_of_differentiation"]
     if g:
         parts.append("grade " + (g if isinstance(g, str) else " or ".join(g)))
@@ -266,58 +400,3 @@ def _rule_text(row: dict[str, Any]) -> str:
     if c["ploidy"]:
         parts.append(c["ploidy"])
     return f"group {row['pretreatment_group']}: " + ", ".join(parts) + f" -> {row['risk_group']} (Cohn 2009)"
-
-
-# --------------------------------------------------------------------------------- seed 001 surgical risk
-# Non-IDRF checklist findings each seed-001 criterion also accepts (see idrf.OTHER_FINDINGS).
-_SEED001_EXTRA = {"midline_crossing": ["midline_crossing"], "spinal_canal_extension": ["intraspinal_extension_any"],
-                  "lymph_node_metastasis": ["lymph_node_metastasis"]}
-
-
-@dataclass(frozen=True, slots=True)
-class SurgicalRiskResult:
-    """Seed 001's surgical-risk label (True/False, None if undetermined) and each criterion's value."""
-
-    label: bool | None
-    criteria: dict[str, bool | None]
-    rule: str
-    missing: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "criteria": dict(self.criteria), "rule": self.rule,
-                "missing": list(self.missing)}
-
-
-def seed001_criteria() -> list[tuple[str, str, list[str]]]:
-    """(criterion id, label, checklist item ids) for Jia et al. 2023 (seed 001), in source order."""
-    out = []
-    for it in load_table("surgical_risk_seed001.json")["items"]:
-        out.append((it["id"], it["label"], list(it["maps_to_idrf"]) + _SEED001_EXTRA.get(it["id"], [])))
-    return out
-
-
-def surgical_risk_seed001(checklist: Checklist) -> SurgicalRiskResult:
-    """Label surgical risk with Jia et al. 2023's six criteria ("any one positive", as assumed in the table).
-
-    A criterion is positive when any checklist item it maps to is present, negative when all are
-    absent, otherwise unknown. The label is True if any criterion is positive, False if all six are
-    negative, else None (with the open items listed).
-    """
-    crit: dict[str, bool | None] = {}
-    missing: list[str] = []
-    for cid, _label, ids in seed001_criteria():
-        states = [checklist.status(i) for i in ids]
-        if "present" in states:
-            crit[cid] = True
-        elif states and all(s == "absent" for s in states):
-            crit[cid] = False
-        else:
-            crit[cid] = None
-            missing += [i for i, s in zip(ids, states, strict=True) if s != "absent"]
-    if any(crit.values()):
-        pos = [k for k, v in crit.items() if v]
-        return SurgicalRiskResult(True, crit, f"surgical risk: criterion {', '.join(pos)} positive (seed 001)")
-    if all(v is False for v in crit.values()):
-        return SurgicalRiskResult(False, crit, "no surgical risk: all six seed-001 criteria negative")
-    return SurgicalRiskResult(None, crit, "undetermined: no criterion positive and some not answered",
-                              tuple(dict.fromkeys(missing)))
