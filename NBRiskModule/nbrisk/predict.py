@@ -10,9 +10,13 @@ occlusion-based otherwise (change of probability when one input is replaced by i
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -268,3 +272,57 @@ def _names_out(head: Any, inputs: list[str], n: int) -> list[str]:
     except (AttributeError, ValueError, TypeError):
         names = []
     return names if len(names) == n else [f"x{j}" for j in range(n)]
+
+
+# ------------------------------------------------------------------------------------------- files + CLI
+def predict_to_dir(model: str | Path, image_path: str | Path, mask_path: str | Path, out_dir: str | Path, *,
+                   label: int | None = None, segment: str | None = None, resample_mask: bool = False,
+                   clinical: Mapping[str, Any] | None = None, case_id: str | None = None,
+                   idrf: Mapping[str, Any] | None = None, pdf: bool = True, top: int = 10
+                   ) -> tuple[Prediction, dict[str, Path | None]]:
+    """Load, predict and write ``prediction.json``, ``report.html`` (and ``report.pdf``) into ``out_dir``.
+
+    Everything is written into a staging folder first and moved into ``out_dir`` only at the end, so a
+    failure leaves no partial result. A missing Chromium only skips the PDF (with a warning in the JSON).
+    """
+    from nbrisk.bundle import load_bundle
+    from nbrisk.errors import MissingDependencyError, NBRiskError
+    from nbrisk.io import load_case
+    from nbrisk.report import write_report
+
+    bundle = load_bundle(model)
+    image, mask = load_case(image_path, mask_path, label=label, segment=segment, resample_mask=resample_mask)
+    pred = predict_case(bundle, image, mask, clinical, case_id=case_id or _case_id(Path(image_path)), top=top)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".nbrisk-predict-", dir=out) as staging:
+        stage = Path(staging)
+        data = pred.to_dict()
+        files = write_report(stage, data, bundle.card, bundle.reference, image, mask, idrf=idrf, pdf=False)
+        report: dict[str, Any] = {"html": "report.html", "pdf": None}
+        if pdf:
+            try:
+                from nbrisk.report import html_to_pdf
+
+                files["pdf"] = html_to_pdf(files["html"], stage / "report.pdf")  # type: ignore[arg-type]
+                report["pdf"] = "report.pdf"
+            except (MissingDependencyError, NBRiskError) as exc:
+                report["pdf_error"] = str(exc)
+        data["report"] = report
+        data["source"] = {"image": Path(image_path).name, "mask": Path(mask_path).name, "label": mask.label,
+                          "segment": mask.segment_name, "model": Path(model).name}
+        (stage / "prediction.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
+        result: dict[str, Path | None] = {"prediction": out / "prediction.json", "html": out / "report.html",
+                                          "pdf": out / "report.pdf" if report["pdf"] else None}
+        for name in ("report.html", "report.pdf", "prediction.json"):
+            if (stage / name).exists():
+                os.replace(stage / name, out / name)
+    return pred, result
+
+
+def _case_id(image_path: Path) -> str:
+    name = image_path.name
+    for suffix in (".nii.gz", ".nrrd", ".nii", ".mha", ".mhd", ".dcm"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
