@@ -177,7 +177,7 @@ def _reference(bundle: Bundle, training: pd.DataFrame | None, labels: Sequence[A
         return {}
     x = bundle.align(training)
     ref: dict[str, Any] = {"n": len(x), "inputs": {c: _stats(x[c]) for c in x.columns}}
-    if bundle.kind == "classification":
+    if bundle.kind == "classification" and not x.isna().any(axis=None):
         scores = bundle.predict_proba(x)
         edges = np.linspace(0.0, 1.0, 21)
         ref["scores"] = {"what": "in-sample probability of the positive class (training cohort)",

@@ -204,3 +204,25 @@ def test_report_renders_in_chromium_with_pdf(lr_bundle, holdout, tmp_path):
     banner = (np.abs(im.astype(int) - [176, 0, 32]).sum(axis=2) < 30).sum()
     assert banner > 20_000
     assert (im[:1500].std(axis=2) > 0).mean() > 0.01 and len(np.unique(im[600:1400].reshape(-1, 3), axis=0)) > 200
+
+
+# -------------------------------------------------------------------------------------------- demo step
+def test_demo_step_bundles_and_predicts_a_held_out_patient(cohort, phantom_cohort, monkeypatch, tmp_path):
+    from nbrisk.demo import DemoContext
+    from nbrisk.demo_steps import s50_predict
+
+    install_stub_extraction(monkeypatch)
+    x, y = cohort
+    x[FEATURES].rename_axis("case_id").reset_index().to_csv(tmp_path / "features.csv", index=False)
+    logs: list[str] = []
+    ctx = DemoContext(out_dir=tmp_path / "demo", log=logs.append, state={
+        "trained": train(x[FEATURES], y, "lr"), "preset": PRESET_NAME, "features_csv": tmp_path / "features.csv",
+        "labels": phantom_cohort.parent / "labels.csv"})
+    monkeypatch.setattr("nbrisk.report.find_chromium", lambda: None)  # PDF is covered by the Chromium test
+    s50_predict.run(ctx)
+    b = load_bundle(ctx.state["bundle"], expected_preset_sha256=PRESET_SHA)
+    assert b.card["synthetic"] is True and "DEMONSTRATION ONLY" in b.card["intended_use"]
+    assert ctx.state["report"].is_file() and "SYNTHETIC" in ctx.state["report"].read_text()
+    assert ctx.state["prediction"].predicted_class == 1  # the held-out phantom has the class-1 texture
+    assert any("held-out synthetic patient" in ln and "probability" in ln for ln in logs)
+    assert any(ln.startswith("report: ") for ln in logs)
