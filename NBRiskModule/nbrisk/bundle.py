@@ -15,6 +15,7 @@ import datetime as _dt
 import json
 import logging
 import platform
+import warnings as warnings_module
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -289,7 +290,14 @@ def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
     members = read_members(path, MEMBERS)
     card = _read_manifest(path, members)
     verify_checksums(path, members, card["members"])
-    pipeline = skops_loads(members[MODEL], f"{path}:{MODEL}")
+    with warnings_module.catch_warnings(record=True) as caught:
+        warnings_module.simplefilter("always")
+        pipeline = skops_loads(members[MODEL], f"{path}:{MODEL}")
+    sklearn_warnings = [f"scikit-learn: {w.message}" for w in caught
+                        if type(w.message).__name__ == "InconsistentVersionWarning"]
+    for w in caught:
+        if type(w.message).__name__ != "InconsistentVersionWarning":
+            warnings_module.warn_explicit(w.message, w.category, w.filename, w.lineno)
     names_in = getattr(pipeline, "feature_names_in_", None)
     if names_in is not None and list(names_in) != list(card["input_columns"]):
         raise ModelCompatibilityError(f"{path}: the card's feature names do not match the model's inputs; "
@@ -297,7 +305,7 @@ def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
     if list(card["input_columns"][: len(card["feature_names"])]) != list(card["feature_names"]):
         raise ModelCompatibilityError(f"{path}: input_columns do not start with feature_names; re-export it")
     reference = json.loads(members.get(REFERENCE, b"{}") or b"{}")
-    warnings = version_drift(card.get("versions", {}))
+    warnings = version_drift(card.get("versions", {})) + sklearn_warnings
     for w in warnings:
         logger.warning("%s: %s", path.name, w)
     if warnings and strict_versions:

@@ -124,8 +124,8 @@ def predict_features(bundle: Bundle, features: Mapping[str, float], clinical: Ma
     method, baseline, contribs = contributions(bundle, x, flags)
     contribs = sorted(contribs, key=lambda c: -abs(c.contribution))[:top]
     positive = bundle.card["model"]["positive_class"]
-    classes = bundle.card["model"].get("classes") or [0, 1]
-    negative = next((c for c in classes if str(c) != str(positive)), 0)
+    classes = bundle.card["model"].get("classes") or ([0, 1] if bundle.kind == "classification" else [])
+    negative = next((c for c in classes if str(c) != str(positive)), "low")
     high = score >= bundle.threshold
     if probability is not None and abs(probability - bundle.threshold) < BORDERLINE:
         warnings.append(f"borderline: probability {probability:.3f} is within {BORDERLINE} of the threshold "
@@ -243,7 +243,8 @@ def contributions(bundle: Bundle, x: pd.DataFrame, flags: Mapping[str, bool] | N
         terms = w * (z[0] - z0[0])
         baseline = float(np.dot(w, z0[0]) + float(np.ravel(getattr(est, "intercept_", [0.0]))[0]))
         xs = x.iloc[0]
-        method = "exact linear: coefficient x (transformed value - training mean), in log-odds"
+        unit = "log-odds" if bundle.kind == "classification" else "log relative hazard"
+        method = f"exact linear: coefficient x (transformed value - training mean), in {unit}"
         return method, baseline, [contrib(n, float(xs.get(n, z[0, j])), t)
                                   for j, (n, t) in enumerate(zip(names, terms, strict=True))]
     median_row = _reference_row(bundle, "median")
@@ -286,7 +287,7 @@ def predict_to_dir(model: str | Path, image_path: str | Path, mask_path: str | P
     failure leaves no partial result. A missing Chromium only skips the PDF (with a warning in the JSON).
     """
     from nbrisk.bundle import load_bundle
-    from nbrisk.errors import MissingDependencyError, NBRiskError
+    from nbrisk.errors import NBRiskError
     from nbrisk.io import load_case
     from nbrisk.report import write_report
 
@@ -306,7 +307,7 @@ def predict_to_dir(model: str | Path, image_path: str | Path, mask_path: str | P
 
                 files["pdf"] = html_to_pdf(files["html"], stage / "report.pdf")  # type: ignore[arg-type]
                 report["pdf"] = "report.pdf"
-            except (MissingDependencyError, NBRiskError) as exc:
+            except NBRiskError as exc:  # no Chromium, or it failed: keep the HTML, say why in the JSON
                 report["pdf_error"] = str(exc)
         data["report"] = report
         data["source"] = {"image": Path(image_path).name, "mask": Path(mask_path).name, "label": mask.label,

@@ -309,3 +309,19 @@ def test_import_trusted_pickle_makes_a_safe_bundle(table, tmp_path, capsys):
     names.write_text("\n".join(FEATURES[:3]))
     assert main([*args, "--trust-pickle"]) == 2
     assert "takes 6 features but the names file lists 3" in capsys.readouterr().err
+
+
+def test_sklearn_inconsistent_version_warning_becomes_a_bundle_warning(bundle_copy):
+    clean = _model_member(bundle_copy)
+    with zipfile.ZipFile(io.BytesIO(clean)) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members["schema.json"] = members["schema.json"].replace(b'\\"1.9', b'\\"0.9')  # _sklearn_version
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n, d in members.items():
+            zf.writestr(n, d)
+    rewrite_member(bundle_copy, "model.skops", buf.getvalue(), fix_checksum=True)
+    b = load_bundle(bundle_copy)
+    assert any(w.startswith("scikit-learn: Trying to unpickle estimator") for w in b.warnings), b.warnings
+    with pytest.raises(ModelCompatibilityError):
+        load_bundle(bundle_copy, strict_versions=True)

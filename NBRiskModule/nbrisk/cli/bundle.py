@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _inspect(args: argparse.Namespace) -> int:
     from nbrisk.bundle import MODEL, read_card, version_drift
-    from nbrisk.bundle_safety import audit_skops, read_members
+    from nbrisk.bundle_safety import audit_skops, read_members, sha256_bytes
 
     card = read_card(args.bundle)
     audit_skops(read_members(args.bundle, (MODEL, "manifest.json", "reference.json"))[MODEL], str(args.bundle))
@@ -51,6 +51,7 @@ def _inspect(args: argparse.Namespace) -> int:
         return 0
     for line in card_lines(card):
         print(line)
+    print(f"file sha256: {sha256_bytes(args.bundle.read_bytes())} (compare with the hash its publisher gives)")
     for w in version_drift(card.get("versions", {})):
         print(f"warning: {w}")
     return 0
