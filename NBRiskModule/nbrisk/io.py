@@ -434,6 +434,9 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     sfx = suffix if suffix is not None else "".join(target.suffixes) or ".tmp"
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=sfx, dir=target.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
