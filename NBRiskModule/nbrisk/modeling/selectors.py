@@ -179,9 +179,9 @@ class LassoSelector(_Selector):
             model = LogisticRegressionCV(Cs=10, l1_ratios=(1.0,), solver="liblinear" if binary else "saga",
                                          scoring="neg_log_loss",
                                          cv=StratifiedKFold(folds, shuffle=True, random_state=self.random_state),
-                                         max_iter=2000, random_state=self.random_state, use_legacy_attributes=False)
+                                         max_iter=10000, random_state=self.random_state, use_legacy_attributes=False)
         else:
-            model = LogisticRegression(C=self.C, l1_ratio=1.0, solver="liblinear" if binary else "saga", max_iter=2000,
+            model = LogisticRegression(C=self.C, l1_ratio=1.0, solver="liblinear" if binary else "saga", max_iter=10000,
                                        random_state=self.random_state)
         model.fit(Z, yy)
         coef = np.abs(np.atleast_2d(model.coef_)).sum(axis=0)
