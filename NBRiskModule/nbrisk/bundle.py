@@ -125,7 +125,15 @@ class Bundle:
         for col in self.input_columns:
             if col not in df.columns:
                 df[col] = np.nan
-        return df[self.input_columns].astype(float)
+        out = df[self.input_columns].copy()
+        categorical = self.categorical_inputs
+        for col in out.columns:
+            out[col] = out[col].map(category_text).astype(object) if col in categorical else out[col].astype(float)
+        return out
+
+    @property
+    def categorical_inputs(self) -> set[str]:
+        return {c["name"] for c in self.clinical_inputs if c.get("type") == "categorical"}
 
     def predict_proba(self, rows: pd.DataFrame) -> np.ndarray:
         """Return the positive-class probability of each row (1-D array), columns aligned by name."""
@@ -165,7 +173,20 @@ def inference_pipeline(pipeline: Any) -> tuple[Any, list[str]]:
     return Pipeline(kept), dropped
 
 
-def _stats(values: pd.Series) -> dict[str, float]:
+def category_text(value: Any) -> Any:
+    """Spell a categorical value as training did (``1``, ``1.0`` and ``"1"`` all become ``"1"``); NaN stays."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _stats(values: pd.Series, categorical: bool = False) -> dict[str, Any]:
+    if categorical:
+        counts = values.dropna().astype(str).value_counts()
+        return {"mode": str(counts.index[0]), "counts": {str(k): int(n) for k, n in counts.items()}} \
+            if len(counts) else {}
     v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(float)
     if v.size == 0:
         return {}
@@ -177,9 +198,10 @@ def _reference(bundle: Bundle, training: pd.DataFrame | None, labels: Sequence[A
     if training is None:
         return {}
     x = bundle.align(training)
-    ref: dict[str, Any] = {"n": len(x), "inputs": {c: _stats(x[c]) for c in x.columns}}
-    if bundle.kind == "classification" and not x.isna().any(axis=None):
-        scores = bundle.predict_proba(x)
+    cat = bundle.categorical_inputs
+    ref: dict[str, Any] = {"n": len(x), "inputs": {c: _stats(x[c], c in cat) for c in x.columns}}
+    if bundle.kind == "classification" and not x[bundle.feature_names].isna().any(axis=None):
+        scores = bundle.predict_proba(x)  # clinical NaNs are the pipeline's imputer's job
         edges = np.linspace(0.0, 1.0, 21)
         ref["scores"] = {"what": "in-sample probability of the positive class (training cohort)",
                          "bin_edges": edges.tolist(), "counts": {}}

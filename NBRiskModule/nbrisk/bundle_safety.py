@@ -85,12 +85,13 @@ _SKLEARN_OBJECTS = {
 }
 # NBRisk's own transformers (nbrisk.modeling), by full dotted name; extend when a recipe adds one.
 NBRISK_OBJECTS = {
+    "nbrisk.modeling.selectors.UnivariateFilter",
     "nbrisk.modeling.selectors.CorrelationFilter",
-    "nbrisk.modeling.selectors.TTestSelector",
-    "nbrisk.modeling.selectors.MRMRSelector",
     "nbrisk.modeling.selectors.LassoSelector",
-    "nbrisk.modeling.selectors.ICCFilter",
-    "nbrisk.modeling.selectors.ColumnSelector",
+    "nbrisk.modeling.selectors.MRMRSelector",
+    "nbrisk.modeling.selectors.ForwardLogisticSelector",
+    "nbrisk.modeling.selectors.KeepList",
+    "nbrisk.modeling.radscore.Radscore",
 }
 _FUNCTIONS = {
     "sklearn.feature_selection._univariate_selection.f_classif",

@@ -325,3 +325,51 @@ def test_sklearn_inconsistent_version_warning_becomes_a_bundle_warning(bundle_co
     assert any(w.startswith("scikit-learn: Trying to unpickle estimator") for w in b.warnings), b.warnings
     with pytest.raises(ModelCompatibilityError):
         load_bundle(bundle_copy, strict_versions=True)
+
+
+# ------------------------------------------------------------------- real recipes (nbrisk.modeling contract)
+_JIA_XFAIL = pytest.mark.xfail(raises=AttributeError, strict=False,
+                               reason="modeling: training jia2023-svm fails ('Pipeline' has no attribute "
+                               "'transform' in selected_features on a pipeline ending with SMOTE)")
+
+
+@pytest.mark.parametrize("recipe", [
+    "lr", "svm", "zhang2026-combined", "bi2025-cox-nomogram",
+    pytest.param("rf", marks=pytest.mark.slow), pytest.param("kim2024-rf", marks=pytest.mark.slow),
+    pytest.param("jia2023-svm", marks=[pytest.mark.slow, _JIA_XFAIL]),
+])
+def test_shipped_recipes_bundle_and_predict_identically(recipe, tmp_path):
+    modeling = pytest.importorskip("nbrisk.modeling", reason="needs the modeling branch (nbrisk.modeling)")
+    from nbrisk.modeling.synthetic import classification_tables, survival_tables
+    from nbrisk.predict import predict_features
+
+    rec = modeling.load_recipe(recipe)
+    if rec.kind == "classification":
+        feats, labels, clin = classification_tables(n=40, p=20, clinical=bool(rec.clinical), seed=1)
+    else:
+        feats, labels, clin = survival_tables(n=60, p=20, seed=1)
+    trained = modeling.train(feats, labels, recipe, clinical_df=clin if rec.clinical else None, validate=False)
+    raw = feats.set_index("case_id")
+    if rec.clinical:
+        raw = raw.join(clin.set_index("case_id"))
+    path = save_bundle(tmp_path / f"{recipe}.nbrisk", trained, PRESET_NAME, PRESET_SHA, training_features=raw,
+                       training_labels=labels["label"].tolist() if "label" in labels else None)
+    b = load_bundle(path, expected_preset_sha256=PRESET_SHA)
+    x = b.align(raw)
+    if rec.kind == "classification":
+        assert np.array_equal(b.predict_proba(raw), trained.pipeline.predict_proba(x)[:, 1])
+    else:
+        assert np.array_equal(b.pipeline.predict(x), trained.pipeline.predict(x))
+    assert b.card["model"]["kind"] == rec.kind and b.card["clinical_inputs"] == trained.clinical_inputs
+    row = raw.iloc[3]
+    pred = predict_features(b, row[trained.feature_names].to_dict(),
+                            {c["name"]: row[c["name"]] for c in trained.clinical_inputs if row[c["name"]] == row[c["name"]]})
+    assert pred.contributions and pred.risk_category in {"high", "low"}
+
+
+def test_allow_list_covers_nbrisk_modeling_estimators():
+    modeling = pytest.importorskip("nbrisk.modeling", reason="needs the modeling branch (nbrisk.modeling)")
+    from nbrisk.bundle_safety import ALLOWED
+
+    samplers = {"nbrisk.modeling.pipeline.FoldSafeSMOTE"}  # dropped at export, never in a bundle
+    assert set(modeling.trusted_types()) - samplers <= ALLOWED["ObjectNode"]
