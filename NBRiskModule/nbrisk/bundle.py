@@ -15,6 +15,7 @@ import datetime as _dt
 import json
 import logging
 import platform
+import warnings as warnings_module
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -124,7 +125,15 @@ class Bundle:
         for col in self.input_columns:
             if col not in df.columns:
                 df[col] = np.nan
-        return df[self.input_columns].astype(float)
+        out = df[self.input_columns].copy()
+        categorical = self.categorical_inputs
+        for col in out.columns:
+            out[col] = out[col].map(category_text).astype(object) if col in categorical else out[col].astype(float)
+        return out
+
+    @property
+    def categorical_inputs(self) -> set[str]:
+        return {c["name"] for c in self.clinical_inputs if c.get("type") == "categorical"}
 
     def predict_proba(self, rows: pd.DataFrame) -> np.ndarray:
         """Return the positive-class probability of each row (1-D array), columns aligned by name."""
@@ -164,7 +173,20 @@ def inference_pipeline(pipeline: Any) -> tuple[Any, list[str]]:
     return Pipeline(kept), dropped
 
 
-def _stats(values: pd.Series) -> dict[str, float]:
+def category_text(value: Any) -> Any:
+    """Spell a categorical value as training did (``1``, ``1.0`` and ``"1"`` all become ``"1"``); NaN stays."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _stats(values: pd.Series, categorical: bool = False) -> dict[str, Any]:
+    if categorical:
+        counts = values.dropna().astype(str).value_counts()
+        return {"mode": str(counts.index[0]), "counts": {str(k): int(n) for k, n in counts.items()}} \
+            if len(counts) else {}
     v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(float)
     if v.size == 0:
         return {}
@@ -176,9 +198,10 @@ def _reference(bundle: Bundle, training: pd.DataFrame | None, labels: Sequence[A
     if training is None:
         return {}
     x = bundle.align(training)
-    ref: dict[str, Any] = {"n": len(x), "inputs": {c: _stats(x[c]) for c in x.columns}}
-    if bundle.kind == "classification":
-        scores = bundle.predict_proba(x)
+    cat = bundle.categorical_inputs
+    ref: dict[str, Any] = {"n": len(x), "inputs": {c: _stats(x[c], c in cat) for c in x.columns}}
+    if bundle.kind == "classification" and not x[bundle.feature_names].isna().any(axis=None):
+        scores = bundle.predict_proba(x)  # clinical NaNs are the pipeline's imputer's job
         edges = np.linspace(0.0, 1.0, 21)
         ref["scores"] = {"what": "in-sample probability of the positive class (training cohort)",
                          "bin_edges": edges.tolist(), "counts": {}}
@@ -289,7 +312,14 @@ def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
     members = read_members(path, MEMBERS)
     card = _read_manifest(path, members)
     verify_checksums(path, members, card["members"])
-    pipeline = skops_loads(members[MODEL], f"{path}:{MODEL}")
+    with warnings_module.catch_warnings(record=True) as caught:
+        warnings_module.simplefilter("always")
+        pipeline = skops_loads(members[MODEL], f"{path}:{MODEL}")
+    sklearn_warnings = [f"scikit-learn: {w.message}" for w in caught
+                        if type(w.message).__name__ == "InconsistentVersionWarning"]
+    for w in caught:
+        if type(w.message).__name__ != "InconsistentVersionWarning":
+            warnings_module.warn_explicit(w.message, w.category, w.filename, w.lineno)
     names_in = getattr(pipeline, "feature_names_in_", None)
     if names_in is not None and list(names_in) != list(card["input_columns"]):
         raise ModelCompatibilityError(f"{path}: the card's feature names do not match the model's inputs; "
@@ -297,7 +327,7 @@ def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
     if list(card["input_columns"][: len(card["feature_names"])]) != list(card["feature_names"]):
         raise ModelCompatibilityError(f"{path}: input_columns do not start with feature_names; re-export it")
     reference = json.loads(members.get(REFERENCE, b"{}") or b"{}")
-    warnings = version_drift(card.get("versions", {}))
+    warnings = version_drift(card.get("versions", {})) + sklearn_warnings
     for w in warnings:
         logger.warning("%s: %s", path.name, w)
     if warnings and strict_versions:

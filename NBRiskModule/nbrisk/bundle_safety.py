@@ -85,12 +85,13 @@ _SKLEARN_OBJECTS = {
 }
 # NBRisk's own transformers (nbrisk.modeling), by full dotted name; extend when a recipe adds one.
 NBRISK_OBJECTS = {
+    "nbrisk.modeling.selectors.UnivariateFilter",
     "nbrisk.modeling.selectors.CorrelationFilter",
-    "nbrisk.modeling.selectors.TTestSelector",
-    "nbrisk.modeling.selectors.MRMRSelector",
     "nbrisk.modeling.selectors.LassoSelector",
-    "nbrisk.modeling.selectors.ICCFilter",
-    "nbrisk.modeling.selectors.ColumnSelector",
+    "nbrisk.modeling.selectors.MRMRSelector",
+    "nbrisk.modeling.selectors.ForwardLogisticSelector",
+    "nbrisk.modeling.selectors.KeepList",
+    "nbrisk.modeling.radscore.Radscore",
 }
 _FUNCTIONS = {
     "sklearn.feature_selection._univariate_selection.f_classif",
@@ -129,13 +130,14 @@ def read_members(path: Path, allowed_names: tuple[str, ...]) -> dict[str, bytes]
     """Read a bundle zip into memory; refuse non-zips (e.g. a pickle), unknown or duplicate members."""
     with path.open("rb") as fh:
         head = fh.read(4)
-    if head[:1] == b"\x80" or head[:2] in (b"(d", b"(l", b"}q", b"]q", b"cc"):
+    if head[:1] == b"\x80":  # PROTO opcode: pickle protocol 2 or later (joblib files too)
         raise UnsafeBundleError(
             f"{path}: this is a pickle file, not an NBRisk bundle; pickles can run code when loaded. "
             "Wrap a trusted one with 'nbrisk bundle import --trust-pickle'"
         )
     if not zipfile.is_zipfile(path):
-        raise UnsafeBundleError(f"{path}: not an NBRisk bundle (not a zip file); use a .nbrisk file saved by NBRisk")
+        raise UnsafeBundleError(f"{path}: not an NBRisk bundle (not a zip file, maybe an old pickle); "
+                                "use a .nbrisk file saved by NBRisk")
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         names = [i.filename for i in infos]

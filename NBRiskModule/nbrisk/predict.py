@@ -10,16 +10,20 @@ occlusion-based otherwise (change of probability when one input is replaced by i
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
-from nbrisk.bundle import Bundle
+from nbrisk.bundle import Bundle, category_text
 from nbrisk.errors import InputError, ModelCompatibilityError
 
 BORDERLINE = 0.05  # |probability - threshold| below this is flagged as uncertain
@@ -55,7 +59,7 @@ class Prediction:
     baseline: float | None
     contributions: tuple[Contribution, ...]
     warnings: tuple[str, ...]
-    inputs: dict[str, float] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)  # floats; categorical clinical inputs as text
     model: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,8 +111,8 @@ def predict_features(bundle: Bundle, features: Mapping[str, float], clinical: Ma
     warnings = [*bundle.warnings, *(extra_warnings or [])]
     clin = _clinical_values(bundle, clinical or {}, warnings)
     x = bundle.align(features, clin)
-    if x.isna().any(axis=None):
-        bad = [c for c in x.columns if x[c].isna().any()]
+    if x[bundle.feature_names].isna().any(axis=None):
+        bad = [c for c in bundle.feature_names if x[c].isna().any()]
         raise InputError(f"feature/clinical value(s) missing or NaN: {', '.join(bad[:5])}; check the ROI and inputs")
     flags = _range_flags(bundle, x.iloc[0], warnings)
     if bundle.kind == "classification":
@@ -120,8 +124,8 @@ def predict_features(bundle: Bundle, features: Mapping[str, float], clinical: Ma
     method, baseline, contribs = contributions(bundle, x, flags)
     contribs = sorted(contribs, key=lambda c: -abs(c.contribution))[:top]
     positive = bundle.card["model"]["positive_class"]
-    classes = bundle.card["model"].get("classes") or [0, 1]
-    negative = next((c for c in classes if str(c) != str(positive)), 0)
+    classes = bundle.card["model"].get("classes") or ([0, 1] if bundle.kind == "classification" else [])
+    negative = next((c for c in classes if str(c) != str(positive)), "low")
     high = score >= bundle.threshold
     if probability is not None and abs(probability - bundle.threshold) < BORDERLINE:
         warnings.append(f"borderline: probability {probability:.3f} is within {BORDERLINE} of the threshold "
@@ -130,10 +134,11 @@ def predict_features(bundle: Bundle, features: Mapping[str, float], clinical: Ma
     return Prediction(
         case_id=case_id, created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         probability=probability, score=score, threshold=bundle.threshold,
-        predicted_class=positive if high else negative, positive_class=positive,
+        predicted_class=(positive if high else negative) if bundle.kind == "classification" else
+        ("high" if high else "low"), positive_class=positive,
         risk_category=str(labels.get("high" if high else "low", "high" if high else "low")),
         contribution_method=method, baseline=baseline, contributions=tuple(contribs),
-        warnings=tuple(dict.fromkeys(warnings)), inputs={k: float(v) for k, v in x.iloc[0].items()},
+        warnings=tuple(dict.fromkeys(warnings)), inputs=dict(x.iloc[0].items()),
         model=model_summary(bundle),
     )
 
@@ -151,34 +156,52 @@ def model_summary(bundle: Bundle) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- inputs
-def _clinical_values(bundle: Bundle, given: Mapping[str, Any], warnings: list[str]) -> dict[str, float]:
+IMPUTING = {"median", "mean", "most_frequent", "constant"}  # missing-value rules the pipeline itself applies
+
+
+def _clinical_values(bundle: Bundle, given: Mapping[str, Any], warnings: list[str]) -> dict[str, Any]:
     spec = {c["name"]: c for c in bundle.clinical_inputs}
     unknown = sorted(set(given) - set(spec))
     if unknown:
         known = ", ".join(spec) or "none"
         raise InputError(f"the model has no clinical input {unknown[0]!r} (it takes: {known}); fix --clinical")
-    out: dict[str, float] = {}
-    ref = bundle.reference.get("inputs", {})
+    out: dict[str, Any] = {}
     for name, item in spec.items():
-        unit = f" {item['unit']}" if item.get("unit") else ""
-        if name not in given:
-            median = ref.get(name, {}).get("median")
-            if median is None:
-                raise InputError(f"clinical input {name!r} is required by this model; pass --clinical {name}=VALUE")
-            warnings.append(f"missing clinical input {name}: used the training median {median:g}{unit}; "
-                            f"pass --clinical {name}=VALUE for a real prediction")
-            out[name] = float(median)
-            continue
-        try:
-            value = float(given[name])
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"clinical input {name}={given[name]!r} is not a number; give it in{unit or ' its unit'}")\
-                from exc
-        lo, hi = (item.get("range") or [None, None])[:2]
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            warnings.append(f"clinical input {name}={value:g}{unit} is outside its valid range [{lo}, {hi}]")
-        out[name] = value
+        out[name] = _missing_clinical(bundle, item, warnings) if name not in given \
+            else _clinical_value(item, given[name], warnings)
     return out
+
+
+def _missing_clinical(bundle: Bundle, item: Mapping[str, Any], warnings: list[str]) -> Any:
+    name, unit = item["name"], f" {item['unit']}" if item.get("unit") else ""
+    hint = f"pass --clinical {name}=VALUE for a real prediction"
+    if item.get("missing") in IMPUTING:
+        warnings.append(f"missing clinical input {name}: filled by the model's own imputer "
+                        f"({item['missing']} of the training data); {hint}")
+        return np.nan
+    median = bundle.reference.get("inputs", {}).get(name, {}).get("median")
+    if median is None or item.get("type") == "categorical":
+        raise InputError(f"clinical input {name!r} is required by this model; pass --clinical {name}=VALUE")
+    warnings.append(f"missing clinical input {name}: used the training median {median:g}{unit}; {hint}")
+    return float(median)
+
+
+def _clinical_value(item: Mapping[str, Any], raw: Any, warnings: list[str]) -> Any:
+    name, unit = item["name"], f" {item['unit']}" if item.get("unit") else ""
+    if item.get("type") == "categorical":
+        value = category_text(raw)
+        cats = item.get("categories")
+        if cats and value not in [str(c) for c in cats]:
+            raise InputError(f"clinical input {name}={raw!r} is not one of {list(cats)}; fix --clinical")
+        return value
+    try:
+        number = float(raw)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"clinical input {name}={raw!r} is not a number; give it in{unit or ' its unit'}") from exc
+    lo, hi = (item.get("range") or [None, None])[:2]
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        warnings.append(f"clinical input {name}={number:g}{unit} is outside its valid range [{lo}, {hi}]")
+    return number
 
 
 def _range_flags(bundle: Bundle, row: pd.Series, warnings: list[str]) -> dict[str, bool]:
@@ -190,7 +213,8 @@ def _range_flags(bundle: Bundle, row: pd.Series, warnings: list[str]) -> dict[st
     outside = []
     for name, value in row.items():
         st = ref.get(name) or {}
-        flags[name] = bool(st and (value < st["min"] or value > st["max"]))
+        flags[name] = bool("min" in st and _as_float(value) == _as_float(value)
+                           and (_as_float(value) < st["min"] or _as_float(value) > st["max"]))
         if flags[name]:
             outside.append(f"{name}={value:.4g} (training {st['min']:.4g}..{st['max']:.4g})")
     if outside:
@@ -208,11 +232,20 @@ def _is_linear(est: Any) -> bool:
     return coef is not None and np.atleast_2d(coef).shape[0] == 1
 
 
+def _as_float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def _reference_row(bundle: Bundle, stat: str) -> pd.DataFrame | None:
+    """The training ``stat`` (mean/median; the mode for categorical inputs) of every input, as one row."""
     ref = bundle.reference.get("inputs", {})
-    if not ref or any(stat not in ref.get(c, {}) for c in bundle.input_columns):
+    row = {c: ref.get(c, {}).get(stat, ref.get(c, {}).get("mode")) for c in bundle.input_columns}
+    if any(v is None for v in row.values()):
         return None
-    return pd.DataFrame([{c: ref[c][stat] for c in bundle.input_columns}])
+    return bundle.align(pd.DataFrame([row]))
 
 
 def contributions(bundle: Bundle, x: pd.DataFrame, flags: Mapping[str, bool] | None = None
@@ -235,12 +268,13 @@ def contributions(bundle: Bundle, x: pd.DataFrame, flags: Mapping[str, bool] | N
         mean_row = _reference_row(bundle, "mean")
         z0 = _transform(head, bundle.model_input(mean_row)) if mean_row is not None else np.zeros_like(z)
         w = np.ravel(est.coef_)
-        names = _names_out(head, bundle.input_columns, z.shape[1])
+        names = _names_after(head, bundle.model_input(x), bundle.input_columns, z.shape[1])
         terms = w * (z[0] - z0[0])
         baseline = float(np.dot(w, z0[0]) + float(np.ravel(getattr(est, "intercept_", [0.0]))[0]))
         xs = x.iloc[0]
-        method = "exact linear: coefficient x (transformed value - training mean), in log-odds"
-        return method, baseline, [contrib(n, float(xs.get(n, z[0, j])), t)
+        unit = "log-odds" if bundle.kind == "classification" else "log relative hazard"
+        method = f"exact linear: coefficient x (transformed value - training mean), in {unit}"
+        return method, baseline, [contrib(n, _as_float(xs.get(n, z[0, j])), t)
                                   for j, (n, t) in enumerate(zip(names, terms, strict=True))]
     median_row = _reference_row(bundle, "median")
     if median_row is None or bundle.kind != "classification":
@@ -252,12 +286,21 @@ def contributions(bundle: Bundle, x: pd.DataFrame, flags: Mapping[str, bool] | N
     p_occ = bundle.predict_proba(rows)
     base = float(bundle.predict_proba(median_row)[0])
     method = "occlusion: probability change when the input is replaced by its training median"
-    return method, base, [contrib(c, x.iloc[0, j], p - p_occ[j]) for j, c in enumerate(bundle.input_columns)]
+    return method, base, [contrib(c, _as_float(x.iloc[0, j]), p - p_occ[j]) for j, c in enumerate(bundle.input_columns)]
 
 
 def _transform(head: Any, x: Any) -> np.ndarray:
     z = x if head is None else head.transform(x)
     return np.asarray(z, dtype=float).reshape(len(x), -1)
+
+
+def _names_after(head: Any, x: Any, inputs: list[str], n: int) -> list[str]:
+    """Column names reaching the model: the frame's own (set_output pandas), else get_feature_names_out."""
+    if head is not None:
+        out = head.transform(x)
+        if isinstance(out, pd.DataFrame) and out.shape[1] == n:
+            return [str(c) for c in out.columns]
+    return _names_out(head, inputs, n)
 
 
 def _names_out(head: Any, inputs: list[str], n: int) -> list[str]:
@@ -268,3 +311,57 @@ def _names_out(head: Any, inputs: list[str], n: int) -> list[str]:
     except (AttributeError, ValueError, TypeError):
         names = []
     return names if len(names) == n else [f"x{j}" for j in range(n)]
+
+
+# ------------------------------------------------------------------------------------------- files + CLI
+def predict_to_dir(model: str | Path, image_path: str | Path, mask_path: str | Path, out_dir: str | Path, *,
+                   label: int | None = None, segment: str | None = None, resample_mask: bool = False,
+                   clinical: Mapping[str, Any] | None = None, case_id: str | None = None,
+                   idrf: Mapping[str, Any] | None = None, pdf: bool = True, top: int = 10
+                   ) -> tuple[Prediction, dict[str, Path | None]]:
+    """Load, predict and write ``prediction.json``, ``report.html`` (and ``report.pdf``) into ``out_dir``.
+
+    Everything is written into a staging folder first and moved into ``out_dir`` only at the end, so a
+    failure leaves no partial result. A missing Chromium only skips the PDF (with a warning in the JSON).
+    """
+    from nbrisk.bundle import load_bundle
+    from nbrisk.errors import NBRiskError
+    from nbrisk.io import load_case
+    from nbrisk.report import write_report
+
+    bundle = load_bundle(model)
+    image, mask = load_case(image_path, mask_path, label=label, segment=segment, resample_mask=resample_mask)
+    pred = predict_case(bundle, image, mask, clinical, case_id=case_id or _case_id(Path(image_path)), top=top)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".nbrisk-predict-", dir=out) as staging:
+        stage = Path(staging)
+        data = pred.to_dict()
+        files = write_report(stage, data, bundle.card, bundle.reference, image, mask, idrf=idrf, pdf=False)
+        report: dict[str, Any] = {"html": "report.html", "pdf": None}
+        if pdf:
+            try:
+                from nbrisk.report import html_to_pdf
+
+                files["pdf"] = html_to_pdf(files["html"], stage / "report.pdf")  # type: ignore[arg-type]
+                report["pdf"] = "report.pdf"
+            except NBRiskError as exc:  # no Chromium, or it failed: keep the HTML, say why in the JSON
+                report["pdf_error"] = str(exc)
+        data["report"] = report
+        data["source"] = {"image": Path(image_path).name, "mask": Path(mask_path).name, "label": mask.label,
+                          "segment": mask.segment_name, "model": Path(model).name}
+        (stage / "prediction.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
+        result: dict[str, Path | None] = {"prediction": out / "prediction.json", "html": out / "report.html",
+                                          "pdf": out / "report.pdf" if report["pdf"] else None}
+        for name in ("report.html", "report.pdf", "prediction.json"):
+            if (stage / name).exists():
+                os.replace(stage / name, out / name)
+    return pred, result
+
+
+def _case_id(image_path: Path) -> str:
+    name = image_path.name
+    for suffix in (".nii.gz", ".nrrd", ".nii", ".mha", ".mhd", ".dcm"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name

@@ -142,6 +142,17 @@ def contributions_figure(prediction: Mapping[str, Any]) -> str | None:
     return _png(fig)
 
 
+def _plain_text(value: Any) -> str:
+    """Format card values for people: numbers to 3 decimals, dicts as 'k: v' lists."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {_plain_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_plain_text(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
 def _short_name(name: str, limit: int = 48) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
@@ -156,6 +167,7 @@ def render_html(prediction: Mapping[str, Any], card: Mapping[str, Any], referenc
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
     env.filters["num"] = lambda v, fmt=".3g": "n/a" if v is None else format(v, fmt)
+    env.filters["plain"] = _plain_text
     figures = {
         "roi": roi_figure(image, getattr(mask, "image", mask)) if image is not None and mask is not None else None,
         "score": score_figure(prediction, reference),

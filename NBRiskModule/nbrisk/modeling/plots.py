@@ -128,14 +128,17 @@ def nomogram(nomo: dict[str, Any], out_dir: Path) -> list[Path]:
     for i, a in enumerate(axes):
         lo = min(a["contrib"])
         xs = [(c - lo) / unit / 100 for c in a["contrib"]]
-        row(-(i + 1), a["name"], xs, a["values"])
+        labels = list(a["values"])
+        if len(xs) > 2 and max(xs) - min(xs) < 0.15:  # a short axis: label its ends only
+            labels = [lab if k in (0, len(xs) - 1) else "" for k, lab in enumerate(labels)]
+        row(-(i + 1), a["name"], xs, labels)
     ytot = -(len(axes) + 1)
     tots = np.linspace(0, max_total, 6)
     scale = max(max_total, 1e-12)
     row(ytot, "Total points", list(tots / scale), [f"{t:.0f}" for t in tots])
     for j, (t, s0) in enumerate(nomo["baseline_survival"].items()):
         xs, labs = [], []
-        for prob in (0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1):
+        for prob in (0.95, 0.9, 0.8, 0.6, 0.4, 0.2, 0.05):
             if not 0 < s0 < 1:
                 break
             lp = np.log(np.log(prob) / np.log(s0))

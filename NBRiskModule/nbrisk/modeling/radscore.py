@@ -21,7 +21,9 @@ def survival_target(y: Any) -> tuple[np.ndarray, np.ndarray]:
         ev_name = next((n for n in arr.dtype.names if arr[n].dtype == bool), arr.dtype.names[0])
         t_name = next(n for n in arr.dtype.names if n != ev_name)
         return arr[ev_name].astype(bool), arr[t_name].astype(float)
-    t = arr.ravel().astype(float)
+    if arr.ndim != 1:
+        raise ValueError("y should be a 1d array (a survival structured array or follow-up times)")
+    t = arr.astype(float)
     return np.ones(len(t), dtype=bool), t - t.min() + 1.0
 
 
@@ -47,6 +49,8 @@ class Radscore(TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> Radscore:
         from sksurv.linear_model import CoxnetSurvivalAnalysis
 
+        if y is None:
+            raise ValueError("Radscore requires y to be passed, but the target y is None")
         Xv = validate_data(self, X, dtype=np.float64)
         event, time = survival_target(y)
         if len(time) != Xv.shape[0]:

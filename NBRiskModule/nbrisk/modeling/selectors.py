@@ -43,11 +43,15 @@ class _Selector(SelectorMixin, BaseEstimator):
 
     def _validate(self, X: Any, y: Any = None, reset: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         if y is None:
+            if self.__sklearn_tags__().target_tags.required:
+                raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
             return validate_data(self, X, reset=reset, dtype=np.float64), None
         yy = class_target(y)
         Xv = validate_data(self, X, reset=reset, dtype=np.float64)
         if len(yy) != Xv.shape[0]:
             raise ValueError(f"X has {Xv.shape[0]} samples but y has {len(yy)}")
+        if len(np.unique(yy)) < 2:
+            raise ValueError(f"{type(self).__name__} needs two classes; y has one class only")
         return Xv, yy
 
     def _set_support(self, idx: np.ndarray, n: int) -> None:
@@ -83,8 +87,6 @@ class UnivariateFilter(_Selector):
     def fit(self, X: Any, y: Any) -> UnivariateFilter:
         Xv, yy = self._validate(X, y)
         classes = np.unique(yy)
-        if len(classes) < 2:
-            raise ValueError("UnivariateFilter needs at least two classes in y")
         groups = [Xv[yy == c] for c in classes]
         with np.errstate(all="ignore"):
             if self.test == "ttest":
@@ -170,14 +172,16 @@ class LassoSelector(_Selector):
 
         Xv, yy = self._validate(X, y)
         Z = _standardise(Xv)
+        binary = len(np.unique(yy)) == 2
         if self.cv:
             n_min = int(np.bincount(np.unique(yy, return_inverse=True)[1]).min())
             folds = max(2, min(int(self.cv), n_min))
-            model = LogisticRegressionCV(Cs=10, l1_ratios=(1.0,), solver="liblinear", scoring="neg_log_loss",
+            model = LogisticRegressionCV(Cs=10, l1_ratios=(1.0,), solver="liblinear" if binary else "saga",
+                                         scoring="neg_log_loss",
                                          cv=StratifiedKFold(folds, shuffle=True, random_state=self.random_state),
-                                         max_iter=2000, random_state=self.random_state, use_legacy_attributes=False)
+                                         max_iter=10000, random_state=self.random_state, use_legacy_attributes=False)
         else:
-            model = LogisticRegression(C=self.C, l1_ratio=1.0, solver="liblinear", max_iter=2000,
+            model = LogisticRegression(C=self.C, l1_ratio=1.0, solver="liblinear" if binary else "saga", max_iter=10000,
                                        random_state=self.random_state)
         model.fit(Z, yy)
         coef = np.abs(np.atleast_2d(model.coef_)).sum(axis=0)
