@@ -36,9 +36,18 @@ FORM_DESCRIPTIONS = {
     "ICC(3,k)": "two-way mixed effects, consistency, mean of k readers",
 }
 DEFAULT_FORM = "ICC(2,1)"
-_ALIASES = {"ICC1": "ICC(1,1)", "ICC2": "ICC(2,1)", "ICC3": "ICC(3,1)", "ICC1K": "ICC(1,k)",
-            "ICC2K": "ICC(2,k)", "ICC3K": "ICC(3,k)", "ICC(A,1)": "ICC(2,1)", "ICC(C,1)": "ICC(3,1)",
-            "ICC(A,K)": "ICC(2,k)", "ICC(C,K)": "ICC(3,k)"}
+_ALIASES = {
+    "ICC1": "ICC(1,1)",
+    "ICC2": "ICC(2,1)",
+    "ICC3": "ICC(3,1)",
+    "ICC1K": "ICC(1,k)",
+    "ICC2K": "ICC(2,k)",
+    "ICC3K": "ICC(3,k)",
+    "ICC(A,1)": "ICC(2,1)",
+    "ICC(C,1)": "ICC(3,1)",
+    "ICC(A,K)": "ICC(2,k)",
+    "ICC(C,K)": "ICC(3,k)",
+}
 # Koo & Li (2016): poor < 0.5 <= moderate < 0.75 <= good < 0.9 <= excellent
 CATEGORY_BOUNDS: tuple[tuple[float, str], ...] = ((0.5, "poor"), (0.75, "moderate"), (0.9, "good"))
 CATEGORIES = ("poor", "moderate", "good", "excellent", "constant", "undefined")
@@ -95,8 +104,9 @@ def mean_squares(y: np.ndarray) -> MeanSquares:
     ss_cols = n * ((col - grand) ** 2).sum(axis=(1, 2))
     ss_err = ((y - row - col + grand) ** 2).sum(axis=(1, 2))
     ss_within = ((y - row) ** 2).sum(axis=(1, 2))
-    return MeanSquares(ss_rows / (n - 1), ss_cols / (k - 1), ss_err / ((n - 1) * (k - 1)),
-                       ss_within / (n * (k - 1)), n, k)
+    return MeanSquares(
+        ss_rows / (n - 1), ss_cols / (k - 1), ss_err / ((n - 1) * (k - 1)), ss_within / (n * (k - 1)), n, k
+    )
 
 
 def icc_arrays(y: np.ndarray, alpha: float = 0.05) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -154,10 +164,13 @@ class Ratings:
 
 def _split_long(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     if "reader" not in df.columns:
-        raise InputError("feature table has no 'reader' column; give one table per reader or add a reader column")
+        raise InputError(
+            "feature table has no 'reader' column; give one table per reader or add a reader column"
+        )
     if {"feature", "value"} <= set(df.columns):  # tidy: case_id, reader, feature, value
-        df = df.pivot_table(index=["case_id", "reader"], columns="feature", values="value", aggfunc="first",
-                            sort=False).reset_index()
+        df = df.pivot_table(
+            index=["case_id", "reader"], columns="feature", values="value", aggfunc="first", sort=False
+        ).reset_index()
     readers = [str(r) for r in pd.unique(df["reader"].astype(str))]
     return {r: df[df["reader"].astype(str) == r].drop(columns=["reader"]) for r in readers}
 
@@ -171,10 +184,14 @@ def _as_reader_tables(features_by_reader: object, readers: Sequence[str] | None)
         seq = list(features_by_reader)  # type: ignore[call-overload]
         names = list(readers) if readers is not None else [f"reader{i + 1}" for i in range(len(seq))]
         if len(names) != len(seq):
-            raise InputError(f"{len(names)} reader names for {len(seq)} feature tables; give one name per table")
+            raise InputError(
+                f"{len(names)} reader names for {len(seq)} feature tables; give one name per table"
+            )
         tables = dict(zip(names, seq, strict=True))
     if len(tables) < 2:
-        raise InputError(f"ICC needs feature tables from at least 2 readers (have {len(tables)}: {list(tables)})")
+        raise InputError(
+            f"ICC needs feature tables from at least 2 readers (have {len(tables)}: {list(tables)})"
+        )
     for r, t in tables.items():
         if "case_id" not in t.columns:
             raise InputError(f"feature table of reader {r} has no 'case_id' column; add it")
@@ -204,7 +221,9 @@ def ratings_from_tables(features_by_reader: object, readers: Sequence[str] | Non
         missing = [r for r in names if c not in dtypes[r]]
         if missing:
             skipped[str(c)] = f"absent for reader(s) {', '.join(missing)}"
-        elif str(c).startswith("diagnostics_") or not all(pd.api.types.is_numeric_dtype(dtypes[r][c]) for r in names):
+        elif str(c).startswith("diagnostics_") or not all(
+            pd.api.types.is_numeric_dtype(dtypes[r][c]) for r in names
+        ):
             skipped[str(c)] = "not numeric"
         else:
             features.append(c)
@@ -219,12 +238,23 @@ def ratings_from_tables(features_by_reader: object, readers: Sequence[str] | Non
             dropped[c] = f"missing for reader(s) {', '.join(absent)}"
     cases = [c for c in all_cases if c not in dropped]
     cube = np.stack(
-        [t.assign(case_id=t["case_id"].astype(str)).set_index("case_id").loc[cases, features]
-         .to_numpy(dtype=float) for t in tables.values()],
+        [
+            t.assign(case_id=t["case_id"].astype(str))
+            .set_index("case_id")
+            .loc[cases, features]
+            .to_numpy(dtype=float)
+            for t in tables.values()
+        ],
         axis=2,
     )  # (cases, features, readers)
-    return Ratings(np.ascontiguousarray(cube.transpose(1, 0, 2)), [str(f) for f in features], cases, names,
-                   dropped, skipped)
+    return Ratings(
+        np.ascontiguousarray(cube.transpose(1, 0, 2)),
+        [str(f) for f in features],
+        cases,
+        names,
+        dropped,
+        skipped,
+    )
 
 
 # ------------------------------------------------------------------------------------------ results
@@ -244,24 +274,33 @@ class IccResult:
     def report(self) -> dict:
         """Return a JSON-ready summary of the inputs, exclusions and category counts."""
         return {
-            "n_cases": self.n_cases, "readers": self.readers, "n_features": int(self.table["feature"].nunique()),
-            "alpha": self.alpha, "dropped_cases": self.dropped_cases, "skipped_columns": self.skipped_columns,
-            "constant_features": self.constant_features, "incomplete_features": self.incomplete_features,
+            "n_cases": self.n_cases,
+            "readers": self.readers,
+            "n_features": int(self.table["feature"].nunique()),
+            "alpha": self.alpha,
+            "dropped_cases": self.dropped_cases,
+            "skipped_columns": self.skipped_columns,
+            "constant_features": self.constant_features,
+            "incomplete_features": self.incomplete_features,
             "category_counts": category_counts(self.table).to_dict(orient="index"),
         }
 
 
-def compute_icc(features_by_reader: object, readers: Sequence[str] | None = None, alpha: float = 0.05) -> IccResult:
+def compute_icc(
+    features_by_reader: object, readers: Sequence[str] | None = None, alpha: float = 0.05
+) -> IccResult:
     """Compute all six ICC forms for every feature (see :func:`ratings_from_tables` for inputs)."""
     rt = ratings_from_tables(features_by_reader, readers)
     for case, why in rt.dropped_cases.items():
         logger.warning("ICC: case %s left out (%s)", case, why)
     y = rt.values.copy()
     y[~np.isfinite(y)] = np.nan
-    n_f, n, k = y.shape
+    n_f, n, _ = y.shape
     if n < 2:
-        raise InputError(f"ICC needs at least 2 cases rated by every reader (have {n}; dropped: "
-                         f"{dict(list(rt.dropped_cases.items())[:5])})")
+        raise InputError(
+            f"ICC needs at least 2 cases rated by every reader (have {n}; dropped: "
+            f"{dict(list(rt.dropped_cases.items())[:5])})"
+        )
     complete = ~np.isnan(y).any(axis=2)  # (features, cases)
     finite = ~np.isnan(y)
     constant = np.where(finite, y, -np.inf).max(axis=(1, 2)) == np.where(finite, y, np.inf).min(axis=(1, 2))
@@ -289,18 +328,24 @@ def compute_icc(features_by_reader: object, readers: Sequence[str] | None = None
     icc = np.column_stack([est[f][0] for f in FORMS])  # (features, forms), feature-major rows
     cat = koo_li_category(icc.ravel()).reshape(icc.shape)
     cat[constant] = "constant"
-    table = pd.DataFrame({
-        "feature": np.repeat(np.array(rt.features, dtype=object), len(FORMS)),
-        "form": np.tile(np.array(FORMS, dtype=object), n_f),
-        "icc": icc.ravel(),
-        "ci_low": np.column_stack([est[f][1] for f in FORMS]).ravel(),
-        "ci_high": np.column_stack([est[f][2] for f in FORMS]).ravel(),
-        "category": cat.ravel(),
-    })
-    return IccResult(table, n, rt.readers, rt.dropped_cases, rt.skipped_columns, constant_names, incomplete, alpha)
+    table = pd.DataFrame(
+        {
+            "feature": np.repeat(np.array(rt.features, dtype=object), len(FORMS)),
+            "form": np.tile(np.array(FORMS, dtype=object), n_f),
+            "icc": icc.ravel(),
+            "ci_low": np.column_stack([est[f][1] for f in FORMS]).ravel(),
+            "ci_high": np.column_stack([est[f][2] for f in FORMS]).ravel(),
+            "category": cat.ravel(),
+        }
+    )
+    return IccResult(
+        table, n, rt.readers, rt.dropped_cases, rt.skipped_columns, constant_names, incomplete, alpha
+    )
 
 
-def icc_table(features_by_reader: object, readers: Sequence[str] | None = None, alpha: float = 0.05) -> pd.DataFrame:
+def icc_table(
+    features_by_reader: object, readers: Sequence[str] | None = None, alpha: float = 0.05
+) -> pd.DataFrame:
     """Return the long ICC table ``feature, form, icc, ci_low, ci_high, category`` (report in ``.attrs``)."""
     result = compute_icc(features_by_reader, readers, alpha)
     table = result.table
@@ -308,8 +353,9 @@ def icc_table(features_by_reader: object, readers: Sequence[str] | None = None, 
     return table
 
 
-def kept_features(icc_df: pd.DataFrame, threshold: float = 0.75, form: str = DEFAULT_FORM,
-                  bound: str = "icc") -> list[str]:
+def kept_features(
+    icc_df: pd.DataFrame, threshold: float = 0.75, form: str = DEFAULT_FORM, bound: str = "icc"
+) -> list[str]:
     """Return features whose ICC (or its ``ci_low`` bound) for ``form`` is >= ``threshold``, in table order.
 
     Constant and undefined features are never kept.
@@ -319,7 +365,9 @@ def kept_features(icc_df: pd.DataFrame, threshold: float = 0.75, form: str = DEF
         raise InputError(f"bound must be 'icc' or 'ci_low', not {bound!r}")
     rows = icc_df[icc_df["form"] == form]
     if rows.empty:
-        raise InputError(f"the ICC table has no rows for {form}; forms present: {sorted(icc_df['form'].unique())}")
+        raise InputError(
+            f"the ICC table has no rows for {form}; forms present: {sorted(icc_df['form'].unique())}"
+        )
     ok = rows[bound].to_numpy(dtype=float) >= threshold
     ok &= ~rows["category"].isin(["constant", "undefined"]).to_numpy()
     return rows.loc[ok, "feature"].astype(str).tolist()

@@ -433,8 +433,15 @@ def conform_to_reference(
 
 
 def _paste_subextent(mask: sitk.Image, reference: sitk.Image) -> sitk.Image | None:
-    """If ``mask`` is an integer-offset sub-block of the reference grid, return it padded to that grid."""
+    """If ``mask`` is an integer-offset sub-block of the reference grid, return it padded to that grid.
+
+    A mask whose axes are only permuted or flipped relative to the reference (e.g. a DICOM SEG whose frames
+    are stored in descending slice order) is first re-oriented losslessly.
+    """
     tol = GEOMETRY_TOLERANCE
+    if np.any(np.abs(np.array(mask.GetDirection()) - reference.GetDirection()) > tol):
+        orient = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(reference.GetDirection())
+        mask = sitk.DICOMOrient(mask, orient)
     sm, sr = np.array(mask.GetSpacing()), np.array(reference.GetSpacing())
     if np.any(np.abs(sm - sr) > tol * sr) or np.any(np.abs(np.array(mask.GetDirection()) - reference.GetDirection()) > tol):
         return None

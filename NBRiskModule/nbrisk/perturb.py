@@ -41,7 +41,9 @@ class Perturbation:
         kind, _, rest = spec.strip().partition(":")
         kind = kind.lower()
         if kind not in KINDS:
-            raise InputError(f"unknown perturbation {spec!r}; use erode:MM, dilate:MM, volume:+PCT or shift:X,Y,Z")
+            raise InputError(
+                f"unknown perturbation {spec!r}; use erode:MM, dilate:MM, volume:+PCT or shift:X,Y,Z"
+            )
         try:
             amount = tuple(float(v) for v in rest.split(",")) if rest else ()
         except ValueError:
@@ -65,7 +67,9 @@ class Perturbation:
 
 def _distance(mask: sitk.Image) -> np.ndarray:
     """Distance (mm, voxel centres) from every voxel outside ``mask`` to the nearest voxel inside it."""
-    d = sitk.SignedMaurerDistanceMap(mask, insideIsPositive=False, squaredDistance=False, useImageSpacing=True)
+    d = sitk.SignedMaurerDistanceMap(
+        mask, insideIsPositive=False, squaredDistance=False, useImageSpacing=True
+    )
     return sitk.GetArrayFromImage(d)
 
 
@@ -96,9 +100,13 @@ def perturb_mask(mask: sitk.Image, perturbation: Perturbation | str) -> sitk.Ima
     elif p.kind == "volume":
         out = _change_volume(binary, inside, p.amount[0] / 100.0)
     else:
-        out = _shift(inside, np.array(p.amount), np.array(binary.GetSpacing()), np.array(binary.GetDirection()))
+        out = _shift(
+            inside, np.array(p.amount), np.array(binary.GetSpacing()), np.array(binary.GetDirection())
+        )
     if not out.any():
-        raise InputError(f"perturbation {p.name} removes the whole ROI ({volume} voxels); use a smaller amount")
+        raise InputError(
+            f"perturbation {p.name} removes the whole ROI ({volume} voxels); use a smaller amount"
+        )
     return _like(out, binary)
 
 
@@ -123,7 +131,9 @@ def _change_volume(binary: sitk.Image, inside: np.ndarray, fraction: float) -> n
     return out.reshape(inside.shape)
 
 
-def _shift(inside: np.ndarray, vector_mm: np.ndarray, spacing: np.ndarray, direction: np.ndarray) -> np.ndarray:
+def _shift(
+    inside: np.ndarray, vector_mm: np.ndarray, spacing: np.ndarray, direction: np.ndarray
+) -> np.ndarray:
     """Translate a (z, y, x) boolean array by an LPS vector in mm (whole voxels, zero fill)."""
     index_shift = np.linalg.solve(direction.reshape(3, 3) * spacing, vector_mm)  # physical -> index (x, y, z)
     steps = np.round(index_shift).astype(int)[::-1]  # z, y, x
@@ -134,8 +144,11 @@ def _shift(inside: np.ndarray, vector_mm: np.ndarray, spacing: np.ndarray, direc
     return out
 
 
-def pseudo_reader_masks(mask: sitk.Image, perturbations: Sequence[str | Perturbation] = DEFAULT_PERTURBATIONS,
-                        include_original: bool = True) -> dict[str, sitk.Image]:
+def pseudo_reader_masks(
+    mask: sitk.Image,
+    perturbations: Sequence[str | Perturbation] = DEFAULT_PERTURBATIONS,
+    include_original: bool = True,
+) -> dict[str, sitk.Image]:
     """Return ``{pseudo-reader name: mask}``, starting with ``original`` when ``include_original``."""
     parsed = [Perturbation.parse(p) if isinstance(p, str) else p for p in perturbations]
     if include_original and all(p.kind != "original" for p in parsed):
@@ -171,8 +184,11 @@ def perturbation_features(
     return pd.DataFrame(rows)
 
 
-def perturbation_icc(cases: Iterable[tuple[str, sitk.Image, sitk.Image]], preset: object,
-                     perturbations: Sequence[str | Perturbation] = DEFAULT_PERTURBATIONS,
-                     alpha: float = 0.05) -> IccResult:
+def perturbation_icc(
+    cases: Iterable[tuple[str, sitk.Image, sitk.Image]],
+    preset: object,
+    perturbations: Sequence[str | Perturbation] = DEFAULT_PERTURBATIONS,
+    alpha: float = 0.05,
+) -> IccResult:
     """Return the ICC of the pseudo-readers (one-reader study)."""
     return compute_icc(perturbation_features(cases, preset, perturbations), alpha=alpha)

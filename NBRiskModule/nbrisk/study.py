@@ -1,4 +1,7 @@
-"""Reader study packages: blinded export of cases to readers and import of their segmentations.
+"""Reader study folders: the blinded export of cases to readers, and the study layout and key.
+
+Import of the readers' segmentations is in :mod:`nbrisk.study_import`, the analysis (Dice/HD95, features,
+ICC, kept list, plots, HTML) in :mod:`nbrisk.study_analysis` and :mod:`nbrisk.study_report`.
 
 Layout of a study folder (only ``readers/<R>/pass<N>/`` is ever sent to a reader)::
 
@@ -28,22 +31,21 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import SimpleITK as sitk
 
 from nbrisk import __version__
-from nbrisk.errors import InputError, NBRiskError
-from nbrisk.io import read_image, read_mask, write_image
+from nbrisk.errors import InputError
+from nbrisk.io import read_image, write_image
 
 logger = logging.getLogger(__name__)
 
 STUDY_FORMAT = "nbrisk-reader-study/1"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 READER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
-MASK_SUFFIXES = (".seg.nrrd", ".nrrd", ".nii.gz", ".nii", ".mha", ".dcm")
 PACKAGE_FILES = ("manifest.csv", "SHA256SUMS", "README.txt")
 INSTRUCTIONS = """NBRisk reader study - instructions for reader {reader}, pass {pass_}
 
@@ -90,6 +92,23 @@ def deidentified_copy(image: sitk.Image) -> sitk.Image:
     out.SetOrigin(image.GetOrigin())
     out.SetDirection(image.GetDirection())
     return out
+
+
+def _refuse_burned_in(folder: Path) -> None:
+    """Refuse a DICOM series whose Burned In Annotation (0028,0301) is YES: tags cannot remove it."""
+    import pydicom
+
+    for f in sorted(p for p in folder.iterdir() if p.is_file()):
+        try:
+            ds = pydicom.dcmread(f, stop_before_pixels=True)
+        except Exception:  # pydicom raises many types; not a DICOM file, try the next one
+            continue
+        if str(getattr(ds, "BurnedInAnnotation", "")).upper() == "YES":
+            raise InputError(
+                f"{folder}: DICOM series has burned-in annotations (0028,0301 = YES); "
+                "text in the pixels cannot be de-identified, export a clean series"
+            )
+        return
 
 
 def read_case_manifest(manifest_csv: str | Path) -> list[tuple[str, Path]]:
@@ -148,7 +167,9 @@ def export_study(
     readers = [r.strip() for r in readers]
     bad = [r for r in readers if not READER_RE.match(r)]
     if bad or not readers or len(set(readers)) != len(readers):
-        raise InputError(f"reader names {readers} must be unique and like R1 or reader_A (letters, digits, _ -)")
+        raise InputError(
+            f"reader names {readers} must be unique and like R1 or reader_A (letters, digits, _ -)"
+        )
     if repeats < 1:
         raise InputError(f"--repeats must be at least 1 (got {repeats})")
     cases = read_case_manifest(manifest_csv)
@@ -158,14 +179,25 @@ def export_study(
     try:
         key = _write_packages(tmp, cases, readers, repeats, rng, progress)
         (tmp / "key").mkdir()
-        _write_csv(tmp / "key" / "key.csv", key, ["code", "case_id", "reader", "pass", "order", "image_sha256",
-                                                  "source_image"])
+        _write_csv(
+            tmp / "key" / "key.csv",
+            key,
+            ["code", "case_id", "reader", "pass", "order", "image_sha256", "source_image"],
+        )
         (tmp / "key" / "README.txt").write_text(
             "This key maps the readers' pseudonymous codes back to case ids. Keep it private: never send it\n"
-            "(or the study folder as a whole) to a reader. Send each reader only readers/<reader>/pass<N>/.\n")
-        study = {"format": STUDY_FORMAT, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "nbrisk_version": __version__, "readers": readers, "repeats": repeats, "n_cases": len(cases),
-                 "image_format": "nrrd", "key": "key/key.csv"}
+            "(or the study folder as a whole) to a reader. Send each reader only readers/<reader>/pass<N>/.\n"
+        )
+        study = {
+            "format": STUDY_FORMAT,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "nbrisk_version": __version__,
+            "readers": readers,
+            "repeats": repeats,
+            "n_cases": len(cases),
+            "image_format": "nrrd",
+            "key": "key/key.csv",
+        }
         (tmp / "study.json").write_text(json.dumps(study, indent=2))
         if out_dir.exists():
             raise InputError(f"{out_dir}: appeared while exporting; a study folder is never overwritten")
@@ -176,8 +208,14 @@ def export_study(
     return ExportResult(out_dir, tuple(readers), repeats, len(cases), out_dir / "key" / "key.csv")
 
 
-def _write_packages(root: Path, cases: list[tuple[str, Path]], readers: list[str], repeats: int,
-                    rng: random.Random, progress: Callable[[float, str], None] | None) -> list[dict]:
+def _write_packages(
+    root: Path,
+    cases: list[tuple[str, Path]],
+    readers: list[str],
+    repeats: int,
+    rng: random.Random,
+    progress: Callable[[float, str], None] | None,
+) -> list[dict]:
     passes = [(r, p) for r in readers for p in range(1, repeats + 1)]
     taken: set[str] = set()
     plan = {}
@@ -191,20 +229,45 @@ def _write_packages(root: Path, cases: list[tuple[str, Path]], readers: list[str
     for ci, (case_id, image_path) in enumerate(cases):
         if progress:
             progress(ci / len(cases), f"exporting case {ci + 1}/{len(cases)}")
+        if image_path.is_dir():
+            _refuse_burned_in(image_path)
         image = deidentified_copy(read_image(image_path))
         for r, p in passes:
             pos, code = next((pos, code) for pos, (idx, code) in enumerate(plan[(r, p)]) if idx == ci)
-            image.SetMetaData("nbrisk_code", code)  # the only header field; makes every copy's checksum unique
+            image.SetMetaData(
+                "nbrisk_code", code
+            )  # the only header field; makes every copy's checksum unique
             target = write_image(image, root / "readers" / r / f"pass{p}" / "images" / f"{code}.nrrd")
-            key.append({"code": code, "case_id": case_id, "reader": r, "pass": p, "order": pos + 1,
-                        "image_sha256": sha256_file(target), "source_image": str(image_path)})
+            key.append(
+                {
+                    "code": code,
+                    "case_id": case_id,
+                    "reader": r,
+                    "pass": p,
+                    "order": pos + 1,
+                    "image_sha256": sha256_file(target),
+                    "source_image": str(image_path),
+                }
+            )
     for r, p in passes:
         folder = root / "readers" / r / f"pass{p}"
         rows = sorted((k for k in key if k["reader"] == r and k["pass"] == p), key=lambda k: k["order"])
-        _write_csv(folder / "manifest.csv", [{"order": k["order"], "code": k["code"],
-                                              "image": f"images/{k['code']}.nrrd", "sha256": k["image_sha256"]}
-                                             for k in rows], ["order", "code", "image", "sha256"])
-        (folder / "SHA256SUMS").write_text("".join(f"{k['image_sha256']}  images/{k['code']}.nrrd\n" for k in rows))
+        _write_csv(
+            folder / "manifest.csv",
+            [
+                {
+                    "order": k["order"],
+                    "code": k["code"],
+                    "image": f"images/{k['code']}.nrrd",
+                    "sha256": k["image_sha256"],
+                }
+                for k in rows
+            ],
+            ["order", "code", "image", "sha256"],
+        )
+        (folder / "SHA256SUMS").write_text(
+            "".join(f"{k['image_sha256']}  images/{k['code']}.nrrd\n" for k in rows)
+        )
         (folder / "README.txt").write_text(INSTRUCTIONS.format(reader=r, pass_=p, n=len(rows)))
     key.sort(key=lambda k: (k["reader"], k["pass"], k["order"]))
     return key
@@ -224,12 +287,16 @@ class Study:
         """Open a study folder; raise InputError naming the folder if it is not one."""
         root = Path(root)
         if not (root / "study.json").is_file() or not (root / "key" / "key.csv").is_file():
-            raise InputError(f"{root}: not a reader-study folder (no study.json or key/key.csv); "
-                             "create one with nbrisk study export")
+            raise InputError(
+                f"{root}: not a reader-study folder (no study.json or key/key.csv); "
+                "create one with nbrisk study export"
+            )
         info = json.loads((root / "study.json").read_text())
         if info.get("format") != STUDY_FORMAT:
-            raise InputError(f"{root}: study format {info.get('format')!r} is not {STUDY_FORMAT}; "
-                             "use the nbrisk version that exported it")
+            raise InputError(
+                f"{root}: study format {info.get('format')!r} is not {STUDY_FORMAT}; "
+                "use the nbrisk version that exported it"
+            )
         key = {row["code"]: {**row, "pass": int(row["pass"])} for row in _read_csv(root / "key" / "key.csv")}
         return cls(root, info, key)
 
@@ -241,156 +308,21 @@ class Study:
         """Read the image exported under ``code`` after checking its checksum against the key."""
         path = self.image_path(code)
         if not path.is_file() or sha256_file(path) != self.key[code]["image_sha256"]:
-            raise InputError(f"{path}: exported image is missing or was modified (checksum differs from "
-                             "key/key.csv); restore the study folder from its backup")
+            raise InputError(
+                f"{path}: exported image is missing or was modified (checksum differs from "
+                "key/key.csv); restore the study folder from its backup"
+            )
         return read_image(path)
 
     def codes(self, reader: str) -> dict[str, int]:
         """Return ``{code: pass}`` for a reader; InputError if the reader is not in the study."""
         if reader not in self.info["readers"]:
-            raise InputError(f"reader {reader!r} is not in study {self.root} (readers: {self.info['readers']})")
+            raise InputError(
+                f"reader {reader!r} is not in study {self.root} (readers: {self.info['readers']})"
+            )
         return {c: row["pass"] for c, row in self.key.items() if row["reader"] == reader}
 
     def mask_path(self, code: str) -> Path:
         row = self.key[code]
         return self.root / "masks" / row["reader"] / f"pass{row['pass']}" / f"{code}.nrrd"
 
-
-# ------------------------------------------------------------------------------------------ import
-@dataclass
-class ImportReport:
-    """Outcome of one import: per code what was imported, and every file or case that needs attention."""
-
-    reader: str
-    archive: Path
-    imported: dict[str, str] = field(default_factory=dict)  # code -> returned file (relative)
-    kept_earlier: list[str] = field(default_factory=list)  # codes imported before, absent now
-    missing: list[str] = field(default_factory=list)  # codes with no segmentation at all
-    mismatched: dict[str, str] = field(default_factory=dict)  # file -> reason
-    failed: list[str] = field(default_factory=list)  # codes whose returned file was refused
-    extra: dict[str, str] = field(default_factory=dict)  # file -> reason
-
-    @property
-    def ok(self) -> bool:
-        return not self.missing and not self.mismatched
-
-
-def _code_in(rel: Path, codes: dict[str, str]) -> str | None:
-    for part in reversed(rel.parts):
-        for token in re.split(r"[^A-Za-z0-9]+", part):
-            if token.upper() in codes:
-                return codes[token.upper()]
-    return None
-
-
-def _is_mask_file(path: Path) -> bool:
-    return path.name.lower().endswith(MASK_SUFFIXES)
-
-
-def import_reader(study_dir: str | Path, reader: str, from_dir: str | Path, segment: str | None = None,
-                  label: int | None = None) -> ImportReport:
-    """Copy a reader's returned files into the study and validate one segmentation per expected code.
-
-    Every returned file is archived byte for byte (checked by SHA-256) under ``returned/<reader>/<time>/``
-    before anything else happens; valid masks are then stored on the exported grid in ``masks/``.
-    """
-    study = Study.open(study_dir)
-    mine = study.codes(reader)
-    from_dir = Path(from_dir)
-    if not from_dir.is_dir():
-        raise InputError(f"{from_dir}: folder not found; give the folder the reader returned")
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    archive = study.root / "returned" / reader / stamp
-    report = ImportReport(reader, archive)
-    files = sorted(p for p in from_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
-    candidates: dict[str, list[Path]] = {}
-    all_codes = {c.upper(): c for c in study.key}
-    for f in files:
-        rel = f.relative_to(from_dir)
-        code = _code_in(rel, all_codes)
-        if code is not None and sha256_file(f) == study.key[code]["image_sha256"]:
-            continue  # the package's own unchanged image: nothing to keep
-        dest = archive / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(f, dest)
-        if sha256_file(dest) != sha256_file(f):
-            raise NBRiskError(f"{dest}: copy differs from {f}; check the disk and import again")
-        if rel.name in PACKAGE_FILES:
-            continue
-        if code is None:
-            report.extra[str(rel)] = "no case code in the file name"
-        elif code not in mine:
-            other = study.key[code]
-            report.extra[str(rel)] = f"code {code} belongs to reader {other['reader']} pass {other['pass']}"
-        elif "images" in rel.parts[:-1]:
-            report.extra[str(rel)] = "a changed copy of the exported image (ignored)"
-        elif not _is_mask_file(f):
-            report.extra[str(rel)] = f"unsupported file type (use {', '.join(MASK_SUFFIXES)})"
-        else:
-            candidates.setdefault(code, []).append(rel)
-    _validate_candidates(study, reader, from_dir, candidates, report, segment, label)
-    index = _read_index(study, reader)
-    for code in sorted(mine, key=lambda c: (mine[c], study.key[c]["order"])):
-        if code not in report.imported and code not in report.failed:
-            (report.kept_earlier if code in index else report.missing).append(code)
-    _write_import_log(study, reader, archive, report, files)
-    return report
-
-
-def _validate_candidates(study: Study, reader: str, from_dir: Path, candidates: dict[str, list[Path]],
-                         report: ImportReport, segment: str | None, label: int | None) -> None:
-    index = _read_index(study, reader)
-    for code, rels in sorted(candidates.items()):
-        if len(rels) > 1:
-            report.failed.append(code)
-            for rel in rels:
-                report.mismatched[str(rel)] = f"{len(rels)} files for case {code} ({', '.join(map(str, rels))}); keep one"
-            continue
-        rel = rels[0]
-        try:
-            mask = _read_reader_mask(from_dir / rel, study, code, segment, label)
-        except InputError as exc:
-            report.failed.append(code)
-            report.mismatched[str(rel)] = str(exc).replace(str(from_dir / rel), str(rel))
-            continue
-        out = study.mask_path(code)
-        write_image(mask, out)
-        index[code] = {"code": code, "pass": study.key[code]["pass"],
-                       "returned_file": str(Path(report.archive.name) / rel),
-                       "sha256": sha256_file(report.archive / rel), "voxels": int(sitk.GetArrayViewFromImage(mask).sum())}
-        report.imported[code] = str(rel)
-    if index:
-        _write_csv(study.root / "masks" / reader / "index.csv", [index[c] for c in sorted(index)],
-                   ["code", "pass", "returned_file", "sha256", "voxels"])
-
-
-def _read_reader_mask(path: Path, study: Study, code: str, segment: str | None, label: int | None) -> sitk.Image:
-    reference = study.exported_image(code)
-    ref_path = study.image_path(code)
-    try:
-        return read_mask(path, reference, label=label, segment=segment, reference_path=ref_path).image
-    except InputError:
-        if segment is not None or label is not None or not path.name.lower().endswith((".seg.nrrd", ".dcm")):
-            raise
-        for name in ("tumour", "tumor"):  # several segments: take the one the instructions asked for
-            try:
-                return read_mask(path, reference, segment=name, reference_path=ref_path).image
-            except InputError:
-                pass
-        raise
-
-
-def _read_index(study: Study, reader: str) -> dict[str, dict]:
-    path = study.root / "masks" / reader / "index.csv"
-    return {row["code"]: row for row in _read_csv(path)} if path.is_file() else {}
-
-
-def _write_import_log(study: Study, reader: str, archive: Path, report: ImportReport, files: list[Path]) -> None:
-    archive.mkdir(parents=True, exist_ok=True)
-    rows = [{"code": c, "status": "imported", "file": f, "reason": ""} for c, f in report.imported.items()]
-    rows += [{"code": "", "status": "mismatched", "file": f, "reason": r} for f, r in report.mismatched.items()]
-    rows += [{"code": "", "status": "extra", "file": f, "reason": r} for f, r in report.extra.items()]
-    rows += [{"code": c, "status": "missing", "file": "", "reason": "no segmentation returned"} for c in report.missing]
-    rows += [{"code": c, "status": "kept_earlier", "file": "", "reason": "imported before"} for c in report.kept_earlier]
-    _write_csv(archive / "import.csv", rows, ["code", "status", "file", "reason"])
-    logger.info("import of %s: %d files archived in %s", reader, len(files), archive)

@@ -17,14 +17,22 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from nbrisk import __version__
 from nbrisk.errors import InputError
-from nbrisk.icc import CATEGORIES, DEFAULT_FORM, IccResult, category_counts, compute_icc, kept_features, normalize_form
+from nbrisk.icc import (
+    CATEGORIES,
+    DEFAULT_FORM,
+    IccResult,
+    category_counts,
+    compute_icc,
+    kept_features,
+    normalize_form,
+)
 from nbrisk.io import read_image, read_mask
 from nbrisk.perturb import DEFAULT_PERTURBATIONS, perturbation_features
 from nbrisk.study import Study
@@ -48,7 +56,9 @@ class AnalysisResult:
 def rater_masks(study: Study) -> dict[str, dict[str, Path]]:
     """Return ``{rater: {case_id: mask path}}`` for every imported mask (rater = ``<reader>_pass<N>``)."""
     out: dict[str, dict[str, Path]] = {}
-    for code, row in sorted(study.key.items(), key=lambda kv: (kv[1]["reader"], kv[1]["pass"], kv[1]["case_id"])):
+    for code, row in sorted(
+        study.key.items(), key=lambda kv: (kv[1]["reader"], kv[1]["pass"], kv[1]["case_id"])
+    ):
         path = study.mask_path(code)
         if path.is_file():
             out.setdefault(f"{row['reader']}_pass{row['pass']}", {})[row["case_id"]] = path
@@ -74,11 +84,35 @@ def segmentation_agreement(masks: dict[str, dict[str, Path]], progress: Progress
             progress(i / max(len(pairs), 1), f"comparing {a} with {b}")
         for case in sorted(set(masks[a]) & set(masks[b])):
             ref, test = read_mask(masks[a][case]).image, read_mask(masks[b][case]).image
-            rows.append({"case_id": case, "rater_a": a, "rater_b": b, "kind": _pair_kind(a, b),
-                         **compare_masks(ref, test)})
-    return pd.DataFrame(rows, columns=["case_id", "rater_a", "rater_b", "kind", "dice", "jaccard", "volume_ref_ml",
-                                       "volume_test_ml", "volume_diff_ml", "volume_diff_pct", "hd_max_mm",
-                                       "hd95_mm", "msd_mm", "fpr_m", "fnr"])
+            rows.append(
+                {
+                    "case_id": case,
+                    "rater_a": a,
+                    "rater_b": b,
+                    "kind": _pair_kind(a, b),
+                    **compare_masks(ref, test),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "case_id",
+            "rater_a",
+            "rater_b",
+            "kind",
+            "dice",
+            "jaccard",
+            "volume_ref_ml",
+            "volume_test_ml",
+            "volume_diff_ml",
+            "volume_diff_pct",
+            "hd_max_mm",
+            "hd95_mm",
+            "msd_mm",
+            "fpr_m",
+            "fnr",
+        ],
+    )
 
 
 def _pair_kind(a: str, b: str) -> str | None:
@@ -88,12 +122,22 @@ def _pair_kind(a: str, b: str) -> str | None:
     return "intra" if ra == rb else None
 
 
-def rater_features(study: Study, masks: dict[str, dict[str, Path]], preset: object, jobs: int = 1,
-                   progress: Progress = None) -> dict[str, pd.DataFrame]:
-    """Extract features for each rater's masks with the cohort extractor; return ``{rater: table}``."""
+def rater_features(
+    study: Study,
+    masks: dict[str, dict[str, Path]],
+    preset: object,
+    jobs: int = 1,
+    progress: Progress = None,
+    errors: list[str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Extract features for each rater's masks with the cohort extractor; return ``{rater: table}``.
+
+    Cases whose extraction fails are left out of that rater's table and described in ``errors``.
+    """
     from nbrisk.cohort import extract_manifest
 
     images = case_images(study)
+    errors = errors if errors is not None else []
     out = {}
     with tempfile.TemporaryDirectory(prefix="nbrisk-study-") as tmp:
         for i, (rater, cases) in enumerate(masks.items()):
@@ -105,9 +149,14 @@ def rater_features(study: Study, masks: dict[str, dict[str, Path]], preset: obje
                 w.writerow(["case_id", "image", "mask"])
                 for case, mask in cases.items():
                     w.writerow([case, study.image_path(images[case]).resolve(), mask.resolve()])
-            table = pd.read_csv(extract_manifest(manifest, preset, Path(tmp) / f"{rater}_features.csv", jobs=jobs),
-                                dtype={"case_id": str})
+            res = extract_manifest(manifest, preset, Path(tmp) / f"{rater}_features.csv", jobs=jobs)  # type: ignore[arg-type]
+            if not res.ok:
+                for row in pd.read_csv(res.errors_csv, dtype=str).to_dict("records"):
+                    errors.append(f"{rater} {row.get('case_id')}: {row.get('message', row)}")
+            table = pd.read_csv(res.out_csv, dtype={"case_id": str})
             out[rater] = table.drop(columns=[c for c in ("reader",) if c in table.columns])
+    for err in errors:
+        logger.warning("feature extraction failed for %s", err)
     return out
 
 
@@ -150,18 +199,32 @@ def analyze_study(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
     try:
         agreement = segmentation_agreement(masks, progress)
-        agreement.to_csv(tmp / "segmentation_agreement.csv", index=False, float_format="%.6g")
-        features = rater_features(study, masks, preset_obj, jobs, progress)
+        agreement.to_csv(tmp / "segmentation_agreement.csv", index=False, float_format="%.10g")
+        errors: list[str] = []
+        features = rater_features(study, masks, preset_obj, jobs, progress, errors)
         (tmp / "features").mkdir()
         for rater, table in features.items():
             table.to_csv(tmp / "features" / f"{rater}.csv", index=False, float_format="%.10g")
-        results = {name: compute_icc({r: features[r] for r in raters})
-                   for name, raters in _icc_plan(masks).items()}
+        results = {
+            name: compute_icc({r: features[r] for r in raters}) for name, raters in _icc_plan(masks).items()
+        }
         if not results:
             results["perturbation"] = _perturbation_icc(study, masks, preset_obj, perturbations, tmp)
         kept = _write_icc_outputs(tmp, results, threshold, form)
-        _write_report(tmp, study, masks, agreement, features, results, kept, preset_obj, threshold, form,
-                      bland_altman_feature)
+        _write_report(
+            tmp,
+            study,
+            masks,
+            agreement,
+            features,
+            results,
+            kept,
+            preset_obj,
+            threshold,
+            form,
+            bland_altman_feature,
+            errors,
+        )
         if out_dir.exists():
             out_dir.rmdir()
         tmp.rename(out_dir)
@@ -171,12 +234,15 @@ def analyze_study(
     return AnalysisResult(out_dir, results, kept, agreement, features)
 
 
-def _perturbation_icc(study: Study, masks: dict[str, dict[str, Path]], preset: object,
-                      perturbations: Sequence[str], tmp: Path) -> IccResult:
+def _perturbation_icc(
+    study: Study, masks: dict[str, dict[str, Path]], preset: object, perturbations: Sequence[str], tmp: Path
+) -> IccResult:
     rater = next(iter(masks))
     images = case_images(study)
-    cases = [(case, read_image(study.image_path(images[case])), read_mask(path).image)
-             for case, path in masks[rater].items()]
+    cases = [
+        (case, read_image(study.image_path(images[case])), read_mask(path).image)
+        for case, path in masks[rater].items()
+    ]
     table = perturbation_features(cases, preset, perturbations)
     table.to_csv(tmp / "features" / f"{rater}_perturbations.csv", index=False, float_format="%.10g")
     return compute_icc(table)
@@ -198,49 +264,108 @@ def _write_icc_outputs(tmp: Path, results: dict[str, IccResult], threshold: floa
 def _agreement_rows(agreement: pd.DataFrame) -> list[dict]:
     rows = []
     for (a, b, kind), g in agreement.groupby(["rater_a", "rater_b", "kind"], sort=True):
-        rows.append({"pair": f"{a} vs {b}", "kind": kind, "n": len(g), "dice_mean": g["dice"].mean(),
-                     "dice_sd": g["dice"].std(ddof=1) if len(g) > 1 else float("nan"),
-                     "dice_median": g["dice"].median(), "hd95_median": g["hd95_mm"].median(),
-                     "voldiff_mean": g["volume_diff_pct"].mean()})
+        rows.append(
+            {
+                "pair": f"{a} vs {b}",
+                "kind": kind,
+                "n": len(g),
+                "dice_mean": g["dice"].mean(),
+                "dice_sd": g["dice"].std(ddof=1) if len(g) > 1 else float("nan"),
+                "dice_median": g["dice"].median(),
+                "hd95_median": g["hd95_mm"].median(),
+                "voldiff_mean": g["volume_diff_pct"].mean(),
+            }
+        )
     return rows
 
 
-def _write_report(tmp: Path, study: Study, masks: dict[str, dict[str, Path]], agreement: pd.DataFrame,
-                  features: dict[str, pd.DataFrame], results: dict[str, IccResult], kept: list[str],
-                  preset: object, threshold: float, form: str, ba_feature: str | None) -> None:
+def _write_report(
+    tmp: Path,
+    study: Study,
+    masks: dict[str, dict[str, Path]],
+    agreement: pd.DataFrame,
+    features: dict[str, pd.DataFrame],
+    results: dict[str, IccResult],
+    kept: list[str],
+    preset: object,
+    threshold: float,
+    form: str,
+    ba_feature: str | None,
+    errors: list[str],
+) -> None:
     plots, analyses = tmp / "plots", []
     titles = {"inter": "inter-observer", "perturbation": "one reader, ROI perturbation pseudo-readers"}
     for name, res in results.items():
-        figs = [plot_ranked_icc(res.table, form, threshold, plots / f"icc_ranked_{name}.png"),
-                plot_icc_histograms(res.table, form, plots / f"icc_hist_{name}.png")]
+        figs = [
+            plot_ranked_icc(res.table, form, threshold, plots / f"icc_ranked_{name}.png"),
+            plot_icc_histograms(res.table, form, plots / f"icc_hist_{name}.png"),
+        ]
         feature = ba_feature or _default_ba_feature(res.table)
         if name != "perturbation" and feature is not None:
             a, b = res.readers[:2]
             if feature not in features[a].columns:
                 raise InputError(f"--bland-altman {feature}: no such feature; pick one from icc_{name}.csv")
-            figs.append(plot_bland_altman(features[a].set_index("case_id")[feature],
-                                          features[b].set_index("case_id")[feature], feature, (a, b),
-                                          plots / f"bland_altman_{name}.png"))
-        analyses.append({"title": titles.get(name, f"intra-observer, reader {name.removeprefix('intra_')}"),
-                         "n_cases": res.n_cases, "raters": res.readers, "n_features": res.table["feature"].nunique(),
-                         "kept": len(kept_features(res.table, threshold, form)), "dropped": res.dropped_cases,
-                         "constant": len(res.constant_features), "incomplete": len(res.incomplete_features),
-                         "counts": category_counts(res.table).to_dict(orient="index"), "plots": figs})
+            figs.append(
+                plot_bland_altman(
+                    features[a].set_index("case_id")[feature],
+                    features[b].set_index("case_id")[feature],
+                    feature,
+                    (a, b),
+                    plots / f"bland_altman_{name}.png",
+                )
+            )
+        analyses.append(
+            {
+                "title": titles.get(name, f"intra-observer, reader {name.removeprefix('intra_')}"),
+                "n_cases": res.n_cases,
+                "raters": res.readers,
+                "n_features": res.table["feature"].nunique(),
+                "kept": len(kept_features(res.table, threshold, form)),
+                "dropped": res.dropped_cases,
+                "constant": len(res.constant_features),
+                "incomplete": len(res.incomplete_features),
+                "counts": category_counts(res.table).to_dict(orient="index"),
+                "plots": figs,
+            }
+        )
     expected = {f"{row['reader']}_pass{row['pass']}": 0 for row in study.key.values()}
     for row in study.key.values():
         expected[f"{row['reader']}_pass{row['pass']}"] += 1
-    notes = [f"Only one rater: reproducibility from ROI perturbations ({', '.join(results['perturbation'].readers)})."
-             ] if "perturbation" in results else []
-    context = {"n_cases": study.info["n_cases"], "readers": study.info["readers"], "repeats": study.info["repeats"],
-               "preset_name": getattr(preset, "name", str(preset)), "preset_sha256": getattr(preset, "sha256", ""),
-               "n_features": next(iter(results.values())).table["feature"].nunique(), "form": form,
-               "threshold": threshold, "kept_count": len(kept), "analyses": analyses, "categories": CATEGORIES,
-               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "nbrisk_version": __version__,
-               "notes": notes, "agreement": _agreement_rows(agreement),
-               "raters": [{"name": r, "imported": len(masks.get(r, {})), "expected": n} for r, n in expected.items()]}
+    notes = []
+    if "perturbation" in results:
+        pseudo = ", ".join(results["perturbation"].readers)
+        notes.append(f"Only one rater: reproducibility from ROI perturbation pseudo-readers ({pseudo}).")
+    notes += [f"Feature extraction failed for {e}" for e in errors]
+    context = {
+        "n_cases": study.info["n_cases"],
+        "readers": study.info["readers"],
+        "repeats": study.info["repeats"],
+        "preset_name": getattr(preset, "name", str(preset)),
+        "preset_sha256": getattr(preset, "sha256", ""),
+        "n_features": next(iter(results.values())).table["feature"].nunique(),
+        "form": form,
+        "threshold": threshold,
+        "kept_count": len(kept),
+        "analyses": analyses,
+        "categories": CATEGORIES,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "nbrisk_version": __version__,
+        "notes": notes,
+        "agreement": _agreement_rows(agreement),
+        "raters": [
+            {"name": r, "imported": len(masks.get(r, {})), "expected": n} for r, n in expected.items()
+        ],
+    }
     render_summary(context, tmp / "summary.html")
-    report = {"preset": context["preset_name"], "preset_sha256": context["preset_sha256"], "form": form,
-              "threshold": threshold, "kept": len(kept), "analyses": {n: r.report() for n, r in results.items()}}
+    report = {
+        "preset": context["preset_name"],
+        "preset_sha256": context["preset_sha256"],
+        "form": form,
+        "threshold": threshold,
+        "kept": len(kept),
+        "extraction_errors": errors,
+        "analyses": {n: r.report() for n, r in results.items()},
+    }
     (tmp / "icc_report.json").write_text(json.dumps(report, indent=2, default=str))
 
 

@@ -45,8 +45,15 @@ def plot_ranked_icc(icc_df: pd.DataFrame, form: str, threshold: float, path: Pat
     fig = Figure(figsize=(8, 4))
     ax = fig.add_subplot()
     x = np.arange(len(rows))
-    ax.fill_between(x, rows["ci_low"].clip(lower=-1), rows["ci_high"], color="tab:blue", alpha=0.2,
-                    step="mid", label="95% CI")
+    ax.fill_between(
+        x,
+        rows["ci_low"].clip(lower=-1),
+        rows["ci_high"],
+        color="tab:blue",
+        alpha=0.2,
+        step="mid",
+        label="95% CI",
+    )
     ax.plot(x, rows["icc"], color="tab:blue", lw=1.2, label=form)
     ax.axhline(threshold, color="tab:red", ls="--", lw=1, label=f"threshold {threshold:g}")
     for bound, _ in CATEGORY_BOUNDS:
@@ -67,10 +74,17 @@ def plot_icc_histograms(icc_df: pd.DataFrame, form: str, path: Path) -> Path:
     rows["feature_class"] = [g[1] for g in groups]
     fig = Figure(figsize=(10, 3.8))
     bins = np.linspace(min(-0.2, float(rows["icc"].min()) if len(rows) else 0.0), 1.0, 25)
-    for ax, col, label in zip(fig.subplots(1, 2), ("feature_class", "image_type"), ("feature class", "image type"),
-                              strict=True):
+    for ax, col, label in zip(
+        fig.subplots(1, 2), ("feature_class", "image_type"), ("feature class", "image type"), strict=True
+    ):
         for name, sub in rows.groupby(col):
-            ax.hist(sub["icc"].clip(lower=bins[0]), bins=bins, histtype="step", lw=1.4, label=f"{name} ({len(sub)})")
+            ax.hist(
+                sub["icc"].clip(lower=bins[0]),
+                bins=bins,
+                histtype="step",
+                lw=1.4,
+                label=f"{name} ({len(sub)})",
+            )
         ax.set_xlabel(form)
         ax.set_ylabel("features")
         ax.set_title(f"by {label}")
@@ -91,8 +105,10 @@ def plot_bland_altman(a: pd.Series, b: pd.Series, feature: str, labels: tuple[st
         ax.axhline(bias + s * sd, color="tab:red", ls="--", lw=1)
     ax.set_xlabel(f"mean of {labels[0]} and {labels[1]}")
     ax.set_ylabel(f"{labels[1]} - {labels[0]}")
-    ax.set_title(f"Bland-Altman: {feature}\n(limits of agreement {bias - 1.96 * sd:.4g} to {bias + 1.96 * sd:.4g})",
-                 fontsize=9)
+    ax.set_title(
+        f"Bland-Altman: {feature}\n(limits of agreement {bias - 1.96 * sd:.4g} to {bias + 1.96 * sd:.4g})",
+        fontsize=9,
+    )
     ax.legend(fontsize=8)
     return _save(fig, path)
 
@@ -108,7 +124,8 @@ def render_summary(context: dict, path: Path) -> Path:
     text = resources.files("nbrisk").joinpath("templates/study_summary.html.j2").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["embed"] = _embed
-    env.filters["fmt"] = lambda v, spec=".3f": "n/a" if v is None or (isinstance(v, float) and np.isnan(v)) \
-        else format(v, spec)
+    env.filters["fmt"] = lambda v, spec=".3f": (
+        "n/a" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, spec)
+    )
     path.write_text(env.from_string(text).render(**context), encoding="utf-8")
     return path

@@ -7,8 +7,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import f as f_dist
-
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.icc import (
@@ -20,11 +18,20 @@ from nbrisk.icc import (
     koo_li_category,
     normalize_form,
 )
+from scipy.stats import f as f_dist
 
 # Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges; their Table 4 gives the six ICCs.
-SF_RATINGS = np.array([[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]], float)
-SF_PUBLISHED = {"ICC(1,1)": 0.17, "ICC(2,1)": 0.29, "ICC(3,1)": 0.71, "ICC(1,k)": 0.44, "ICC(2,k)": 0.62,
-                "ICC(3,k)": 0.91}
+SF_RATINGS = np.array(
+    [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]], float
+)
+SF_PUBLISHED = {
+    "ICC(1,1)": 0.17,
+    "ICC(2,1)": 0.29,
+    "ICC(3,1)": 0.71,
+    "ICC(1,k)": 0.44,
+    "ICC(2,k)": 0.62,
+    "ICC(3,k)": 0.91,
+}
 
 
 def reference_icc(x: np.ndarray, alpha: float = 0.05) -> dict[str, tuple[float, float, float]]:
@@ -59,7 +66,11 @@ def reference_icc(x: np.ndarray, alpha: float = 0.05) -> dict[str, tuple[float, 
     lo = n * (bms - fs * ems) / (fs * (k * jms + (k * n - k - n) * ems) + n * bms)
     hi = n * (fs2 * bms - ems) / (k * jms + (k * n - k - n) * ems + n * fs2 * bms)
     out["ICC(2,1)"] = (r, lo, hi)
-    out["ICC(2,k)"] = ((bms - ems) / (bms + (jms - ems) / n), lo * k / (1 + (k - 1) * lo), hi * k / (1 + (k - 1) * hi))
+    out["ICC(2,k)"] = (
+        (bms - ems) / (bms + (jms - ems) / n),
+        lo * k / (1 + (k - 1) * lo),
+        hi * k / (1 + (k - 1) * hi),
+    )
     return out
 
 
@@ -83,22 +94,30 @@ def test_matches_closed_forms(n: int, k: int) -> None:
     for i in range(y.shape[0]):
         ref = reference_icc(y[i])
         for form in FORMS:
-            np.testing.assert_allclose([res[form][j][i] for j in range(3)], ref[form], rtol=0, atol=1e-10,
-                                       err_msg=f"{form} feature {i}")
+            np.testing.assert_allclose(
+                [res[form][j][i] for j in range(3)],
+                ref[form],
+                rtol=0,
+                atol=1e-10,
+                err_msg=f"{form} feature {i}",
+            )
 
 
 def _pingouin_icc(x: np.ndarray) -> pd.DataFrame:
     pg = pytest.importorskip("pingouin")
     n, k = x.shape
-    long = pd.DataFrame({"case": np.repeat(np.arange(n), k), "reader": np.tile(np.arange(k), n), "v": x.ravel()})
+    long = pd.DataFrame(
+        {"case": np.repeat(np.arange(n), k), "reader": np.tile(np.arange(k), n), "v": x.ravel()}
+    )
     return pg.intraclass_corr(long, targets="case", raters="reader", ratings="v")
 
 
 def test_matches_pingouin_on_random_data() -> None:
     rng = np.random.default_rng(7)
     y = random_ratings(rng, 15, 30, 3)
-    table = icc_table([pd.DataFrame({"case_id": range(30), **{f"f{j}": y[j, :, r] for j in range(15)}})
-                       for r in range(3)])
+    table = icc_table(
+        [pd.DataFrame({"case_id": range(30), **{f"f{j}": y[j, :, r] for j in range(15)}}) for r in range(3)]
+    )
     for j in range(15):
         pgt = _pingouin_icc(y[j])
         ours = table[table["feature"] == f"f{j}"]
@@ -112,9 +131,8 @@ def test_matches_pingouin_on_random_data() -> None:
 def test_real_pyradiomics_features_match_pingouin_and_formulas(sample_data_dir) -> None:
     """Two 'readers' on pyradiomics' real sample cases: the given ROI and a 1 mm dilated one."""
     import SimpleITK as sitk
-    from radiomics import featureextractor
-
     from nbrisk.perturb import perturb_mask
+    from radiomics import featureextractor
 
     ext = featureextractor.RadiomicsFeatureExtractor(binWidth=25)
     ext.disableAllFeatures()
@@ -126,29 +144,55 @@ def test_real_pyradiomics_features_match_pingouin_and_formulas(sample_data_dir) 
         mask = sitk.ReadImage(str(sample_data_dir / f"{case}_label.nrrd")) == 1
         for reader, m in (("R1", mask), ("R2", perturb_mask(mask, "dilate:1"))):
             vals = ext.execute(image, sitk.Cast(m, sitk.sitkUInt8))
-            tables[reader].append({"case_id": case, **{k: float(v) for k, v in vals.items()
-                                                        if not k.startswith("diagnostics_")}})
+            tables[reader].append(
+                {
+                    "case_id": case,
+                    **{k: float(v) for k, v in vals.items() if not k.startswith("diagnostics_")},
+                }
+            )
     result = compute_icc({r: pd.DataFrame(t) for r, t in tables.items()})
     assert result.table["feature"].nunique() == 18 + 14 - result.skipped_columns.__len__()
     checked = 0
     for feat, rows in result.table.groupby("feature", sort=False):
         if feat in result.constant_features:
             continue
-        x = np.column_stack([pd.DataFrame(tables[r]).set_index("case_id")[feat].to_numpy() for r in ("R1", "R2")])
+        x = np.column_stack(
+            [pd.DataFrame(tables[r]).set_index("case_id")[feat].to_numpy() for r in ("R1", "R2")]
+        )
         ref = reference_icc(x)
-        np.testing.assert_allclose(rows[["icc", "ci_low", "ci_high"]].to_numpy(),
-                                   [ref[f] for f in rows["form"]], rtol=1e-9, atol=1e-10)
-        np.testing.assert_allclose(rows["icc"].to_numpy(), _pingouin_icc(x)["ICC"].to_numpy(), rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(
+            rows[["icc", "ci_low", "ci_high"]].to_numpy(),
+            [ref[f] for f in rows["form"]],
+            rtol=1e-9,
+            atol=1e-10,
+        )
+        np.testing.assert_allclose(
+            rows["icc"].to_numpy(), _pingouin_icc(x)["ICC"].to_numpy(), rtol=1e-9, atol=1e-10
+        )
         checked += 1
     assert checked >= 25
-    vol = result.table[(result.table["feature"] == "original_shape_VoxelVolume") & (result.table["form"] == "ICC(2,1)")]
-    assert float(vol["icc"].iloc[0]) > 0.9  # a 1 mm margin barely changes the between-case ordering of volumes
+    vol = result.table[
+        (result.table["feature"] == "original_shape_VoxelVolume") & (result.table["form"] == "ICC(2,1)")
+    ]
+    assert (
+        float(vol["icc"].iloc[0]) > 0.9
+    )  # a 1 mm margin barely changes the between-case ordering of volumes
 
 
 def test_koo_li_categories_and_forms() -> None:
     cats = koo_li_category(np.array([0.2, 0.4999, 0.5, 0.7499, 0.75, 0.8999, 0.9, 1.0, np.nan, -np.inf]))
-    assert cats.tolist() == ["poor", "poor", "moderate", "moderate", "good", "good", "excellent", "excellent",
-                             "undefined", "undefined"]
+    assert cats.tolist() == [
+        "poor",
+        "poor",
+        "moderate",
+        "moderate",
+        "good",
+        "good",
+        "excellent",
+        "excellent",
+        "undefined",
+        "undefined",
+    ]
     assert normalize_form("icc2k") == "ICC(2,k)"
     assert normalize_form("ICC(A,1)") == "ICC(2,1)"
     with pytest.raises(InputError, match="unknown ICC form"):
@@ -157,8 +201,10 @@ def test_koo_li_categories_and_forms() -> None:
 
 def _reader_tables(y: np.ndarray, cases: list[str] | None = None) -> list[pd.DataFrame]:
     cases = cases or [f"c{i:02d}" for i in range(y.shape[1])]
-    return [pd.DataFrame({"case_id": cases, **{f"f{j}": y[j, :, r] for j in range(y.shape[0])}})
-            for r in range(y.shape[2])]
+    return [
+        pd.DataFrame({"case_id": cases, **{f"f{j}": y[j, :, r] for j in range(y.shape[0])}})
+        for r in range(y.shape[2])
+    ]
 
 
 def test_constant_missing_and_incomplete_are_reported() -> None:
@@ -180,8 +226,9 @@ def test_constant_missing_and_incomplete_are_reported() -> None:
     expected = reference_icc(y[2][keep])
     got = t[(t["feature"] == "f2")].set_index("form")
     for form in FORMS:
-        np.testing.assert_allclose(got.loc[form, ["icc", "ci_low", "ci_high"]].to_numpy(float), expected[form],
-                                   atol=1e-10)
+        np.testing.assert_allclose(
+            got.loc[form, ["icc", "ci_low", "ci_high"]].to_numpy(float), expected[form], atol=1e-10
+        )
     assert "f1" not in kept_features(t, threshold=-1.0)
     assert not t[t["feature"] != "f1"]["icc"].isna().any()
 
@@ -231,9 +278,24 @@ def test_cli_two_files_and_reader_column(tmp_path, capsys) -> None:
     t1, t2 = _reader_tables(y)
     t1.to_csv(tmp_path / "r1.csv", index=False)
     t2.to_csv(tmp_path / "r2.csv", index=False)
-    rc = main(["icc", "--features", str(tmp_path / "r1.csv"), str(tmp_path / "r2.csv"), "--out",
-               str(tmp_path / "icc.csv"), "--keep", str(tmp_path / "kept.txt"), "--threshold", "0.5",
-               "--form", "ICC(2,1)", "--report", str(tmp_path / "report.json")])
+    rc = main(
+        [
+            "icc",
+            "--features",
+            str(tmp_path / "r1.csv"),
+            str(tmp_path / "r2.csv"),
+            "--out",
+            str(tmp_path / "icc.csv"),
+            "--keep",
+            str(tmp_path / "kept.txt"),
+            "--threshold",
+            "0.5",
+            "--form",
+            "ICC(2,1)",
+            "--report",
+            str(tmp_path / "report.json"),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     table = pd.read_csv(tmp_path / "icc.csv")
@@ -268,8 +330,18 @@ def test_cli_errors_are_one_line_and_write_nothing(tmp_path, capsys) -> None:
     rc = main(["icc", "--features", str(tmp_path / "r1.csv"), str(tmp_path / "nope.csv"), "--out", str(out)])
     assert rc == 2
     assert "nope.csv: feature table not found" in capsys.readouterr().err
-    rc = main(["icc", "--features", str(tmp_path / "r1.csv"), str(tmp_path / "r2.csv"), "--out", str(out),
-               "--form", "ICC(9,9)"])
+    rc = main(
+        [
+            "icc",
+            "--features",
+            str(tmp_path / "r1.csv"),
+            str(tmp_path / "r2.csv"),
+            "--out",
+            str(out),
+            "--form",
+            "ICC(9,9)",
+        ]
+    )
     assert rc == 2
     assert "unknown ICC form" in capsys.readouterr().err
     assert not out.exists()

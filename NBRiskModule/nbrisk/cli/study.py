@@ -15,29 +15,46 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     sub = p.add_subparsers(dest="study_action", metavar="ACTION", required=True)
     e = sub.add_parser("export", help="write one blinded package per reader (and pass) into a new folder")
-    e.add_argument("--manifest", type=Path, required=True, help="CSV with case_id,image (paths relative to it)")
+    e.add_argument(
+        "--manifest", type=Path, required=True, help="CSV with case_id,image (paths relative to it)"
+    )
     e.add_argument("--readers", required=True, help="comma-separated reader names, e.g. R1,R2")
     e.add_argument("--repeats", type=int, default=1, help="passes per reader (2 = intra-observer repeat)")
     e.add_argument("--out", type=Path, required=True, help="new study folder (never overwritten)")
-    e.add_argument("--seed", type=int, default=None,
-                   help="reproducible codes and orders (testing only; real studies leave it unset)")
+    e.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="reproducible codes and orders (testing only; real studies leave it unset)",
+    )
 
     i = sub.add_parser("import", help="import one reader's returned segmentations")
     i.add_argument("--study", type=Path, required=True, help="study folder written by 'study export'")
     i.add_argument("--reader", required=True, help="reader name as exported")
     i.add_argument("--from", dest="from_dir", type=Path, required=True, help="folder the reader returned")
-    i.add_argument("--segment", help="segment name in .seg.nrrd / DICOM SEG (default: the only one, or 'tumour')")
+    i.add_argument(
+        "--segment", help="segment name in .seg.nrrd / DICOM SEG (default: the only one, or 'tumour')"
+    )
     i.add_argument("--label", type=int, help="label value in label-map files (default: the only one)")
 
-    a = sub.add_parser("analyze", help="Dice/HD95 per case, features per reader, ICC, kept list, HTML summary")
+    a = sub.add_parser(
+        "analyze", help="Dice/HD95 per case, features per reader, ICC, kept list, HTML summary"
+    )
     a.add_argument("--study", type=Path, required=True, help="study folder with imported segmentations")
     a.add_argument("--preset", required=True, help="feature preset name or YAML path")
     a.add_argument("--out", type=Path, required=True, help="new results folder")
-    a.add_argument("--threshold", type=float, default=0.75, help="keep features with ICC >= this (default 0.75)")
-    a.add_argument("--form", default=DEFAULT_FORM, help=f"ICC form for the kept list (default {DEFAULT_FORM})")
+    a.add_argument(
+        "--threshold", type=float, default=0.75, help="keep features with ICC >= this (default 0.75)"
+    )
+    a.add_argument(
+        "--form", default=DEFAULT_FORM, help=f"ICC form for the kept list (default {DEFAULT_FORM})"
+    )
     a.add_argument("--bland-altman", dest="bland_altman", help="feature for the Bland-Altman plot")
-    a.add_argument("--perturb", default=";".join(DEFAULT_PERTURBATIONS),
-                   help="one-reader pseudo-readers, ';'-separated (default: %(default)s)")
+    a.add_argument(
+        "--perturb",
+        default=";".join(DEFAULT_PERTURBATIONS),
+        help="one-reader pseudo-readers, ';'-separated (default: %(default)s)",
+    )
     a.add_argument("-j", "--jobs", type=int, default=1, help="worker processes for extraction")
 
 
@@ -49,8 +66,10 @@ def _export(args: argparse.Namespace) -> int:
     from nbrisk.study import export_study
 
     res = export_study(args.manifest, args.out, args.readers.split(","), repeats=args.repeats, seed=args.seed)
-    print(f"exported {res.n_cases} cases for readers {', '.join(res.readers)} ({res.repeats} pass(es) each) "
-          f"-> {res.study_dir}")
+    print(
+        f"exported {res.n_cases} cases for readers {', '.join(res.readers)} ({res.repeats} pass(es) each) "
+        f"-> {res.study_dir}"
+    )
     for r in res.readers:
         for p in range(1, res.repeats + 1):
             print(f"  send to {r}: {res.study_dir / 'readers' / r / f'pass{p}'}")
@@ -59,12 +78,14 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from nbrisk.study import import_reader
+    from nbrisk.study_import import import_reader
 
     rep = import_reader(args.study, args.reader, args.from_dir, segment=args.segment, label=args.label)
     total = len(rep.imported) + len(rep.kept_earlier) + len(rep.missing) + len(rep.failed)
-    print(f"reader {rep.reader}: imported {len(rep.imported)} of {total} segmentations "
-          f"(files archived in {rep.archive})")
+    print(
+        f"reader {rep.reader}: imported {len(rep.imported)} of {total} segmentations "
+        f"(files archived in {rep.archive})"
+    )
     if rep.kept_earlier:
         print(f"  kept from an earlier import: {len(rep.kept_earlier)}")
     for code in rep.missing:
@@ -79,16 +100,25 @@ def _import(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from nbrisk.study_analysis import analyze_study
 
-    res = analyze_study(args.study, args.preset, args.out, threshold=args.threshold, form=args.form,
-                        jobs=args.jobs, bland_altman_feature=args.bland_altman,
-                        perturbations=[p for p in args.perturb.split(";") if p])
+    res = analyze_study(
+        args.study,
+        args.preset,
+        args.out,
+        threshold=args.threshold,
+        form=args.form,
+        jobs=args.jobs,
+        bland_altman_feature=args.bland_altman,
+        perturbations=[p for p in args.perturb.split(";") if p],
+    )
     for name, icc in res.icc.items():
         n_feat = icc.table["feature"].nunique()
         print(f"{name}: {n_feat} features, {icc.n_cases} cases, raters {', '.join(icc.readers)}")
     if not res.agreement.empty:
         for kind, g in res.agreement.groupby("kind"):
-            print(f"{kind}-observer Dice: mean {g['dice'].mean():.3f}, median HD95 {g['hd95_mm'].median():.2f} mm "
-                  f"({len(g)} case pairs)")
+            print(
+                f"{kind}-observer Dice: mean {g['dice'].mean():.3f}, "
+                f"median HD95 {g['hd95_mm'].median():.2f} mm ({len(g)} case pairs)"
+            )
     print(f"kept {len(res.kept)} features ({args.form} >= {args.threshold:g}) -> {res.out_dir / 'kept.txt'}")
     print(f"summary: {res.out_dir / 'summary.html'}")
     return 0
