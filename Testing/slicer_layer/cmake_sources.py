@@ -1,7 +1,8 @@
-"""Compute the script/resource lists of NBRiskModule/CMakeLists.txt from the files on disk.
+"""Compute the script/resource lists of NBRiskModule/CMakeLists.txt and Resources/requirements.txt.
 
-``python Testing/slicer_layer/cmake_sources.py`` rewrites the two lists in place (run it after adding or
-removing a module file); ``test_packaging.py`` fails when the lists and the files disagree.
+``python Testing/slicer_layer/cmake_sources.py`` rewrites the two CMake lists from the files on disk and
+requirements.txt from pyproject.toml (run it after adding a module file or a dependency);
+``test_packaging.py`` fails when they disagree.
 """
 
 from __future__ import annotations
@@ -58,7 +59,28 @@ def rewrite() -> None:
     CMAKE.write_text(text, encoding="utf-8")
 
 
+SLICER_BUNDLED = ("numpy", "simpleitk")
+REQUIREMENTS_HEADER = """\
+# Python packages NBRisk installs into Slicer on first use (after asking; see NBRiskLib/dependencies.py).
+# Generated from pyproject.toml [project].dependencies by Testing/slicer_layer/cmake_sources.py; a test checks it.
+# Not listed because Slicer bundles them and they must not be replaced: numpy, SimpleITK.
+# pyradiomics-bhklab provides the 'radiomics' module (the plain 'pyradiomics' release does not install).
+"""
+
+
+def write_requirements() -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    keep = [str(Requirement(d)) for d in deps if Requirement(d).name.lower() not in SLICER_BUNDLED]
+    (MODULE_DIR / "Resources" / "requirements.txt").write_text(REQUIREMENTS_HEADER + "\n".join(keep) + "\n",
+                                                               encoding="utf-8")
+
+
 if __name__ == "__main__":
     rewrite()
+    write_requirements()
     scripts, resources = listed()
     sys.stdout.write(f"{CMAKE}: {len(scripts)} scripts, {len(resources)} resources\n")

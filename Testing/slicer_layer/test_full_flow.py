@@ -71,3 +71,48 @@ def test_full_flow_shows_results_and_exports(standin, tmp_path: Path, artifacts_
     (artifacts_dir / "full_flow_report.txt").write_text(
         "\n".join(f"{k}: {v}" for k, v in report.items()) + "\n", encoding="utf-8")
     assert ROOT.is_dir()
+
+
+@pytest.mark.slow
+def test_reader_study_export_import_analyze_and_report_through_the_panel(standin, tmp_path: Path) -> None:
+    """Export a 3-case cohort for two readers, simulate their returned label maps, import, analyze, open."""
+    import csv
+
+    import numpy as np
+    import SimpleITK as sitk
+
+    from nbrisk.phantom import make_cohort
+
+    from .panel_helpers import build_module_widget
+
+    manifest = make_cohort(tmp_path / "cohort", 3, seed=5)
+    _, widget = build_module_widget()
+    panel, p = widget.panel, widget.panel.parameterNode
+    p.studyManifest, p.studyDirectory, p.readers = manifest, tmp_path / "study", "R1,R2"
+    panel.ui.exportStudyButton.click()
+    assert panel.runner.wait(300_000) and panel.lastError is None, panel.lastError
+    cases = {r["case_id"]: r for r in csv.DictReader(manifest.open())}
+    key = list(csv.DictReader((tmp_path / "study" / "key" / "key.csv").open()))
+    for reader, shift in (("R1", 0), ("R2", 1)):        # R2 draws one voxel off: imperfect agreement
+        out = tmp_path / f"returned_{reader}"
+        out.mkdir()
+        for row in (r for r in key if r["reader"] == reader):
+            truth = sitk.ReadImage(str(manifest.parent / cases[row["case_id"]]["mask"]))
+            array = np.roll(sitk.GetArrayFromImage(truth), shift, axis=2)
+            mask = sitk.GetImageFromArray(array)
+            mask.CopyInformation(truth)
+            sitk.WriteImage(mask, str(out / f"{row['code']}_label.nrrd"))
+        p.importReader, p.importFolder = reader, out
+        panel.ui.importStudyButton.click()
+        assert panel.runner.wait(300_000) and panel.lastError is None, panel.lastError
+    panel.ui.presetComboBox.setCurrentIndex(panel.ui.presetComboBox.findText("pyradiomics-default"))
+    p.studyResults = tmp_path / "results"
+    panel.ui.analyzeStudyButton.click()
+    assert panel.runner.wait(600_000) and panel.lastError is None, panel.lastError
+    panel.ui.openStudyReportButton.click()
+    import qt
+
+    assert errors(standin) == [] and qt.QDesktopServices.opened[-1].endswith(".html")
+    assert "Analysing the reader study: done." in panel.ui.statusLabel.text()
+    log = panel.ui.studyLogTextEdit.toPlainText()
+    assert "$ nbrisk study analyze" in log
