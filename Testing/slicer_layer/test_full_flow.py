@@ -66,6 +66,10 @@ def test_full_flow_shows_results_and_exports(standin, tmp_path: Path, artifacts_
     assert report["stage"] != "-" and report["risk_group"] != "-"
     assert report["study_files"]
     assert "Exporting the blinded reader study: done." in ui.statusLabel.text()
+    import qt
+
+    ui.openReportButton.click()
+    assert errors(standin) == [] and qt.QDesktopServices.opened[-1].endswith("report.html")
     shot = save_screenshot(panel.uiWidget, artifacts_dir / "panel_full_flow.png")
     assert shot.stat().st_size > 20_000
     (artifacts_dir / "full_flow_report.txt").write_text(

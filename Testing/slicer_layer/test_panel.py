@@ -177,3 +177,27 @@ def test_bundle_card_generates_clinical_fields_that_reach_the_predict_command(st
     written = sitk.ReadImage(args[args.index("--mask") + 1])
     assert int(sitk.GetArrayViewFromImage(written).sum()) == 32
     assert p.clinicalInputs["ferritin"] == "310"
+
+
+def test_opening_the_module_imports_no_optional_heavy_package(standin) -> None:
+    """Module load and setup must work before the Python packages are installed (they are asked for later)."""
+    import subprocess
+    import textwrap
+
+    from .conftest import MODULE_DIR, STANDIN_DIR
+
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(STANDIN_DIR)!r}, {str(MODULE_DIR)!r}]
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from types import SimpleNamespace
+        import NBRiskModule
+        NBRiskModule.NBRiskModule(SimpleNamespace(path=NBRiskModule.__file__))
+        NBRiskModule.NBRiskModuleWidget()
+        heavy = ("radiomics", "sklearn", "skops", "imblearn", "pandas", "pywt", "matplotlib", "lifelines")
+        print(sorted(m for m in heavy if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"}, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
