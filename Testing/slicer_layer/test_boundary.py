@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,11 @@ MODULE_DIR = Path(__file__).resolve().parents[2] / "NBRiskModule"
 FORBIDDEN = {"slicer", "qt", "ctk", "vtk", "vtkmodules", "sitkUtils", "PythonQt", "NBRiskLib", "PySide6", "PyQt5"}
 CORE_FILES = sorted((MODULE_DIR / "nbrisk").rglob("*.py"))
 LAYER_FILES = sorted((MODULE_DIR / "NBRiskLib").glob("*.py")) + [MODULE_DIR / "NBRiskModule.py"]
+
+
+@functools.cache
+def parsed(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
 
 
 def imported_roots(tree: ast.AST) -> set[str]:
@@ -40,7 +46,7 @@ def test_core_has_files_to_check() -> None:
 
 @pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: p.relative_to(MODULE_DIR).as_posix())
 def test_core_module_imports_nothing_from_slicer(path: Path) -> None:
-    bad = imported_roots(ast.parse(path.read_text(encoding="utf-8"))) & FORBIDDEN
+    bad = imported_roots(parsed(path)) & FORBIDDEN
     assert not bad, f"{path.relative_to(MODULE_DIR)} imports {sorted(bad)}: move that code to NBRiskLib"
 
 
@@ -58,7 +64,7 @@ def test_pip_is_called_only_from_dependencies_py() -> None:
     for path in LAYER_FILES + CORE_FILES:
         if path.name == "dependencies.py":
             continue
-        names = {name for name, _ in _calls(ast.parse(path.read_text(encoding="utf-8")))}
+        names = {name for name, _ in _calls(parsed(path))}
         if names & {"pip_install", "pip_ensure"}:
             offenders.append(path.name)
     assert not offenders
@@ -66,7 +72,7 @@ def test_pip_is_called_only_from_dependencies_py() -> None:
 
 def test_no_imp_module_anywhere() -> None:
     for path in LAYER_FILES + CORE_FILES:
-        assert "imp" not in imported_roots(ast.parse(path.read_text(encoding="utf-8"))), path
+        assert "imp" not in imported_roots(parsed(path)), path
 
 
 def test_dependency_install_runs_only_from_a_user_action() -> None:
@@ -80,7 +86,7 @@ def test_dependency_install_runs_only_from_a_user_action() -> None:
     assert callers["_ensureDependencies"], "nothing checks dependencies"
     assert all(c.startswith("on") for c in callers["_ensureDependencies"]), callers["_ensureDependencies"]
     for path in LAYER_FILES:
-        module = ast.parse(path.read_text(encoding="utf-8"))
+        module = parsed(path)
         top_level_calls = {name for stmt in module.body if not isinstance(stmt, ast.FunctionDef | ast.ClassDef)
                            for name, _ in _calls(stmt)}
         assert not top_level_calls & {"ensure", "pip_install", "pip_ensure"}, path
