@@ -6,7 +6,12 @@ onto widgets and back (no IDRF or staging rule lives here).
 
 from __future__ import annotations
 
+import json
+
 import qt
+
+from NBRiskLib.study_view import path_or_none as _path
+from nbrisk.errors import NBRiskError
 
 COLUMNS = ["Status", "Item", "Image hint", "Region"]
 STATUS_COLUMN = 0
@@ -97,3 +102,60 @@ def stage_and_group(ui, checklist) -> tuple[str, str]:
     if group.missing:
         group_text += f" (missing: {', '.join(group.missing)})"
     return stage_text, group_text
+
+
+class IdrfSection:
+    """IDRF checklist and INRG handlers of the panel (mixed into ``NBRiskPanel``)."""
+
+    def onSuggestHints(self) -> None:
+        p = self._parameterNode
+        with self._userAction("Could not compute IDRF hints"):
+            self._setChecklist(self.logic.idrf_checklist(p.inputVolume, p.segmentation, p.tumourSegmentName,
+                                                         self._checklist))
+            self._status("Image-derived hints added to the checklist: confirm each item.")
+
+    def onAcceptHints(self) -> None:
+        from nbrisk import idrf
+
+        with self._userAction("Could not accept the suggestions"):
+            if self._checklist is None:
+                raise NBRiskError("No checklist yet: press 'Pre-fill from segmentation' first.")
+            changed = idrf.accept_suggestions(self._checklist)
+            self._setChecklist(self._checklist)
+            self._status(f"Accepted {len(changed)} 'present' suggestion(s); review them in the table.")
+
+    def _setChecklist(self, checklist) -> None:
+        self._checklist = checklist
+        fill_table(self.ui.idrfTableWidget, checklist, self._onIdrfStatusChanged)
+        self.ui.idrfSummaryLabel.setText(summary(checklist))
+        if self._parameterNode is not None:
+            self._parameterNode.checklistJson = json.dumps(checklist.to_dict())
+
+    def _onIdrfStatusChanged(self, itemId: str, status: str) -> None:
+        with self._userAction("Could not update the checklist"):
+            set_status(self._checklist, itemId, status)
+            self.ui.idrfSummaryLabel.setText(summary(self._checklist))
+            self._parameterNode.checklistJson = json.dumps(self._checklist.to_dict())
+
+    def onComputeStaging(self) -> None:
+        with self._userAction("Could not compute the INRG stage"):
+            stage, group = stage_and_group(self.ui, self._checklist)
+            self.ui.stageLabel.setText(stage)
+            self.ui.riskGroupLabel.setText(group)
+
+    def onSaveChecklist(self) -> None:
+        with self._userAction("Could not save the checklist"):
+            target = _path(self._parameterNode.checklistPath)
+            if target is None or self._checklist is None:
+                raise NBRiskError("Nothing to save: fill the checklist and choose a file name first.")
+            self._checklist.save(target)
+            self._status(f"Checklist saved to {target}")
+
+    def onLoadChecklist(self) -> None:
+        from nbrisk import idrf
+
+        with self._userAction("Could not load the checklist"):
+            source = _path(self._parameterNode.checklistPath)
+            if source is None:
+                raise NBRiskError("Choose a checklist file (JSON) first.")
+            self._setChecklist(idrf.Checklist.load(source))

@@ -19,8 +19,10 @@ import vtk
 from slicer.util import VTKObservationMixin
 
 from NBRiskLib import dependencies
+from NBRiskLib.idrf_view import IdrfSection
 from NBRiskLib.parameter_node import NBRiskParameterNode
 from NBRiskLib.runner import CliRunner
+from NBRiskLib.study_view import StudySection
 from nbrisk.errors import NBRiskError
 
 logger = logging.getLogger(__name__)
@@ -35,12 +37,10 @@ def _value(widget, name: str):
     return attr() if callable(attr) else attr
 
 
-def _path(value) -> Path | None:
-    text = str(value or "").strip()
-    return None if text in ("", ".") else Path(text)
+from NBRiskLib.study_view import path_or_none as _path  # noqa: E402
 
 
-class NBRiskPanel(VTKObservationMixin):
+class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
     """Owns the loaded .ui (``uiWidget``/``ui``), the parameter node binding and the running job."""
 
     def __init__(self, uiPath, logic, runner: CliRunner | None = None, requirementsPath=None) -> None:
@@ -339,107 +339,9 @@ class NBRiskPanel(VTKObservationMixin):
             p.resultsTable = self.logic.show_prediction(view, p.segmentation, p.tumourSegmentName, p.resultsTable,
                                                         name)
 
-    # ---- IDRF / INRG ------------------------------------------------------------------------------------
-    def onSuggestHints(self) -> None:
-        p = self._parameterNode
-        with self._userAction("Could not compute IDRF hints"):
-            self._setChecklist(self.logic.idrf_checklist(p.inputVolume, p.segmentation, p.tumourSegmentName,
-                                                         self._checklist))
-            self._status("Image-derived hints added to the checklist: confirm each item.")
-
-    def onAcceptHints(self) -> None:
-        from nbrisk import idrf
-
-        with self._userAction("Could not accept the suggestions"):
-            if self._checklist is None:
-                raise NBRiskError("No checklist yet: press 'Pre-fill from segmentation' first.")
-            changed = idrf.accept_suggestions(self._checklist)
-            self._setChecklist(self._checklist)
-            self._status(f"Accepted {len(changed)} 'present' suggestion(s); review them in the table.")
-
-    def _setChecklist(self, checklist) -> None:
-        from NBRiskLib import idrf_view
-
-        self._checklist = checklist
-        idrf_view.fill_table(self.ui.idrfTableWidget, checklist, self._onIdrfStatusChanged)
-        self.ui.idrfSummaryLabel.setText(idrf_view.summary(checklist))
-        if self._parameterNode is not None:
-            self._parameterNode.checklistJson = json.dumps(checklist.to_dict())
-
-    def _onIdrfStatusChanged(self, itemId: str, status: str) -> None:
-        from NBRiskLib import idrf_view
-
-        with self._userAction("Could not update the checklist"):
-            idrf_view.set_status(self._checklist, itemId, status)
-            self.ui.idrfSummaryLabel.setText(idrf_view.summary(self._checklist))
-            self._parameterNode.checklistJson = json.dumps(self._checklist.to_dict())
-
-    def onComputeStaging(self) -> None:
-        from NBRiskLib import idrf_view
-
-        with self._userAction("Could not compute the INRG stage"):
-            stage, group = idrf_view.stage_and_group(self.ui, self._checklist)
-            self.ui.stageLabel.setText(stage)
-            self.ui.riskGroupLabel.setText(group)
-
-    def onSaveChecklist(self) -> None:
-        with self._userAction("Could not save the checklist"):
-            target = _path(self._parameterNode.checklistPath)
-            if target is None or self._checklist is None:
-                raise NBRiskError("Nothing to save: fill the checklist and choose a file name first.")
-            self._checklist.save(target)
-            self._status(f"Checklist saved to {target}")
-
-    def onLoadChecklist(self) -> None:
-        from nbrisk import idrf
-
-        with self._userAction("Could not load the checklist"):
-            source = _path(self._parameterNode.checklistPath)
-            if source is None:
-                raise NBRiskError("Choose a checklist file (JSON) first.")
-            self._setChecklist(idrf.Checklist.load(source))
-
-    # ---- reader study -----------------------------------------------------------------------------------
-    def onExportStudy(self) -> None:
-        p = self._parameterNode
-        with self._userAction("Study export failed"):
-            manifest = _path(p.studyManifest) or self.logic.current_case_manifest(
-                p.inputVolume, p.segmentation, p.tumourSegmentName, self.logic.work_dir())
-            args = ["study", "export", "--manifest", str(manifest), "--readers", p.readers,
-                    "--out", str(_path(p.studyDirectory))]
-            self._startJob("Exporting the blinded reader study", args, lambda: None)
-
-    def onImportStudy(self) -> None:
-        p = self._parameterNode
-        args = ["study", "import", "--study", str(_path(p.studyDirectory)), "--reader", p.importReader,
-                "--from", str(_path(p.importFolder))]
-        with self._userAction("Study import failed"):
-            self._startJob(f"Importing reader {p.importReader}", args, lambda: None)
-
-    def onAnalyzeStudy(self) -> None:
-        p = self._parameterNode
-        with self._userAction("Study analysis failed"):
-            results = _path(p.studyResults) or _path(p.studyDirectory) / "results"
-            p.studyResults = results
-            preset = p.preset or _value(self.ui.presetComboBox, "currentText")
-            if not preset:
-                raise NBRiskError("Choose a feature preset in the Input section before analysing the study.")
-            args = ["study", "analyze", "--study", str(_path(p.studyDirectory)), "--preset", preset,
-                    "--out", str(results)]
-            self._startJob("Analysing the reader study", args, lambda: None)
-
     def onOpenReport(self) -> None:
         with self._userAction("Could not open the report"):
             report = json.loads(self._parameterNode.lastPrediction or "{}").get("report_path")
             if not report or not Path(report).exists():
                 raise NBRiskError("No report yet: press 'Compute risk' first.")
             qt.QDesktopServices.openUrl(qt.QUrl.fromLocalFile(str(report)))
-
-    def onOpenStudyReport(self) -> None:
-        with self._userAction("Could not open the study report"):
-            results = _path(self._parameterNode.studyResults)
-            reports = sorted(results.rglob("*.html")) if results and results.is_dir() else []
-            if not reports:
-                raise NBRiskError(f"No study report (*.html) in {results}: run 'Analyze' first.")
-            qt.QDesktopServices.openUrl(qt.QUrl.fromLocalFile(str(reports[0])))
-            self._status(f"Opened {reports[0].name}")
