@@ -113,10 +113,12 @@ def test_reader_study_export_import_analyze_and_report_through_the_panel(standin
     p.studyResults = tmp_path / "results"
     panel.ui.analyzeStudyButton.click()
     assert panel.runner.wait(600_000) and panel.lastError is None, panel.lastError
+    assert "Analysing the reader study: done." in panel.ui.statusLabel.text()
+    assert (tmp_path / "results").is_dir()
     panel.ui.openStudyReportButton.click()
     import qt
 
     assert errors(standin) == [] and qt.QDesktopServices.opened[-1].endswith(".html")
-    assert "Analysing the reader study: done." in panel.ui.statusLabel.text()
+    assert panel.ui.statusLabel.text().startswith("Opened ")
     log = panel.ui.studyLogTextEdit.toPlainText()
     assert "$ nbrisk study analyze" in log
