@@ -89,7 +89,12 @@ def run_full_flow(test, logic, work: Path | None = None) -> dict:
     seeds.AddControlPoint(list(slicer_logic.lps_to_ras(phantom.tumour_centre_lps)))
     p.tumourSeeds = seeds
 
-    # segmentation: seeds -> grow (core semiautomatic ROI) -> segment on the volume grid
+    # segmentation: seeds -> grow (core semiautomatic ROI) -> segment on the volume grid; 2-D first, then 3-D
+    p.largestSlice2D = True
+    panel.onGrow()
+    test.assertIsNone(panel.lastError)
+    test.assertIn("on 1 slice(s)", _text(panel.ui.segmentationInfoLabel.text))
+    p.largestSlice2D = False
     panel.onGrow()
     test.assertIsNone(panel.lastError)
     segment_id = segmentation.GetSegmentation().GetSegmentIdBySegmentName(p.tumourSegmentName)
