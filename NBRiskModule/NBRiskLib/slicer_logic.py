@@ -73,7 +73,11 @@ def mask_from_segment(segmentation_node, segment_id: str, volume_node) -> sitk.I
     """Return a segment as a binary uint8 label map resampled onto the volume's voxel grid (LPS)."""
     if segmentation_node is None or not segment_id:
         raise InputError("No tumour segment: grow one from seeds or draw it in the Segment Editor.")
-    array = slicer.util.arrayFromSegmentBinaryLabelmap(segmentation_node, segment_id, volume_node)
+    try:
+        array = slicer.util.arrayFromSegmentBinaryLabelmap(segmentation_node, segment_id, volume_node)
+    except RuntimeError as exc:  # Slicer cannot export an empty segment
+        raise InputError(f"Segment '{segment_name(segmentation_node, segment_id)}' is empty or cannot be exported "
+                         f"({exc}): draw or grow the tumour first.") from exc
     mask = sitk.GetImageFromArray((np.asarray(array) > 0).astype(np.uint8))
     mask.CopyInformation(image_from_volume(volume_node))
     if not np.any(array):
@@ -116,7 +120,11 @@ def structures_from_segmentation(segmentation_node, volume_node) -> tuple[sitk.I
     names: dict[int, str] = {}
     for index in range(segmentation.GetNumberOfSegments()):
         segment_id = segmentation.GetNthSegmentID(index)
-        array = slicer.util.arrayFromSegmentBinaryLabelmap(segmentation_node, segment_id, volume_node)
+        try:
+            array = slicer.util.arrayFromSegmentBinaryLabelmap(segmentation_node, segment_id, volume_node)
+        except RuntimeError:  # an empty segment has nothing to contribute to the hints
+            logger.info("Segment %s is empty; skipped for IDRF hints", segment_id)
+            continue
         labels[np.asarray(array) > 0] = index + 1
         names[index + 1] = segmentation.GetSegment(segment_id).GetName()
     image = sitk.GetImageFromArray(labels)
