@@ -145,3 +145,27 @@ def test_bad_preset_files(tmp_path: Path) -> None:
         load_preset(bad)
     with pytest.raises(InputError, match="not found"):
         load_preset(tmp_path / "nope.yaml")
+
+
+def test_multiphase_cohort_and_single_case_cli(tmp_path: Path, capsys) -> None:
+    from nbrisk.phantom import make_cohort
+
+    raw = tmp_path / "two.yaml"
+    raw.write_text("nbrisk: {name: two, phases: [arterial, venous]}\n"
+                   "pyradiomics: {imageType: {Original: {}}, featureClass: {shape: null, firstorder: null}}\n")
+    manifest = make_cohort(tmp_path / "c", 2, seed=1, size=(48, 48, 16), phases=("arterial", "venous"))
+    res = cohort.extract_manifest(manifest, raw, tmp_path / "m.csv")
+    df = pd.read_csv(res.out_csv)
+    assert df.shape == (2, 1 + 14 + 2 * 18)
+    assert df["arterial_original_firstorder_Mean"][0] < df["venous_original_firstorder_Mean"][0]  # tumour enhances later
+    c = tmp_path / "c"
+    out = tmp_path / "one.csv"
+    assert main(["extract", "--image", f"arterial={c / 'case001_arterial.nrrd'}", "--image",
+                 f"venous={c / 'case001_venous.nrrd'}", "--mask", str(c / "case001_mask.nrrd"), "--preset", str(raw),
+                 "--out", str(out)]) == 0
+    one = pd.read_csv(out)
+    assert one.drop(columns="case_id").iloc[0].tolist() == pytest.approx(df.drop(columns="case_id").iloc[0].tolist())
+    capsys.readouterr()
+    assert main(["extract", "--image", str(c / "case001_venous.nrrd"), "--mask", str(c / "case001_mask.nrrd"),
+                 "--preset", str(raw), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "needs --image PHASE=PATH" in capsys.readouterr().err
