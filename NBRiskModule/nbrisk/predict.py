@@ -30,7 +30,7 @@ BORDERLINE = 0.05  # |probability - threshold| below this is flagged as uncertai
 MAX_RANGE_WARNINGS = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Contribution:
     """One input's share of the score (log-odds for linear models, probability points for occlusion)."""
 
@@ -43,7 +43,7 @@ class Contribution:
     out_of_range: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Prediction:
     """A model's result for one case; the report and the Slicer panel show it and never recompute it."""
 
