@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 
 from nbrisk import __version__
-from nbrisk.bundle_safety import UnsafeBundleError, read_members, sha256_bytes, skops_loads, verify_checksums
+from nbrisk.bundle_safety import (
+    UnsafeBundleError,
+    audit_skops,
+    read_members,
+    sha256_bytes,
+    skops_loads,
+    verify_checksums,
+)
 from nbrisk.errors import InputError, MissingDependencyError, ModelCompatibilityError
 from nbrisk.io import atomic_path
 
@@ -41,7 +48,11 @@ NOT_FOR_CLINICAL_USE = "Research software: not a medical device, not for clinica
 # distribution -> how strictly its version must match (number of version parts compared)
 TRACKED_VERSIONS = {"scikit-learn": 2, "numpy": 1, "scipy": 2, "skops": 2, "pyradiomics-bhklab": 3,
                     "nbrisk": 2, "python": 2}
-_RESERVED = {"bundle_format_version", "created", "model", "metrics", "training", "feature_names",
+# TrainedModel fields not stored elsewhere in the card, under their contract names (nbrisk.modeling reads these
+# to rebuild a TrainedModel from a bundle, e.g. in ``nbrisk evaluate``)
+TRAINED_FIELDS = ("threshold", "positive_class", "kind", "classes", "recipe_name", "citation", "training_summary",
+                  "recipe", "selected_features")
+_RESERVED = {"trained", "bundle_format_version", "created", "model", "metrics", "training", "feature_names",
              "input_columns", "preset", "clinical_inputs", "versions", "members", "not_for_clinical_use"}
 
 __all__ = ["BUNDLE_FORMAT_VERSION", "Bundle", "UnsafeBundleError", "load_bundle", "save_bundle"]
@@ -241,6 +252,7 @@ def _card(trained: Any, preset_name: str, preset_sha256: str, dropped: list[str]
         "feature_names": list(trained.feature_names),
         "clinical_inputs": _plain(list(getattr(trained, "clinical_inputs", None) or [])),
         "input_columns": input_columns,
+        "trained": _plain({k: getattr(trained, k, None) for k in TRAINED_FIELDS}),
         "preset": {"name": preset_name, "sha256": preset_sha256},
         "versions": library_versions(),
     }
@@ -277,6 +289,7 @@ def save_bundle(path: str | Path, trained: Any, preset_name: str, preset_sha256:
         )
     card = _card(trained, preset_name, preset_sha256, dropped, input_columns, dict(card_extras))
     model_bytes = sio.dumps(pipeline)
+    audit_skops(model_bytes, f"{path} ({type(pipeline).__name__})")  # a type we would refuse to load: fail now
     draft = Bundle(card=card, pipeline=pipeline, path=path)
     ref_bytes = json.dumps(_reference(draft, training_features, training_labels), indent=1).encode()
     card["members"] = {MODEL: {"sha256": sha256_bytes(model_bytes), "bytes": len(model_bytes)},
@@ -366,50 +379,3 @@ def read_card(path: str | Path) -> dict[str, Any]:
     verify_checksums(path, members, card["members"])
     return card
 
-
-def import_pickle(pickle_path: str | Path, feature_names: Sequence[str], preset_name: str, preset_sha256: str,
-                  out: str | Path, *, trust_pickle: bool = False, threshold: float | None = None,
-                  **card_extras: Any) -> Path:
-    """Wrap a pickled/joblib scikit-learn classifier into a safe bundle (the pickle is run once, here).
-
-    Only with ``trust_pickle=True``: unpickling runs whatever code the file holds. The model must give
-    probabilities and take exactly ``feature_names`` (in that order); its types must pass the allow-list.
-    """
-    import joblib
-    from types import SimpleNamespace
-
-    from sklearn.pipeline import Pipeline
-
-    src = Path(pickle_path)
-    if not trust_pickle:
-        raise UnsafeBundleError(f"{src}: importing a pickle runs any code it contains; re-run with --trust-pickle "
-                                "only if you trust where the file came from")
-    if not src.is_file():
-        raise InputError(f"{src}: model file not found; check the path")
-    try:
-        model = joblib.load(src)
-    except Exception as exc:  # unpickling can fail in many ways; the message names the file and reason
-        raise InputError(f"{src}: cannot unpickle the model ({type(exc).__name__}: {exc}); "
-                         "check it is a scikit-learn model saved with pickle/joblib") from exc
-    if not hasattr(model, "predict_proba"):
-        raise ModelCompatibilityError(f"{src}: {type(model).__name__} gives no probabilities; wrap an SVC in "
-                                      "CalibratedClassifierCV or save a LogisticRegression")
-    names = list(feature_names)
-    n_in = getattr(model, "n_features_in_", None)
-    if n_in is not None and int(n_in) != len(names):
-        raise ModelCompatibilityError(f"{src}: model takes {n_in} features but the names file lists {len(names)}; "
-                                      "give the names in training order")
-    fitted_names = getattr(model, "feature_names_in_", None)
-    if fitted_names is not None and list(fitted_names) != names:
-        raise ModelCompatibilityError(f"{src}: model was fitted on other feature names (first: {fitted_names[0]}); "
-                                      "give the names in training order")
-    pipeline = model if hasattr(model, "steps") else Pipeline([("model", model)])
-    classes = list(getattr(model, "classes_", [0, 1]))
-    trained = SimpleNamespace(
-        pipeline=pipeline, feature_names=names, clinical_inputs=[], kind="classification",
-        threshold=0.5 if threshold is None else float(threshold), positive_class=classes[-1], metrics={},
-        recipe_name="imported", citation=card_extras.pop("citation", None), training_summary={},
-    )
-    rule = "given at import" if threshold is not None else "default 0.5 (unknown training threshold)"
-    return save_bundle(out, trained, preset_name, preset_sha256, imported_from=src.name, threshold_rule=rule,
-                       **card_extras)

@@ -178,15 +178,17 @@ def verify_checksums(path: Path, members: dict[str, bytes], recorded: dict[str, 
         raise UnsafeBundleError(f"{path}: bundle lacks member(s) {', '.join(missing)}; re-export the bundle")
 
 
-def _nodes(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        if "__loader__" in node:
-            yield node
-        for value in node.values():
-            yield from _nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _nodes(value)
+def _nodes(root: Any) -> Iterator[dict[str, Any]]:
+    """Yield every dict with a ``__loader__`` key in a skops schema (iteratively: schemas can be deep)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__loader__" in node:
+                yield node
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, dict | list))
 
 
 def audit_skops(data: bytes, source: str) -> list[str]:

@@ -30,7 +30,7 @@ BORDERLINE = 0.05  # |probability - threshold| below this is flagged as uncertai
 MAX_RANGE_WARNINGS = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Contribution:
     """One input's share of the score (log-odds for linear models, probability points for occlusion)."""
 
@@ -43,7 +43,7 @@ class Contribution:
     out_of_range: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Prediction:
     """A model's result for one case; the report and the Slicer panel show it and never recompute it."""
 
@@ -98,8 +98,9 @@ def predict_case(bundle: Bundle, image: sitk.Image, mask: Any, clinical: Mapping
     fv = extract_features(image, mask_image, preset)
     bundle.check_extraction(fv.preset_sha256, list(fv.values))
     extra = []
-    trained_with = bundle.card.get("versions", {}).get("pyradiomics-bhklab")
-    if trained_with and fv.pyradiomics_version and trained_with.split(".")[:3] != fv.pyradiomics_version.split(".")[:3]:
+    trained_with = str(bundle.card.get("versions", {}).get("pyradiomics-bhklab") or "").lstrip("v")
+    running = str(fv.pyradiomics_version or "").lstrip("v")
+    if trained_with and running and trained_with.split(".")[:3] != running.split(".")[:3]:
         extra.append(f"version drift: features extracted with pyradiomics {fv.pyradiomics_version}, model trained "
                      f"with {trained_with}")
     return predict_features(bundle, fv.values, clinical, case_id=case_id, top=top, extra_warnings=extra)

@@ -115,7 +115,7 @@ def score_figure(prediction: Mapping[str, Any], reference: Mapping[str, Any]) ->
     ax.set_xlim(0, 1)
     ax.set_xlabel(f"probability of class {prediction['positive_class']}")
     ax.set_ylabel("cases")
-    ax.legend(fontsize=8, loc="upper center", ncol=2, frameon=False)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.set_title("Score against the training distribution", fontsize=11)
     return _png(fig)
 

@@ -373,3 +373,20 @@ def test_allow_list_covers_nbrisk_modeling_estimators():
 
     samplers = {"nbrisk.modeling.pipeline.FoldSafeSMOTE"}  # dropped at export, never in a bundle
     assert set(modeling.trusted_types()) - samplers <= ALLOWED["ObjectNode"]
+
+
+def test_nbrisk_evaluate_reads_the_bundle_back_as_a_trained_model(tmp_path):
+    modeling = pytest.importorskip("nbrisk.modeling", reason="needs the modeling branch (nbrisk.modeling)")
+    from nbrisk.modeling.synthetic import classification_tables
+
+    feats, labels, _ = classification_tables(n=40, p=12, seed=2)
+    trained = modeling.train(feats, labels, "lr", validate=False)
+    path = save_bundle(tmp_path / "m.nbrisk", trained, PRESET_NAME, PRESET_SHA)
+    from nbrisk.cli.evaluate import load_trained
+
+    back = load_trained(path)
+    for name in ("threshold", "positive_class", "kind", "classes", "recipe_name", "feature_names", "clinical_inputs",
+                 "selected_features", "training_summary"):
+        assert getattr(back, name) == getattr(trained, name), name
+    x = feats.set_index("case_id")
+    assert np.array_equal(back.predict_score(x), trained.predict_score(x))

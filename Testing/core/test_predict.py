@@ -226,3 +226,34 @@ def test_demo_step_bundles_and_predicts_a_held_out_patient(cohort, phantom_cohor
     assert ctx.state["prediction"].predicted_class == 1  # the held-out phantom has the class-1 texture
     assert any("held-out synthetic patient" in ln and "probability" in ln for ln in logs)
     assert any(ln.startswith("report: ") for ln in logs)
+
+
+# ------------------------------------------------------------- real extraction (foundation: features/presets)
+@pytest.mark.slow
+@pytest.mark.radiomics
+def test_cli_predict_with_real_pyradiomics_features(phantom_cohort, holdout, tmp_path, capsys):
+    """Train on real pyradiomics features of the phantom cohort, bundle, and predict a held-out phantom."""
+    import pandas as pd
+
+    pytest.importorskip("nbrisk.features", reason="needs the foundation (nbrisk.features)")
+    from nbrisk.cohort import extract_manifest
+    from nbrisk.presets import load_preset
+
+    preset = load_preset("pyradiomics-default")
+    extract_manifest(phantom_cohort, preset, tmp_path / "features.csv")
+    table = pd.read_csv(tmp_path / "features.csv").set_index("case_id")
+    labels = pd.read_csv(phantom_cohort.parent / "labels.csv").set_index("case_id")["label"].loc[table.index]
+    names = ["original_firstorder_Mean", "original_firstorder_90Percentile", "original_glcm_Contrast",
+             "original_firstorder_Entropy", "original_shape_MeshVolume"]
+    trained = train(table[names], labels, "lr")
+    trained.feature_names = names
+    path = save_bundle(tmp_path / "real.nbrisk", trained, preset.name, preset.sha256,
+                       training_features=table[names], training_labels=labels)
+    for cls in (0, 1):
+        image, mask, _, _ = holdout[cls]
+        out = tmp_path / f"pred{cls}"
+        assert main(["predict", "--model", str(path), "--image", str(image), "--mask", str(mask), "--out", str(out),
+                     "--no-pdf"]) == 0, capsys.readouterr().err
+        data = json.loads((out / "prediction.json").read_text())
+        assert data["predicted_class"] == cls, data
+        assert set(data["inputs"]) == set(names) and data["model"]["preset"]["sha256"] == preset.sha256

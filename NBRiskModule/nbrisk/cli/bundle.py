@@ -97,7 +97,7 @@ def resolve_preset(preset: str, override_sha256: str | None) -> tuple[str, str]:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from nbrisk.bundle import import_pickle
+    from nbrisk.bundle_import import import_pickle
 
     print(PICKLE_WARNING.format(path=args.model), file=sys.stderr)
     if not args.features.is_file():
