@@ -229,11 +229,12 @@ def ratings_from_tables(features_by_reader: object, readers: Sequence[str] | Non
             features.append(c)
     if not features:
         raise InputError("no numeric feature column is shared by all readers' tables; check the column names")
-    case_sets = {r: list(t["case_id"].astype(str)) for r, t in tables.items()}
-    all_cases = list(dict.fromkeys(c for r in names for c in case_sets[r]))
+    case_lists = {r: list(t["case_id"].astype(str)) for r, t in tables.items()}
+    case_sets = {r: set(cs) for r, cs in case_lists.items()}
+    all_cases = list(dict.fromkeys(c for r in names for c in case_lists[r]))
     dropped = {}
     for c in all_cases:
-        absent = [r for r in names if c not in set(case_sets[r])]
+        absent = [r for r in names if c not in case_sets[r]]
         if absent:
             dropped[c] = f"missing for reader(s) {', '.join(absent)}"
     cases = [c for c in all_cases if c not in dropped]

@@ -5,22 +5,22 @@ is the reader's own mask changed in a controlled way: grown or shrunk by a dista
 (``dilate:1.5``, ``erode:1.5``), grown or shrunk to a relative volume change (``volume:+10``,
 ``volume:-10``, percent) or translated by a vector in mm (``shift:1,1,0``, LPS axes, rounded to whole
 voxels). Distances are physical (mm, voxel centre to centre), so anisotropic voxels are handled. The
-unchanged mask counts as one reader (``original``). Feature tables of the pseudo-readers feed
-:func:`nbrisk.icc.compute_icc` like real readers.
+unchanged mask counts as one reader (``original``). :func:`write_pseudo_readers` writes the masks and a
+manifest with a ``reader`` column, so the cohort extractor and the ICC treat them like real readers.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError
-from nbrisk.icc import IccResult, compute_icc
 
 logger = logging.getLogger(__name__)
 
@@ -159,36 +159,34 @@ def pseudo_reader_masks(
     return {p.name: perturb_mask(mask, p) for p in parsed}
 
 
-def perturbation_features(
-    cases: Iterable[tuple[str, sitk.Image, sitk.Image]],
-    preset: object,
+def write_pseudo_readers(
+    cases: Iterable[tuple[str, str | Path, str | Path]],
+    out_dir: str | Path,
     perturbations: Sequence[str | Perturbation] = DEFAULT_PERTURBATIONS,
-    progress: Callable[[float, str], None] | None = None,
-) -> pd.DataFrame:
-    """Extract features for every (case, pseudo-reader); return a table ``case_id, reader, <features>``.
+) -> Path:
+    """Write every case's pseudo-reader masks and a manifest ``case_id,reader,image,mask``; return its path.
 
-    ``cases`` yields ``(case_id, image, mask)``; ``preset`` is a preset name, path or Preset.
+    ``cases`` yields ``(case_id, image path, mask path)`` (the mask on the image grid). The manifest feeds
+    :func:`nbrisk.cohort.extract_manifest` (or ``nbrisk extract``), whose ``case_id, reader`` feature table
+    feeds :func:`nbrisk.icc.compute_icc` (or ``nbrisk icc``) like the tables of real readers.
     """
-    from nbrisk.features import extract_features
+    from nbrisk.io import read_mask, write_image
 
+    out_dir = Path(out_dir)
     rows = []
-    cases = list(cases)
-    for i, (case_id, image, mask) in enumerate(cases):
-        if progress:
-            progress(i / max(len(cases), 1), f"perturbing {case_id}")
-        for name, pmask in pseudo_reader_masks(mask, perturbations).items():
-            fv = extract_features(image, pmask, preset)  # type: ignore[arg-type]
-            rows.append({"case_id": case_id, "reader": name, **fv.values})
-    if progress:
-        progress(1.0, "perturbation features done")
-    return pd.DataFrame(rows)
-
-
-def perturbation_icc(
-    cases: Iterable[tuple[str, sitk.Image, sitk.Image]],
-    preset: object,
-    perturbations: Sequence[str | Perturbation] = DEFAULT_PERTURBATIONS,
-    alpha: float = 0.05,
-) -> IccResult:
-    """Return the ICC of the pseudo-readers (one-reader study)."""
-    return compute_icc(perturbation_features(cases, preset, perturbations), alpha=alpha)
+    for i, (case_id, image, mask_path) in enumerate(cases):
+        for name, pmask in pseudo_reader_masks(read_mask(mask_path).image, perturbations).items():
+            target = write_image(pmask, out_dir / f"case{i:04d}_{name}.nrrd")
+            rows.append(
+                {
+                    "case_id": case_id,
+                    "reader": name,
+                    "image": str(Path(image).resolve()),
+                    "mask": str(target.resolve()),
+                }
+            )
+    if not rows:
+        raise InputError("no case to perturb; the reader has no imported segmentation")
+    manifest = out_dir / "manifest.csv"
+    pd.DataFrame(rows).to_csv(manifest, index=False)
+    return manifest

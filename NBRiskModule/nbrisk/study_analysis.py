@@ -9,7 +9,6 @@ All outputs are written into a temporary folder that is renamed to ``out_dir`` a
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 import logging
@@ -33,8 +32,8 @@ from nbrisk.icc import (
     kept_features,
     normalize_form,
 )
-from nbrisk.io import read_image, read_mask
-from nbrisk.perturb import DEFAULT_PERTURBATIONS, perturbation_features
+from nbrisk.io import read_mask
+from nbrisk.perturb import DEFAULT_PERTURBATIONS, write_pseudo_readers
 from nbrisk.study import Study
 from nbrisk.study_report import plot_bland_altman, plot_icc_histograms, plot_ranked_icc, render_summary
 
@@ -75,7 +74,7 @@ def case_images(study: Study) -> dict[str, str]:
 
 def segmentation_agreement(masks: dict[str, dict[str, Path]], progress: Progress = None) -> pd.DataFrame:
     """Compare every inter-observer pair (same pass, two readers) and intra pair (one reader, two passes)."""
-    from nbrisk.agreement import compare_masks
+    from nbrisk.agreement import METRICS, compare_masks
 
     rows = []
     pairs = [(a, b) for a, b in itertools.combinations(sorted(masks), 2) if _pair_kind(a, b)]
@@ -93,26 +92,7 @@ def segmentation_agreement(masks: dict[str, dict[str, Path]], progress: Progress
                     **compare_masks(ref, test),
                 }
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "case_id",
-            "rater_a",
-            "rater_b",
-            "kind",
-            "dice",
-            "jaccard",
-            "volume_ref_ml",
-            "volume_test_ml",
-            "volume_diff_ml",
-            "volume_diff_pct",
-            "hd_max_mm",
-            "hd95_mm",
-            "msd_mm",
-            "fpr_m",
-            "fnr",
-        ],
-    )
+    return pd.DataFrame(rows, columns=["case_id", "rater_a", "rater_b", "kind", *METRICS])
 
 
 def _pair_kind(a: str, b: str) -> str | None:
@@ -120,6 +100,22 @@ def _pair_kind(a: str, b: str) -> str | None:
     if ra != rb and pa == pb:
         return "inter"
     return "intra" if ra == rb else None
+
+
+def _extract(
+    rows: list[dict], preset: object, jobs: int, workdir: Path, name: str, errors: list[str]
+) -> pd.DataFrame:
+    """Run the cohort extractor on manifest rows; failures go to ``errors`` and leave the table."""
+    from nbrisk.cohort import extract_manifest
+
+    manifest = workdir / f"{name}.csv"
+    pd.DataFrame(rows).to_csv(manifest, index=False)
+    res = extract_manifest(manifest, preset, workdir / f"{name}_features.csv", jobs=jobs)  # type: ignore[arg-type]
+    if not res.ok:
+        for row in pd.read_csv(res.errors_csv, dtype=str).to_dict("records"):
+            errors.append(f"{name} {row.get('case_id')} {row.get('reader', '')}: {row.get('message', row)}")
+            logger.warning("feature extraction failed for %s", errors[-1])
+    return pd.read_csv(res.out_csv, dtype={"case_id": str, "reader": str})
 
 
 def rater_features(
@@ -134,8 +130,6 @@ def rater_features(
 
     Cases whose extraction fails are left out of that rater's table and described in ``errors``.
     """
-    from nbrisk.cohort import extract_manifest
-
     images = case_images(study)
     errors = errors if errors is not None else []
     out = {}
@@ -143,20 +137,15 @@ def rater_features(
         for i, (rater, cases) in enumerate(masks.items()):
             if progress:
                 progress(i / len(masks), f"extracting features of {rater}")
-            manifest = Path(tmp) / f"{rater}.csv"
-            with open(manifest, "w", newline="") as fh:
-                w = csv.writer(fh)
-                w.writerow(["case_id", "image", "mask"])
-                for case, mask in cases.items():
-                    w.writerow([case, study.image_path(images[case]).resolve(), mask.resolve()])
-            res = extract_manifest(manifest, preset, Path(tmp) / f"{rater}_features.csv", jobs=jobs)  # type: ignore[arg-type]
-            if not res.ok:
-                for row in pd.read_csv(res.errors_csv, dtype=str).to_dict("records"):
-                    errors.append(f"{rater} {row.get('case_id')}: {row.get('message', row)}")
-            table = pd.read_csv(res.out_csv, dtype={"case_id": str})
-            out[rater] = table.drop(columns=[c for c in ("reader",) if c in table.columns])
-    for err in errors:
-        logger.warning("feature extraction failed for %s", err)
+            rows = [
+                {
+                    "case_id": case,
+                    "image": str(study.image_path(images[case]).resolve()),
+                    "mask": str(mask.resolve()),
+                }
+                for case, mask in cases.items()
+            ]
+            out[rater] = _extract(rows, preset, jobs, Path(tmp), rater, errors)
     return out
 
 
@@ -209,7 +198,9 @@ def analyze_study(
             name: compute_icc({r: features[r] for r in raters}) for name, raters in _icc_plan(masks).items()
         }
         if not results:
-            results["perturbation"] = _perturbation_icc(study, masks, preset_obj, perturbations, tmp)
+            results["perturbation"] = _perturbation_icc(
+                study, masks, preset_obj, perturbations, tmp, jobs, errors
+            )
         kept = _write_icc_outputs(tmp, results, threshold, form)
         _write_report(
             tmp,
@@ -235,16 +226,28 @@ def analyze_study(
 
 
 def _perturbation_icc(
-    study: Study, masks: dict[str, dict[str, Path]], preset: object, perturbations: Sequence[str], tmp: Path
+    study: Study,
+    masks: dict[str, dict[str, Path]],
+    preset: object,
+    perturbations: Sequence[str],
+    out: Path,
+    jobs: int,
+    errors: list[str],
 ) -> IccResult:
     rater = next(iter(masks))
     images = case_images(study)
-    cases = [
-        (case, read_image(study.image_path(images[case])), read_mask(path).image)
-        for case, path in masks[rater].items()
-    ]
-    table = perturbation_features(cases, preset, perturbations)
-    table.to_csv(tmp / "features" / f"{rater}_perturbations.csv", index=False, float_format="%.10g")
+    cases = [(case, study.image_path(images[case]), path) for case, path in masks[rater].items()]
+    with tempfile.TemporaryDirectory(prefix="nbrisk-perturb-") as tmp:
+        manifest = write_pseudo_readers(cases, tmp, perturbations)
+        table = _extract(
+            pd.read_csv(manifest, dtype=str).to_dict("records"),
+            preset,
+            jobs,
+            Path(tmp),
+            f"{rater}_perturbations",
+            errors,
+        )
+    table.to_csv(out / "features" / f"{rater}_perturbations.csv", index=False, float_format="%.10g")
     return compute_icc(table)
 
 

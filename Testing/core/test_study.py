@@ -12,7 +12,7 @@ import pytest
 import SimpleITK as sitk
 from nbrisk.cli import main
 from nbrisk.errors import InputError
-from nbrisk.perturb import Perturbation, perturb_mask, pseudo_reader_masks
+from nbrisk.perturb import Perturbation, perturb_mask, pseudo_reader_masks, write_pseudo_readers
 from nbrisk.study import Study, export_study, sha256_file
 from nbrisk.study_import import import_reader
 
@@ -142,6 +142,44 @@ def test_perturbations_have_the_intended_geometry(phantom_cohort: Path) -> None:
             Perturbation.parse(bad)
     with pytest.raises(InputError, match="removes the whole ROI"):
         perturb_mask(m, "erode:40")
+
+
+def test_write_pseudo_readers_manifest(phantom_cohort: Path, tmp_path: Path) -> None:
+    cohort = phantom_cohort.parent
+    cases = [(c, cohort / f"{c}_image.nrrd", cohort / f"{c}_mask.nrrd") for c in ("case001", "case002")]
+    manifest = write_pseudo_readers(cases, tmp_path / "pseudo", ["erode:1", "volume:+10"])
+    rows = pd.read_csv(manifest)
+    assert rows[["case_id", "reader"]].to_numpy().tolist() == [
+        ["case001", "original"],
+        ["case001", "erode_1mm"],
+        ["case001", "volume_+10pct"],
+        ["case002", "original"],
+        ["case002", "erode_1mm"],
+        ["case002", "volume_+10pct"],
+    ]
+    specs = {"original": "original", "erode_1mm": "erode:1", "volume_+10pct": "volume:+10"}
+    for row in rows.itertuples():
+        expected = perturb_mask(truth(cohort, row.case_id), specs[row.reader])
+        got = sitk.ReadImage(row.mask)
+        assert np.array_equal(sitk.GetArrayFromImage(got), sitk.GetArrayFromImage(expected))
+        assert Path(row.image) == (cohort / f"{row.case_id}_image.nrrd").resolve()
+
+
+def test_cli_study_perturb_writes_a_pseudo_reader_manifest(
+    phantom_cohort: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "pseudo"
+    rc = main(
+        ["study", "perturb", "--manifest", str(phantom_cohort), "--out", str(out), "--perturb", "dilate:1"]
+    )
+    assert rc == 0
+    rows = pd.read_csv(out / "manifest.csv")
+    assert len(rows) == 16
+    assert sorted(set(rows["reader"])) == ["dilate_1mm", "original"]
+    assert "wrote 16 pseudo-reader masks for 8 cases" in capsys.readouterr().out
+    rc = main(["study", "perturb", "--manifest", str(phantom_cohort), "--out", str(out)])
+    assert rc == 2
+    assert "already exists" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------- export

@@ -57,9 +57,47 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     a.add_argument("-j", "--jobs", type=int, default=1, help="worker processes for extraction")
 
+    q = sub.add_parser(
+        "perturb",
+        help="one reader without a study: write ROI-perturbation pseudo-readers and their manifest "
+        "(then: nbrisk extract --manifest OUT/manifest.csv ...; nbrisk icc --features ...)",
+    )
+    q.add_argument("--manifest", type=Path, required=True, help="CSV with case_id,image,mask")
+    q.add_argument("--out", type=Path, required=True, help="new folder for the masks and manifest.csv")
+    q.add_argument(
+        "--perturb", default=";".join(DEFAULT_PERTURBATIONS), help="';'-separated (default: %(default)s)"
+    )
+
 
 def run(args: argparse.Namespace) -> int:
-    return {"export": _export, "import": _import, "analyze": _analyze}[args.study_action](args)
+    return {"export": _export, "import": _import, "analyze": _analyze, "perturb": _perturb}[
+        args.study_action
+    ](args)
+
+
+def _perturb(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from nbrisk.errors import InputError
+    from nbrisk.perturb import write_pseudo_readers
+
+    if args.out.exists():
+        raise InputError(f"{args.out}: already exists; choose a new folder")
+    if not args.manifest.is_file():
+        raise InputError(f"{args.manifest}: manifest not found; give a CSV with case_id,image,mask")
+    rows = pd.read_csv(args.manifest, dtype=str)
+    if not {"case_id", "image", "mask"} <= set(rows.columns):
+        raise InputError(f"{args.manifest}: needs columns case_id,image,mask")
+    base = args.manifest.parent
+    cases = [(r.case_id, base / r.image, base / r.mask) for r in rows.itertuples()]
+    out = write_pseudo_readers(cases, args.out, [p for p in args.perturb.split(";") if p])
+    n = len(pd.read_csv(out))
+    print(f"wrote {n} pseudo-reader masks for {len(cases)} cases -> {out}")
+    print(
+        f"next: nbrisk extract --manifest {out} --preset NAME --out features.csv; "
+        "nbrisk icc --features features.csv --out icc.csv --keep kept.txt"
+    )
+    return 0
 
 
 def _export(args: argparse.Namespace) -> int:
