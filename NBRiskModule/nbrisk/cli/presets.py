@@ -1,0 +1,35 @@
+"""``nbrisk presets``: list the shipped feature presets with their papers and exact feature counts."""
+
+from __future__ import annotations
+
+import argparse
+
+COMMAND = "presets"
+HELP = "list feature presets (paper, exact feature count) or show one"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--show", metavar="NAME", help="print one preset's YAML and rationale")
+
+
+def run(args: argparse.Namespace) -> int:
+    from nbrisk.presets import available_presets, load_preset
+
+    if args.show:
+        preset = load_preset(args.show)
+        if preset.source.startswith("preset "):
+            from importlib import resources
+
+            print((resources.files("nbrisk") / "presets" / f"{preset.name}.yaml").read_text(encoding="utf-8"))
+        else:
+            print(open(preset.source, encoding="utf-8").read())
+        print(f"# features: {preset.feature_count}   sha256: {preset.sha256}")
+        return 0
+    print(f"{'preset':<22}{'features':>9}{'paper':>7}  {'phases':<24}title / paper")
+    for name in available_presets():
+        p = load_preset(name)
+        paper = "" if p.paper_feature_count is None else str(p.paper_feature_count)
+        phases = ",".join(p.phases) or "-"
+        print(f"{name:<22}{p.feature_count:>9}{paper:>7}  {phases:<24}{p.title}")
+        print(f"{'':<64}{p.citation[:110]}")
+    return 0

@@ -1,0 +1,329 @@
+"""Batch extraction for a cohort manifest, resumable and atomic.
+
+Manifest (CSV): ``case_id,image,mask`` plus optional ``label``, ``segment``, ``reader`` and, for
+multi-phase presets, ``image_<phase>`` columns instead of ``image``. Relative paths are resolved against
+the manifest's folder. Output: ``features.csv`` (``case_id`` [, ``reader``], then one column per feature,
+pyradiomics names), ``features.errors.csv`` (failed cases and why) and ``features.provenance.json``
+(nbrisk, pyradiomics and preset versions/hashes, date). Each finished case is kept in a hidden parts
+folder beside the output, so a killed run loses at most the cases in flight, and a re-run resumes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from nbrisk import __version__
+from nbrisk.errors import InputError, NBRiskError
+from nbrisk.io import atomic_path
+from nbrisk.presets import Preset, load_preset
+
+logger = logging.getLogger(__name__)
+KEY_COLUMNS = ("case_id", "reader")
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    out_csv: Path
+    errors_csv: Path
+    provenance_json: Path
+    n_cases: int
+    n_extracted: int
+    n_skipped: int
+    n_failed: int
+
+    @property
+    def ok(self) -> bool:
+        return self.n_failed == 0
+
+
+def sidecar_paths(out_csv: Path) -> tuple[Path, Path, Path]:
+    stem = out_csv.name[: -len(".csv")] if out_csv.name.endswith(".csv") else out_csv.name
+    return (out_csv.with_name(f"{stem}.errors.csv"), out_csv.with_name(f"{stem}.provenance.json"),
+            out_csv.with_name(f".{stem}.parts"))
+
+
+def read_manifest(path: str | Path, preset: Preset | None = None) -> pd.DataFrame:
+    """Read and check a manifest; return it with absolute paths and a string ``case_id``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: manifest not found; give a CSV with case_id,image,mask columns")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{path}: not a readable CSV ({str(exc).splitlines()[0][:100]})") from None
+    df.columns = [c.strip() for c in df.columns]
+    phases = list(preset.phases) if preset is not None else []
+    image_cols = [f"image_{p}" for p in phases] if phases else ["image"]
+    need = ["case_id", *image_cols, "mask"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {missing}; a manifest needs {','.join(need)}")
+    if df.empty:
+        raise InputError(f"{path}: manifest has no rows")
+    keys = ["case_id", "reader"] if "reader" in df.columns else ["case_id"]
+    dup = df[df.duplicated(keys, keep=False)]
+    if not dup.empty:
+        raise InputError(f"{path}: duplicate {'/'.join(keys)} {dup[keys].iloc[0].tolist()}; each row must be unique")
+    if (df["case_id"].str.strip() == "").any():
+        raise InputError(f"{path}: empty case_id in row {int((df['case_id'].str.strip() == '').idxmax()) + 2}")
+    base = path.parent
+    for col in [*image_cols, "mask"]:
+        df[col] = [str((base / v).resolve()) if v and not os.path.isabs(v) else v for v in df[col]]
+    return df
+
+
+def _row_key(row: dict[str, Any]) -> tuple[str, str]:
+    return (str(row["case_id"]), str(row.get("reader", "") or ""))
+
+
+def extract_row(row: dict[str, Any], preset_ref: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Extract one manifest row (runs in a worker process); returns {'key', 'values'|'error'}."""
+    import warnings
+
+    from nbrisk.features import extract_features
+    from nbrisk.io import read_image, read_mask
+
+    _quiet_radiomics()
+    preset = load_preset(preset_ref)
+    key = _row_key(row)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if preset.phases:
+                images = {p: read_image(row[f"image_{p}"]) for p in preset.phases}
+                ref_path = row[f"image_{preset.phases[0]}"]
+                image: Any = images
+                ref = images[preset.phases[0]]
+                for p, im in images.items():
+                    from nbrisk.io import check_geometry
+
+                    check_geometry(ref, im, ref_path, row[f"image_{p}"])
+            else:
+                ref_path = row["image"]
+                image = ref = read_image(ref_path)
+            label = int(row["label"]) if str(row.get("label", "") or "").strip() else None
+            segment = str(row.get("segment", "") or "").strip() or None
+            mask = read_mask(row["mask"], ref, label=label, segment=segment, reference_path=ref_path,
+                             resample=bool(options.get("resample_mask")))
+            fv = extract_features(image, mask.image, preset, engine=options.get("engine", "nbrisk"))
+        return {"key": key, "values": fv.values}
+    except NBRiskError as exc:
+        return {"key": key, "error": str(exc)}
+    except Exception as exc:  # keep the cohort going; the message names the case
+        logger.debug("unexpected failure on %s", key, exc_info=True)
+        return {"key": key, "error": f"unexpected {type(exc).__name__}: {str(exc)[:200]}"}
+
+
+def _quiet_radiomics() -> None:
+    try:
+        import radiomics
+
+        radiomics.setVerbosity(logging.ERROR)
+        logging.getLogger("radiomics").setLevel(logging.ERROR)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _part_name(key: tuple[str, str]) -> str:
+    import hashlib
+
+    return hashlib.sha1(json.dumps(key).encode()).hexdigest() + ".json"
+
+
+def _load_parts(parts: Path) -> dict[tuple[str, str], dict[str, float]]:
+    done: dict[tuple[str, str], dict[str, float]] = {}
+    if parts.is_dir():
+        for f in parts.glob("*.json"):
+            try:
+                rec = json.loads(f.read_text())
+            except (json.JSONDecodeError, OSError):
+                continue  # an interrupted write: that case is simply redone
+            done[tuple(rec["key"])] = rec["values"]  # type: ignore[index]
+    return done
+
+
+def _load_existing(out_csv: Path) -> dict[tuple[str, str], dict[str, float]]:
+    if not out_csv.is_file():
+        return {}
+    df = pd.read_csv(out_csv, dtype={"case_id": str, "reader": str}, keep_default_na=False)
+    feats = [c for c in df.columns if c not in KEY_COLUMNS]
+    out = {}
+    for rec in df.to_dict("records"):
+        out[(str(rec["case_id"]), str(rec.get("reader", "") or ""))] = {k: float(rec[k]) if rec[k] != "" else float("nan") for k in feats}
+    return out
+
+
+def provenance(preset: Preset, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    import numpy
+    import SimpleITK
+
+    from nbrisk.features import pyradiomics_version
+
+    info = {
+        "nbrisk_version": __version__,
+        "pyradiomics_version": pyradiomics_version(),
+        "simpleitk_version": SimpleITK.Version_VersionString(),
+        "numpy_version": numpy.__version__,
+        "python_version": platform.python_version(),
+        "preset": preset.name,
+        "preset_source": preset.source,
+        "preset_sha256": preset.sha256,
+        "preset_feature_count": preset.feature_count,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+    }
+    info.update(extra or {})
+    return info
+
+
+def _check_resume(prov_path: Path, preset: Preset, out_csv: Path) -> None:
+    if not prov_path.is_file():
+        return
+    try:
+        old = json.loads(prov_path.read_text())
+    except json.JSONDecodeError:
+        return
+    if old.get("preset_sha256") not in (None, preset.sha256):
+        raise InputError(
+            f"{out_csv}: existing results were made with preset {old.get('preset')} ({old.get('preset_sha256', '')[:12]}), "
+            f"not {preset.name}; choose another --out or delete the old results"
+        )
+
+
+def write_features_csv(out_csv: Path, results: dict[tuple[str, str], dict[str, float]],
+                       order: Iterable[tuple[str, str]], with_reader: bool) -> None:
+    """Write the feature table atomically, rows in manifest order."""
+    rows = [k for k in order if k in results]
+    if not rows:
+        return
+    columns = list(results[rows[0]])
+    with atomic_path(out_csv) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["case_id", *(["reader"] if with_reader else []), *columns])
+        for k in rows:
+            vals = results[k]
+            w.writerow([k[0], *([k[1]] if with_reader else []), *[repr(float(vals[c])) for c in columns]])
+
+
+def extract_manifest(
+    manifest: str | Path,
+    preset: str | Preset,
+    out_csv: str | Path,
+    *,
+    jobs: int = 1,
+    resume: bool = True,
+    resample_mask: bool = False,
+    engine: str = "nbrisk",
+    progress: Callable[[int, int, str], None] | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+) -> CohortResult:
+    """Extract every manifest row; failing cases are recorded and the others continue."""
+    p = load_preset(preset)
+    out_csv = Path(out_csv)
+    errors_csv, prov_path, parts = sidecar_paths(out_csv)
+    df = read_manifest(manifest, p)
+    with_reader = "reader" in df.columns
+    rows = df.to_dict("records")
+    order = [_row_key(r) for r in rows]
+    if resume:
+        _check_resume(prov_path, p, out_csv)
+        done = {**_load_existing(out_csv), **_load_parts(parts)}
+    else:
+        done = {}
+        shutil.rmtree(parts, ignore_errors=True)
+    done = {k: v for k, v in done.items() if k in set(order)}
+    todo = [r for r in rows if _row_key(r) not in done]
+    n_skipped = len(rows) - len(todo)
+    parts.mkdir(parents=True, exist_ok=True)
+    preset_ref = p.source[len("preset ") :] if p.source.startswith("preset ") else p.source
+    options = {"resample_mask": resample_mask, "engine": engine}
+    errors: dict[tuple[str, str], str] = {}
+    n_new = 0
+    for i, res in enumerate(_run_rows(todo, preset_ref, options, jobs, executor, scheduler), start=1):
+        key = tuple(res["key"])
+        if "error" in res:
+            errors[key] = res["error"]  # type: ignore[index]
+            logger.warning("case %s failed: %s", key[0], res["error"])
+        else:
+            done[key] = res["values"]  # type: ignore[index]
+            with atomic_path(parts / _part_name(key)) as tmp:  # type: ignore[arg-type]
+                tmp.write_text(json.dumps({"key": list(key), "values": res["values"]}))
+            n_new += 1
+        if progress:
+            progress(i, len(todo), key[0])
+    write_features_csv(out_csv, done, order, with_reader)
+    _write_errors(errors_csv, errors, with_reader)
+    with atomic_path(prov_path) as tmp:
+        tmp.write_text(json.dumps(provenance(p, {"manifest": str(Path(manifest).resolve()), "engine": engine,
+                                                  "n_cases": len(rows), "n_failed": len(errors)}), indent=2))
+    if not errors:
+        shutil.rmtree(parts, ignore_errors=True)
+    return CohortResult(out_csv, errors_csv, prov_path, len(rows), n_new, n_skipped, len(errors))
+
+
+def _write_errors(errors_csv: Path, errors: dict[tuple[str, str], str], with_reader: bool) -> None:
+    if not errors:
+        errors_csv.unlink(missing_ok=True)
+        return
+    with atomic_path(errors_csv) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["case_id", *(["reader"] if with_reader else []), "message"])
+        for k, msg in errors.items():
+            w.writerow([k[0], *([k[1]] if with_reader else []), msg])
+
+
+def _run_rows(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, Any], jobs: int,
+              executor: str, scheduler: str | None) -> Iterable[dict[str, Any]]:
+    if executor == "dask":
+        yield from _run_dask(rows, preset_ref, options, scheduler, jobs)
+        return
+    if executor != "local":
+        raise InputError(f"unknown executor {executor!r}; use local or dask")
+    if jobs <= 1 or len(rows) <= 1:
+        for r in rows:
+            yield extract_row(r, preset_ref, options)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futs: list[Future] = [pool.submit(extract_row, r, preset_ref, options) for r in rows]
+        for f in as_completed(futs):
+            yield f.result()
+
+
+def _run_dask(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, Any], scheduler: str | None,
+              jobs: int) -> Iterable[dict[str, Any]]:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+    except ImportError:
+        from nbrisk.errors import MissingDependencyError
+
+        raise MissingDependencyError("dask is not installed; pip install 'nbrisk[dask]'") from None
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futs = [client.submit(extract_row, r, preset_ref, options, pure=False) for r in rows]
+        for f in dask_completed(futs):
+            yield f.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,185 @@
+"""Extract a preset's radiomics features for one case.
+
+The preset's own preprocessing (N4, ROI z-score, largest slice) runs first on the full image. Then
+``engine="nbrisk"`` (default) normalises the full image, crops it to the ROI with a margin that keeps
+every feature unchanged (see :mod:`nbrisk.preprocess`), lets pyradiomics resample on the same grid it
+would have used for the full image, and extracts; ``engine="pyradiomics"`` hands the full image to a
+plain ``RadiomicsFeatureExtractor`` (the reference the tests and benchmarks compare against).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import SimpleITK as sitk
+
+from nbrisk import preprocess
+from nbrisk.errors import InputError, NBRiskError
+from nbrisk.presets import Preset, load_preset
+
+logger = logging.getLogger(__name__)
+SHAPE_CLASSES = ("shape", "shape2D")
+
+
+@dataclass(frozen=True)
+class FeatureVector:
+    """Features of one case: pyradiomics-named float values in a stable order, plus diagnostics."""
+
+    values: dict[str, float]
+    diagnostics: dict[str, str] = field(default_factory=dict)
+    preset_name: str = ""
+    preset_sha256: str = ""
+    pyradiomics_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"values": self.values, "diagnostics": self.diagnostics, "preset_name": self.preset_name,
+                "preset_sha256": self.preset_sha256, "pyradiomics_version": self.pyradiomics_version}
+
+
+def pyradiomics_version() -> str:
+    import radiomics
+
+    return str(radiomics.__version__)
+
+
+def prepare(image: sitk.Image, mask: sitk.Image, preset: Preset) -> tuple[sitk.Image, sitk.Image, dict[str, str]]:
+    """Apply the preset's nbrisk preprocessing (slice2d, N4, ROI z-score) on the full image."""
+    pre = preset.preprocessing
+    diag: dict[str, str] = {}
+    if pre.get("slice2d") == "largest_axial":
+        mask, k = preprocess.largest_axial_slice(mask)
+        diag["nbrisk_slice2d_index"] = str(k)
+    if pre.get("n4"):
+        image = preprocess.n4_correct(image, pre["n4"])
+        diag["nbrisk_n4"] = "applied"
+    norm = pre.get("normalize")
+    if norm and norm.get("region") == "roi":
+        image = preprocess.normalize_roi(image, mask, float(norm.get("scale", 1.0)))
+        diag["nbrisk_normalize"] = f"roi z-score x{norm.get('scale', 1.0)}"
+    elif norm and norm.get("region") == "image":
+        image = preprocess.normalize_image(image, {"normalizeScale": norm.get("scale", 1.0)})
+        diag["nbrisk_normalize"] = f"image z-score x{norm.get('scale', 1.0)}"
+    return image, mask, diag
+
+
+@lru_cache(maxsize=32)
+def _extractor_cached(key: str, params_json: str) -> Any:
+    import json
+
+    from radiomics.featureextractor import RadiomicsFeatureExtractor
+
+    return RadiomicsFeatureExtractor(json.loads(params_json))
+
+
+def make_extractor(params: dict[str, Any]) -> Any:
+    import json
+
+    text = json.dumps(params, sort_keys=True, default=str)
+    return _extractor_cached(text, text)
+
+
+def _fast_inputs(image: sitk.Image, mask: sitk.Image, params: dict[str, Any]) -> tuple[sitk.Image, sitk.Image, dict]:
+    """Normalise (full image), crop with a safe margin, resample on pyradiomics' full-image grid."""
+    from radiomics import imageoperations
+
+    settings = dict(params.get("setting") or {})
+    settings["label"] = 1
+    if settings.get("normalize"):
+        image = preprocess.normalize_image(image, settings)
+    margin = preprocess.crop_margin(settings, params.get("imageType") or {}, np.array(image.GetSpacing()))
+    lo, hi = preprocess.roi_bounds(mask)
+    resamples = settings.get("interpolator") is not None and settings.get("resampledPixelSpacing") is not None
+    if resamples:
+        src = preprocess.crop(image, lo, hi, margin) if margin is not None else image
+        lab = imageoperations.getMask(mask, **settings)
+        image, mask = imageoperations.resampleImage(src, lab, **settings)
+    elif margin is not None:
+        image, mask = preprocess.crop(image, lo, hi, margin), preprocess.crop(mask, lo, hi, margin)
+    fast = dict(settings)
+    fast.update(normalize=False, interpolator=None, resampledPixelSpacing=None, additionalInfo=False)
+    out = copy.deepcopy(params)
+    out["setting"] = fast
+    return image, mask, out
+
+
+def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: str) -> dict[str, float]:
+    params = copy.deepcopy(params)
+    params.setdefault("setting", {})["label"] = 1
+    if engine == "nbrisk":
+        image, mask, params = _fast_inputs(image, mask, params)
+    elif engine != "pyradiomics":
+        raise NBRiskError(f"unknown engine {engine!r}; use nbrisk or pyradiomics")
+    extractor = make_extractor(params)
+    try:
+        result = extractor.execute(image, mask, label=1)
+    except (ValueError, RuntimeError, IndexError) as exc:
+        msg = " ".join(str(exc).split())[:160]
+        raise InputError(f"pyradiomics cannot extract features from this ROI ({msg}); check the mask") from None
+    return {k: float(v) for k, v in result.items() if not k.startswith("diagnostics_")}
+
+
+def extract_features(
+    image: sitk.Image | Mapping[str, sitk.Image],
+    mask: sitk.Image,
+    preset: str | Preset,
+    *,
+    engine: str = "nbrisk",
+) -> FeatureVector:
+    """Extract the preset's features for one ROI.
+
+    Args:
+        image: one image, or ``{phase: image}`` for multi-phase presets (all on the mask's grid).
+        mask: binary ROI (1 inside) on the image grid, e.g. ``nbrisk.io.read_mask(...).image``.
+        preset: preset name, YAML path or :class:`Preset`.
+        engine: ``"nbrisk"`` (cropped, fast) or ``"pyradiomics"`` (plain extractor on the full image).
+    """
+    p = load_preset(preset)
+    images = _phase_images(image, p)
+    values: dict[str, float] = {}
+    diag: dict[str, str] = {}
+    for i, (phase, img) in enumerate(images.items()):
+        img_p, mask_p, d = prepare(img, mask, p)
+        diag.update({f"{phase}_{k}" if phase else k: v for k, v in d.items()})
+        params = p.pyradiomics_params()
+        if i > 0:
+            params["featureClass"] = {k: v for k, v in (params.get("featureClass") or {}).items()
+                                      if k not in SHAPE_CLASSES}
+        res = _run(img_p, mask_p, params, engine)
+        for k, v in res.items():
+            is_shape = k.split("_")[1] in SHAPE_CLASSES if k.count("_") >= 2 else False
+            values[k if (is_shape or not phase) else f"{phase}_{k}"] = v
+    if len(values) != p.feature_count:
+        raise NBRiskError(
+            f"preset {p.name}: extraction produced {len(values)} features, expected {p.feature_count}; "
+            "a filter's dependency may be missing (LBP2D needs scikit-image): reinstall nbrisk"
+        )
+    diag["nbrisk_engine"] = engine
+    return FeatureVector(values, diag, p.name, p.sha256, pyradiomics_version())
+
+
+def _phase_images(image: sitk.Image | Mapping[str, sitk.Image], p: Preset) -> dict[str, sitk.Image]:
+    if isinstance(image, sitk.Image):
+        if p.phases:
+            raise InputError(
+                f"preset {p.name} needs one image per phase ({', '.join(p.phases)}); "
+                f"give them as image_{p.phases[0]}=... columns / --image {p.phases[0]}=PATH"
+            )
+        return {"": image}
+    given = dict(image)
+    if not p.phases:
+        if len(given) == 1:
+            return {"": next(iter(given.values()))}
+        raise InputError(f"preset {p.name} is single-phase but {len(given)} phase images were given")
+    missing = [ph for ph in p.phases if ph not in given]
+    extra = [ph for ph in given if ph not in p.phases]
+    if missing or extra:
+        raise InputError(
+            f"preset {p.name} needs phases {list(p.phases)}; missing {missing}, unexpected {extra}"
+        )
+    return {ph: given[ph] for ph in p.phases}

@@ -1,0 +1,145 @@
+"""Preprocessing declared by a preset: N4 bias correction, ROI z-score, single-slice 2-D mode, ROI crop.
+
+Whole-image normalisation and resampling stay pyradiomics' own (``normalizeImage``, ``resampleImage``),
+called on the full image grid so results equal plain pyradiomics. The crop here only removes voxels that
+cannot influence any feature: it keeps a margin wider than the resampling grid's padding plus the
+interpolation and filter support, measured on the full-image grid.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+import SimpleITK as sitk
+
+from nbrisk.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+# image types whose output depends on the whole image's maximum (pyradiomics rescales by max |x|)
+GLOBAL_IMAGE_TYPES = {"Square", "SquareRoot", "Logarithm", "Exponential"}
+BSPLINE_DECAY_VOXELS = 12  # cubic B-spline prefilter pole 0.268: 0.268**12 ~ 1e-7
+
+
+def n4_correct(image: sitk.Image, options: dict[str, Any] | None = None) -> sitk.Image:
+    """N4 bias-field correction (MRI) on the whole image; returns float32 on the same grid."""
+    opts = dict(options or {})
+    shrink = int(opts.get("shrink_factor", 4))
+    iterations = [int(i) for i in opts.get("iterations", [50, 50, 50, 50])]
+    img = sitk.Cast(image, sitk.sitkFloat32)
+    how = opts.get("mask", "body")
+    if how == "body":  # everything brighter than 5% of the robust maximum: the body, not just bright fat
+        thr = 0.05 * float(np.percentile(sitk.GetArrayViewFromImage(img), 99.5))
+        fg = sitk.Cast(img > thr, sitk.sitkUInt8)
+    elif how == "otsu":
+        fg = sitk.OtsuThreshold(img, 0, 1, 200)
+    elif how == "none":
+        fg = sitk.Cast(img * 0 + 1, sitk.sitkUInt8)
+    else:
+        raise InputError(f"unknown N4 mask {how!r}; use body, otsu or none")
+    small = sitk.Shrink(img, [shrink] * img.GetDimension()) if shrink > 1 else img
+    small_mask = sitk.Shrink(fg, [shrink] * img.GetDimension()) if shrink > 1 else fg
+    n4 = sitk.N4BiasFieldCorrectionImageFilter()
+    n4.SetMaximumNumberOfIterations(iterations)
+    n4.SetConvergenceThreshold(float(opts.get("convergence_threshold", 0.001)))
+    n4.Execute(small, small_mask)
+    log_bias = n4.GetLogBiasFieldAsImage(img)
+    out = img / sitk.Exp(log_bias)
+    out.CopyInformation(image)
+    return sitk.Cast(out, sitk.sitkFloat32)
+
+
+def normalize_roi(image: sitk.Image, mask: sitk.Image, scale: float = 1.0) -> sitk.Image:
+    """z-score with the ROI's mean and SD: f(x) = scale * (x - mu_roi) / sd_roi (Kim 2024)."""
+    arr = sitk.GetArrayFromImage(image).astype(np.float64)
+    m = sitk.GetArrayViewFromImage(mask) > 0
+    vals = arr[m]
+    sd = float(vals.std())
+    if sd == 0:
+        raise InputError("ROI has constant intensity; ROI z-score normalisation is undefined (check the mask)")
+    out = sitk.GetImageFromArray(((arr - vals.mean()) / sd * scale).astype(np.float32))
+    out.CopyInformation(image)
+    return out
+
+
+def normalize_image(image: sitk.Image, settings: dict[str, Any]) -> sitk.Image:
+    """pyradiomics' whole-image normalisation (``normalize: true``), exactly as pyradiomics applies it."""
+    from radiomics import imageoperations
+
+    return imageoperations.normalizeImage(image, **settings)
+
+
+def axial_axis(image: sitk.Image) -> int:
+    """Index (x=0, y=1, z=2) of the image axis closest to the patient's superior direction."""
+    d = np.array(image.GetDirection()).reshape(3, 3)
+    return int(np.argmax(np.abs(d[2, :])))
+
+
+def largest_axial_slice(mask: sitk.Image) -> tuple[sitk.Image, int]:
+    """Keep only the axial slice of the mask with the largest ROI area; return (mask, slice index)."""
+    ax = axial_axis(mask)
+    arr = sitk.GetArrayFromImage(mask)  # (z, y, x)
+    np_axis = 2 - ax
+    counts = (arr > 0).sum(axis=tuple(i for i in range(3) if i != np_axis))
+    k = int(np.argmax(counts))
+    keep = np.zeros_like(arr)
+    sl = [slice(None)] * 3
+    sl[np_axis] = k
+    keep[tuple(sl)] = arr[tuple(sl)]
+    out = sitk.GetImageFromArray(keep)
+    out.CopyInformation(mask)
+    return out, k
+
+
+def roi_bounds(mask: sitk.Image) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper (inclusive) voxel index of the ROI, in SimpleITK (x, y, z) order."""
+    arr = sitk.GetArrayViewFromImage(mask)
+    nz = [np.flatnonzero(np.any(arr, axis=tuple(j for j in range(3) if j != i))) for i in range(3)]
+    if any(len(v) == 0 for v in nz):
+        raise InputError("mask is empty")
+    lo = np.array([nz[2][0], nz[1][0], nz[0][0]])
+    hi = np.array([nz[2][-1], nz[1][-1], nz[0][-1]])
+    return lo, hi
+
+
+def crop_margin(settings: dict[str, Any], image_types: dict[str, Any], spacing: np.ndarray) -> np.ndarray | None:
+    """Margin in voxels (x, y, z) that keeps every feature unchanged, or None when cropping is unsafe.
+
+    With resampling, the margin covers pyradiomics' new grid (bounding box + padDistance new voxels) plus
+    the interpolator's support. Without resampling, filters see the whole image, so the margin covers the
+    filter support, and image types scaled by the whole image's maximum forbid cropping.
+    """
+    interp = settings.get("interpolator")
+    new = settings.get("resampledPixelSpacing")
+    pad = float(settings.get("padDistance", 5))
+    if interp is not None and new is not None:
+        new_sp = np.where(np.array(new, float) == 0, spacing, np.array(new, float))
+        name = interp if isinstance(interp, str) else str(interp)
+        support = BSPLINE_DECAY_VOXELS + 3 if "BSpline" in name or "Lanczos" in name or "Sinc" in name else 2
+        return np.ceil((pad + 2.0) * np.maximum(new_sp, spacing) / spacing).astype(int) + support
+    if GLOBAL_IMAGE_TYPES & set(image_types):
+        return None
+    margin_mm = 0.0
+    margin_vox = 2.0
+    for itype, custom in image_types.items():
+        custom = custom or {}
+        if itype == "LoG":
+            sig = max(custom.get("sigma", settings.get("sigma", [1.0])) or [1.0])
+            margin_mm = max(margin_mm, 6.0 * float(sig))
+        elif itype == "Wavelet":
+            level = int(custom.get("level", settings.get("level", 1)))
+            margin_vox = max(margin_vox, 16.0 * 2 ** (level - 1))
+        elif itype in ("Gradient", "LBP2D", "LBP3D"):
+            margin_vox = max(margin_vox, 2.0 + float(custom.get("lbp2DRadius", settings.get("lbp2DRadius", 1))))
+    return np.ceil(np.maximum(margin_mm / spacing, margin_vox)).astype(int) + int(math.ceil(pad))
+
+
+def crop(image: sitk.Image, lo: np.ndarray, hi: np.ndarray, margin: np.ndarray) -> sitk.Image:
+    """Crop to [lo - margin, hi + margin] on the image's own grid (indices clamped to the image)."""
+    size = np.array(image.GetSize())
+    a = np.maximum(lo - margin, 0)
+    b = np.minimum(hi + margin, size - 1)
+    return sitk.RegionOfInterest(image, (b - a + 1).astype(int).tolist(), a.astype(int).tolist())
