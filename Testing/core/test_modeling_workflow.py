@@ -164,3 +164,12 @@ def test_cli_errors_exit_2_without_output(tmp_path, cls_tables, capsys):
     assert not out.exists()
     rc = main(["cv", "--features", str(fpath), "--labels", str(lpath), "--recipe", "nope", "--out", str(out)])
     assert rc == 2
+
+
+def test_train_a_recipe_with_smote_reports_selected_features():
+    f, lab, _ = classification_tables(n=40, p=20, informative=3, effect=1.5, seed=1)
+    tm = train(f, lab, "jia2023-svm", validate=False)
+    assert tm.selected_features and set(tm.selected_features) <= set(tm.feature_names)
+    assert "smote" in dict(tm.pipeline.steps) and "smote" not in dict(tm.inference_pipeline().steps)
+    X = f.set_index("case_id")[tm.feature_names]
+    np.testing.assert_array_equal(tm.inference_pipeline().predict_proba(X), tm.pipeline.predict_proba(X))
