@@ -118,13 +118,15 @@ def nomogram_axes(fitted: Any, X: Any) -> dict[str, Any]:
     """
     import pandas as pd
 
+    from nbrisk.modeling.pipeline import transform_head
+
     model = fitted[-1]
-    head = fitted[:-1]
-    Xt = head.transform(X) if len(head.steps) else X
+    head = transform_head(fitted)
+    Xt = head.transform(X) if head is not None else X
     coef = dict(zip([str(c) for c in Xt.columns], np.ravel(model.coef_), strict=True))
     axes = []
     clinical_cols: set[str] = set()
-    feat = head.named_steps.get("features") if len(head.steps) else None
+    feat = head.named_steps.get("features") if head is not None else None
     if feat is not None and hasattr(feat, "named_transformers_") and "clinical" in feat.named_transformers_:
         branch = feat.named_transformers_["clinical"]
         for name, sub, cols in branch.transformers_:
