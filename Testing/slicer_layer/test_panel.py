@@ -109,9 +109,13 @@ def test_saved_scene_restores_the_last_results(standin, tmp_path: Path) -> None:
 def test_reload_purges_nbrisk_and_nbrisklib(standin) -> None:
     _, widget = build_module_widget()
     assert "NBRiskLib.widget" in sys.modules and "nbrisk.review" in sys.modules
-    widget.onReload()
-    assert not [m for m in sys.modules if m.split(".")[0] in ("nbrisk", "NBRiskLib")]
-    assert standin.util.reloaded == ["NBRiskModule"]
+    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] == "nbrisk"}
+    try:
+        widget.onReload()
+        assert not [m for m in sys.modules if m.split(".")[0] in ("nbrisk", "NBRiskLib")]
+        assert standin.util.reloaded == ["NBRiskModule"]
+    finally:  # give the rest of the session back the module objects it already holds
+        sys.modules.update(saved)
 
 
 def test_empty_panel_screenshot(standin, artifacts_dir: Path) -> None:
