@@ -1,0 +1,292 @@
+"""MRML <-> core adapter: volume nodes to SimpleITK (RAS -> LPS), segments to label maps, results to nodes.
+
+Slicer stores volumes in RAS (IJK->RAS matrix), ITK/SimpleITK and ``nbrisk`` use LPS. The two frames differ by a
+sign flip of the first two axes, applied to the origin, to the direction matrix (row-wise) and to every point.
+This module holds no business rules: it converts, calls ``nbrisk``, and writes what the core returned.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+import slicer
+import vtk
+from slicer.ScriptedLoadableModule import ScriptedLoadableModuleLogic
+
+from nbrisk.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
+TABLE_NAME = "NBRisk_{name}_results"
+EDITOR_NODE_NAME = "NBRisk_SegmentEditor"
+
+
+def ras_to_lps(point: Sequence[float]) -> tuple[float, float, float]:
+    """Convert a point (mm) between RAS and LPS (the flip is its own inverse)."""
+    return (-float(point[0]), -float(point[1]), float(point[2]))
+
+
+lps_to_ras = ras_to_lps
+
+
+def image_from_volume(volume_node) -> sitk.Image:
+    """Return a volume node's voxels as a SimpleITK image in LPS (origin, spacing and direction kept)."""
+    if volume_node is None or volume_node.GetImageData() is None:
+        raise InputError("No input volume: pick a CT or MRI volume in the Input section.")
+    if volume_node.GetParentTransformNode() is not None:
+        raise InputError(f"Volume '{volume_node.GetName()}' is under a transform: harden the transform first "
+                         "(Transforms module) so the image grid is explicit.")
+    image = sitk.GetImageFromArray(slicer.util.arrayFromVolume(volume_node).copy())  # KJI order = ITK's
+    directions = np.zeros((3, 3))
+    volume_node.GetIJKToRASDirections(directions)
+    image.SetSpacing(tuple(float(s) for s in volume_node.GetSpacing()))
+    image.SetOrigin(ras_to_lps(volume_node.GetOrigin()))
+    image.SetDirection(tuple((RAS_TO_LPS @ directions).ravel()))
+    return image
+
+
+def set_volume_geometry(volume_node, image: sitk.Image) -> None:
+    """Give a volume node the LPS geometry of a SimpleITK image (converted to RAS)."""
+    volume_node.SetSpacing(image.GetSpacing())
+    volume_node.SetOrigin(lps_to_ras(image.GetOrigin()))
+    directions = RAS_TO_LPS @ np.array(image.GetDirection()).reshape(3, 3)
+    volume_node.SetIJKToRASDirections(directions)
+
+
+def add_volume_from_image(image: sitk.Image, name: str, class_name: str = "vtkMRMLScalarVolumeNode"):
+    """Add a new volume node holding a SimpleITK image (LPS -> RAS)."""
+    node = slicer.mrmlScene.AddNewNodeByClass(class_name, name)
+    set_volume_geometry(node, image)
+    slicer.util.updateVolumeFromArray(node, sitk.GetArrayFromImage(image))
+    node.CreateDefaultDisplayNodes()
+    return node
+
+
+def mask_from_segment(segmentation_node, segment_id: str, volume_node) -> sitk.Image:
+    """Return a segment as a binary uint8 label map resampled onto the volume's voxel grid (LPS)."""
+    if segmentation_node is None or not segment_id:
+        raise InputError("No tumour segment: grow one from seeds or draw it in the Segment Editor.")
+    try:
+        array = slicer.util.arrayFromSegmentBinaryLabelmap(segmentation_node, segment_id, volume_node)
+    except RuntimeError as exc:  # Slicer cannot export an empty segment
+        raise InputError(f"Segment '{segment_name(segmentation_node, segment_id)}' is empty or cannot be exported "
+                         f"({exc}): draw or grow the tumour first.") from exc
+    mask = sitk.GetImageFromArray((np.asarray(array) > 0).astype(np.uint8))
+    mask.CopyInformation(image_from_volume(volume_node))
+    if not np.any(array):
+        raise InputError(f"Segment '{segment_name(segmentation_node, segment_id)}' is empty: draw or grow the "
+                         "tumour first.")
+    return mask
+
+
+def update_segment_from_mask(mask: sitk.Image, segmentation_node, segment_id: str, volume_node) -> None:
+    """Write a mask on the volume's grid into a segment (replacing its binary label map)."""
+    slicer.util.updateSegmentBinaryLabelmapFromArray(sitk.GetArrayFromImage(mask).astype(np.uint8),
+                                                     segmentation_node, segment_id, volume_node)
+
+
+def segment_name(segmentation_node, segment_id: str) -> str:
+    segment = segmentation_node.GetSegmentation().GetSegment(segment_id)
+    return segment.GetName() if segment is not None else segment_id
+
+
+def find_or_add_segment(segmentation_node, name: str) -> str:
+    """Return the id of the segment called ``name``, adding an empty one if there is none."""
+    segmentation = segmentation_node.GetSegmentation()
+    segment_id = segmentation.GetSegmentIdBySegmentName(name)
+    return segment_id or segmentation.AddEmptySegment(name, name)
+
+
+def seeds_lps(markups_node) -> list[tuple[float, float, float]]:
+    """Return the control points of a markups node as LPS points in mm (world coordinates)."""
+    if markups_node is None:
+        return []
+    points = slicer.util.arrayFromMarkupsControlPoints(markups_node, world=True)
+    return [ras_to_lps(p) for p in np.asarray(points).reshape(-1, 3)]
+
+
+def structures_from_segmentation(segmentation_node, volume_node) -> tuple[sitk.Image, dict[int, str]]:
+    """Merge every segment into one label map on the volume grid; return it and {label: segment name}."""
+    segmentation = segmentation_node.GetSegmentation()
+    reference = image_from_volume(volume_node)
+    labels = np.zeros(sitk.GetArrayViewFromImage(reference).shape, dtype=np.uint8)
+    names: dict[int, str] = {}
+    for index in range(segmentation.GetNumberOfSegments()):
+        segment_id = segmentation.GetNthSegmentID(index)
+        try:
+            array = slicer.util.arrayFromSegmentBinaryLabelmap(segmentation_node, segment_id, volume_node)
+        except RuntimeError:  # an empty segment has nothing to contribute to the hints
+            logger.info("Segment %s is empty; skipped for IDRF hints", segment_id)
+            continue
+        labels[np.asarray(array) > 0] = index + 1
+        names[index + 1] = segmentation.GetSegment(segment_id).GetName()
+    image = sitk.GetImageFromArray(labels)
+    image.CopyInformation(reference)
+    return image, names
+
+
+def write_case_files(volume_node, mask: sitk.Image | None, folder: Path) -> tuple[Path, Path | None]:
+    """Write the volume (and mask) as NRRD files for a CLI job; return their paths."""
+    from nbrisk.io import write_image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    image_path = folder / "image.nrrd"
+    write_image(image_from_volume(volume_node), image_path)
+    mask_path = None
+    if mask is not None:
+        mask_path = folder / "mask.nrrd"
+        write_image(mask, mask_path)
+    return image_path, mask_path
+
+
+def case_id(volume_node) -> str:
+    """A file-name-safe case id from the volume's name (the user's choice of pseudonym)."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in volume_node.GetName()) or "case"
+
+
+def update_results_table(table_node, rows: Sequence[tuple[str, str]], name: str):
+    """Fill (or create) a two-column table node (Item, Value) with the shown results."""
+    if table_node is None:
+        table_node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", TABLE_NAME.format(name=name))
+    items = np.array([r[0] for r in rows], dtype=str)
+    values = np.array([r[1] for r in rows], dtype=str)
+    slicer.util.updateTableFromArray(table_node, [items, values], ["Item", "Value"])
+    table_node.SetAttribute("NBRisk.Results", "1")
+    return table_node
+
+
+def set_segment_colour(segmentation_node, segment_id: str, rgb: Sequence[float]) -> None:
+    segment = segmentation_node.GetSegmentation().GetSegment(segment_id)
+    if segment is not None:
+        segment.SetColor(*[float(c) for c in rgb])
+
+
+def show_slice_text(text: str) -> None:
+    """Show a short text in the upper-right corner of every slice view."""
+    layout_manager = slicer.app.layoutManager()
+    if layout_manager is None:
+        return
+    for view_name in layout_manager.sliceViewNames():
+        view = layout_manager.sliceWidget(view_name).sliceView()
+        view.cornerAnnotation().SetText(vtk.vtkCornerAnnotation.UpperRight, text)
+        view.forceRender()
+
+
+class NBRiskLogic(ScriptedLoadableModuleLogic):
+    """Everything the panel does, callable without the panel (scripts, the self-test)."""
+
+    def grow_tumour(self, volume_node, tumour_seeds, background_seeds, segmentation_node, segment_name_: str,
+                    largest_slice_2d: bool = False) -> dict[str, float]:
+        """Grow the tumour from seed points (core semiautomatic ROI) into a segment; return its summary."""
+        image = image_from_volume(volume_node)
+        seeds = seeds_lps(tumour_seeds)
+        if not seeds:
+            raise InputError("No tumour seeds: place at least one point inside the tumour.")
+        if segmentation_node is None:
+            raise InputError("No segmentation: pick or create one in the Segmentation section.")
+        from nbrisk.segmentation import grow_from_seeds
+
+        kwargs = {"background_lps": seeds_lps(background_seeds)}
+        if largest_slice_2d:
+            kwargs["slice_2d"] = True
+        mask = grow_from_seeds(image, seeds, **kwargs)
+        segment_id = find_or_add_segment(segmentation_node, segment_name_)
+        segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
+        update_segment_from_mask(mask, segmentation_node, segment_id, volume_node)
+        array = sitk.GetArrayViewFromImage(mask)
+        voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
+        return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum())}
+
+    @staticmethod
+    def segment_editor_node():
+        """The scene's NBRisk segment editor node (created once; Slicer needs one per embedded editor)."""
+        node = slicer.mrmlScene.GetFirstNodeByName(EDITOR_NODE_NAME)
+        if node is None:
+            node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentEditorNode", EDITOR_NODE_NAME)
+        return node
+
+    def preset_names(self) -> list[str]:
+        """Names of the feature presets shipped with the core."""
+        from nbrisk.presets import available_presets
+
+        return list(available_presets())
+
+    def load_bundle_card(self, bundle_path: Path) -> dict:
+        """Load a model bundle (checksums, allow-listed types) and return its model card."""
+        from nbrisk.bundle import load_bundle
+
+        return dict(load_bundle(Path(bundle_path)).card)
+
+    def prediction_args(self, volume_node, segmentation_node, segment_name_: str, bundle_path: Path,
+                        clinical: Mapping[str, str], work_dir: Path,
+                        checklist_json: str = "") -> tuple[list[str], Path]:
+        """Write the case to ``work_dir`` and return the ``nbrisk predict`` arguments and the result path."""
+        segment_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(segment_name_) \
+            if segmentation_node is not None else ""
+        mask = mask_from_segment(segmentation_node, segment_id, volume_node)
+        image_path, mask_path = write_case_files(volume_node, mask, work_dir / "case")
+        out = work_dir / "prediction"
+        args = ["predict", "--model", str(bundle_path), "--image", str(image_path), "--mask", str(mask_path),
+                "--out", str(out)]
+        given = [f"{key}={value}" for key, value in clinical.items() if str(value).strip()]
+        if given:
+            args += ["--clinical", *given]
+        if checklist_json:
+            checklist_path = work_dir / "idrf_checklist.json"
+            checklist_path.write_text(checklist_json, encoding="utf-8")
+            args += ["--idrf", str(checklist_path)]
+        return [*args, "--case-id", case_id(volume_node), "--no-pdf"], out / "prediction.json"
+
+    def read_prediction(self, path: Path) -> dict:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+
+    def show_prediction(self, view, segmentation_node, segment_name_: str, table_node, case_name: str):
+        """Write a prediction view to the scene: results table, segment colour, slice-view text."""
+        table_node = update_results_table(table_node, view.table_rows, case_name)
+        if segmentation_node is not None:
+            segment_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(segment_name_)
+            if segment_id:
+                set_segment_colour(segmentation_node, segment_id, view.colour)
+        show_slice_text(view.slice_text)
+        return table_node
+
+    def idrf_checklist(self, volume_node, segmentation_node, tumour_segment: str, checklist=None):
+        """Return the checklist (a new one if None) with fresh image-derived hints from the segments.
+
+        Hints are suggestions: item statuses are left as they are (see ``nbrisk.idrf.accept_suggestions``).
+        """
+        from nbrisk import idrf
+
+        structures, names = structures_from_segmentation(segmentation_node, volume_node)
+        hints = idrf.hints_from_segmentation(structures, names, tumour=tumour_segment)
+        if checklist is None:
+            return idrf.Checklist.new(volume_node.GetName(), hints=hints)
+        checklist.hints = list(hints)
+        return checklist
+
+    def current_case_manifest(self, volume_node, segmentation_node, segment_name_: str, work_dir: Path) -> Path:
+        """Write the current volume (and tumour segment, if any) as a one-case study manifest."""
+        segment_id = ""
+        if segmentation_node is not None:
+            segment_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(segment_name_)
+        mask = mask_from_segment(segmentation_node, segment_id, volume_node) if segment_id else None
+        image_path, mask_path = write_case_files(volume_node, mask, work_dir / "case")
+        manifest = work_dir / "manifest.csv"
+        header, row = ["case_id", "image"], [case_id(volume_node), str(image_path)]
+        if mask_path is not None:
+            header.append("mask")
+            row.append(str(mask_path))
+        manifest.write_text(",".join(header) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+        return manifest
+
+    @staticmethod
+    def work_dir(prefix: str = "NBRisk-") -> Path:
+        base = getattr(slicer.app, "temporaryPath", None) or tempfile.gettempdir()
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=base))

@@ -1,0 +1,347 @@
+"""The NBRisk panel: loads the .ui, binds it to the parameter node, forwards clicks to the logic, shows results.
+
+Uses only APIs that PythonQt (Slicer) and PySide6 (the test stand-in) share: methods, not property assignment;
+``signal.connect(slot)``; values read through ``_value``. Presentation comes from ``nbrisk.review``; nothing
+here decides anything medical.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import traceback
+from pathlib import Path
+
+import qt
+import slicer
+import vtk
+from slicer.util import VTKObservationMixin
+
+from NBRiskLib import dependencies
+from NBRiskLib.idrf_view import IdrfSection
+from NBRiskLib.parameter_node import NBRiskParameterNode
+from NBRiskLib.runner import CliRunner
+from NBRiskLib.study_view import StudySection
+from nbrisk.errors import NBRiskError
+
+logger = logging.getLogger(__name__)
+
+ACTION_BUTTONS = ("growButton", "loadBundleButton", "predictButton", "suggestHintsButton", "computeStagingButton",
+                  "exportStudyButton", "importStudyButton", "analyzeStudyButton")
+
+
+def _value(widget, name: str):
+    """Read a Qt property in both bindings (PythonQt: attribute, PySide6: getter method)."""
+    attr = getattr(widget, name)
+    return attr() if callable(attr) else attr
+
+
+from NBRiskLib.study_view import path_or_none as _path  # noqa: E402
+
+
+class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
+    """Owns the loaded .ui (``uiWidget``/``ui``), the parameter node binding and the running job."""
+
+    def __init__(self, uiPath, logic, runner: CliRunner | None = None, requirementsPath=None) -> None:
+        VTKObservationMixin.__init__(self)
+        self.uiWidget = slicer.util.loadUI(str(uiPath))
+        self.ui = slicer.util.childWidgetVariables(self.uiWidget)
+        self.uiWidget.setMRMLScene(slicer.mrmlScene)
+        self.logic = logic
+        self.runner = runner or CliRunner()
+        self.requirementsPath = requirementsPath
+        self.lastError: str | None = None
+        self.lastPredictionView = None
+        self._parameterNode: NBRiskParameterNode | None = None
+        self._guiTag = None
+        self._dependenciesChecked = False
+        self._clinicalEditors: dict = {}
+        self._checklist = None
+        self._connectSignals()
+
+    # ---- lifecycle (called by NBRiskModuleWidget) -------------------------------------------------------
+    def _connectSignals(self) -> None:
+        ui = self.ui
+        for button, slot in (("installDependenciesButton", self.onInstallDependencies), ("growButton", self.onGrow),
+                             ("loadBundleButton", self.onLoadBundle), ("predictButton", self.onPredict),
+                             ("cancelJobButton", self.onCancelJob), ("suggestHintsButton", self.onSuggestHints),
+                             ("computeStagingButton", self.onComputeStaging),
+                             ("saveChecklistButton", self.onSaveChecklist),
+                             ("loadChecklistButton", self.onLoadChecklist), ("exportStudyButton", self.onExportStudy),
+                             ("importStudyButton", self.onImportStudy), ("analyzeStudyButton", self.onAnalyzeStudy),
+                             ("openStudyReportButton", self.onOpenStudyReport), ("acceptHintsButton", self.onAcceptHints),
+                             ("openReportButton", self.onOpenReport)):
+            getattr(ui, button).clicked.connect(slot)
+        ui.presetComboBox.currentTextChanged.connect(self._onPresetChanged)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self._onSceneStartClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self._onSceneEndClose)
+
+    def enter(self) -> None:
+        self.initializeParameterNode()
+
+    def exit(self) -> None:
+        self.setParameterNode(None)
+
+    def cleanup(self) -> None:
+        self.setParameterNode(None)
+        self.removeObservers()
+        self.runner.cancel()
+
+    def _onSceneStartClose(self, caller=None, event=None) -> None:
+        self.setParameterNode(None)
+
+    def _onSceneEndClose(self, caller=None, event=None) -> None:
+        if self.uiWidget.isVisible():
+            self.initializeParameterNode()
+
+    def initializeParameterNode(self) -> None:
+        self.setParameterNode(self.logic.getParameterNode())
+        node = self._parameterNode
+        if not node.inputVolume:
+            first = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
+            if first:
+                node.inputVolume = first
+        self._populateChoices()
+        if node.lastPrediction:
+            self._showPrediction(json.loads(node.lastPrediction), writeScene=False)
+        if node.checklistJson and self._checklist is None:
+            with self._userAction("Could not restore the IDRF checklist"):
+                from nbrisk import idrf
+
+                self._setChecklist(idrf.Checklist.from_dict(json.loads(node.checklistJson)))
+
+    def setParameterNode(self, parameterNode: NBRiskParameterNode | None) -> None:
+        if self._parameterNode is not None:
+            self._parameterNode.disconnectGui(self._guiTag)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateState)
+        self._parameterNode = parameterNode
+        if parameterNode is not None:
+            self._guiTag = parameterNode.connectGui(self.ui)
+            self.addObserver(parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateState)
+            self._updateState()
+
+    @property
+    def parameterNode(self) -> NBRiskParameterNode | None:
+        return self._parameterNode
+
+    def _updateState(self, caller=None, event=None) -> None:
+        p, busy = self._parameterNode, self.runner.is_running()
+        ready = {
+            "growButton": bool(p and p.inputVolume and p.tumourSeeds and p.segmentation),
+            "loadBundleButton": bool(p and _path(p.bundlePath)),
+            "predictButton": bool(p and p.inputVolume and p.segmentation and _path(p.bundlePath)),
+            "suggestHintsButton": bool(p and p.inputVolume and p.segmentation),
+            "computeStagingButton": True,
+            "exportStudyButton": bool(p and _path(p.studyDirectory) and (p.inputVolume or _path(p.studyManifest))),
+            "importStudyButton": bool(p and _path(p.studyDirectory) and _path(p.importFolder)),
+            "analyzeStudyButton": bool(p and _path(p.studyDirectory)),
+        }
+        for name in ACTION_BUTTONS:
+            getattr(self.ui, name).setEnabled(ready[name] and not busy)
+        self.ui.cancelJobButton.setEnabled(busy)
+        if p is not None:
+            self._syncMrmlWidgets(p)
+
+    def _syncMrmlWidgets(self, p: NBRiskParameterNode) -> None:
+        """Point the embedded Segment Editor and the seed-placement buttons at the selected nodes."""
+        editor = self.ui.segmentEditorWidget
+        if editor.mrmlSegmentEditorNode() is None:
+            editor.setMRMLSegmentEditorNode(self.logic.segment_editor_node())
+        if editor.segmentationNode() is not p.segmentation:
+            editor.setSegmentationNode(p.segmentation)
+        if editor.sourceVolumeNode() is not p.inputVolume:
+            editor.setSourceVolumeNode(p.inputVolume)
+        for place, node in ((self.ui.tumourSeedsPlaceWidget, p.tumourSeeds),
+                            (self.ui.backgroundSeedsPlaceWidget, p.backgroundSeeds)):
+            if place.currentNode() is not node:
+                place.setCurrentNode(node)
+
+    # ---- helpers ----------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _userAction(self, title: str):
+        """Run a user action: wait cursor; core errors shown as their one-line message, others with details."""
+        slicer.app.setOverrideCursor(qt.Qt.WaitCursor)
+        try:
+            yield
+        except NBRiskError as exc:
+            self._showError(f"{title}: {exc}")
+        except Exception as exc:
+            logger.exception(title)
+            self._showError(f"{title}: {exc}", traceback.format_exc())
+        finally:
+            slicer.app.restoreOverrideCursor()
+
+    def _showError(self, message: str, details: str | None = None) -> None:
+        self.lastError = message
+        self.ui.statusLabel.setText(message)
+        if details:
+            slicer.util.errorDisplay(message, detailedText=details)
+        else:
+            slicer.util.errorDisplay(message)
+
+    def _status(self, text: str) -> None:
+        self.ui.statusLabel.setText(text)
+
+    def _ensureDependencies(self) -> None:
+        if not self._dependenciesChecked and self.requirementsPath:
+            dependencies.ensure(self.requirementsPath)
+        self._dependenciesChecked = True
+
+    def _startJob(self, title: str, args: list[str], onSuccess) -> None:
+        self.lastError = None
+        self.ui.progressBar.setRange(0, 0)
+        self._status(f"{title}...")
+
+        def finished(code: int, lastLine: str) -> None:
+            self.ui.progressBar.setRange(0, 100)
+            self.ui.progressBar.setValue(100 if code == 0 else 0)
+            self._updateState()
+            if code != 0:
+                message = lastLine.split("error:", 1)[-1].strip() or f"exit code {code}"
+                self._showError(f"{title} failed: {message}")
+                return
+            with self._userAction(f"{title} failed"):
+                onSuccess()
+                self._status(f"{title}: done.")
+
+        def output(line: str, fraction) -> None:
+            self.ui.studyLogTextEdit.appendPlainText(line)
+            if fraction is not None:
+                self.ui.progressBar.setRange(0, 100)
+                self.ui.progressBar.setValue(int(round(100 * fraction)))
+
+        self.ui.studyLogTextEdit.appendPlainText("$ nbrisk " + " ".join(args))
+        self.runner.start(args, finished, output)
+        self._updateState()
+
+    def onInstallDependencies(self) -> None:
+        with self._userAction("Python packages not installed"):
+            self._dependenciesChecked = False
+            self._ensureDependencies()
+            self._status("All Python packages NBRisk needs are installed.")
+
+    def _populateChoices(self) -> None:
+        """Fill the preset and INRG combo boxes from the core (once; pure-Python core, no optional deps)."""
+        from NBRiskLib import idrf_view
+
+        with self._userAction("Could not read the presets and INRG values"):
+            if not self.ui.presetComboBox.count():
+                self.ui.presetComboBox.addItems(["", *self.logic.preset_names()])
+            idrf_view.populate_choices(self.ui)
+            preset = self._parameterNode.preset if self._parameterNode else ""
+            if preset:
+                self.ui.presetComboBox.setCurrentIndex(max(0, self.ui.presetComboBox.findText(preset)))
+
+    def onCancelJob(self) -> None:
+        self.runner.cancel()
+
+    def _onPresetChanged(self, text: str) -> None:
+        if self._parameterNode is not None:
+            self._parameterNode.preset = text
+
+    # ---- segmentation -----------------------------------------------------------------------------------
+    def onGrow(self) -> None:
+        p = self._parameterNode
+        with self._userAction("Growing the tumour failed"):
+            self._ensureDependencies()
+            summary = self.logic.grow_tumour(p.inputVolume, p.tumourSeeds, p.backgroundSeeds, p.segmentation,
+                                             p.tumourSegmentName, p.largestSlice2D)
+            self.ui.segmentationInfoLabel.setText(
+                f"{p.tumourSegmentName}: {summary['volume_ml']:.1f} ml on {summary['slices']} slice(s)")
+            self._status("Tumour grown from seeds; refine with more seeds or the Segment Editor.")
+
+    # ---- model and results ------------------------------------------------------------------------------
+    def onLoadBundle(self) -> None:
+        from nbrisk import review
+
+        with self._userAction("Could not load the model bundle"):
+            self._ensureDependencies()
+            card = self.logic.load_bundle_card(_path(self._parameterNode.bundlePath))
+            lines = review.card_lines(card)
+            self.ui.modelCardTextBrowser.setPlainText("\n".join(f"{k}: {v}" for k, v in lines))
+            self._buildClinicalFields(review.clinical_fields(card))
+            preset = review.card_preset(card)
+            if preset:
+                self._parameterNode.preset = preset
+                self.ui.presetComboBox.setCurrentIndex(max(0, self.ui.presetComboBox.findText(preset)))
+            self._status(f"Model loaded: {len(self._clinicalEditors)} clinical input(s) requested.")
+
+    def _buildClinicalFields(self, fields) -> None:
+        layout = self.ui.clinicalInputsGroupBox.layout()
+        while layout.rowCount():
+            layout.removeRow(0)
+        self._clinicalEditors = {}
+        saved = dict(self._parameterNode.clinicalInputs or {})
+        for field in fields:
+            if field.choices:
+                editor = qt.QComboBox()
+                editor.addItems(["", *field.choices])
+                editor.setCurrentIndex(max(0, editor.findText(saved.get(field.name, ""))))
+            else:
+                editor = qt.QLineEdit()
+                hint = [field.kind] + ([f"{field.low:g}-{field.high:g}"] if field.low is not None else [])
+                editor.setPlaceholderText(" ".join(hint + [field.unit]).strip())
+                editor.setText(saved.get(field.name, ""))
+            editor.setObjectName(f"clinical_{field.name}")
+            layout.addRow(field.label, editor)
+            self._clinicalEditors[field.name] = editor
+        if not fields:
+            layout.addRow(qt.QLabel("This model needs no clinical inputs."))
+
+    def clinicalValues(self) -> dict[str, str]:
+        values = {}
+        for name, editor in self._clinicalEditors.items():
+            text = _value(editor, "currentText") if isinstance(editor, qt.QComboBox) else _value(editor, "text")
+            values[name] = str(text).strip()
+        return values
+
+    def onPredict(self) -> None:
+        p = self._parameterNode
+        with self._userAction("Prediction failed"):
+            self._ensureDependencies()
+            clinical = self.clinicalValues()
+            p.clinicalInputs = clinical
+            args, resultPath = self.logic.prediction_args(p.inputVolume, p.segmentation, p.tumourSegmentName,
+                                                          _path(p.bundlePath), clinical, self.logic.work_dir(),
+                                                          p.checklistJson)
+            self._startJob("Computing the risk score", args, lambda: self._onPredictionDone(resultPath))
+
+    def _onPredictionDone(self, resultPath: Path) -> None:
+        prediction = self.logic.read_prediction(resultPath)
+        report = resultPath.parent / "report.html"
+        prediction.setdefault("report_path", str(report) if report.exists() else "")
+        self._parameterNode.lastPrediction = json.dumps(prediction)
+        self._showPrediction(prediction)
+
+    def _showPrediction(self, prediction: dict, writeScene: bool = True) -> None:
+        from nbrisk import review
+
+        view = review.prediction_view(prediction)
+        self.lastPredictionView = view
+        ui = self.ui
+        ui.riskScoreLabel.setText(view.score_text)
+        ui.riskClassLabel.setText(view.class_text)
+        ui.thresholdLabel.setText(view.threshold_text)
+        ui.riskCategoryLabel.setText(view.category_text)
+        ui.warningsLabel.setText("\n".join(view.warnings) if view.warnings else "No warnings.")
+        table = ui.contributionsTableWidget
+        table.setColumnCount(3)
+        table.setHorizontalHeaderLabels(["Feature", "Value", "Contribution"])
+        table.setRowCount(len(view.contributions))
+        for row, c in enumerate(view.contributions):
+            for col, text in enumerate((c.feature, c.value, c.effect)):
+                table.setItem(row, col, qt.QTableWidgetItem(text))
+        table.resizeColumnsToContents()
+        if writeScene:
+            p = self._parameterNode
+            name = p.inputVolume.GetName() if p.inputVolume else "case"
+            p.resultsTable = self.logic.show_prediction(view, p.segmentation, p.tumourSegmentName, p.resultsTable,
+                                                        name)
+
+    def onOpenReport(self) -> None:
+        with self._userAction("Could not open the report"):
+            report = json.loads(self._parameterNode.lastPrediction or "{}").get("report_path")
+            if not report or not Path(report).exists():
+                raise NBRiskError("No report yet: press 'Compute risk' first.")
+            qt.QDesktopServices.openUrl(qt.QUrl.fromLocalFile(str(report)))

@@ -1,0 +1,235 @@
+"""Safety checks for model bundles: zip hygiene, member checksums and the type allow-list.
+
+A ``.nbrisk`` bundle is untrusted input. This module reads it without running anything from it: the zip
+is read in memory (no extraction, no paths from the file are used), every member must be one of the
+known names and match the SHA-256 recorded in ``manifest.json``, and the skops model is audited *before*
+skops constructs anything: every node of its ``schema.json`` must name a type in :data:`ALLOWED` for the
+loader it asks for. Only the audited names are passed to ``skops.io.loads(trusted=...)``; we never pass
+skops' own list of "untrusted types found in the file" back to it (that trusts whatever the file asks for).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nbrisk.errors import ModelCompatibilityError
+
+
+class UnsafeBundleError(ModelCompatibilityError):
+    """A bundle was refused for safety: pickle payload, disallowed type, tampered or unexpected member."""
+
+
+MAX_MEMBER_BYTES = 512 * 1024 * 1024  # refuse zip bombs before decompressing
+
+_PRIMITIVES = {f"builtins.{t}" for t in ("dict", "list", "str", "int", "float", "bool", "tuple", "set",
+                                           "frozenset", "slice", "bytes", "bytearray", "NoneType", "complex")}
+_NUMPY_SCALARS = {f"numpy.{t}" for t in ("float64", "float32", "float16", "int64", "int32", "int16", "int8",
+                                         "uint64", "uint32", "uint16", "uint8", "bool", "bool_", "str_",
+                                         "intc", "longlong")}
+_NUMPY = {"numpy.ndarray", "numpy.dtype", "numpy.ma.core.MaskedArray"} | _NUMPY_SCALARS
+
+# Estimators and transformers used by the recipes (sklearn's private module paths are part of the name).
+_SKLEARN_OBJECTS = {
+    "sklearn.pipeline.Pipeline",
+    "sklearn.pipeline.FeatureUnion",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.compose._column_transformer.make_column_selector",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._data.RobustScaler",
+    "sklearn.preprocessing._data.MinMaxScaler",
+    "sklearn.preprocessing._data.MaxAbsScaler",
+    "sklearn.preprocessing._data.QuantileTransformer",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
+    "sklearn.impute._base.SimpleImputer",
+    "sklearn.impute._knn.KNNImputer",
+    "sklearn.feature_selection._variance_threshold.VarianceThreshold",
+    "sklearn.feature_selection._univariate_selection.SelectKBest",
+    "sklearn.feature_selection._univariate_selection.SelectPercentile",
+    "sklearn.feature_selection._univariate_selection.SelectFdr",
+    "sklearn.feature_selection._from_model.SelectFromModel",
+    "sklearn.feature_selection._rfe.RFE",
+    "sklearn.decomposition._pca.PCA",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.linear_model._logistic.LogisticRegressionCV",
+    "sklearn.linear_model._coordinate_descent.Lasso",
+    "sklearn.linear_model._coordinate_descent.LassoCV",
+    "sklearn.linear_model._coordinate_descent.ElasticNet",
+    "sklearn.svm._classes.SVC",
+    "sklearn.svm._classes.LinearSVC",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.isotonic.IsotonicRegression",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.ensemble._forest.ExtraTreesClassifier",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "sklearn.tree._classes.ExtraTreeClassifier",
+    "sklearn.model_selection._split.StratifiedKFold",
+    "sklearn.model_selection._split.KFold",
+    "sklearn.model_selection._split.StratifiedGroupKFold",
+    "sklearn.utils._bunch.Bunch",
+    # survival models (scikit-survival) used by the Cox recipes
+    "sksurv.linear_model.coxph.CoxPHSurvivalAnalysis",
+    "sksurv.linear_model.coxnet.CoxnetSurvivalAnalysis",
+    "sksurv.functions.StepFunction",
+    "sksurv.linear_model.coxph.BreslowEstimator",
+    "sksurv.nonparametric.SurvivalFunctionEstimator",
+    "sksurv.nonparametric.CensoringDistributionEstimator",
+}
+# NBRisk's own transformers (nbrisk.modeling), by full dotted name; extend when a recipe adds one.
+NBRISK_OBJECTS = {
+    "nbrisk.modeling.selectors.UnivariateFilter",
+    "nbrisk.modeling.selectors.CorrelationFilter",
+    "nbrisk.modeling.selectors.LassoSelector",
+    "nbrisk.modeling.selectors.MRMRSelector",
+    "nbrisk.modeling.selectors.ForwardLogisticSelector",
+    "nbrisk.modeling.selectors.KeepList",
+    "nbrisk.modeling.radscore.Radscore",
+}
+_FUNCTIONS = {
+    "sklearn.feature_selection._univariate_selection.f_classif",
+    "sklearn.feature_selection._univariate_selection.chi2",
+    "sklearn.feature_selection._mutual_info.mutual_info_classif",
+    "numpy.log1p", "numpy.log", "numpy.sqrt", "numpy.expm1",
+}
+
+# loader -> allowed fully qualified type names. Loaders absent here (ConstructorFromReduceNode, MethodNode,
+# PartialNode, OperatorFuncNode, ...) call or bind arbitrary callables and are never allowed.
+ALLOWED: dict[str, frozenset[str]] = {
+    "DictNode": frozenset({"builtins.dict"}),
+    "ListNode": frozenset({"builtins.list"}),
+    "TupleNode": frozenset({"builtins.tuple"}),
+    "SetNode": frozenset({"builtins.set"}),
+    "SliceNode": frozenset({"builtins.slice"}),
+    "BytesNode": frozenset({"builtins.bytes"}),
+    "BytearrayNode": frozenset({"builtins.bytearray"}),
+    "JsonNode": frozenset(_PRIMITIVES),
+    "TypeNode": frozenset(_PRIMITIVES | _NUMPY_SCALARS),
+    "NdArrayNode": frozenset(_NUMPY),
+    "MaskedArrayNode": frozenset({"numpy.ma.core.MaskedArray"}),
+    "DTypeNode": frozenset({"numpy.dtype"}),
+    "RandomStateNode": frozenset({"numpy.random.mtrand.RandomState"}),
+    "ObjectNode": frozenset(_SKLEARN_OBJECTS | NBRISK_OBJECTS | {"numpy.dtype"}),
+    "TreeNode": frozenset({"sklearn.tree._tree.Tree"}),
+    "FunctionNode": frozenset(_FUNCTIONS),
+}
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_members(path: Path, allowed_names: tuple[str, ...]) -> dict[str, bytes]:
+    """Read a bundle zip into memory; refuse non-zips (e.g. a pickle), unknown or duplicate members."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head[:1] == b"\x80":  # PROTO opcode: pickle protocol 2 or later (joblib files too)
+        raise UnsafeBundleError(
+            f"{path}: this is a pickle file, not an NBRisk bundle; pickles can run code when loaded. "
+            "Wrap a trusted one with 'nbrisk bundle import --trust-pickle'"
+        )
+    if not zipfile.is_zipfile(path):
+        raise UnsafeBundleError(f"{path}: not an NBRisk bundle (not a zip file, maybe an old pickle); "
+                                "use a .nbrisk file saved by NBRisk")
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        if len(set(names)) != len(names):
+            raise UnsafeBundleError(f"{path}: bundle has duplicate members; the file was tampered with, re-export it")
+        unknown = sorted(set(names) - set(allowed_names))
+        if unknown:
+            raise UnsafeBundleError(
+                f"{path}: bundle holds unexpected member(s) {', '.join(unknown)}; refusing it (re-export the bundle)"
+            )
+        out: dict[str, bytes] = {}
+        for info in infos:
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise UnsafeBundleError(f"{path}: member {info.filename} is implausibly large; refusing it")
+            try:
+                out[info.filename] = zf.read(info)
+            except (zipfile.BadZipFile, OSError) as exc:  # CRC error: the member was changed in place
+                raise UnsafeBundleError(f"{path}: member {info.filename} is corrupt ({exc}); re-export the bundle")\
+                    from exc
+    return out
+
+
+def verify_checksums(path: Path, members: dict[str, bytes], recorded: dict[str, Any]) -> None:
+    """Check every non-manifest member against the SHA-256 in the manifest (and that none is missing)."""
+    for name, data in members.items():
+        if name == "manifest.json":
+            continue
+        entry = recorded.get(name)
+        if not isinstance(entry, dict) or "sha256" not in entry:
+            raise UnsafeBundleError(f"{path}: member {name} has no checksum in manifest.json; refusing it")
+        if sha256_bytes(data) != entry["sha256"]:
+            raise UnsafeBundleError(
+                f"{path}: checksum of {name} does not match manifest.json (tampered or corrupted); "
+                "get an intact copy of the bundle"
+            )
+    missing = sorted(set(recorded) - set(members))
+    if missing:
+        raise UnsafeBundleError(f"{path}: bundle lacks member(s) {', '.join(missing)}; re-export the bundle")
+
+
+def _nodes(root: Any) -> Iterator[dict[str, Any]]:
+    """Yield every dict with a ``__loader__`` key in a skops schema (iteratively: schemas can be deep)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__loader__" in node:
+                yield node
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, dict | list))
+
+
+def audit_skops(data: bytes, source: str) -> list[str]:
+    """Return the type names to trust for this skops payload, or raise if anything is not allow-listed.
+
+    Every node of ``schema.json`` is checked (not only those skops itself would flag): its loader must
+    be known and its ``module.class`` allowed for that loader.
+    """
+    if data[:1] == b"\x80":
+        raise UnsafeBundleError(f"{source}: the model member is a pickle payload, not skops; refusing to load it")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            schema = json.loads(zf.read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise UnsafeBundleError(f"{source}: the model member is not a valid skops file ({exc}); re-export it")\
+            from exc
+    refused: set[str] = set()
+    trusted: set[str] = set()
+    for node in _nodes(schema):
+        loader = node.get("__loader__")
+        if loader == "CachedNode":
+            continue
+        name = f"{node.get('__module__')}.{node.get('__class__')}"
+        if name in ALLOWED.get(str(loader), frozenset()):
+            trusted.add(name)
+        else:
+            refused.add(f"{name} ({loader})")
+    if refused:
+        raise UnsafeBundleError(
+            f"{source}: model contains type(s) outside NBRisk's allow-list: {', '.join(sorted(refused))}; "
+            "refusing to load it (only retrain or re-export from a trusted source can fix this)"
+        )
+    return sorted(trusted)
+
+
+def skops_loads(data: bytes, source: str) -> Any:
+    """Audit then load a skops payload, trusting only allow-listed names found in it."""
+    import skops.io as sio
+
+    trusted = audit_skops(data, source)
+    try:
+        return sio.loads(data, trusted=trusted)
+    except Exception as exc:  # skops raises bare exceptions for unexpected content; give the file context
+        raise UnsafeBundleError(f"{source}: skops refused the model ({type(exc).__name__}: {exc})") from exc

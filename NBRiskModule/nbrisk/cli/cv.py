@@ -1,0 +1,42 @@
+"""``nbrisk cv``: cross-validate a recipe on a feature table and write metrics.json plus figures."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nbrisk.cli._model_args import add_data_arguments, add_scheme_arguments, fmt_metrics, read_keep, scheme_kwargs
+
+COMMAND = "cv"
+HELP = "validate a model recipe (repeated k-fold, nested CV or fixed split) and write metrics and plots"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_data_arguments(p)
+    add_scheme_arguments(p)
+    p.add_argument("--compare", help="second recipe validated on the same folds; adds a DeLong test of the AUCs")
+    p.add_argument("--out", type=Path, required=True, help="output folder (metrics.json, predictions.csv, plots)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from nbrisk.modeling import cross_validate, train, write_report
+
+    keep = read_keep(args.keep)
+    kw = scheme_kwargs(args)
+    preds, ds, rec = cross_validate(args.features, args.labels, args.recipe, args.clinical, keep, args.positive, **kw)
+    trained = None
+    if rec.kind == "survival":  # the nomogram is drawn from the model fitted on all cases
+        trained = train(args.features, args.labels, rec, args.clinical, keep, positive=args.positive, validate=False)
+    compare = None
+    if args.compare:
+        compare, _, _ = cross_validate(args.features, args.labels, args.compare, args.clinical, keep,
+                                       args.positive, **kw)
+    extra = {"recipe": rec.name, "recipe_sha256": rec.sha256, "citation": rec.citation,
+             "comparison_recipe": args.compare}
+    metrics = write_report(preds, args.out, extra, trained=trained, X_train=ds.X, compare=compare)
+    print(f"{rec.name} [{preds.scheme}, n={len(preds.y)}]: {fmt_metrics(metrics)}")
+    if compare is not None and "delong_vs_comparison" in metrics:
+        d = metrics["delong_vs_comparison"]
+        print(f"DeLong test vs {args.compare}: AUC {d['auc_1']:.3f} vs {d['auc_2']:.3f}, p = {d['p']:.3g}")
+    print(f"wrote {Path(args.out) / 'metrics.json'} and plots")
+    return 0

@@ -1,0 +1,64 @@
+"""``nbrisk evaluate``: apply a trained model bundle to an external/test set and report its metrics."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from nbrisk.cli._model_args import add_data_arguments, fmt_metrics
+
+COMMAND = "evaluate"
+HELP = "evaluate a trained model bundle on an external or test set (metrics with CIs and plots)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", type=Path, required=True, help="model bundle written by nbrisk train")
+    add_data_arguments(p, recipe=False)
+    p.add_argument("--compare", type=Path, help="second model bundle; adds a paired DeLong test of the AUCs")
+    p.add_argument("--out", type=Path, required=True, help="output folder (metrics.json, predictions.csv, plots)")
+
+
+def load_trained(path: Path) -> Any:
+    """Load a bundle as a TrainedModel-like object (nbrisk.bundle when present, else the minimal bundle)."""
+    from nbrisk.modeling.minibundle import load_minibundle
+
+    try:
+        from nbrisk.bundle import load_bundle
+    except ImportError:
+        return load_minibundle(path)
+    return _from_bundle(load_bundle(path))
+
+
+def _from_bundle(bundle: Any) -> Any:
+    """A TrainedModel view of a loaded :class:`nbrisk.bundle.Bundle` (card layout of bundle format 1)."""
+    from nbrisk.modeling import TrainedModel
+
+    card = bundle.card
+    model = card.get("model", {})
+    return TrainedModel(
+        pipeline=bundle.pipeline, feature_names=list(card["feature_names"]),
+        clinical_inputs=list(card.get("clinical_inputs") or []), threshold=float(model["threshold"]),
+        positive_class=model.get("positive_class", 1), metrics=dict(card.get("metrics") or {}),
+        recipe_name=str(model.get("recipe") or "model"), citation=str(model.get("citation") or ""),
+        training_summary=dict(card.get("training") or {}), kind=str(model.get("kind", "classification")),
+        recipe=dict(card.get("recipe") or {}), selected_features=list(card.get("selected_features") or []),
+        classes=list(model.get("classes") or []))
+
+
+def run(args: argparse.Namespace) -> int:
+    from nbrisk.modeling import evaluate, write_report
+
+    trained = load_trained(args.model)
+    preds, X = evaluate(trained, args.features, args.labels, args.clinical, args.positive)
+    compare = None
+    if args.compare:
+        compare, _ = evaluate(load_trained(args.compare), args.features, args.labels, args.clinical, args.positive)
+    extra = {"model": str(args.model), "recipe": trained.recipe_name, "threshold": trained.threshold}
+    metrics = write_report(preds, args.out, extra, trained=trained, X_train=X, compare=compare)
+    print(f"{trained.recipe_name} on {len(preds.y)} external cases: {fmt_metrics(metrics)}")
+    if compare is not None and "delong_vs_comparison" in metrics:
+        d = metrics["delong_vs_comparison"]
+        print(f"DeLong test vs {args.compare}: AUC {d['auc_1']:.3f} vs {d['auc_2']:.3f}, p = {d['p']:.3g}")
+    print(f"wrote {Path(args.out) / 'metrics.json'} and plots")
+    return 0

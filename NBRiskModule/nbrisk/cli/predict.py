@@ -1,0 +1,78 @@
+"""``nbrisk predict``: one patient's image + ROI (+ clinical values) → prediction.json and a review report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from nbrisk.errors import InputError
+
+COMMAND = "predict"
+HELP = "apply a .nbrisk model to one patient: prediction.json plus an HTML/PDF review report"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", type=Path, required=True, help="model bundle (.nbrisk)")
+    p.add_argument("--image", type=Path, required=True, help="image (NRRD, NIfTI, MHA or a DICOM series folder)")
+    p.add_argument("--mask", type=Path, required=True, help="ROI: label map, Slicer .seg.nrrd or DICOM SEG")
+    p.add_argument("--label", type=int, help="label value of the tumour in the mask (default: the only label)")
+    p.add_argument("--segment", help="segment name (Slicer .seg.nrrd / DICOM SEG)")
+    p.add_argument("--resample-mask", action="store_true", help="resample a mask on another grid (nearest)")
+    p.add_argument("--clinical", nargs="*", default=[], metavar="NAME=VALUE",
+                   help="clinical inputs the model needs, e.g. age_months=18 (see 'nbrisk bundle inspect')")
+    p.add_argument("--case-id", help="pseudonymous case id for the report (default: image file name)")
+    p.add_argument("--idrf", type=Path, help="IDRF checklist JSON to include in the report")
+    p.add_argument("--top", type=int, default=10, help="number of contributions to report (default 10)")
+    p.add_argument("--no-pdf", action="store_true", help="skip report.pdf (no Chromium needed)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+
+
+def parse_clinical(items: list[str]) -> dict[str, str]:
+    """Parse ``NAME=VALUE`` pairs (values stay strings; the model's input spec converts them)."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InputError(f"--clinical {item!r}: write NAME=VALUE, e.g. --clinical age_months=18")
+        if name.strip() in out:
+            raise InputError(f"--clinical {name.strip()} given twice; give each clinical input once")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _read_idrf(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: IDRF checklist not found; check --idrf") from exc
+    except ValueError as exc:
+        raise InputError(f"{path}: IDRF checklist is not valid JSON ({exc}); save it again from NBRisk") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: IDRF checklist must be a JSON object; save it again from NBRisk")
+    return data
+
+
+def run(args: argparse.Namespace) -> int:
+    from nbrisk.predict import predict_to_dir
+
+    clinical = parse_clinical(args.clinical)
+    idrf = _read_idrf(args.idrf)
+    pred, files = predict_to_dir(args.model, args.image, args.mask, args.out, label=args.label,
+                                 segment=args.segment, resample_mask=args.resample_mask, clinical=clinical,
+                                 case_id=args.case_id, idrf=idrf, pdf=not args.no_pdf, top=args.top)
+    prob = "n/a" if pred.probability is None else f"{pred.probability:.3f}"
+    print(f"case {pred.case_id}: probability {prob} (threshold {pred.threshold:.3f}) -> class "
+          f"{pred.predicted_class}, risk {pred.risk_category}")
+    for w in pred.warnings:
+        print(f"warning: {w}")
+    for key in ("prediction", "html", "pdf"):
+        if files.get(key):
+            print(f"wrote {files[key]}")
+    if not args.no_pdf and files.get("pdf") is None:
+        reason = json.loads(files["prediction"].read_text())["report"].get("pdf_error")  # type: ignore[union-attr]
+        print(f"warning: report.pdf not written: {reason}")
+    return 0

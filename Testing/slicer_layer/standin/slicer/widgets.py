@@ -1,0 +1,137 @@
+"""Fake MRML widgets registered with QUiLoader under their Slicer class names."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
+
+
+class qMRMLWidget(QWidget):
+    """Root of the module .ui; setMRMLScene propagates to MRML children (Slicer does it via .ui connections)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._scene = None
+
+    def setMRMLScene(self, scene) -> None:
+        self._scene = scene
+        for child in self.findChildren(QWidget):
+            if child is not self and hasattr(child, "setMRMLScene") and not isinstance(child, qMRMLWidget):
+                child.setMRMLScene(scene)
+
+    def mrmlScene(self):
+        return self._scene
+
+
+class qMRMLNodeComboBox(QComboBox):
+    """Node selector: item 0 is 'None', then the scene's nodes of the ``nodeTypes`` classes."""
+
+    currentNodeChanged = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._scene = None
+        self._tag = None
+        self._nodeTypes: list[str] = []
+        self.currentIndexChanged.connect(lambda _i: self.currentNodeChanged.emit(self.currentNode()))
+
+    @property
+    def nodeTypes(self) -> list[str]:
+        return self._nodeTypes or [str(t) for t in (self.property("nodeTypes") or [])]
+
+    @nodeTypes.setter
+    def nodeTypes(self, types) -> None:
+        self._nodeTypes = list(types)
+        self._refresh()
+
+    def setMRMLScene(self, scene) -> None:
+        self._scene = scene
+        for event in (scene.NodeAddedEvent, scene.NodeRemovedEvent):
+            scene.AddObserver(event, lambda *_: self._refresh())
+        self._refresh()
+
+    def _nodes(self) -> list:
+        if self._scene is None:
+            return []
+        return [n for n in self._scene.nodes if any(n.IsA(t) for t in self.nodeTypes)]
+
+    def _refresh(self) -> None:
+        current = self.currentNode()
+        self.blockSignals(True)
+        self.clear()
+        self.addItem("None", "")
+        for node in self._nodes():
+            self.addItem(node.GetName(), node.GetID())
+        index = self.findData(current.GetID()) if current is not None else 0
+        self.setCurrentIndex(max(index, 0))
+        self.blockSignals(False)
+        if (current is not None) and index < 0:
+            self.currentNodeChanged.emit(None)
+
+    def currentNode(self):
+        node_id = self.currentData()
+        return self._scene.GetNodeByID(node_id) if (self._scene is not None and node_id) else None
+
+    def setCurrentNode(self, node) -> None:
+        if node is not None and self.findData(node.GetID()) < 0:
+            self._refresh()
+        self.setCurrentIndex(0 if node is None else max(self.findData(node.GetID()), 0))
+
+
+class qMRMLSegmentEditorWidget(QWidget):
+    """Placeholder for the embedded Segment Editor: records what the module configures."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._editorNode = self._segmentation = self._source = None
+        layout = QVBoxLayout(self)
+        self._label = QLabel("Segment Editor (stand-in)")
+        layout.addWidget(self._label)
+
+    def setMRMLScene(self, scene) -> None:
+        self._scene = scene
+
+    def setMRMLSegmentEditorNode(self, node) -> None:
+        self._editorNode = node
+
+    def mrmlSegmentEditorNode(self):
+        return self._editorNode
+
+    def setSegmentationNode(self, node) -> None:
+        self._segmentation = node
+        self._update()
+
+    def segmentationNode(self):
+        return self._segmentation
+
+    def setSourceVolumeNode(self, node) -> None:
+        self._source = node
+        self._update()
+
+    def sourceVolumeNode(self):
+        return self._source
+
+    def _update(self) -> None:
+        seg = self._segmentation.GetName() if self._segmentation else "-"
+        vol = self._source.GetName() if self._source else "-"
+        self._label.setText(f"Segment Editor (stand-in): segmentation {seg}, source volume {vol}")
+
+
+class qSlicerMarkupsPlaceWidget(QWidget):
+    """Placeholder for the point-placement button: remembers the active point list."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._node = None
+
+    def setMRMLScene(self, scene) -> None:
+        self._scene = scene
+
+    def setCurrentNode(self, node) -> None:
+        self._node = node
+
+    def currentNode(self):
+        return self._node
+
+
+CUSTOM_WIDGETS = (qMRMLWidget, qMRMLNodeComboBox, qMRMLSegmentEditorWidget, qSlicerMarkupsPlaceWidget)
