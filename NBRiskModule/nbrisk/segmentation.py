@@ -250,6 +250,11 @@ class _Histograms:
         s_edges = np.linspace(lo - 1.5 * width, hi + 1.5 * width, bins + 1)
         t_edges = np.linspace(*np.percentile(texture, [0.5, 99.5]), bins + 1)
         self.bins = bins
+        # the outlier rule (see log_ratio) holds only for intensities near the seeds' range (p5-p95 +- w),
+        # so a blurred edge towards another tissue is not taken as unexplained tumour
+        centres = 0.5 * (s_edges[1:] + s_edges[:-1])
+        near = (centres >= lo - 1.0 * width) & (centres <= hi + 1.0 * width)
+        self.floor = np.repeat(np.where(near, 0.02 / bins**2, 0.0), bins)
         self.flat = (np.clip(np.digitize(smooth, s_edges) - 1, 0, bins - 1) * bins
                      + np.clip(np.digitize(texture, t_edges) - 1, 0, bins - 1))
 
@@ -259,8 +264,9 @@ class _Histograms:
         return (h / max(h.sum(), 1e-12)).ravel()
 
     def log_ratio(self, h_tumour: np.ndarray, h_background: np.ndarray) -> np.ndarray:
-        floor = 0.02 / self.bins**2  # background explains a voxel poorly -> it counts as tumour
-        return np.log(h_tumour[self.flat] + floor) - np.log(h_background[self.flat] + 1e-12)
+        # a voxel the background model explains poorly (density under the floor) counts as tumour
+        ratio = np.log(h_tumour + self.floor + 1e-12) - np.log(h_background + 1e-12)
+        return ratio[self.flat]
 
 
 def _edt(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
@@ -295,19 +301,34 @@ def _components_at(mask: np.ndarray, seed_vox: np.ndarray, seed_mask: np.ndarray
     return np.isin(lab, list(ids)) if ids else np.zeros_like(mask)
 
 
-def _split_by_watershed(region: np.ndarray, smooth: np.ndarray, spacing: np.ndarray, tumour_spheres: np.ndarray,
-                        bg_spheres: np.ndarray) -> np.ndarray:
-    """Competitive growing: split ``region`` between tumour and background seeds along image edges."""
+def _arrival(speed: sitk.Image, points: np.ndarray) -> np.ndarray:
+    fm = sitk.FastMarchingImageFilter()
+    fm.SetTrialPoints([tuple(int(v) for v in pt[::-1]) for pt in points])  # (z,y,x) -> (x,y,z)
+    fm.SetStoppingValue(1e12)
+    return sitk.GetArrayFromImage(fm.Execute(speed))
+
+
+def _split_geodesic(region: np.ndarray, smooth: np.ndarray, spacing: np.ndarray, seed_vox: np.ndarray,
+                    bg_vox: np.ndarray) -> np.ndarray:
+    """Competitive growing: give each region voxel to the seed (tumour or background) it is reached from first.
+
+    Arrival times come from fast marching inside the region with a speed that drops on image edges, so
+    the border between a tumour seed and a background seed settles on an edge or a narrow neck.
+    """
+    inside = [v for v in bg_vox if region[tuple(v)]]
+    if not inside or not any(region[tuple(v)] for v in seed_vox):
+        return region
     axes = [k for k in range(3) if smooth.shape[k] > 1]
     grads = np.gradient(smooth, *[spacing[k] for k in axes], axis=axes)
     grads = grads if isinstance(grads, list | tuple) else [grads]
-    grad = np.sqrt(sum(g * g for g in grads)).astype(np.float32)
-    markers = np.zeros(region.shape, np.uint8)
-    markers[~region | bg_spheres] = 2
-    markers[tumour_spheres & region & ~bg_spheres] = 1
-    ws = sitk.MorphologicalWatershedFromMarkers(sitk.GetImageFromArray(grad), sitk.GetImageFromArray(markers),
-                                                markWatershedLine=False, fullyConnected=False)
-    return (sitk.GetArrayFromImage(ws) == 1) & region
+    grad = np.sqrt(sum(g * g for g in grads))
+    ref = float(np.median(grad[region])) + 1e-6
+    speed = np.where(region, 1.0 / (1.0 + (grad / (3.0 * ref)) ** 2), 1e-6).astype(np.float32)
+    img = sitk.GetImageFromArray(speed)
+    img.SetSpacing(tuple(float(v) for v in spacing[::-1]))
+    t_tumour = _arrival(img, np.array([v for v in seed_vox if region[tuple(v)]]))
+    t_background = _arrival(img, np.array(inside))
+    return region & (t_tumour <= t_background)
 
 
 def _one_pass(hist: _Histograms, h_t: np.ndarray, h_b: np.ndarray, allowed: np.ndarray, seed_vox: np.ndarray,
@@ -372,7 +393,12 @@ def _segment_array(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs:
     split = None
     if bg_spheres is not None:
         allowed &= ~bg_spheres
-        split = lambda r, sub: _split_by_watershed(r, smooth[sub], spacing, seed_mask[sub], bg_spheres[sub])  # noqa: E731
+        bg_vox = np.clip(np.floor(bgs + 0.5).astype(int), 0, np.array(arr.shape) - 1)
+
+        def split(r: np.ndarray, sub: tuple) -> np.ndarray:
+            off = np.array([sl.start for sl in sub])
+            keep = lambda v: v[np.all((v >= off) & (v < off + np.array(r.shape)), axis=1)] - off  # noqa: E731
+            return _split_geodesic(r, smooth[sub], spacing, keep(seed_vox), keep(bg_vox))
     region = np.zeros(arr.shape, bool)
     for k in range(max(p.passes, 1)):
         report(0.2 + 0.6 * k / max(p.passes, 1), f"pass {k + 1}")
