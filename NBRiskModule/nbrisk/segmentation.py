@@ -199,12 +199,16 @@ def _crop(image: sitk.Image, seeds: np.ndarray, bgs: np.ndarray, box: tuple | No
 
 
 # ------------------------------------------------------------------------------------------ features
+def _gauss(arr: np.ndarray, sigma_mm: float, spacing: np.ndarray) -> np.ndarray:
+    """Gaussian smoothing with a physical sigma (per-axis sigma in voxels = mm / spacing)."""
+    return ndimage.gaussian_filter(arr, sigma_mm / spacing)
+
+
 def _features(arr: np.ndarray, spacing: np.ndarray, p: GrowParams) -> tuple[np.ndarray, np.ndarray]:
     """Return smoothed intensity and log local standard deviation (same shape as ``arr``)."""
-    smooth = ndimage.gaussian_filter(arr, p.smoothing_mm / spacing)
-    sig = p.texture_mm / spacing
-    m = ndimage.gaussian_filter(arr, sig)
-    m2 = ndimage.gaussian_filter(arr * arr, sig)
+    smooth = _gauss(arr, p.smoothing_mm, spacing)
+    m = _gauss(arr, p.texture_mm, spacing)
+    m2 = _gauss(arr * arr, p.texture_mm, spacing)  # float64: the difference below is a small number
     texture = np.log1p(np.sqrt(np.maximum(m2 - m * m, 0.0)))
     return smooth, texture
 
@@ -281,6 +285,13 @@ def _erode(mask: np.ndarray, r: float, spacing: np.ndarray) -> np.ndarray:
     return mask.copy() if r <= 0 else _edt(mask, spacing) > r
 
 
+def _bbox(mask: np.ndarray, pad_mm: float, spacing: np.ndarray) -> tuple[slice, ...]:
+    """Slices of the bounding box of ``mask`` grown by ``pad_mm`` (clipped to the array)."""
+    pad = np.ceil(pad_mm / spacing).astype(int) + 1
+    nz = np.nonzero(mask)
+    return tuple(slice(max(int(i.min()) - d, 0), int(i.max()) + d + 1) for i, d in zip(nz, pad, strict=True))
+
+
 def _fill(mask: np.ndarray) -> np.ndarray:
     if mask.shape[0] == 1:
         return ndimage.binary_fill_holes(mask[0])[None]
@@ -334,7 +345,7 @@ def _split_geodesic(region: np.ndarray, smooth: np.ndarray, spacing: np.ndarray,
 def _one_pass(hist: _Histograms, h_t: np.ndarray, h_b: np.ndarray, allowed: np.ndarray, seed_vox: np.ndarray,
               seed_mask: np.ndarray, spacing: np.ndarray, p: GrowParams, bg_split: Callable | None) -> np.ndarray:
     lr = hist.log_ratio(h_t, h_b).reshape(allowed.shape)
-    lr = ndimage.gaussian_filter(lr, p.decision_smoothing_mm / spacing)
+    lr = _gauss(lr, p.decision_smoothing_mm, spacing)
     cand = (lr > 0) & allowed
     seeded = _components_at(cand, seed_vox, seed_mask)
     region = np.zeros_like(cand)
@@ -403,17 +414,21 @@ def _segment_array(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs:
     for k in range(max(p.passes, 1)):
         report(0.2 + 0.6 * k / max(p.passes, 1), f"pass {k + 1}")
         if k:
-            core = _erode(region, p.core_erosion_mm, spacing)
+            sub = _bbox(region, p.shell_mm[1], spacing)
+            core = np.zeros_like(region)
+            core[sub] = _erode(region[sub], p.core_erosion_mm, spacing)
             if core.sum() <= seed_mask.sum():
                 break
             h_t = hist.density(core, p.tumour_kernel_bins)
-            shell = _dilate(region, p.shell_mm[1], spacing) & ~_dilate(region, p.shell_mm[0], spacing)
+            shell = np.zeros_like(region)
+            shell[sub] = _dilate(region[sub], p.shell_mm[1], spacing) & ~_dilate(region[sub], p.shell_mm[0], spacing)
             parts = [h_far, hist.density(shell)] + ([] if bg_spheres is None else [hist.density(bg_spheres)])
             h_b = sum(parts) / len(parts)
         region = _one_pass(hist, h_t, h_b, allowed, seed_vox, seed_mask, spacing, p, split)
     report(0.9, "clean-up")
     if p.snap_mm > 0 and region.any():
-        region = _snap_edges(region, smooth, spacing, p) & allowed
+        sub = _bbox(region, 5.0 * p.snap_mm, spacing)  # shell reach + Gaussian support
+        region[sub] = _snap_edges(region[sub], smooth[sub], spacing, p) & allowed[sub]
     return _finish(region, seed_vox, seed_mask, spacing, p, seeds_lps)
 
 
@@ -430,10 +445,9 @@ def _snap_edges(region: np.ndarray, smooth: np.ndarray, spacing: np.ndarray, p: 
     vals = smooth[region]
     mu = float(np.median(vals))
     sd = 1.4826 * float(np.median(np.abs(vals - mu))) + 1e-6
-    sig = p.snap_mm / spacing
-    weight = ndimage.gaussian_filter(shell.astype(float), sig)
-    level = ndimage.gaussian_filter(np.where(shell, smooth, 0.0), sig) / np.maximum(weight, 1e-6)
-    spread = np.sqrt(np.maximum(ndimage.gaussian_filter(np.where(shell, smooth**2, 0.0), sig)
+    weight = _gauss(shell.astype(float), p.snap_mm, spacing)
+    level = _gauss(np.where(shell, smooth, 0.0), p.snap_mm, spacing) / np.maximum(weight, 1e-6)
+    spread = np.sqrt(np.maximum(_gauss(np.where(shell, smooth**2, 0.0), p.snap_mm, spacing)
                                 / np.maximum(weight, 1e-6) - level**2, 0.0))
     # a real two-tissue edge: clear contrast, and a locally homogeneous background (not fat next to air)
     contrast = (weight > 1e-3) & (np.abs(level - mu) > np.maximum(3.0 * sd, 2.0 * spread))
@@ -451,8 +465,7 @@ def _finish(region: np.ndarray, seed_vox: np.ndarray, seed_mask: np.ndarray, spa
             seeds_lps: np.ndarray) -> np.ndarray:
     """Smooth the mask, keep the largest seeded component, fill holes; InputError if nothing is left."""
     if p.mask_smoothing_mm > 0 and region.any():
-        sig = p.mask_smoothing_mm / spacing
-        region = ndimage.gaussian_filter(region.astype(np.float32), sig) > 0.5
+        region = _gauss(region.astype(np.float32), p.mask_smoothing_mm, spacing) > 0.5
     lab, n = ndimage.label(region)
     ids = [i for i in {int(lab[tuple(v)]) for v in seed_vox} if i] or (
         sorted(set(np.unique(lab[seed_mask]).tolist()) - {0}))
@@ -461,4 +474,6 @@ def _finish(region: np.ndarray, seed_vox: np.ndarray, seed_mask: np.ndarray, spa
                          "neighbourhood looks like its surroundings; add seeds inside the tumour or a box")
     sizes = ndimage.sum_labels(np.ones_like(region), lab, ids)
     region = lab == ids[int(np.argmax(sizes))]
-    return _fill(region).astype(np.uint8)
+    sub = _bbox(region, 1.0, spacing)
+    region[sub] = _fill(region[sub])
+    return region.astype(np.uint8)
