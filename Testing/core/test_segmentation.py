@@ -29,10 +29,11 @@ def _dice(truth: sitk.Image, mask: sitk.Image) -> float:
 
 
 def _blobs(spacing=(0.8, 0.8, 2.5), contrast=60.0, texture=0.0, seed=0, neck=False):
-    """Noisy image (HU-like) with one sphere of radius 12 mm (or two joined by a neck); returns image, truth."""
+    """Noisy HU-like image with a 12 mm sphere (or two joined by a neck): image, truth, seed."""
     rng = np.random.default_rng(seed)
     shape = (32, 96, 112)  # z, y, x
-    z, y, x = np.meshgrid(*(np.arange(n) * s for n, s in zip(shape, spacing[::-1], strict=True)), indexing="ij")
+    axes = (np.arange(n) * s for n, s in zip(shape, spacing[::-1], strict=True))
+    z, y, x = np.meshgrid(*axes, indexing="ij")
     c1 = np.array([40.0, 38.0, 40.0])  # x, y, z mm
     d1 = np.sqrt((x - c1[0]) ** 2 + (y - c1[1]) ** 2 + (z - c1[2]) ** 2)
     truth = d1 <= 12.0

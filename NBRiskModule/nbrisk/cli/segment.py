@@ -28,12 +28,15 @@ def _box(text: str) -> tuple[float, ...]:
     except ValueError:
         values = ()
     if len(values) != 6:
-        raise argparse.ArgumentTypeError(f"{text!r}: give six comma-separated numbers x0,y0,z0,x1,y1,z1 (LPS mm)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give six comma-separated numbers x0,y0,z0,x1,y1,z1 (LPS mm)"
+        )
     return values
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--image", type=Path, required=True, help="CT (HU) or MRI volume: NRRD, NIfTI, MHA or DICOM folder")
+    p.add_argument("--image", type=Path, required=True,
+                   help="CT (HU) or MRI volume: NRRD, NIfTI, MHA or DICOM folder")
     p.add_argument("--seed-lps", type=_triple, action="append", default=[], metavar="X,Y,Z",
                    help="tumour seed in LPS mm (repeat for more seeds)")
     p.add_argument("--seed-ijk", type=_triple, action="append", default=[], metavar="I,J,K",
@@ -50,10 +53,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed-radius", type=float, default=None, metavar="MM",
                    help="radius of the sphere around each seed that teaches the model (default 5 mm; "
                         "use about half the lesion radius for lesions under 1 cm)")
-    p.add_argument("--out", type=Path, required=True, help="output mask (.nrrd, .nii.gz, .mha), on the image grid")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output mask (.nrrd, .nii.gz, .mha), on the image grid")
 
 
-def _ijk_points(image: object, triples: list[tuple[float, float, float]], what: str) -> list[tuple[float, float, float]]:
+Triple = tuple[float, float, float]
+
+
+def _ijk_points(image: object, triples: list[Triple], what: str) -> list[Triple]:
     from nbrisk.segmentation import index_to_lps
 
     out = []
@@ -88,5 +95,6 @@ def run(args: argparse.Namespace) -> int:
     write_image(mask, args.out)
     n = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
     ml = n * float(np.prod(image.GetSpacing())) / 1000.0
-    print(f"wrote {args.out}: {n} voxels, {ml:.2f} ml ({len(seeds)} tumour seed(s), {len(background)} background)")
+    print(f"wrote {args.out}: {n} voxels, {ml:.2f} ml "
+          f"({len(seeds)} tumour seed(s), {len(background)} background)")
     return 0

@@ -35,7 +35,8 @@ def run(ctx: DemoContext) -> None:
         dice.append(m["dice"])
         ctx.log(f"  {case_id}: Dice {m['dice']:.3f}, HD95 {m['hd95_mm']:.1f} mm, "
                 f"volume {m['volume_test_ml']:.1f} ml vs truth {m['volume_ref_ml']:.1f} ml")
-        rows.append({"case_id": case_id, "image": str(image_path.resolve()), "mask": str(mask_path.resolve())})
+        rows.append({"case_id": case_id, "image": str(image_path.resolve()),
+                     "mask": str(mask_path.resolve())})
     manifest = out_dir / "manifest.csv"
     with open(manifest, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=["case_id", "image", "mask"])
@@ -43,5 +44,5 @@ def run(ctx: DemoContext) -> None:
         w.writerows(rows)
     ctx.state["semiauto_manifest"] = manifest
     ctx.state["semiauto_dice"] = float(np.mean(dice))
-    ctx.log(f"semiautomatic ROI: mean Dice {np.mean(dice):.3f} (min {np.min(dice):.3f}) against the phantom truth "
-            f"over {len(dice)} cases; masks in {out_dir}")
+    ctx.log(f"semiautomatic ROI: mean Dice {np.mean(dice):.3f} (min {np.min(dice):.3f}) "
+            f"against the phantom truth over {len(dice)} cases; masks in {out_dir}")
