@@ -247,6 +247,8 @@ def segment_array(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: 
     for k in range(max(p.passes, 1)):
         report(0.2 + 0.6 * k / max(p.passes, 1), f"pass {k + 1}")
         if k:
+            if not region.any():
+                break
             sub = _bbox(region, p.shell_mm[1], spacing)
             core = np.zeros_like(region)
             core[sub] = _erode(region[sub], p.core_erosion_mm, spacing)

@@ -74,6 +74,14 @@ class GrowParams:
     passes: int = 2
     bins: int = 48
 
+    @classmethod
+    def for_seed_radius(cls, seed_radius_mm: float) -> GrowParams:
+        """Parameters for a given seed sphere; under 5 mm (small lesions) the spatial scales shrink with it."""
+        d = cls()
+        f = min(seed_radius_mm / d.seed_radius_mm, 1.0)
+        return cls(seed_radius_mm=seed_radius_mm, opening_mm=d.opening_mm * f,
+                   reconstruct_mm=d.reconstruct_mm * f, decision_smoothing_mm=d.decision_smoothing_mm * f)
+
 
 # ---------------------------------------------------------------------------------------------- points
 def lps_to_index(image: sitk.Image, point: Sequence[float], what: str = "seed") -> np.ndarray:

@@ -51,8 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--modality", choices=("auto", "ct", "mr"), default="auto",
                    help="intensity convention for the seed check (default: auto, CT if air at -1000 HU)")
     p.add_argument("--seed-radius", type=float, default=None, metavar="MM",
-                   help="radius of the sphere around each seed that teaches the model (default 5 mm; "
-                        "use about half the lesion radius for lesions under 1 cm)")
+                   help="radius of the sphere around each seed that teaches the model (default 5 mm); "
+                        "for lesions under 1 cm use about half the lesion radius: smaller values also "
+                        "shrink the opening and smoothing scales")
     p.add_argument("--out", type=Path, required=True,
                    help="output mask (.nrrd, .nii.gz, .mha), on the image grid")
 
@@ -72,8 +73,6 @@ def _ijk_points(image: object, triples: list[Triple], what: str) -> list[Triple]
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-
     import numpy as np
     import SimpleITK as sitk
 
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if args.seed_radius is not None:
         if args.seed_radius <= 0:
             raise InputError(f"--seed-radius {args.seed_radius}: give a positive radius in mm")
-        params = dataclasses.replace(params, seed_radius_mm=args.seed_radius)
+        params = GrowParams.for_seed_radius(args.seed_radius)
     mask = grow_from_seeds(image, seeds, background, args.box_lps, slice_2d=args.slice_2d,
                            modality=args.modality, params=params)
     write_image(mask, args.out)
