@@ -38,7 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image", type=Path, required=True,
                    help="CT (HU) or MRI volume: NRRD, NIfTI, MHA or DICOM folder")
     p.add_argument("--seed-lps", type=_triple, action="append", default=[], metavar="X,Y,Z",
-                   help="tumour seed in LPS mm (repeat for more seeds)")
+                   help="tumour seed in LPS mm (repeat for more seeds); write --seed-lps=-20,5,3 "
+                        "when the first number is negative")
     p.add_argument("--seed-ijk", type=_triple, action="append", default=[], metavar="I,J,K",
                    help="tumour seed as voxel index (0-based, x,y,z order)")
     p.add_argument("--background-lps", type=_triple, action="append", default=[], metavar="X,Y,Z",
