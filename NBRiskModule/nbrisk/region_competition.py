@@ -32,7 +32,7 @@ def _fmt(p: Sequence[float]) -> str:
 # ------------------------------------------------------------------------------------------ features
 def _gauss(arr: np.ndarray, sigma_mm: float, spacing: np.ndarray) -> np.ndarray:
     """Gaussian smoothing with a physical sigma (per-axis sigma in voxels = mm / spacing)."""
-    return ndimage.gaussian_filter(arr, sigma_mm / spacing)
+    return ndimage.gaussian_filter(arr, sigma_mm / spacing, truncate=3.0)
 
 
 def _features(arr: np.ndarray, spacing: np.ndarray, p: GrowParams) -> tuple[np.ndarray, np.ndarray]:
@@ -263,7 +263,7 @@ def segment_array(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: 
         region = _one_pass(hist, h_t, h_b, allowed, seed_vox, seed_mask, spacing, p, split)
     report(0.9, "clean-up")
     if p.snap_mm > 0 and region.any():
-        sub = _bbox(region, 5.0 * p.snap_mm, spacing)  # shell reach + Gaussian support
+        sub = _bbox(region, 2.0 * p.snap_mm, spacing)  # the shell ends 2 snap_mm out; beyond adds zeros
         region[sub] = _snap_edges(region[sub], smooth[sub], spacing, p) & allowed[sub]
     return _finish(region, seed_vox, seed_mask, spacing, p, seeds_lps)
 
