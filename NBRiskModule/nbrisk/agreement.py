@@ -81,7 +81,10 @@ def compare_masks(reference: sitk.Image, test: sitk.Image) -> dict[str, float]:
         "fpr_m": fp / n_a,
         "fnr": fn / n_a,
     }
-    out.update(surface_distances(reference, test) if n_b else dict.fromkeys(("hd_max_mm", "hd95_mm", "msd_mm"), math.nan))
+    if n_b:
+        out.update(surface_distances(reference, test))
+    else:  # no test surface: distances are undefined
+        out.update(dict.fromkeys(("hd_max_mm", "hd95_mm", "msd_mm"), math.nan))
     return {k: float(out[k]) for k in METRICS}
 
 

@@ -8,15 +8,18 @@ model in a two-feature space: smoothed intensity and local texture (log local st
    Background model: the same histogram over the "far field" (voxels more than ``far_mm`` from every
    tumour seed, or outside the box), plus spheres around background seeds.
 2. Every voxel gets the log-likelihood ratio tumour/background (a voxel the background model explains
-   poorly counts as tumour: outlier growing), smoothed; positive voxels are candidates.
+   poorly counts as tumour when its intensity is near the seeds' range: outlier growing), smoothed;
+   positive voxels are candidates.
 3. Candidates connected to the seeds, after a morphological opening that cuts thin leaks, are
    reconstructed a few mm into the candidates, closed, and their holes filled.
-4. With background seeds, the candidate region is split by a marker watershed on the gradient of the
-   smoothed image (competitive growing: voxels reached first from a background seed are background).
+4. With background seeds, the region is split by competitive fast marching: each voxel goes to the seed
+   (tumour or background) whose front reaches it first, fronts slowing down on image edges.
 5. Pass 2 re-learns the tumour model from the eroded pass-1 region (all of its heterogeneity, not only
    the seed's neighbourhood) and adds a local shell around it to the background model.
-6. The mask is smoothed (Gaussian of the mask, threshold 0.5), reduced to the largest component that
-   touches a tumour seed, and hole-filled.
+6. Where the tumour borders much brighter or darker homogeneous tissue (lung, air), the border moves
+   outward to the mid-intensity level (texture is high on such an edge, so step 2 stops short of it).
+7. The mask is smoothed (Gaussian of the mask, threshold 0.5), reduced to the largest component that
+   touches a tumour seed, and hole-filled (in 3-D and slice by slice).
 
 Adding seeds and re-running refines the result (more tumour seeds widen the tumour model and the region;
 background seeds carve out what leaked). Coordinates are LPS millimetres (SimpleITK's physical space);
@@ -31,14 +34,23 @@ from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
-from scipy import ndimage
 
 from nbrisk.errors import InputError
+from nbrisk.region_competition import CT_TUMOUR_RANGE_HU, segment_array
+
+__all__ = [
+    "CT_TUMOUR_RANGE_HU",
+    "GrowParams",
+    "detect_modality",
+    "grow_from_seeds",
+    "grow_from_seeds_2d",
+    "index_to_lps",
+    "lps_to_index",
+]
 
 logger = logging.getLogger(__name__)
 
 Point = tuple[float, float, float]
-CT_TUMOUR_RANGE_HU = (-150.0, 300.0)  # a seed whose neighbourhood median lies outside is air, fat-air or bone
 _FLAT = 1e6  # spacing (mm) given to the slice axis in 2-D mode: no smoothing or morphology across slices
 
 
@@ -62,6 +74,14 @@ class GrowParams:
     passes: int = 2
     bins: int = 48
 
+    @classmethod
+    def for_seed_radius(cls, seed_radius_mm: float) -> GrowParams:
+        """Parameters for a given seed sphere; under 5 mm (small lesions) the spatial scales shrink with it."""
+        d = cls()
+        f = min(seed_radius_mm / d.seed_radius_mm, 1.0)
+        return cls(seed_radius_mm=seed_radius_mm, opening_mm=d.opening_mm * f,
+                   reconstruct_mm=d.reconstruct_mm * f, decision_smoothing_mm=d.decision_smoothing_mm * f)
+
 
 # ---------------------------------------------------------------------------------------------- points
 def lps_to_index(image: sitk.Image, point: Sequence[float], what: str = "seed") -> np.ndarray:
@@ -84,7 +104,9 @@ def index_to_lps(image: sitk.Image, ijk: Sequence[int], what: str = "seed") -> P
     """Return the LPS point of a voxel index (x, y, z order); InputError if the index is outside."""
     size = image.GetSize()
     if len(ijk) != 3 or any(not 0 <= int(v) < s for v, s in zip(ijk, size, strict=False)):
-        raise InputError(f"{what} index {tuple(ijk)} is outside the image (size {size}); give i,j,k inside it")
+        raise InputError(
+            f"{what} index {tuple(ijk)} is outside the image (size {size}); give i,j,k inside it"
+        )
     p = image.TransformIndexToPhysicalPoint(tuple(int(v) for v in ijk))
     return (float(p[0]), float(p[1]), float(p[2]))
 
@@ -128,7 +150,9 @@ def grow_from_seeds(
     p = params or GrowParams()
     report = progress or (lambda _f, _m: None)
     if not seeds_lps:
-        raise InputError("no tumour seed given; click at least one point inside the tumour (--seed-lps x,y,z)")
+        raise InputError(
+            "no tumour seed given; click at least one point inside the tumour (--seed-lps x,y,z)"
+        )
     seeds = np.array([lps_to_index(image, s, "tumour seed") for s in seeds_lps])
     bgs = np.array([lps_to_index(image, s, "background seed") for s in background_lps]).reshape(-1, 3)
     box = _box_to_index(image, box_lps, seeds) if box_lps is not None else None
@@ -136,14 +160,15 @@ def grow_from_seeds(
     if mod not in ("ct", "mr"):
         raise InputError(f"modality {modality!r} is unknown; use ct, mr or auto")
     start, size = _crop(image, seeds, bgs, box, p, slice_2d)
-    arr = sitk.GetArrayFromImage(sitk.RegionOfInterest(image, size.tolist(), start.tolist())).astype(np.float64)
+    block = sitk.RegionOfInterest(image, size.tolist(), start.tolist())
+    arr = sitk.GetArrayFromImage(block).astype(np.float64)
     spacing = np.array(image.GetSpacing(), dtype=float)[::-1]  # z, y, x
     if slice_2d:
         spacing[0] = _FLAT
     to_local = lambda idx: (np.asarray(idx)[..., ::-1] - start[::-1])  # noqa: E731 (x,y,z) -> (z,y,x) in crop
     box_local = None if box is None else (to_local(box[0]), to_local(box[1]))
     report(0.1, "features")
-    region = _segment_array(arr, spacing, to_local(seeds), to_local(bgs), box_local, mod, p, report,
+    region = segment_array(arr, spacing, to_local(seeds), to_local(bgs), box_local, mod, p, report,
                             np.asarray(seeds_lps, dtype=float))
     out = np.zeros(image.GetSize()[::-1], np.uint8)
     out[start[2] : start[2] + size[2], start[1] : start[1] + size[1], start[0] : start[0] + size[0]] = region
@@ -153,12 +178,16 @@ def grow_from_seeds(
     return mask
 
 
-def grow_from_seeds_2d(image: sitk.Image, seeds_lps: Sequence[Sequence[float]], **kwargs: object) -> sitk.Image:
+def grow_from_seeds_2d(
+    image: sitk.Image, seeds_lps: Sequence[Sequence[float]], **kwargs: object
+) -> sitk.Image:
     """Segment one axial slice (seed 003's single largest slice); see :func:`grow_from_seeds`."""
     return grow_from_seeds(image, seeds_lps, slice_2d=True, **kwargs)  # type: ignore[arg-type]
 
 
-def _box_to_index(image: sitk.Image, box: Sequence[float], seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _box_to_index(
+    image: sitk.Image, box: Sequence[float], seeds: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     if len(box) != 6:
         raise InputError(f"box {tuple(box)} needs six numbers x0,y0,z0,x1,y1,z1 in LPS mm")
     size = np.array(image.GetSize())
@@ -196,243 +225,3 @@ def _crop(image: sitk.Image, seeds: np.ndarray, bgs: np.ndarray, box: tuple | No
                              "put them all on the one slice to segment")
         lo[2] = hi[2] = ks[0]
     return lo.astype(int), (hi - lo + 1).astype(int)
-
-
-# ------------------------------------------------------------------------------------------ features
-def _features(arr: np.ndarray, spacing: np.ndarray, p: GrowParams) -> tuple[np.ndarray, np.ndarray]:
-    """Return smoothed intensity and log local standard deviation (same shape as ``arr``)."""
-    smooth = ndimage.gaussian_filter(arr, p.smoothing_mm / spacing)
-    sig = p.texture_mm / spacing
-    m = ndimage.gaussian_filter(arr, sig)
-    m2 = ndimage.gaussian_filter(arr * arr, sig)
-    texture = np.log1p(np.sqrt(np.maximum(m2 - m * m, 0.0)))
-    return smooth, texture
-
-
-def _distance_from_points(shape: tuple[int, ...], spacing: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Distance (mm) from each voxel to the nearest of ``points`` (z, y, x continuous indices)."""
-    axes = [(np.arange(n, dtype=float)) * s for n, s in zip(shape, spacing, strict=True)]
-    best = np.full(shape, np.inf)
-    for pt in points:
-        c = np.asarray(pt, dtype=float) * spacing
-        d2 = sum(((ax - ci) ** 2).reshape([-1 if i == k else 1 for i in range(3)])
-                 for k, (ax, ci) in enumerate(zip(axes, c, strict=True)))
-        best = np.minimum(best, np.sqrt(d2))
-    return best
-
-
-def _check_seed_intensity(smooth: np.ndarray, spheres: list[np.ndarray], seeds_lps: np.ndarray, mod: str,
-                          arr: np.ndarray) -> None:
-    """Refuse seeds whose neighbourhood is air or bone (CT) or a signal void (MRI)."""
-    lo_ct, hi_ct = CT_TUMOUR_RANGE_HU
-    void = 0.05 * float(np.percentile(arr, 99.5))
-    for sphere, pt in zip(spheres, seeds_lps, strict=True):
-        med = float(np.median(smooth[sphere]))
-        where = f"tumour seed at {_fmt(pt)} mm LPS"
-        if mod == "ct" and med < lo_ct:
-            raise InputError(f"{where} lies in air/lung ({med:.0f} HU, tumour tissue is {lo_ct:.0f} to "
-                             f"{hi_ct:.0f} HU); move it inside the tumour")
-        if mod == "ct" and med > hi_ct:
-            raise InputError(f"{where} lies in bone/contrast ({med:.0f} HU, tumour tissue is {lo_ct:.0f} to "
-                             f"{hi_ct:.0f} HU); move it into soft tumour tissue")
-        if mod == "mr" and med < void:
-            raise InputError(f"{where} lies in a signal void ({med:.4g}, under 5% of the image maximum); "
-                             "move it inside the tumour")
-
-
-# ------------------------------------------------------------------------------------------ the model
-class _Histograms:
-    """2-D feature histograms (intensity x texture) with bins adapted to the tumour seeds."""
-
-    def __init__(self, smooth: np.ndarray, texture: np.ndarray, seed_mask: np.ndarray, bins: int) -> None:
-        lo, hi = np.percentile(smooth[seed_mask], [5, 95])
-        width = max(float(hi - lo), 1e-3 * max(abs(float(lo)), 1.0))
-        s_edges = np.linspace(lo - 1.5 * width, hi + 1.5 * width, bins + 1)
-        t_edges = np.linspace(*np.percentile(texture, [0.5, 99.5]), bins + 1)
-        self.bins = bins
-        self.flat = (np.clip(np.digitize(smooth, s_edges) - 1, 0, bins - 1) * bins
-                     + np.clip(np.digitize(texture, t_edges) - 1, 0, bins - 1))
-
-    def density(self, mask: np.ndarray, sigma_bins: float = 1.0) -> np.ndarray:
-        h = np.bincount(self.flat[mask], minlength=self.bins * self.bins).reshape(self.bins, self.bins)
-        h = ndimage.gaussian_filter(h.astype(float), sigma_bins)
-        return (h / max(h.sum(), 1e-12)).ravel()
-
-    def log_ratio(self, h_tumour: np.ndarray, h_background: np.ndarray) -> np.ndarray:
-        floor = 0.02 / self.bins**2  # background explains a voxel poorly -> it counts as tumour
-        return np.log(h_tumour[self.flat] + floor) - np.log(h_background[self.flat] + 1e-12)
-
-
-def _edt(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
-    return ndimage.distance_transform_edt(mask, sampling=spacing)
-
-
-def _dilate(mask: np.ndarray, r: float, spacing: np.ndarray) -> np.ndarray:
-    return mask.copy() if r <= 0 or not mask.any() else _edt(~mask, spacing) <= r
-
-
-def _erode(mask: np.ndarray, r: float, spacing: np.ndarray) -> np.ndarray:
-    return mask.copy() if r <= 0 else _edt(mask, spacing) > r
-
-
-def _fill(mask: np.ndarray) -> np.ndarray:
-    if mask.shape[0] == 1:
-        return ndimage.binary_fill_holes(mask[0])[None]
-    out = ndimage.binary_fill_holes(mask)
-    for k in range(out.shape[0]):  # also close holes open across slices (necrosis touching a slice edge)
-        out[k] = ndimage.binary_fill_holes(out[k])
-    return out
-
-
-def _components_at(mask: np.ndarray, seed_vox: np.ndarray, seed_mask: np.ndarray) -> np.ndarray:
-    """Connected components of ``mask`` holding a seed voxel (else those touching the seed spheres)."""
-    lab, n = ndimage.label(mask)
-    if n == 0:
-        return np.zeros_like(mask)
-    ids = {int(lab[tuple(v)]) for v in seed_vox} - {0}
-    if not ids:
-        ids = set(np.unique(lab[seed_mask]).tolist()) - {0}
-    return np.isin(lab, list(ids)) if ids else np.zeros_like(mask)
-
-
-def _split_by_watershed(region: np.ndarray, smooth: np.ndarray, spacing: np.ndarray, tumour_spheres: np.ndarray,
-                        bg_spheres: np.ndarray) -> np.ndarray:
-    """Competitive growing: split ``region`` between tumour and background seeds along image edges."""
-    axes = [k for k in range(3) if smooth.shape[k] > 1]
-    grads = np.gradient(smooth, *[spacing[k] for k in axes], axis=axes)
-    grads = grads if isinstance(grads, list | tuple) else [grads]
-    grad = np.sqrt(sum(g * g for g in grads)).astype(np.float32)
-    markers = np.zeros(region.shape, np.uint8)
-    markers[~region | bg_spheres] = 2
-    markers[tumour_spheres & region & ~bg_spheres] = 1
-    ws = sitk.MorphologicalWatershedFromMarkers(sitk.GetImageFromArray(grad), sitk.GetImageFromArray(markers),
-                                                markWatershedLine=False, fullyConnected=False)
-    return (sitk.GetArrayFromImage(ws) == 1) & region
-
-
-def _one_pass(hist: _Histograms, h_t: np.ndarray, h_b: np.ndarray, allowed: np.ndarray, seed_vox: np.ndarray,
-              seed_mask: np.ndarray, spacing: np.ndarray, p: GrowParams, bg_split: Callable | None) -> np.ndarray:
-    lr = hist.log_ratio(h_t, h_b).reshape(allowed.shape)
-    lr = ndimage.gaussian_filter(lr, p.decision_smoothing_mm / spacing)
-    cand = (lr > 0) & allowed
-    seeded = _components_at(cand, seed_vox, seed_mask)
-    region = np.zeros_like(cand)
-    if not seeded.any():
-        return region
-    # morphology only in the seeded component's bounding box plus what the operations can reach
-    pad = np.ceil((p.opening_mm + p.reconstruct_mm + 1.0) / spacing).astype(int)
-    nz = np.nonzero(seeded)
-    sub = tuple(slice(max(int(i.min()) - d, 0), int(i.max()) + d + 1) for i, d in zip(nz, pad, strict=True))
-    c, sd, sv = cand[sub], seeded[sub], seed_vox - np.array([s.start for s in sub])
-    r = _components_at(_dilate(_erode(sd, p.opening_mm, spacing), p.opening_mm, spacing), sv, seed_mask[sub])
-    if not r.any():  # ROI thinner than the opening ball: keep it unopened
-        r = sd
-    if bg_split is not None:
-        r = bg_split(r, sub)
-    r |= _dilate(r, p.reconstruct_mm, spacing) & c
-    r = _erode(_dilate(r, p.opening_mm, spacing), p.opening_mm, spacing) & allowed[sub]
-    if bg_split is not None:
-        r = bg_split(r, sub)
-    region[sub] = _fill(r)
-    return region
-
-
-def _segment_array(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: np.ndarray,
-                   box: tuple[np.ndarray, np.ndarray] | None, mod: str, p: GrowParams,
-                   report: Callable[[float, str], None], seeds_lps: np.ndarray) -> np.ndarray:
-    """Segment a working block; ``seeds``/``bgs`` are continuous (z, y, x) indices in the block."""
-    two_d = arr.shape[0] == 1
-    if two_d:
-        on_slice = np.abs(bgs[:, 0]) < 0.5
-        if (~on_slice).any():
-            logger.warning("2-D mode: ignoring %d background seed(s) off the segmented slice", int((~on_slice).sum()))
-        bgs, seeds = bgs[on_slice], seeds.copy()
-        bgs[:, 0], seeds[:, 0] = 0.0, 0.0
-    smooth, texture = _features(arr, spacing, p)
-    spheres = [_distance_from_points(arr.shape, spacing, s[None]) <= p.seed_radius_mm for s in seeds]
-    _check_seed_intensity(smooth, spheres, seeds_lps, mod, arr)
-    seed_mask = np.logical_or.reduce(spheres)
-    seed_vox = np.clip(np.floor(seeds + 0.5).astype(int), 0, np.array(arr.shape) - 1)
-    allowed = np.ones(arr.shape, bool)
-    if box is not None:
-        lo = np.clip(np.floor(np.minimum(*box) + 0.5).astype(int), 0, None)
-        hi = np.floor(np.maximum(*box) + 0.5).astype(int) + 1
-        allowed[:] = False
-        allowed[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = True
-    far = (_distance_from_points(arr.shape, spacing, seeds) >= p.far_mm) & ~seed_mask
-    far |= ~allowed
-    if far.sum() < 50:  # tiny image: the outer half of the block is background
-        d = _distance_from_points(arr.shape, spacing, seeds)
-        far = d >= 0.5 * d.max()
-    hist = _Histograms(smooth, texture, seed_mask, p.bins)
-    bg_spheres = (_distance_from_points(arr.shape, spacing, bgs) <= p.seed_radius_mm) if len(bgs) else None
-    h_far = hist.density(far)
-    h_b = h_far if bg_spheres is None else 0.5 * h_far + 0.5 * hist.density(bg_spheres)
-    h_t = hist.density(seed_mask, p.tumour_kernel_bins)
-    split = None
-    if bg_spheres is not None:
-        allowed &= ~bg_spheres
-        split = lambda r, sub: _split_by_watershed(r, smooth[sub], spacing, seed_mask[sub], bg_spheres[sub])  # noqa: E731
-    region = np.zeros(arr.shape, bool)
-    for k in range(max(p.passes, 1)):
-        report(0.2 + 0.6 * k / max(p.passes, 1), f"pass {k + 1}")
-        if k:
-            core = _erode(region, p.core_erosion_mm, spacing)
-            if core.sum() <= seed_mask.sum():
-                break
-            h_t = hist.density(core, p.tumour_kernel_bins)
-            shell = _dilate(region, p.shell_mm[1], spacing) & ~_dilate(region, p.shell_mm[0], spacing)
-            parts = [h_far, hist.density(shell)] + ([] if bg_spheres is None else [hist.density(bg_spheres)])
-            h_b = sum(parts) / len(parts)
-        region = _one_pass(hist, h_t, h_b, allowed, seed_vox, seed_mask, spacing, p, split)
-    report(0.9, "clean-up")
-    if p.snap_mm > 0 and region.any():
-        region = _snap_edges(region, smooth, spacing, p) & allowed
-    return _finish(region, seed_vox, seed_mask, spacing, p, seeds_lps)
-
-
-def _snap_edges(region: np.ndarray, smooth: np.ndarray, spacing: np.ndarray, p: GrowParams) -> np.ndarray:
-    """Where the tumour borders much brighter/darker tissue (lung, fat), extend it to the mid-level.
-
-    Texture is high on a strong edge, so the competition stops a little inside such borders; here each
-    voxel within ``snap_mm`` outside the region joins it when its intensity is nearer the tumour's median
-    than the local background level (a normalised Gaussian average of the shell beyond the band), and
-    only where the two levels differ by more than three tumour standard deviations.
-    """
-    band = _dilate(region, p.snap_mm, spacing) & ~region
-    shell = _dilate(region, 2 * p.snap_mm, spacing) & ~band & ~region
-    vals = smooth[region]
-    mu = float(np.median(vals))
-    sd = 1.4826 * float(np.median(np.abs(vals - mu))) + 1e-6
-    sig = p.snap_mm / spacing
-    weight = ndimage.gaussian_filter(shell.astype(float), sig)
-    level = ndimage.gaussian_filter(np.where(shell, smooth, 0.0), sig) / np.maximum(weight, 1e-6)
-    spread = np.sqrt(np.maximum(ndimage.gaussian_filter(np.where(shell, smooth**2, 0.0), sig)
-                                / np.maximum(weight, 1e-6) - level**2, 0.0))
-    # a real two-tissue edge: clear contrast, and a locally homogeneous background (not fat next to air)
-    contrast = (weight > 1e-3) & (np.abs(level - mu) > np.maximum(3.0 * sd, 2.0 * spread))
-    partial = (np.abs(smooth - mu) > 2.0 * sd) & ((smooth - mu) * (level - mu) > 0)  # between the two levels
-    add = band & contrast & partial & (np.abs(smooth - mu) < np.abs(smooth - level))
-    if not add.any():
-        return region
-    grown = region | add
-    lab, _ = ndimage.label(grown)
-    keep = set(np.unique(lab[region]).tolist()) - {0}
-    return _fill(np.isin(lab, list(keep)))
-
-
-def _finish(region: np.ndarray, seed_vox: np.ndarray, seed_mask: np.ndarray, spacing: np.ndarray, p: GrowParams,
-            seeds_lps: np.ndarray) -> np.ndarray:
-    """Smooth the mask, keep the largest seeded component, fill holes; InputError if nothing is left."""
-    if p.mask_smoothing_mm > 0 and region.any():
-        sig = p.mask_smoothing_mm / spacing
-        region = ndimage.gaussian_filter(region.astype(np.float32), sig) > 0.5
-    lab, n = ndimage.label(region)
-    ids = [i for i in {int(lab[tuple(v)]) for v in seed_vox} if i] or (
-        sorted(set(np.unique(lab[seed_mask]).tolist()) - {0}))
-    if not ids:
-        raise InputError(f"nothing grew from the tumour seed(s) at {_fmt(seeds_lps[0])} mm LPS: the seed "
-                         "neighbourhood looks like its surroundings; add seeds inside the tumour or a box")
-    sizes = ndimage.sum_labels(np.ones_like(region), lab, ids)
-    region = lab == ids[int(np.argmax(sizes))]
-    return _fill(region).astype(np.uint8)

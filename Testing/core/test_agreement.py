@@ -85,7 +85,8 @@ def test_cube_grown_by_one_voxel_hand_counted_distances():
 
 
 def _sphere(radius_mm: float, spacing, shape=(30, 70, 70), centre_mm=(17.5, 17.5, 45.0)) -> np.ndarray:
-    z, y, x = np.meshgrid(*(np.arange(n) * s for n, s in zip(shape, spacing[::-1], strict=True)), indexing="ij")
+    axes = (np.arange(n) * s for n, s in zip(shape, spacing[::-1], strict=True))
+    z, y, x = np.meshgrid(*axes, indexing="ij")
     cx, cy, cz = centre_mm
     return ((x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 <= radius_mm**2).astype(np.uint8)
 
@@ -110,7 +111,8 @@ def _brute_force(ref: np.ndarray, test: np.ndarray, spacing) -> tuple[float, flo
 
     def surface(a):
         a = a.astype(bool)
-        return a & ~ndimage.binary_erosion(a, structure=ndimage.generate_binary_structure(3, 1), border_value=0)
+        face = ndimage.generate_binary_structure(3, 1)
+        return a & ~ndimage.binary_erosion(a, structure=face, border_value=0)
 
     sa, sb = (np.argwhere(surface(m)) * np.array(spacing[::-1]) for m in (ref, test))
     d_ba = cKDTree(sa).query(sb)[0]
@@ -165,7 +167,8 @@ def test_empty_reference_and_grid_mismatch_raise():
 def test_cli_pair_json(tmp_path, capsys):
     sitk.WriteImage(_img(_cube() * 3), str(tmp_path / "ref.nrrd"))
     sitk.WriteImage(_img(_cube((12, 10, 10), (22, 20, 20))), str(tmp_path / "test.nrrd"))
-    rc = main(["seg-compare", "--reference", str(tmp_path / "ref.nrrd"), "--test", str(tmp_path / "test.nrrd"),
+    rc = main(["seg-compare", "--reference", str(tmp_path / "ref.nrrd"),
+               "--test", str(tmp_path / "test.nrrd"),
                "--label", "3", "--test-label", "1", "--json", str(tmp_path / "m.json")])
     assert rc == 0
     out = capsys.readouterr().out
@@ -177,7 +180,8 @@ def test_cli_pair_json(tmp_path, capsys):
 def test_cli_empty_test_writes_null_distances(tmp_path):
     sitk.WriteImage(_img(_cube()), str(tmp_path / "ref.nrrd"))
     sitk.WriteImage(_img(np.zeros(SHAPE)), str(tmp_path / "test.nrrd"))
-    rc = main(["seg-compare", "--reference", str(tmp_path / "ref.nrrd"), "--test", str(tmp_path / "test.nrrd"),
+    rc = main(["seg-compare", "--reference", str(tmp_path / "ref.nrrd"),
+               "--test", str(tmp_path / "test.nrrd"),
                "--json", str(tmp_path / "m.json")])
     assert rc == 0
     data = json.loads((tmp_path / "m.json").read_text())
@@ -187,7 +191,8 @@ def test_cli_empty_test_writes_null_distances(tmp_path):
 def test_cli_geometry_mismatch_is_one_line_error(tmp_path, capsys):
     sitk.WriteImage(_img(_cube()), str(tmp_path / "ref.nrrd"))
     sitk.WriteImage(_img(_cube(), spacing=(1, 1, 3)), str(tmp_path / "test.nrrd"))
-    rc = main(["seg-compare", "--reference", str(tmp_path / "ref.nrrd"), "--test", str(tmp_path / "test.nrrd"),
+    rc = main(["seg-compare", "--reference", str(tmp_path / "ref.nrrd"),
+               "--test", str(tmp_path / "test.nrrd"),
                "--json", str(tmp_path / "m.json")])
     err = capsys.readouterr().err
     assert rc == 2

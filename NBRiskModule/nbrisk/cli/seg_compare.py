@@ -18,17 +18,22 @@ HELP = "Dice, Jaccard, volume difference, Hausdorff (max/95%), mean surface dist
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--reference", type=Path, help="reference (manual) mask: label map, .seg.nrrd or DICOM SEG")
+    p.add_argument("--reference", type=Path,
+                   help="reference (manual) mask: label map, .seg.nrrd or DICOM SEG")
     p.add_argument("--test", type=Path, help="test (automatic/semiautomatic) mask on the same grid")
-    p.add_argument("--label", type=int, default=None, help="label value of the ROI in the reference (and test)")
-    p.add_argument("--test-label", type=int, default=None, help="label value in the test mask (default: --label)")
+    p.add_argument("--label", type=int, default=None,
+                   help="label value of the ROI in the reference (and test)")
+    p.add_argument("--test-label", type=int, default=None,
+                   help="label value in the test mask (default: --label)")
     p.add_argument("--json", type=Path, default=None, help="also write the metrics of one pair as JSON here")
     p.add_argument("--manifest", type=Path, default=None,
                    help="CSV with case_id,reference,test[,label] (paths relative to the CSV) for a cohort")
     p.add_argument("--out", type=Path, default=None, help="with --manifest: output CSV (default: print CSV)")
 
 
-def _read_pair(ref_path: Path, test_path: Path, label: int | None, test_label: int | None) -> dict[str, float]:
+def _read_pair(
+    ref_path: Path, test_path: Path, label: int | None, test_label: int | None
+) -> dict[str, float]:
     from nbrisk.agreement import compare_masks
     from nbrisk.io import read_mask
 
@@ -84,7 +89,9 @@ def _read_manifest(path: Path) -> list[dict[str, str]]:
     cols = set(rows[0]) if rows else set()
     missing = {"case_id", "reference", "test"} - cols
     if missing:
-        raise InputError(f"{path}: manifest lacks column(s) {sorted(missing)}; need case_id,reference,test[,label]")
+        raise InputError(
+            f"{path}: manifest lacks column(s) {sorted(missing)}; need case_id,reference,test[,label]"
+        )
     return rows
 
 
