@@ -152,6 +152,16 @@ def test_cli_survival_writes_km_and_nomogram(tmp_path, surv_tables):
     assert {a["name"] for a in m["nomogram"]["axes"]} == {"radscore", "ki67", "metastasis"}
     for plot in ("km", "nomogram", "td_auc", "calibration"):
         assert (out / f"{plot}.png").is_file() and (out / f"{plot}.svg").is_file()
+    model = tmp_path / "cox.nbrisk"
+    assert main(["train", "--features", str(fpath), "--labels", str(lpath), "--clinical", str(cpath),
+                 "--recipe", "bi2025-cox-nomogram", "--no-cv", "--out", str(model)]) == 0
+    ext = survival_tables(n=80, p=30, seed=9)
+    fe, le, ce = _write(tmp_path, ext, prefix="ext_")
+    ev = tmp_path / "ev"
+    assert main(["evaluate", "--model", str(model), "--features", str(fe), "--labels", str(le),
+                 "--clinical", str(ce), "--out", str(ev)]) == 0
+    em = json.loads((ev / "metrics.json").read_text())
+    assert em["n"] == 80 and em["c_index"] > 0.6 and (ev / "nomogram.svg").is_file()
 
 
 def test_cli_errors_exit_2_without_output(tmp_path, cls_tables, capsys):
