@@ -131,7 +131,13 @@ def test_cli_cv_train_evaluate(tmp_path, cls_tables, capsys):
     assert "AUC" in capsys.readouterr().out
     model = tmp_path / "model.nbrisk"
     assert main(["train", "--features", str(fpath), "--labels", str(lpath), "--recipe", "lr", "--no-cv",
-                 "--out", str(model)]) == 0
+                 "--preset", "pyradiomics-default", "--out", str(model)]) == 0
+    from nbrisk.bundle import load_bundle
+    from nbrisk.presets import load_preset
+
+    card = load_bundle(model).card
+    assert card["preset"] == {"name": "pyradiomics-default", "sha256": load_preset("pyradiomics-default").sha256}
+    assert card["model"]["recipe"] == "lr" and card["recipe"]["name"] == "lr" and card["selected_features"]
     test_tables = classification_tables(n=40, p=60, informative=5, effect=1.2, seed=4)
     ft, lt = _write(tmp_path, test_tables[:2], prefix="test_")
     ev = tmp_path / "ev"
@@ -152,6 +158,16 @@ def test_cli_survival_writes_km_and_nomogram(tmp_path, surv_tables):
     assert {a["name"] for a in m["nomogram"]["axes"]} == {"radscore", "ki67", "metastasis"}
     for plot in ("km", "nomogram", "td_auc", "calibration"):
         assert (out / f"{plot}.png").is_file() and (out / f"{plot}.svg").is_file()
+    model = tmp_path / "cox.nbrisk"
+    assert main(["train", "--features", str(fpath), "--labels", str(lpath), "--clinical", str(cpath),
+                 "--recipe", "bi2025-cox-nomogram", "--no-cv", "--out", str(model)]) == 0
+    ext = survival_tables(n=80, p=30, seed=9)
+    fe, le, ce = _write(tmp_path, ext, prefix="ext_")
+    ev = tmp_path / "ev"
+    assert main(["evaluate", "--model", str(model), "--features", str(fe), "--labels", str(le),
+                 "--clinical", str(ce), "--out", str(ev)]) == 0
+    em = json.loads((ev / "metrics.json").read_text())
+    assert em["n"] == 80 and em["c_index"] > 0.6 and (ev / "nomogram.svg").is_file()
 
 
 def test_cli_errors_exit_2_without_output(tmp_path, cls_tables, capsys):
@@ -173,3 +189,17 @@ def test_train_a_recipe_with_smote_reports_selected_features():
     assert "smote" in dict(tm.pipeline.steps) and "smote" not in dict(tm.inference_pipeline().steps)
     X = f.set_index("case_id")[tm.feature_names]
     np.testing.assert_array_equal(tm.inference_pipeline().predict_proba(X), tm.pipeline.predict_proba(X))
+
+
+def test_kept_list_restricts_the_features(cls_tables, tmp_path):
+    from nbrisk.cli._model_args import read_keep
+
+    f, lab, _ = cls_tables
+    keep_file = tmp_path / "kept.txt"
+    keep_file.write_text("# ICC >= 0.75\n" + "\n".join(f.columns[3:13]) + "\nnot_a_feature\n")
+    keep = read_keep(keep_file)
+    tm = train(f, lab, "lr", keep=keep, validate=False)
+    assert tm.feature_names == list(f.columns[3:13])
+    assert set(tm.selected_features) <= set(f.columns[3:13])
+    with pytest.raises(InputError, match="shares no name"):
+        train(f, lab, "lr", keep=["nope"], validate=False)

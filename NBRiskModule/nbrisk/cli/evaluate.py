@@ -20,13 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def load_trained(path: Path) -> Any:
-    """Load a bundle as a TrainedModel-like object (nbrisk.bundle when present, else the minimal bundle)."""
-    from nbrisk.modeling.minibundle import load_minibundle
+    """Load a verified bundle (:func:`nbrisk.bundle.load_bundle`) as a TrainedModel."""
+    from nbrisk.bundle import load_bundle
 
-    try:
-        from nbrisk.bundle import load_bundle
-    except ImportError:
-        return load_minibundle(path)
     return _from_bundle(load_bundle(path))
 
 

@@ -41,13 +41,9 @@ def preset_identity(preset: str | None) -> tuple[str, str]:
 
 def save(path: Path, trained: Any, preset_name: str, preset_sha: str, training: Any = None,
          labels: Any = None) -> Path:
-    """Save through nbrisk.bundle when present, else the minimal stand-in bundle."""
-    try:
-        from nbrisk.bundle import save_bundle
-    except ImportError:
-        from nbrisk.modeling.minibundle import save_minibundle
+    """Save a ``.nbrisk`` bundle with the training reference data and the recipe in the card."""
+    from nbrisk.bundle import save_bundle
 
-        return save_minibundle(path, trained, preset_name, preset_sha)
     rule = ("Youden's J on the training data" if trained.kind == "classification"
             else "median training risk score (low/high Radscore group cut-off)")
     return save_bundle(path, trained, preset_name, preset_sha, training_features=training, training_labels=labels,
