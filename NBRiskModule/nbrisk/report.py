@@ -174,7 +174,8 @@ def render_html(prediction: Mapping[str, Any], card: Mapping[str, Any], referenc
         "contributions": contributions_figure(prediction),
     }
     return env.get_template("report.html.j2").render(
-        p=prediction, card=card, figures=figures, idrf=_idrf_rows(idrf), idrf_raw=idrf, nbrisk_version=__version__,
+        p=prediction, card=card, figures=figures, idrf=_idrf_rows(idrf), nbrisk_version=__version__,
+        has_training_scores=bool(reference.get("scores")),
     )
 
 

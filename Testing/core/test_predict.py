@@ -257,3 +257,28 @@ def test_cli_predict_with_real_pyradiomics_features(phantom_cohort, holdout, tmp
         data = json.loads((out / "prediction.json").read_text())
         assert data["predicted_class"] == cls, data
         assert set(data["inputs"]) == set(names) and data["model"]["preset"]["sha256"] == preset.sha256
+
+
+def test_report_for_a_minimal_imported_bundle(tmp_path, holdout):
+    """A bundle without training reference (e.g. imported) still predicts and renders, saying what is missing."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from nbrisk.bundle_import import import_pickle
+
+    x, y = synthetic_table(30, seed=4)
+    import joblib
+
+    joblib.dump(make_pipeline(StandardScaler(), LogisticRegression()).fit(x.to_numpy(), y), tmp_path / "m.pkl")
+    b = load_bundle(import_pickle(tmp_path / "m.pkl", FEATURES, PRESET_NAME, PRESET_SHA, tmp_path / "m.nbrisk",
+                                  trust_pickle=True))
+    pred = predict_features(b, x.iloc[0].to_dict())
+    assert "the bundle carries no training ranges; out-of-range inputs cannot be flagged" in pred.warnings
+    assert pred.contribution_method.startswith("exact linear") and pred.baseline == pytest.approx(
+        float(b.pipeline[-1].intercept_[0]))
+    html = write_report(tmp_path / "r", pred.to_dict(), b.card, b.reference, holdout[0][2].image,
+                        holdout[0][2].tumour, pdf=False)["html"].read_text()
+    assert "No training distribution stored in the model bundle" in html
+    assert "SYNTHETIC" not in html and "default 0.5 (unknown training threshold)" in html
+    assert html.count("data:image/png;base64,") == 3
