@@ -90,12 +90,32 @@ def _row_key(row: dict[str, Any]) -> tuple[str, str]:
     return (str(row["case_id"]), str(row.get("reader", "") or ""))
 
 
+def load_row_inputs(row: dict[str, Any], preset: Preset, *, resample_mask: bool = False) -> tuple[Any, Any]:
+    """Read one manifest row's image(s) and mask: ``(image or {phase: image}, Mask)`` on one grid."""
+    from nbrisk.io import check_geometry, read_image, read_mask
+
+    if preset.phases:
+        paths = {p: row[f"image_{p}"] for p in preset.phases}
+        images = {p: read_image(path) for p, path in paths.items()}
+        ref_path = paths[preset.phases[0]]
+        ref = images[preset.phases[0]]
+        for p, im in images.items():
+            check_geometry(ref, im, ref_path, paths[p])
+        image: Any = images
+    else:
+        ref_path = row["image"]
+        image = ref = read_image(ref_path)
+    label = int(row["label"]) if str(row.get("label", "") or "").strip() else None
+    segment = str(row.get("segment", "") or "").strip() or None
+    mask = read_mask(row["mask"], ref, label=label, segment=segment, reference_path=ref_path, resample=resample_mask)
+    return image, mask
+
+
 def extract_row(row: dict[str, Any], preset_ref: str, options: dict[str, Any]) -> dict[str, Any]:
     """Extract one manifest row (runs in a worker process); returns {'key', 'values'|'error'}."""
     import warnings
 
     from nbrisk.features import extract_features
-    from nbrisk.io import read_image, read_mask
 
     _quiet_radiomics()
     preset = load_preset(preset_ref)
@@ -103,22 +123,7 @@ def extract_row(row: dict[str, Any], preset_ref: str, options: dict[str, Any]) -
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if preset.phases:
-                images = {p: read_image(row[f"image_{p}"]) for p in preset.phases}
-                ref_path = row[f"image_{preset.phases[0]}"]
-                image: Any = images
-                ref = images[preset.phases[0]]
-                for p, im in images.items():
-                    from nbrisk.io import check_geometry
-
-                    check_geometry(ref, im, ref_path, row[f"image_{p}"])
-            else:
-                ref_path = row["image"]
-                image = ref = read_image(ref_path)
-            label = int(row["label"]) if str(row.get("label", "") or "").strip() else None
-            segment = str(row.get("segment", "") or "").strip() or None
-            mask = read_mask(row["mask"], ref, label=label, segment=segment, reference_path=ref_path,
-                             resample=bool(options.get("resample_mask")))
+            image, mask = load_row_inputs(row, preset, resample_mask=bool(options.get("resample_mask")))
             fv = extract_features(image, mask.image, preset, engine=options.get("engine", "nbrisk"))
         return {"key": key, "values": fv.values}
     except NBRiskError as exc:

@@ -176,7 +176,7 @@ def read_mask(
     if name.endswith(".seg.nrrd"):
         labelmap, sel, seg_name = _read_slicer_seg(p, label, segment)
     elif p.is_dir() or name.endswith(".dcm") and _is_dicom_seg(p):
-        labelmap, sel, seg_name = _read_dicom_seg(p, label, segment)
+        labelmap, sel, seg_name = _read_dicom_seg(p, label, segment, reference)
     else:
         if segment is not None:
             raise InputError(f"{p}: --segment works for .seg.nrrd and DICOM SEG only; use --label for label maps")
@@ -298,8 +298,14 @@ def _is_dicom_seg(p: Path) -> bool:
     return str(getattr(ds, "SOPClassUID", "")) == "1.2.840.10008.5.1.4.1.1.66.4"
 
 
-def _read_dicom_seg(p: Path, label: int | None, segment: str | None) -> tuple[sitk.Image, int, str]:
-    """Read a DICOM SEG file (binary or fractional) into a label map of the chosen segment."""
+def _read_dicom_seg(
+    p: Path, label: int | None, segment: str | None, reference: sitk.Image | None = None
+) -> tuple[sitk.Image, int, str]:
+    """Read a DICOM SEG (binary or fractional): frames are placed by their plane positions.
+
+    With a reference image the frames go straight onto its grid (they must share its in-plane spacing and
+    orientation); without one, highdicom builds the volume.
+    """
     import highdicom as hd
 
     try:
@@ -321,21 +327,53 @@ def _read_dicom_seg(p: Path, label: int | None, segment: str | None) -> tuple[si
         num = numbers[0]
     else:
         raise InputError(f"{p}: holds segments {list(descs.values())}; choose one with --segment NAME")
-    try:
+    if reference is None:
         vol = seg.get_volume(segment_numbers=[num], combine_segments=True, relabel=False)
-    except Exception as exc:
-        raise InputError(f"{p}: cannot build a volume from the DICOM SEG ({str(exc)[:100]})") from None
-    arr = np.asarray(vol.array)  # (slices, rows, cols) in highdicom's default spatial order
-    affine = np.asarray(vol.affine, dtype=float)  # maps (k, i, j) array index -> LPS mm
-    img = sitk.GetImageFromArray(np.ascontiguousarray(np.transpose(arr, (0, 1, 2))).astype(np.uint8))
-    # array axes (0,1,2) -> sitk axes (2,1,0): sitk index (x=col j, y=row i, z=slice k)
-    cols = affine[:3, :3]
-    axis_vectors = [cols[:, 2], cols[:, 1], cols[:, 0]]
-    spacing = [float(np.linalg.norm(v)) for v in axis_vectors]
-    img.SetSpacing(spacing)
-    img.SetOrigin(affine[:3, 3].tolist())
-    img.SetDirection(np.stack([v / s for v, s in zip(axis_vectors, spacing, strict=True)], axis=1).flatten().tolist())
-    return img, int(num), str(descs[num])
+        arr = np.asarray(vol.array)
+        affine = np.asarray(vol.affine, dtype=float)
+        img = sitk.GetImageFromArray(np.ascontiguousarray(arr).astype(np.uint8))
+        axis_vectors = [affine[:3, 2], affine[:3, 1], affine[:3, 0]]
+        spacing = [float(np.linalg.norm(v)) for v in axis_vectors]
+        img.SetSpacing(spacing)
+        img.SetOrigin(affine[:3, 3].tolist())
+        img.SetDirection(np.stack([v / s for v, s in zip(axis_vectors, spacing, strict=True)], axis=1).flatten().tolist())
+        return img, int(num), str(descs[num])
+    return _dicom_seg_on_reference(p, seg, num, reference), int(num), str(descs[num])
+
+
+def _dicom_seg_on_reference(p: Path, seg: object, num: int, reference: sitk.Image) -> sitk.Image:
+    frames = np.asarray(seg.pixel_array)  # type: ignore[attr-defined]
+    if frames.ndim == 2:
+        frames = frames[None]
+    shared = seg.SharedFunctionalGroupsSequence[0]  # type: ignore[attr-defined]
+    iop = np.array([float(v) for v in shared.PlaneOrientationSequence[0].ImageOrientationPatient])
+    row_sp, col_sp = (float(v) for v in shared.PixelMeasuresSequence[0].PixelSpacing)
+    ref_dir = np.array(reference.GetDirection()).reshape(3, 3)
+    ref_sp = reference.GetSpacing()
+    if (np.abs(iop[:3] - ref_dir[:, 0]).max() > 1e-3 or np.abs(iop[3:] - ref_dir[:, 1]).max() > 1e-3
+            or abs(col_sp - ref_sp[0]) > 1e-3 * ref_sp[0] or abs(row_sp - ref_sp[1]) > 1e-3 * ref_sp[1]):
+        raise InputGeometryError(f"{p}: DICOM SEG frames are not on the image's in-plane grid; re-export the SEG "
+                                 "from this series")
+    fractional = str(getattr(seg, "SegmentationType", "BINARY")) == "FRACTIONAL"
+    thr = (int(getattr(seg, "MaximumFractionalValue", 255)) / 2.0) if fractional else 0
+    out = np.zeros(reference.GetSize()[::-1], np.uint8)
+    for i, fg in enumerate(seg.PerFrameFunctionalGroupsSequence):  # type: ignore[attr-defined]
+        ident = fg if "SegmentIdentificationSequence" in fg else shared
+        if int(ident.SegmentIdentificationSequence[0].ReferencedSegmentNumber) != num:
+            continue
+        pos = [float(v) for v in fg.PlanePositionSequence[0].ImagePositionPatient]
+        idx = np.array(reference.TransformPhysicalPointToContinuousIndex(pos))
+        if np.abs(idx - np.round(idx)).max() > 0.01:
+            raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} is off the image's voxel grid; re-export the SEG")
+        x0, y0, k = (int(v) for v in np.round(idx))
+        fr = frames[i] > thr
+        if not (0 <= k < out.shape[0] and x0 >= 0 and y0 >= 0 and y0 + fr.shape[0] <= out.shape[1]
+                and x0 + fr.shape[1] <= out.shape[2]):
+            raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} lies outside the image; is it from this series?")
+        out[k, y0 : y0 + fr.shape[0], x0 : x0 + fr.shape[1]] |= fr.astype(np.uint8)
+    img = sitk.GetImageFromArray(out * np.uint8(num if num < 256 else 1))
+    img.CopyInformation(reference)
+    return img
 
 
 # ------------------------------------------------------------------------------------------- geometry

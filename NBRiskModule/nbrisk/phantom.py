@@ -32,6 +32,12 @@ STRUCTURES = {
 }
 CT_VALUES = {"air": -1000.0, "fat": -90.0, "soft": 45.0, "liver": 60.0, "kidney": 150.0, "aorta": 220.0,
              "ivc": 160.0, "bone": 700.0, "csf": 10.0, "tumour": 40.0}
+# contrast phases of CT: tissue values (HU) that change with enhancement
+PHASE_VALUES = {
+    "plain": {"aorta": 45.0, "ivc": 45.0, "kidney": 35.0, "liver": 55.0, "tumour": 35.0},
+    "arterial": {"aorta": 300.0, "ivc": 90.0, "kidney": 180.0, "liver": 70.0, "tumour": 55.0},
+    "venous": {"aorta": 160.0, "ivc": 170.0, "kidney": 160.0, "liver": 110.0, "tumour": 70.0},
+}
 MR_VALUES = {"air": 0.0, "fat": 900.0, "soft": 350.0, "liver": 300.0, "kidney": 500.0, "aorta": 120.0,
              "ivc": 140.0, "bone": 200.0, "csf": 1200.0, "tumour": 650.0}
 
@@ -82,7 +88,8 @@ def make_phantom(spec: PhantomSpec | None = None, seed: int = 0) -> Phantom:
     sp = np.array(spec.spacing)[::-1]  # z, y, x
     ext = np.array(spec.size) * np.array(spec.spacing)
     cx, cy, cz = (np.array(spec.origin) + ext / 2.0).tolist()
-    vals = CT_VALUES if spec.modality == "ct" else MR_VALUES
+    vals = dict(CT_VALUES if spec.modality == "ct" else MR_VALUES)
+    vals.update(spec.extra.get("values", {}))
     labels = np.zeros(x.shape, np.uint8)
     img = np.full(x.shape, vals["air"], np.float64)
 
@@ -167,12 +174,15 @@ def make_cohort(
     modality: str = "ct",
     size: tuple[int, int, int] = (96, 96, 48),
     spacing: tuple[float, float, float] = (1.0, 1.0, 2.0),
+    phases: tuple[str, ...] = (),
 ) -> Path:
     """Write a balanced two-class cohort; return the path of its ``manifest.csv``.
 
     Files: ``<case>_image.nrrd``, ``<case>_mask.nrrd`` (truth), ``<case>_structures.nrrd``;
     ``manifest.csv`` (case_id,image,mask), ``labels.csv`` (case_id,label) and ``seeds.csv``
-    (case_id, tumour centre in LPS mm).
+    (case_id, tumour centre in LPS mm). With ``phases`` (CT: plain, arterial, venous) each case also gets
+    ``<case>_<phase>.nrrd`` images (same anatomy and texture, phase-specific enhancement) and the manifest
+    ``image_<phase>`` columns; ``image`` is then the last phase.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -185,11 +195,24 @@ def make_cohort(
         offset = (float(rng.uniform(16, 24)), float(rng.uniform(-12, -4)), float(rng.uniform(-4, 4)))
         spec = PhantomSpec(size=size, spacing=spacing, modality=modality, texture_class=cls,
                            tumour_radius_mm=radius, tumour_offset_mm=offset)  # type: ignore[arg-type]
+        row = {"case_id": case}
+        for phase in phases:
+            unknown = phase not in PHASE_VALUES
+            if unknown:
+                raise ValueError(f"unknown phase {phase!r}; use {sorted(PHASE_VALUES)}")
+            pspec = PhantomSpec(**{**spec.__dict__, "extra": {"values": PHASE_VALUES[phase]}})
+            write_image(make_phantom(pspec, seed=seed * 1000 + i).image, out / f"{case}_{phase}.nrrd")
+            row[f"image_{phase}"] = f"{case}_{phase}.nrrd"
         ph = make_phantom(spec, seed=seed * 1000 + i)
-        write_image(ph.image, out / f"{case}_image.nrrd")
+        if phases:
+            row["image"] = row[f"image_{phases[-1]}"]
+        else:
+            write_image(ph.image, out / f"{case}_image.nrrd")
+            row["image"] = f"{case}_image.nrrd"
         write_image(ph.tumour, out / f"{case}_mask.nrrd")
         write_image(ph.structures, out / f"{case}_structures.nrrd")
-        rows.append({"case_id": case, "image": f"{case}_image.nrrd", "mask": f"{case}_mask.nrrd"})
+        row["mask"] = f"{case}_mask.nrrd"
+        rows.append(row)
         labels.append({"case_id": case, "label": cls})
         seeds.append({"case_id": case, "x": ph.tumour_centre_lps[0], "y": ph.tumour_centre_lps[1],
                       "z": ph.tumour_centre_lps[2]})

@@ -30,10 +30,16 @@ def n4_correct(image: sitk.Image, options: dict[str, Any] | None = None) -> sitk
     shrink = int(opts.get("shrink_factor", 4))
     iterations = [int(i) for i in opts.get("iterations", [50, 50, 50, 50])]
     img = sitk.Cast(image, sitk.sitkFloat32)
-    if opts.get("mask", "otsu") == "otsu":
+    how = opts.get("mask", "body")
+    if how == "body":  # everything brighter than 5% of the robust maximum: the body, not just bright fat
+        thr = 0.05 * float(np.percentile(sitk.GetArrayViewFromImage(img), 99.5))
+        fg = sitk.Cast(img > thr, sitk.sitkUInt8)
+    elif how == "otsu":
         fg = sitk.OtsuThreshold(img, 0, 1, 200)
-    else:
+    elif how == "none":
         fg = sitk.Cast(img * 0 + 1, sitk.sitkUInt8)
+    else:
+        raise InputError(f"unknown N4 mask {how!r}; use body, otsu or none")
     small = sitk.Shrink(img, [shrink] * img.GetDimension()) if shrink > 1 else img
     small_mask = sitk.Shrink(fg, [shrink] * img.GetDimension()) if shrink > 1 else fg
     n4 = sitk.N4BiasFieldCorrectionImageFilter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 COMMAND = "demo"
@@ -13,7 +14,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("nbrisk-demo"), help="output folder (default: ./nbrisk-demo)")
     p.add_argument("--cases", type=int, default=16, help="number of synthetic cases (default 16)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-j", "--jobs", type=int, default=1, help="worker processes for extraction")
+    p.add_argument("-j", "--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="worker processes for extraction (default: 2 or the number of cores)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -55,31 +55,37 @@ def run(args: argparse.Namespace) -> int:
 def _run_single(args: argparse.Namespace, preset) -> int:
     import warnings
 
-    from nbrisk.cohort import provenance, sidecar_paths, write_features_csv
+    from nbrisk.cohort import load_row_inputs, provenance, sidecar_paths, write_features_csv
     from nbrisk.features import extract_features
-    from nbrisk.io import atomic_path, check_geometry, read_image, read_mask
+    from nbrisk.io import atomic_path
 
-    images, paths = {}, {}
+    row: dict[str, str] = {"mask": str(args.mask), "label": "" if args.label is None else str(args.label),
+                           "segment": args.segment or ""}
     for spec in args.image:
-        phase, _, path = spec.rpartition("=") if "=" in spec else ("", "", spec)
-        paths[phase] = path
-        images[phase] = read_image(path)
-    ref_phase = preset.phases[0] if preset.phases and preset.phases[0] in images else next(iter(images))
-    ref = images[ref_phase]
-    for ph, im in images.items():
-        check_geometry(ref, im, paths[ref_phase], paths[ph])
-    mask = read_mask(args.mask, ref, label=args.label, segment=args.segment, reference_path=paths[ref_phase],
-                     resample=args.resample_mask)
+        phase, sep, path = spec.rpartition("=")
+        if not preset.phases:
+            if sep or len(args.image) > 1:
+                raise InputError(f"preset {preset.name} is single-phase; give one --image PATH")
+            row["image"] = path
+        elif not sep:
+            raise InputError(f"preset {preset.name} needs --image PHASE=PATH for {', '.join(preset.phases)}")
+        else:
+            row[f"image_{phase}"] = path
+    missing = [p for p in preset.phases if f"image_{p}" not in row]
+    if missing:
+        raise InputError(f"preset {preset.name} needs --image PHASE=PATH for phase(s) {', '.join(missing)}")
+    image, mask = load_row_inputs(row, preset, resample_mask=args.resample_mask)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fv = extract_features(images if preset.phases or len(images) > 1 else ref, mask.image, preset,
-                              engine=args.engine)
-    case_id = args.case_id or Path(paths[ref_phase]).name.split(".")[0]
+        fv = extract_features(image, mask.image, preset, engine=args.engine)
+    first = row.get("image") or row[f"image_{preset.phases[0]}"]
+    case_id = args.case_id or Path(first).name.split(".")[0]
     key = (case_id, "")
     write_features_csv(args.out, {key: fv.values}, [key], with_reader=False)
     _, prov, _ = sidecar_paths(args.out)
+    images = {k: v for k, v in row.items() if k.startswith("image")}
     with atomic_path(prov) as tmp:
-        tmp.write_text(json.dumps(provenance(preset, {"image": paths, "mask": str(args.mask),
+        tmp.write_text(json.dumps(provenance(preset, {"image": images, "mask": str(args.mask),
                                                       "label": mask.label, "engine": args.engine,
                                                       "diagnostics": fv.diagnostics}), indent=2))
     print(f"{case_id}: {len(fv.values)} features ({preset.name}) -> {args.out}")

@@ -10,9 +10,9 @@ TITLE = "synthetic cohort"
 
 def run(ctx: DemoContext) -> None:
     cohort = ctx.out_dir / "cohort"
-    manifest = make_cohort(cohort, ctx.n_cases, seed=ctx.seed, modality="ct")
+    manifest = make_cohort(cohort, ctx.n_cases, seed=ctx.seed, modality="ct", phases=("arterial", "venous"))
     ctx.state["cohort_dir"] = cohort
     ctx.state["manifest"] = manifest
     ctx.state["labels"] = cohort / "labels.csv"
     ctx.state["seeds"] = cohort / "seeds.csv"
-    ctx.log(f"wrote {ctx.n_cases} synthetic CT cases (two texture classes) to {cohort}")
+    ctx.log(f"wrote {ctx.n_cases} synthetic arterial+venous CT cases (two tumour texture classes) to {cohort}")

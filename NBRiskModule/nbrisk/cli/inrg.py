@@ -1,0 +1,105 @@
+"""``nbrisk inrg``: INRGSS stage and INRG pretreatment risk group from the command line.
+
+    nbrisk inrg --stage L2 --age-months 20 --histology neuroblastoma --grade differentiating \
+        --mycn not_amplified --11q absent [--ploidy hyperdiploid] [--json]
+    nbrisk inrg --checklist checklist.json --metastases none --age-months 20 ...   (stage from checklist)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbrisk.idrf import Checklist
+    from nbrisk.inrg import Metastases
+
+COMMAND = "inrg"
+HELP = "INRG stage (INRGSS) and pretreatment risk group (group letter, risk group, rule that fired)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stage", help="INRGSS stage: L1, L2, M, MS (or derive it with --checklist/--metastases)")
+    p.add_argument("--checklist", type=Path, help="IDRF checklist (.json/.csv) to derive L1/L2 from")
+    p.add_argument(
+        "--metastases",
+        help="'none', 'unknown' or comma-separated sites: skin, liver, bone_marrow, "
+        "cortical_bone, distant_lymph_nodes, lung, cns, pleura, other",
+    )
+    p.add_argument("--marrow-percent", type=float, help="bone-marrow tumour cells in %% (MS requires < 10)")
+    p.add_argument("--mibg-marrow-positive", choices=("yes", "no"), help="MIBG uptake in bone/marrow")
+    p.add_argument("--age-months", type=float, help="age at diagnosis in completed months")
+    p.add_argument("--histology", help="gn_maturing, gnb_intermixed, gnb_nodular, neuroblastoma")
+    p.add_argument("--grade", help="differentiating, poorly_differentiated, undifferentiated")
+    p.add_argument("--mycn", help="amplified, not_amplified")
+    p.add_argument("--11q", dest="aberration_11q", help="11q aberration: present, absent")
+    p.add_argument("--ploidy", help="hyperdiploid, diploid (hypodiploid is not covered by the table)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from nbrisk.errors import InputError
+    from nbrisk.inrg import UNCLASSIFIABLE, StageResult, inrgss_stage, parse_value, risk_group
+
+    if args.stage and (args.checklist or args.metastases):
+        raise InputError("give either --stage or --checklist/--metastases to derive it, not both")
+    if args.stage:
+        stage = StageResult(
+            str(parse_value("stage", args.stage) or UNCLASSIFIABLE),
+            "given on the command line",
+            () if parse_value("stage", args.stage) else ("stage",),
+        )
+    elif args.checklist or args.metastases:
+        stage = inrgss_stage(_checklist(args.checklist), _metastases(args), args.age_months)
+    else:
+        raise InputError("give --stage (L1, L2, M, MS) or --checklist with --metastases to derive it")
+    st = None if stage.stage == UNCLASSIFIABLE else stage.stage
+    res = risk_group(
+        st, args.age_months, args.histology, args.grade, args.mycn, args.aberration_11q, args.ploidy
+    )
+    if st is None and not res.classified:
+        res = type(res)(
+            None,
+            UNCLASSIFIABLE,
+            res.rule,
+            None,
+            tuple(dict.fromkeys((*stage.missing, *res.missing))),
+            res.candidates,
+            res.notes,
+            res.inputs,
+        )
+    if args.json:
+        print(json.dumps({"stage": stage.to_dict(), "risk": res.to_dict()}, indent=2))
+        return 0
+    print(f"INRGSS stage: {stage.stage} ({stage.rule})")
+    if res.classified:
+        print(f"INRG pretreatment group: {res.group} ({res.risk_group.replace('_', ' ')} risk)")
+    else:
+        print(f"INRG pretreatment group: unclassifiable; missing: {', '.join(res.missing) or '-'}")
+    print(f"rule: {res.rule}")
+    for n in res.notes:
+        print(f"note: {n}")
+    return 0
+
+
+def _checklist(path: Path | None) -> Checklist | None:
+    if path is None:
+        return None
+    from nbrisk.idrf import Checklist
+
+    return Checklist.load(path)
+
+
+def _metastases(args: argparse.Namespace) -> Metastases:
+    from nbrisk.inrg import Metastases
+
+    spec = (args.metastases or "unknown").strip().lower()
+    mibg = None if args.mibg_marrow_positive is None else args.mibg_marrow_positive == "yes"
+    if spec in ("unknown", "?", ""):
+        return Metastases(None)
+    if spec in ("none", "no", "absent"):
+        return Metastases(False)
+    sites = tuple(s.strip().replace("-", "_").replace(" ", "_") for s in spec.split(",") if s.strip())
+    return Metastases(True, sites, args.marrow_percent, mibg)

@@ -1,0 +1,171 @@
+"""Cohort extraction: manifest, failures recorded, resume, atomic output, provenance, presets CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+
+from nbrisk import cohort
+from nbrisk.cli import main
+from nbrisk.errors import InputError
+from nbrisk.presets import available_presets, load_preset, validate_pyradiomics_params
+
+pytestmark = pytest.mark.radiomics
+
+
+@pytest.fixture
+def cohort_dir(phantom_cohort: Path, tmp_path: Path) -> Path:
+    d = tmp_path / "cohort"
+    shutil.copytree(phantom_cohort.parent, d)
+    return d
+
+
+def test_manifest_extraction_with_failure_and_resume(cohort_dir: Path, capsys) -> None:
+    manifest = pd.read_csv(cohort_dir / "manifest.csv")
+    manifest.loc[2, "mask"] = "missing_mask.nrrd"
+    manifest.to_csv(cohort_dir / "manifest.csv", index=False)
+    out = cohort_dir / "res" / "features.csv"
+    rc = main(["extract", "--manifest", str(cohort_dir / "manifest.csv"), "--preset", "pyradiomics-default",
+               "--out", str(out), "-j", "2"])
+    assert rc == 1
+    df = pd.read_csv(out, dtype={"case_id": str})
+    assert list(df["case_id"]) == [c for i, c in enumerate(manifest["case_id"]) if i != 2]  # manifest order
+    assert df.columns[0] == "case_id" and len(df.columns) == 1 + 107
+    assert "original_glcm_Contrast" in df.columns and "wavelet" not in " ".join(df.columns)
+    errs = pd.read_csv(out.with_name("features.errors.csv"))
+    assert list(errs["case_id"]) == ["case003"] and "missing_mask.nrrd" in errs["message"][0]
+    prov = json.loads(out.with_name("features.provenance.json").read_text())
+    assert prov["preset"] == "pyradiomics-default" and prov["preset_sha256"] == load_preset("pyradiomics-default").sha256
+    assert prov["pyradiomics_version"] and prov["nbrisk_version"] and prov["n_failed"] == 1
+    # fix the broken row and re-run: only that case is computed, the rest are skipped
+    manifest.loc[2, "mask"] = "case003_mask.nrrd"
+    manifest.to_csv(cohort_dir / "manifest.csv", index=False)
+    capsys.readouterr()
+    rc = main(["extract", "--manifest", str(cohort_dir / "manifest.csv"), "--preset", "pyradiomics-default",
+               "--out", str(out)])
+    assert rc == 0
+    assert "1 extracted, 7 already done, 0 failed" in capsys.readouterr().out
+    df2 = pd.read_csv(out, dtype={"case_id": str})
+    assert list(df2["case_id"]) == list(manifest["case_id"])
+    pd.testing.assert_frame_equal(df2.drop(index=2).reset_index(drop=True), df)
+    assert not out.with_name("features.errors.csv").exists()
+    # resuming with another preset is refused instead of mixing feature sets
+    assert main(["extract", "--manifest", str(cohort_dir / "manifest.csv"), "--preset", "kim2024-mri-2d",
+                 "--out", str(out)]) == 2
+
+
+def test_killed_run_keeps_whole_rows_and_resumes(cohort_dir: Path, monkeypatch) -> None:
+    calls = {"n": 0}
+    real = cohort.extract_row
+
+    def dying(row, preset_ref, options):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt  # the user presses Ctrl-C on the 4th case
+        return real(row, preset_ref, options)
+
+    monkeypatch.setattr(cohort, "extract_row", dying)
+    out = cohort_dir / "features.csv"
+    with pytest.raises(KeyboardInterrupt):
+        cohort.extract_manifest(cohort_dir / "manifest.csv", "pyradiomics-default", out)
+    assert not out.exists()  # nothing half-written
+    assert len(list(cohort.sidecar_paths(out)[2].glob("*.json"))) == 3  # three finished cases kept
+    monkeypatch.setattr(cohort, "extract_row", real)
+    res = cohort.extract_manifest(cohort_dir / "manifest.csv", "pyradiomics-default", out)
+    assert (res.n_skipped, res.n_extracted, res.n_failed) == (3, 5, 0)
+    assert len(pd.read_csv(out)) == 8
+    assert not cohort.sidecar_paths(out)[2].exists()
+
+
+def test_reader_column_and_relative_paths(cohort_dir: Path) -> None:
+    m = pd.read_csv(cohort_dir / "manifest.csv").head(2)
+    both = pd.concat([m.assign(reader="R1"), m.assign(reader="R2")])
+    both.to_csv(cohort_dir / "readers.csv", index=False)
+    res = cohort.extract_manifest(cohort_dir / "readers.csv", "pyradiomics-default", cohort_dir / "r.csv")
+    df = pd.read_csv(res.out_csv, dtype=str)
+    assert list(df.columns[:2]) == ["case_id", "reader"] and len(df) == 4
+    dup = pd.concat([m, m])
+    dup.to_csv(cohort_dir / "dup.csv", index=False)
+    with pytest.raises(InputError, match="duplicate case_id"):
+        cohort.read_manifest(cohort_dir / "dup.csv")
+    m.drop(columns=["mask"]).to_csv(cohort_dir / "nomask.csv", index=False)
+    with pytest.raises(InputError, match=r"missing column\(s\) \['mask'\]"):
+        cohort.read_manifest(cohort_dir / "nomask.csv")
+
+
+def test_single_case_cli_output(cohort_dir: Path, capsys) -> None:
+    out = cohort_dir / "one" / "f.csv"
+    rc = main(["extract", "--image", str(cohort_dir / "case001_image.nrrd"), "--mask",
+               str(cohort_dir / "case001_mask.nrrd"), "--preset", "pyradiomics-default", "--out", str(out)])
+    assert rc == 0
+    df = pd.read_csv(out)
+    assert df["case_id"][0] == "case001_image" and df.shape == (1, 108)
+    img = sitk.ReadImage(str(cohort_dir / "case001_image.nrrd"))
+    truth = sitk.GetArrayFromImage(sitk.ReadImage(str(cohort_dir / "case001_mask.nrrd")))
+    assert df["original_firstorder_Mean"][0] == pytest.approx(sitk.GetArrayFromImage(img)[truth > 0].mean(), rel=1e-9)
+    vox = float(pd.Series(img.GetSpacing()).prod())
+    assert df["original_shape_VoxelVolume"][0] == pytest.approx(truth.sum() * vox, rel=1e-9)
+
+
+def test_presets_cli_lists_exact_counts(capsys) -> None:
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    expected = {"pyradiomics-default": 107, "jia2023-mri": 1874, "kim2024-mri-2d": 930, "bi2025-ct": 2525,
+                "zhang2026-ct": 2618}
+    assert set(expected) <= set(available_presets())
+    for name, n in expected.items():
+        line = next(ln for ln in out.splitlines() if ln.startswith(name))
+        assert int(line.split()[1]) == n == load_preset(name).feature_count
+    assert main(["presets", "--show", "kim2024-mri-2d"]) == 0
+    assert "largest_axial" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["pyradiomics-default", "jia2023-mri", "kim2024-mri-2d", "bi2025-ct", "zhang2026-ct"])
+def test_every_shipped_preset_passes_pyradiomics_schema(name: str) -> None:
+    p = load_preset(name)
+    validate_pyradiomics_params(p.pyradiomics, name)
+    assert p.citation and p.rationale and p.modality in ("MR", "CT", "any")
+
+
+def test_bad_preset_files(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("nbrisk: {name: x, colour: red}\npyradiomics: {imageType: {Original: {}}}\n")
+    with pytest.raises(InputError, match="unknown key"):
+        load_preset(bad)
+    bad.write_text("pyradiomics: {imageType: {Original: {}}, setting: {binWidth: -5, interpolator: nope}}\n")
+    with pytest.raises(InputError, match="schema"):
+        load_preset(bad)
+    bad.write_text("pyradiomics: [unclosed\n")
+    with pytest.raises(InputError, match="not valid YAML"):
+        load_preset(bad)
+    with pytest.raises(InputError, match="not found"):
+        load_preset(tmp_path / "nope.yaml")
+
+
+def test_multiphase_cohort_and_single_case_cli(tmp_path: Path, capsys) -> None:
+    from nbrisk.phantom import make_cohort
+
+    raw = tmp_path / "two.yaml"
+    raw.write_text("nbrisk: {name: two, phases: [arterial, venous]}\n"
+                   "pyradiomics: {imageType: {Original: {}}, featureClass: {shape: null, firstorder: null}}\n")
+    manifest = make_cohort(tmp_path / "c", 2, seed=1, size=(48, 48, 16), phases=("arterial", "venous"))
+    res = cohort.extract_manifest(manifest, raw, tmp_path / "m.csv")
+    df = pd.read_csv(res.out_csv)
+    assert df.shape == (2, 1 + 14 + 2 * 18)
+    assert df["arterial_original_firstorder_Mean"][0] < df["venous_original_firstorder_Mean"][0]  # tumour enhances later
+    c = tmp_path / "c"
+    out = tmp_path / "one.csv"
+    assert main(["extract", "--image", f"arterial={c / 'case001_arterial.nrrd'}", "--image",
+                 f"venous={c / 'case001_venous.nrrd'}", "--mask", str(c / "case001_mask.nrrd"), "--preset", str(raw),
+                 "--out", str(out)]) == 0
+    one = pd.read_csv(out)
+    assert one.drop(columns="case_id").iloc[0].tolist() == pytest.approx(df.drop(columns="case_id").iloc[0].tolist())
+    capsys.readouterr()
+    assert main(["extract", "--image", str(c / "case001_venous.nrrd"), "--mask", str(c / "case001_mask.nrrd"),
+                 "--preset", str(raw), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "needs --image PHASE=PATH" in capsys.readouterr().err
