@@ -20,29 +20,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def load_trained(path: Path) -> Any:
-    """Load a bundle as a TrainedModel-like object (nbrisk.bundle when present, else the minimal bundle)."""
-    from nbrisk.modeling.minibundle import load_minibundle
+    """Load a verified bundle (:func:`nbrisk.bundle.load_bundle`) as a TrainedModel."""
+    from nbrisk.bundle import load_bundle
 
-    try:
-        from nbrisk.bundle import load_bundle
-    except ImportError:
-        return load_minibundle(path)
     return _from_bundle(load_bundle(path))
 
 
 def _from_bundle(bundle: Any) -> Any:
+    """A TrainedModel view of a loaded :class:`nbrisk.bundle.Bundle` (card layout of bundle format 1)."""
     from nbrisk.modeling import TrainedModel
-    from nbrisk.modeling.minibundle import CARD_FIELDS
 
-    card = dict(bundle.card)
-    trained = card.get("trained") if isinstance(card.get("trained"), dict) else card
-    fields = {k: trained.get(k, card.get(k)) for k in CARD_FIELDS}
-    fields["metrics"] = fields["metrics"] or {}
-    fields["selected_features"] = fields["selected_features"] or []
-    fields["classes"] = fields["classes"] or []
-    fields["clinical_inputs"] = fields["clinical_inputs"] or []
-    fields["recipe"] = fields["recipe"] or {}
-    return TrainedModel(pipeline=bundle.pipeline, **fields)
+    card = bundle.card
+    model = card.get("model", {})
+    return TrainedModel(
+        pipeline=bundle.pipeline, feature_names=list(card["feature_names"]),
+        clinical_inputs=list(card.get("clinical_inputs") or []), threshold=float(model["threshold"]),
+        positive_class=model.get("positive_class", 1), metrics=dict(card.get("metrics") or {}),
+        recipe_name=str(model.get("recipe") or "model"), citation=str(model.get("citation") or ""),
+        training_summary=dict(card.get("training") or {}), kind=str(model.get("kind", "classification")),
+        recipe=dict(card.get("recipe") or {}), selected_features=list(card.get("selected_features") or []),
+        classes=list(model.get("classes") or []))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 import hashlib
 import logging
 from pathlib import Path
+from typing import Any
 
 from nbrisk.cli._model_args import add_data_arguments, add_scheme_arguments, fmt_metrics, read_keep, scheme_kwargs
 
@@ -38,24 +39,30 @@ def preset_identity(preset: str | None) -> tuple[str, str]:
     return p.name, p.sha256
 
 
-def save(path: Path, trained: object, preset_name: str, preset_sha: str) -> Path:
-    """Save through nbrisk.bundle when present, else the minimal stand-in bundle."""
-    try:
-        from nbrisk.bundle import save_bundle
-    except ImportError:
-        from nbrisk.modeling.minibundle import save_minibundle
+def save(path: Path, trained: Any, preset_name: str, preset_sha: str, training: Any = None,
+         labels: Any = None) -> Path:
+    """Save a ``.nbrisk`` bundle with the training reference data and the recipe in the card."""
+    from nbrisk.bundle import save_bundle
 
-        return save_minibundle(path, trained, preset_name, preset_sha)
-    return save_bundle(path, trained, preset_name, preset_sha)
+    rule = ("Youden's J on the training data" if trained.kind == "classification"
+            else "median training risk score (low/high Radscore group cut-off)")
+    return save_bundle(path, trained, preset_name, preset_sha, training_features=training, training_labels=labels,
+                       threshold_rule=rule, recipe=trained.recipe, selected_features=trained.selected_features)
 
 
 def run(args: argparse.Namespace) -> int:
     from nbrisk.modeling import train
 
+    from nbrisk.modeling.data import prepare
+    from nbrisk.modeling.recipe import load_recipe
+
     name, sha = preset_identity(args.preset)
-    trained = train(args.features, args.labels, args.recipe, args.clinical, read_keep(args.keep),
+    keep = read_keep(args.keep)
+    trained = train(args.features, args.labels, args.recipe, args.clinical, keep,
                     positive=args.positive, validate=not args.no_cv, **scheme_kwargs(args))
-    out = save(args.out, trained, name, sha)
+    ds, _ = prepare(args.features, args.labels, load_recipe(args.recipe), args.clinical, keep, args.positive)
+    labels = ds.y.tolist() if ds.kind == "classification" else None
+    out = save(args.out, trained, name, sha, training=ds.X, labels=labels)
     s = trained.training_summary
     print(f"trained {trained.recipe_name} on {s['n']} cases with {len(trained.feature_names)} features "
           f"(selected: {', '.join(trained.selected_features[:8])}{' ...' if len(trained.selected_features) > 8 else ''})")

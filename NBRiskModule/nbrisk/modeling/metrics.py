@@ -91,7 +91,9 @@ def youden_threshold(y: Any, p: Any) -> float:
     y = np.asarray(y).astype(int)
     if len(np.unique(y)) < 2:
         return 0.5
-    fpr, tpr, thr = roc_points(y, p)
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, thr = roc_curve(y, np.asarray(p, float), drop_intermediate=False)
     j = tpr - fpr
     best = int(np.argmax(j))
     t = float(thr[best])

@@ -146,10 +146,18 @@ def build_pipeline(recipe: Recipe | str, keep: list[str] | None = None) -> Any:
     return pipe
 
 
+def transform_head(fitted: Any) -> Any:
+    """The fitted steps before the model, samplers left out (they act in ``fit`` only), as a Pipeline."""
+    from sklearn.pipeline import Pipeline as SkPipeline
+
+    steps = [(n, st) for n, st in fitted.steps[:-1] if not hasattr(st, "fit_resample")]
+    return SkPipeline(steps) if steps else None
+
+
 def selected_features(fitted: Any, X: Any) -> list[str]:
     """Names of the columns that reach the model (after selection), for a fitted pipeline and its input."""
-    head = fitted[:-1]
-    if len(head.steps) == 0:
+    head = transform_head(fitted)
+    if head is None:
         return list(X.columns)
     out = head.transform(X.iloc[:1])
     return [str(c) for c in out.columns]

@@ -8,6 +8,7 @@ event indicator for the classification-style relevance measures.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -88,7 +89,9 @@ class UnivariateFilter(_Selector):
         Xv, yy = self._validate(X, y)
         classes = np.unique(yy)
         groups = [Xv[yy == c] for c in classes]
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # near-constant columns (e.g. shape features of same-size phantoms): p is nan/1, not news
+            warnings.filterwarnings("ignore", message="Precision loss occurred", category=RuntimeWarning)
             if self.test == "ttest":
                 p = (stats.ttest_ind(groups[0], groups[1], axis=0, equal_var=False).pvalue if len(groups) == 2
                      else f_classif(Xv, yy)[1])
@@ -176,7 +179,7 @@ class LassoSelector(_Selector):
         if self.cv:
             n_min = int(np.bincount(np.unique(yy, return_inverse=True)[1]).min())
             folds = max(2, min(int(self.cv), n_min))
-            model = LogisticRegressionCV(Cs=10, l1_ratios=(1.0,), solver="liblinear" if binary else "saga",
+            model = LogisticRegressionCV(Cs=np.logspace(-2, 2, 10), l1_ratios=(1.0,), solver="liblinear" if binary else "saga",
                                          scoring="neg_log_loss",
                                          cv=StratifiedKFold(folds, shuffle=True, random_state=self.random_state),
                                          max_iter=10000, random_state=self.random_state, use_legacy_attributes=False)

@@ -17,16 +17,17 @@ TIMES = (6.0, 12.0, 24.0)
 
 def harrell_c(y: np.ndarray, risk: np.ndarray, n_boot: int = 500, seed: int = 0) -> tuple[float, float, float]:
     """Harrell's C-index of a risk score (higher = earlier event) with a percentile bootstrap 95% CI."""
-    from sksurv.metrics import concordance_index_censored
+    from lifelines.utils import concordance_index
 
-    c = float(concordance_index_censored(y["event"], y["time"], risk)[0])
+    t, e, r = y["time"], y["event"], np.asarray(risk, float)
+    c = float(concordance_index(t, -r, e))
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot):
         i = rng.integers(0, len(y), len(y))
-        if y["event"][i].sum() == 0:
+        if e[i].sum() == 0:
             continue
-        boots.append(concordance_index_censored(y["event"][i], y["time"][i], risk[i])[0])
+        boots.append(concordance_index(t[i], -r[i], e[i]))
     return c, float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
 
 
@@ -117,13 +118,15 @@ def nomogram_axes(fitted: Any, X: Any) -> dict[str, Any]:
     """
     import pandas as pd
 
+    from nbrisk.modeling.pipeline import transform_head
+
     model = fitted[-1]
-    head = fitted[:-1]
-    Xt = head.transform(X) if len(head.steps) else X
+    head = transform_head(fitted)
+    Xt = head.transform(X) if head is not None else X
     coef = dict(zip([str(c) for c in Xt.columns], np.ravel(model.coef_), strict=True))
     axes = []
     clinical_cols: set[str] = set()
-    feat = head.named_steps.get("features") if len(head.steps) else None
+    feat = head.named_steps.get("features") if head is not None else None
     if feat is not None and hasattr(feat, "named_transformers_") and "clinical" in feat.named_transformers_:
         branch = feat.named_transformers_["clinical"]
         for name, sub, cols in branch.transformers_:

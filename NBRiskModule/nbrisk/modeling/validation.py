@@ -43,7 +43,10 @@ def predict_scores(fitted: Any, X: pd.DataFrame, kind: str) -> tuple[np.ndarray,
     """Return (score, survival-at-TIMES) of a fitted pipeline."""
     if kind == "classification":
         return fitted.predict_proba(X)[:, 1], {}
-    Xt = fitted[:-1].transform(X) if len(fitted.steps) > 1 else X
+    from nbrisk.modeling.pipeline import transform_head
+
+    head = transform_head(fitted)
+    Xt = head.transform(X) if head is not None else X
     model = fitted[-1]
     risk = np.asarray(model.predict(Xt), float)
     curves = model.predict_survival_function(Xt, return_array=True)

@@ -59,16 +59,21 @@ def headline(preds: Predictions) -> dict[str, Any]:
 
 def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, clinical_df: Table | None = None,
           keep: list[str] | None = None, *, positive: Any = None, validate: bool = True,
-          progress: Progress = None, **scheme: Any):  # noqa: ANN201 (TrainedModel: circular import)
-    """Fit a recipe on all given cases; ``metrics`` are from the recipe's validation scheme (if ``validate``)."""
+          cv_metrics: dict[str, Any] | None = None, progress: Progress = None,
+          **scheme: Any):  # noqa: ANN201 (TrainedModel: circular import)
+    """Fit a recipe on all given cases; ``metrics`` are from the recipe's validation scheme (if ``validate``).
+
+    ``cv_metrics`` (e.g. what :func:`write_report` returned for the same data) is stored instead of
+    running the validation again.
+    """
     from nbrisk.modeling import TrainedModel
     from nbrisk.modeling.pipeline import selected_features
     from nbrisk.modeling.validation import make_estimator
 
     rec = load_recipe(recipe)
     ds, rec = prepare(features_df, labels_df, rec, clinical_df, keep, positive)
-    metrics: dict[str, Any] = {}
-    if validate:
+    metrics: dict[str, Any] = {k: v for k, v in (cv_metrics or {}).items() if not isinstance(v, dict | list)}
+    if validate and cv_metrics is None:
         preds = run_validation(ds, rec, keep=keep, progress=progress, **scheme)
         metrics = {"scheme": preds.scheme, **headline(preds), **_scalar_details(preds)}
     est = make_estimator(rec, keep, rec.validation["scheme"] == "nested" and bool(rec.search),
@@ -95,7 +100,9 @@ def evaluate(trained: Any, features: Table, labels: Table, clinical: Table | Non
     from nbrisk.errors import ModelCompatibilityError
     from nbrisk.modeling.recipe import ClinicalInput, parse_recipe
 
-    rec = parse_recipe({k: v for k, v in trained.recipe.items() if k != "sha256"}, trained.recipe_name)
+    model_type = "cox" if trained.kind == "survival" else "lr"  # only kind and clinical inputs matter here
+    rec = parse_recipe({"name": trained.recipe_name or "model", "steps": [{"model": {"type": model_type}}]},
+                       str(trained.recipe_name))
     rec = rec.with_clinical(tuple(ClinicalInput(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in c.items()})
                                   for c in trained.clinical_inputs))
     pos = positive if positive is not None else trained.positive_class
