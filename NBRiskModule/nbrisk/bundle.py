@@ -48,11 +48,7 @@ NOT_FOR_CLINICAL_USE = "Research software: not a medical device, not for clinica
 # distribution -> how strictly its version must match (number of version parts compared)
 TRACKED_VERSIONS = {"scikit-learn": 2, "numpy": 1, "scipy": 2, "skops": 2, "pyradiomics-bhklab": 3,
                     "nbrisk": 2, "python": 2}
-# TrainedModel fields not stored elsewhere in the card, under their contract names (nbrisk.modeling reads these
-# to rebuild a TrainedModel from a bundle, e.g. in ``nbrisk evaluate``)
-TRAINED_FIELDS = ("threshold", "positive_class", "kind", "classes", "recipe_name", "citation", "training_summary",
-                  "recipe", "selected_features")
-_RESERVED = {"trained", "bundle_format_version", "created", "model", "metrics", "training", "feature_names",
+_RESERVED = {"bundle_format_version", "created", "model", "metrics", "training", "feature_names",
              "input_columns", "preset", "clinical_inputs", "versions", "members", "not_for_clinical_use"}
 
 __all__ = ["BUNDLE_FORMAT_VERSION", "Bundle", "UnsafeBundleError", "load_bundle", "save_bundle"]
@@ -252,7 +248,6 @@ def _card(trained: Any, preset_name: str, preset_sha256: str, dropped: list[str]
         "feature_names": list(trained.feature_names),
         "clinical_inputs": _plain(list(getattr(trained, "clinical_inputs", None) or [])),
         "input_columns": input_columns,
-        "trained": _plain({k: getattr(trained, k, None) for k in TRAINED_FIELDS}),
         "preset": {"name": preset_name, "sha256": preset_sha256},
         "versions": library_versions(),
     }

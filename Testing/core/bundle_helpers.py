@@ -128,13 +128,14 @@ def install_stub_extraction(monkeypatch: Any, sha: str = PRESET_SHA) -> None:
     features = types.ModuleType("nbrisk.features")
 
     def load_preset(name_or_path: Any) -> Any:
-        return types.SimpleNamespace(name=str(name_or_path), sha256=sha, feature_count=len(FEATURES))
+        return types.SimpleNamespace(name=str(name_or_path), sha256=sha, feature_count=len(FEATURES), phases=())
 
     def extract_features(image: sitk.Image, mask: sitk.Image, preset: Any) -> Any:
         return types.SimpleNamespace(values=stub_features(image, mask), diagnostics={}, preset_sha256=sha,
                                      pyradiomics_version="3.1.4")
 
     presets.load_preset = load_preset  # type: ignore[attr-defined]
+    presets.Preset = types.SimpleNamespace  # type: ignore[attr-defined]  (imported by nbrisk.cohort)
     features.extract_features = extract_features  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "nbrisk.presets", presets)
     monkeypatch.setitem(sys.modules, "nbrisk.features", features)

@@ -381,12 +381,14 @@ def test_nbrisk_evaluate_reads_the_bundle_back_as_a_trained_model(tmp_path):
 
     feats, labels, _ = classification_tables(n=40, p=12, seed=2)
     trained = modeling.train(feats, labels, "lr", validate=False)
-    path = save_bundle(tmp_path / "m.nbrisk", trained, PRESET_NAME, PRESET_SHA)
     from nbrisk.cli.evaluate import load_trained
+    from nbrisk.cli.train import save  # the path 'nbrisk train --out model.nbrisk' takes
+
+    path = save(tmp_path / "m.nbrisk", trained, PRESET_NAME, PRESET_SHA, feats.set_index("case_id"), labels["label"])
 
     back = load_trained(path)
     for name in ("threshold", "positive_class", "kind", "classes", "recipe_name", "feature_names", "clinical_inputs",
-                 "selected_features", "training_summary"):
+                 "selected_features", "training_summary", "recipe"):
         assert getattr(back, name) == getattr(trained, name), name
     x = feats.set_index("case_id")
     assert np.array_equal(back.predict_score(x), trained.predict_score(x))

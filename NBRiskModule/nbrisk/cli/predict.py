@@ -15,7 +15,9 @@ HELP = "apply a .nbrisk model to one patient: prediction.json plus an HTML/PDF r
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, required=True, help="model bundle (.nbrisk)")
-    p.add_argument("--image", type=Path, required=True, help="image (NRRD, NIfTI, MHA or a DICOM series folder)")
+    p.add_argument("--image", action="append", required=True, metavar="[PHASE=]PATH",
+                   help="image (NRRD, NIfTI, MHA or a DICOM series folder); multi-phase models: "
+                   "--image arterial=a.nrrd --image venous=v.nrrd")
     p.add_argument("--mask", type=Path, required=True, help="ROI: label map, Slicer .seg.nrrd or DICOM SEG")
     p.add_argument("--label", type=int, help="label value of the tumour in the mask (default: the only label)")
     p.add_argument("--segment", help="segment name (Slicer .seg.nrrd / DICOM SEG)")
@@ -42,6 +44,21 @@ def parse_clinical(items: list[str]) -> dict[str, str]:
     return out
 
 
+def parse_images(items: list[str]) -> str | dict[str, str]:
+    """One ``PATH``, or ``PHASE=PATH`` pairs for a multi-phase model."""
+    if len(items) == 1 and "=" not in items[0]:
+        return items[0]
+    out: dict[str, str] = {}
+    for item in items:
+        phase, sep, path = item.partition("=")
+        if not sep or not phase.strip() or not path.strip():
+            raise InputError(f"--image {item!r}: with several images write PHASE=PATH, e.g. --image venous=v.nrrd")
+        if phase.strip() in out:
+            raise InputError(f"--image {phase.strip()} given twice; give each phase once")
+        out[phase.strip()] = path.strip()
+    return out
+
+
 def _read_idrf(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
@@ -61,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     clinical = parse_clinical(args.clinical)
     idrf = _read_idrf(args.idrf)
-    pred, files = predict_to_dir(args.model, args.image, args.mask, args.out, label=args.label,
+    pred, files = predict_to_dir(args.model, parse_images(args.image), args.mask, args.out, label=args.label,
                                  segment=args.segment, resample_mask=args.resample_mask, clinical=clinical,
                                  case_id=args.case_id, idrf=idrf, pdf=not args.no_pdf, top=args.top)
     prob = "n/a" if pred.probability is None else f"{pred.probability:.3f}"
