@@ -282,3 +282,19 @@ def test_report_for_a_minimal_imported_bundle(tmp_path, holdout):
     assert "No training distribution stored in the model bundle" in html
     assert "SYNTHETIC" not in html and "default 0.5 (unknown training threshold)" in html
     assert html.count("data:image/png;base64,") == 3
+
+
+def test_predict_cli_multi_phase_model(lr_bundle, holdout, monkeypatch, tmp_path, capsys):
+    install_stub_extraction(monkeypatch, phases=("arterial", "venous"))
+    image, mask, _, _ = holdout[1]
+    out = tmp_path / "pred"
+    base = ["predict", "--model", str(lr_bundle.path), "--mask", str(mask), "--out", str(out), "--no-pdf",
+            "--clinical", "age_months=12"]
+    assert main([*base, "--image", str(image)]) == 2
+    assert "needs one image per phase: --image arterial=PATH --image venous=PATH" in capsys.readouterr().err
+    assert main([*base, "--image", f"arterial={image}", "--image", f"portal={image}"]) == 2
+    assert "missing ['venous'], unknown ['portal']" in capsys.readouterr().err
+    assert main([*base, "--image", f"arterial={holdout[0][0]}", "--image", f"venous={image}"]) == 0
+    data = json.loads((out / "prediction.json").read_text())
+    assert data["source"]["image"] == {"arterial": holdout[0][0].name, "venous": image.name}
+    assert data["predicted_class"] == 1  # features come from the venous (last) phase: the class-1 phantom
