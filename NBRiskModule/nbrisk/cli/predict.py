@@ -74,8 +74,10 @@ def _read_idrf(path: Path | None) -> dict[str, Any] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nbrisk.cohort import _quiet_radiomics
     from nbrisk.predict import predict_to_dir
 
+    _quiet_radiomics()  # pyradiomics sets its own log level on import; keep the CLI's output readable
     clinical = parse_clinical(args.clinical)
     idrf = _read_idrf(args.idrf)
     pred, files = predict_to_dir(args.model, parse_images(args.image), args.mask, args.out, label=args.label,

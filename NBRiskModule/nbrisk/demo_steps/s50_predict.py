@@ -21,8 +21,11 @@ def run(ctx: DemoContext) -> None:
         ctx.log("skipped: no trained model in ctx.state (the training step did not run)")
         return
     from nbrisk.bundle import save_bundle
+    from nbrisk.cohort import _quiet_radiomics
     from nbrisk.predict import predict_to_dir
     from nbrisk.presets import load_preset
+
+    _quiet_radiomics()
 
     preset = load_preset(ctx.state["preset"])
     table = pd.read_csv(ctx.state["features_csv"]).merge(pd.read_csv(ctx.state["labels"]), on="case_id")
