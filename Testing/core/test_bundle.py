@@ -328,15 +328,10 @@ def test_sklearn_inconsistent_version_warning_becomes_a_bundle_warning(bundle_co
 
 
 # ------------------------------------------------------------------- real recipes (nbrisk.modeling contract)
-_JIA_XFAIL = pytest.mark.xfail(raises=AttributeError, strict=False,
-                               reason="modeling: training jia2023-svm fails ('Pipeline' has no attribute "
-                               "'transform' in selected_features on a pipeline ending with SMOTE)")
-
-
 @pytest.mark.parametrize("recipe", [
     "lr", "svm", "zhang2026-combined", "bi2025-cox-nomogram",
     pytest.param("rf", marks=pytest.mark.slow), pytest.param("kim2024-rf", marks=pytest.mark.slow),
-    pytest.param("jia2023-svm", marks=[pytest.mark.slow, _JIA_XFAIL]),
+    pytest.param("jia2023-svm", marks=pytest.mark.slow),
 ])
 def test_shipped_recipes_bundle_and_predict_identically(recipe, tmp_path):
     modeling = pytest.importorskip("nbrisk.modeling", reason="needs the modeling branch (nbrisk.modeling)")
