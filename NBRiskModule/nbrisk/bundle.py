@@ -315,11 +315,7 @@ def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
     except ImportError as exc:
         raise MissingDependencyError("loading a bundle needs skops; install it with 'pip install skops'") from exc
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: model bundle not found; check the --model path")
-    members = read_members(path, MEMBERS)
-    card = _read_manifest(path, members)
-    verify_checksums(path, members, card["members"])
+    members, card = read_verified(path)
     with warnings_module.catch_warnings(record=True) as caught:
         warnings_module.simplefilter("always")
         pipeline = skops_loads(members[MODEL], f"{path}:{MODEL}")
@@ -364,13 +360,13 @@ def _read_manifest(path: Path, members: dict[str, bytes]) -> dict[str, Any]:
     return card
 
 
-def read_card(path: str | Path) -> dict[str, Any]:
-    """Return a bundle's card after the zip and checksum checks, without loading the model."""
+def read_verified(path: str | Path) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Return a bundle's members and card after the zip, manifest and checksum checks (nothing is loaded)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: model bundle not found; check the path")
     members = read_members(path, MEMBERS)
     card = _read_manifest(path, members)
     verify_checksums(path, members, card["members"])
-    return card
+    return members, card
 

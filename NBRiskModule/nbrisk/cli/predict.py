@@ -31,32 +31,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
 
-def parse_clinical(items: list[str]) -> dict[str, str]:
-    """Parse ``NAME=VALUE`` pairs (values stay strings; the model's input spec converts them)."""
+def _pairs(items: list[str], flag: str, form: str, example: str) -> dict[str, str]:
+    """Parse ``KEY=VALUE`` items of one option; each key once."""
     out: dict[str, str] = {}
     for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise InputError(f"--clinical {item!r}: write NAME=VALUE, e.g. --clinical age_months=18")
-        if name.strip() in out:
-            raise InputError(f"--clinical {name.strip()} given twice; give each clinical input once")
-        out[name.strip()] = value.strip()
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputError(f"{flag} {item!r}: write {form}, e.g. {flag} {example}")
+        if key.strip() in out:
+            raise InputError(f"{flag} {key.strip()} given twice; give each once")
+        out[key.strip()] = value.strip()
     return out
+
+
+def parse_clinical(items: list[str]) -> dict[str, str]:
+    """Parse ``NAME=VALUE`` pairs (values stay strings; the model's input spec converts them)."""
+    return _pairs(items, "--clinical", "NAME=VALUE", "age_months=18")
 
 
 def parse_images(items: list[str]) -> str | dict[str, str]:
     """One ``PATH``, or ``PHASE=PATH`` pairs for a multi-phase model."""
     if len(items) == 1 and "=" not in items[0]:
         return items[0]
-    out: dict[str, str] = {}
-    for item in items:
-        phase, sep, path = item.partition("=")
-        if not sep or not phase.strip() or not path.strip():
-            raise InputError(f"--image {item!r}: with several images write PHASE=PATH, e.g. --image venous=v.nrrd")
-        if phase.strip() in out:
-            raise InputError(f"--image {phase.strip()} given twice; give each phase once")
-        out[phase.strip()] = path.strip()
-    return out
+    return _pairs(items, "--image", "PHASE=PATH for each image", "venous=v.nrrd")
 
 
 def _read_idrf(path: Path | None) -> dict[str, Any] | None:
