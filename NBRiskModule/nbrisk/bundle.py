@@ -154,6 +154,17 @@ class Bundle:
         """Return what the pipeline expects: the frame, or bare values for models fitted without names."""
         return x if getattr(self.pipeline, "feature_names_in_", None) is not None else x.to_numpy(float)
 
+    def summary(self) -> dict[str, Any]:
+        """Return the card fields a reader of a prediction needs (copied into prediction.json)."""
+        c, m = self.card, self.card["model"]
+        return {"file": self.path.name if self.path else None, "recipe": m.get("recipe"),
+                "estimator": m.get("estimator"), "citation": m.get("citation"),
+                "positive_class": m.get("positive_class"), "threshold": m.get("threshold"),
+                "threshold_rule": m.get("threshold_rule"), "preset": c["preset"], "metrics": c.get("metrics"),
+                "training": c.get("training"), "synthetic": bool(c.get("synthetic", False)),
+                "intended_use": c.get("intended_use"), "not_for_clinical_use": c.get("not_for_clinical_use", True),
+                "created": c.get("created"), "versions": c.get("versions")}
+
     def check_extraction(self, preset_sha256: str | None, feature_names: Sequence[str] | None = None) -> None:
         """Refuse features made with another preset, or lacking features the model needs."""
         if preset_sha256 is not None and preset_sha256 != self.preset_sha256:

@@ -140,20 +140,8 @@ def predict_features(bundle: Bundle, features: Mapping[str, float], clinical: Ma
         risk_category=str(labels.get("high" if high else "low", "high" if high else "low")),
         contribution_method=method, baseline=baseline, contributions=tuple(contribs),
         warnings=tuple(dict.fromkeys(warnings)), inputs=dict(x.iloc[0].items()),
-        model=model_summary(bundle),
+        model=bundle.summary(),
     )
-
-
-def model_summary(bundle: Bundle) -> dict[str, Any]:
-    """Return the card fields a reader of a prediction needs."""
-    c = bundle.card
-    return {"file": bundle.path.name if bundle.path else None, "recipe": c["model"].get("recipe"),
-            "estimator": c["model"].get("estimator"), "citation": c["model"].get("citation"),
-            "positive_class": c["model"].get("positive_class"), "threshold": c["model"].get("threshold"),
-            "threshold_rule": c["model"].get("threshold_rule"), "preset": c["preset"], "metrics": c.get("metrics"),
-            "training": c.get("training"), "synthetic": bool(c.get("synthetic", False)),
-            "intended_use": c.get("intended_use"), "not_for_clinical_use": c.get("not_for_clinical_use", True),
-            "created": c.get("created"), "versions": c.get("versions")}
 
 
 # ---------------------------------------------------------------------------------------------- inputs
