@@ -128,6 +128,11 @@ def install_stub_extraction(monkeypatch: Any, sha: str = PRESET_SHA, phases: tup
     With ``phases`` the stub preset is multi-phase: extraction then needs ``{phase: image}`` and takes the
     intensity features from the last phase.
     """
+    import importlib
+
+    # import the real modules that bind these names at import time first, so they never keep the stubs
+    for name in ("nbrisk.presets", "nbrisk.features", "nbrisk.cohort"):
+        importlib.import_module(name)
     presets = types.ModuleType("nbrisk.presets")
     features = types.ModuleType("nbrisk.features")
 
