@@ -298,3 +298,17 @@ def test_predict_cli_multi_phase_model(lr_bundle, holdout, monkeypatch, tmp_path
     data = json.loads((out / "prediction.json").read_text())
     assert data["source"]["image"] == {"arterial": holdout[0][0].name, "venous": image.name}
     assert data["predicted_class"] == 1  # features come from the venous (last) phase: the class-1 phantom
+
+
+def test_report_shows_an_nbrisk_idrf_checklist(lr_bundle, holdout, tmp_path):
+    idrf = pytest.importorskip("nbrisk.idrf", reason="needs the IDRF branch (nbrisk.idrf)")
+    cl = idrf.Checklist.new("NB-007", reader="reader A")
+    first = cl.idrf_ids[0]
+    cl.set(first, "present", note="seen on axial 42")
+    pred = predict_features(lr_bundle, holdout[1][3], {"age_months": 20}, case_id="NB-007")
+    html = write_report(tmp_path, pred.to_dict(), lr_bundle.card, lr_bundle.reference, idrf=cl.to_dict(),
+                        pdf=False)["html"].read_text()
+    label = next(i["label"] for i in idrf.idrf_items() if i["id"] == first)
+    assert f"1 of {len(cl.idrf_ids)} IDRFs present" in html and "reader reader A" in html
+    assert "seen on axial 42" in html and label.split("<")[0][:30] in html
+    assert "No image-defined risk factor checklist" not in html
