@@ -48,11 +48,7 @@ NOT_FOR_CLINICAL_USE = "Research software: not a medical device, not for clinica
 # distribution -> how strictly its version must match (number of version parts compared)
 TRACKED_VERSIONS = {"scikit-learn": 2, "numpy": 1, "scipy": 2, "skops": 2, "pyradiomics-bhklab": 3,
                     "nbrisk": 2, "python": 2}
-# TrainedModel fields not stored elsewhere in the card, under their contract names (nbrisk.modeling reads these
-# to rebuild a TrainedModel from a bundle, e.g. in ``nbrisk evaluate``)
-TRAINED_FIELDS = ("threshold", "positive_class", "kind", "classes", "recipe_name", "citation", "training_summary",
-                  "recipe", "selected_features")
-_RESERVED = {"trained", "bundle_format_version", "created", "model", "metrics", "training", "feature_names",
+_RESERVED = {"bundle_format_version", "created", "model", "metrics", "training", "feature_names",
              "input_columns", "preset", "clinical_inputs", "versions", "members", "not_for_clinical_use"}
 
 __all__ = ["BUNDLE_FORMAT_VERSION", "Bundle", "UnsafeBundleError", "load_bundle", "save_bundle"]
@@ -158,6 +154,17 @@ class Bundle:
         """Return what the pipeline expects: the frame, or bare values for models fitted without names."""
         return x if getattr(self.pipeline, "feature_names_in_", None) is not None else x.to_numpy(float)
 
+    def summary(self) -> dict[str, Any]:
+        """Return the card fields a reader of a prediction needs (copied into prediction.json)."""
+        c, m = self.card, self.card["model"]
+        return {"file": self.path.name if self.path else None, "recipe": m.get("recipe"),
+                "estimator": m.get("estimator"), "citation": m.get("citation"),
+                "positive_class": m.get("positive_class"), "threshold": m.get("threshold"),
+                "threshold_rule": m.get("threshold_rule"), "preset": c["preset"], "metrics": c.get("metrics"),
+                "training": c.get("training"), "synthetic": bool(c.get("synthetic", False)),
+                "intended_use": c.get("intended_use"), "not_for_clinical_use": c.get("not_for_clinical_use", True),
+                "created": c.get("created"), "versions": c.get("versions")}
+
     def check_extraction(self, preset_sha256: str | None, feature_names: Sequence[str] | None = None) -> None:
         """Refuse features made with another preset, or lacking features the model needs."""
         if preset_sha256 is not None and preset_sha256 != self.preset_sha256:
@@ -252,7 +259,6 @@ def _card(trained: Any, preset_name: str, preset_sha256: str, dropped: list[str]
         "feature_names": list(trained.feature_names),
         "clinical_inputs": _plain(list(getattr(trained, "clinical_inputs", None) or [])),
         "input_columns": input_columns,
-        "trained": _plain({k: getattr(trained, k, None) for k in TRAINED_FIELDS}),
         "preset": {"name": preset_name, "sha256": preset_sha256},
         "versions": library_versions(),
     }
@@ -320,11 +326,7 @@ def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
     except ImportError as exc:
         raise MissingDependencyError("loading a bundle needs skops; install it with 'pip install skops'") from exc
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: model bundle not found; check the --model path")
-    members = read_members(path, MEMBERS)
-    card = _read_manifest(path, members)
-    verify_checksums(path, members, card["members"])
+    members, card = read_verified(path)
     with warnings_module.catch_warnings(record=True) as caught:
         warnings_module.simplefilter("always")
         pipeline = skops_loads(members[MODEL], f"{path}:{MODEL}")
@@ -369,13 +371,13 @@ def _read_manifest(path: Path, members: dict[str, bytes]) -> dict[str, Any]:
     return card
 
 
-def read_card(path: str | Path) -> dict[str, Any]:
-    """Return a bundle's card after the zip and checksum checks, without loading the model."""
+def read_verified(path: str | Path) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Return a bundle's members and card after the zip, manifest and checksum checks (nothing is loaded)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: model bundle not found; check the path")
     members = read_members(path, MEMBERS)
     card = _read_manifest(path, members)
     verify_checksums(path, members, card["members"])
-    return card
+    return members, card
 

@@ -140,20 +140,8 @@ def predict_features(bundle: Bundle, features: Mapping[str, float], clinical: Ma
         risk_category=str(labels.get("high" if high else "low", "high" if high else "low")),
         contribution_method=method, baseline=baseline, contributions=tuple(contribs),
         warnings=tuple(dict.fromkeys(warnings)), inputs=dict(x.iloc[0].items()),
-        model=model_summary(bundle),
+        model=bundle.summary(),
     )
-
-
-def model_summary(bundle: Bundle) -> dict[str, Any]:
-    """Return the card fields a reader of a prediction needs."""
-    c = bundle.card
-    return {"file": bundle.path.name if bundle.path else None, "recipe": c["model"].get("recipe"),
-            "estimator": c["model"].get("estimator"), "citation": c["model"].get("citation"),
-            "positive_class": c["model"].get("positive_class"), "threshold": c["model"].get("threshold"),
-            "threshold_rule": c["model"].get("threshold_rule"), "preset": c["preset"], "metrics": c.get("metrics"),
-            "training": c.get("training"), "synthetic": bool(c.get("synthetic", False)),
-            "intended_use": c.get("intended_use"), "not_for_clinical_use": c.get("not_for_clinical_use", True),
-            "created": c.get("created"), "versions": c.get("versions")}
 
 
 # ---------------------------------------------------------------------------------------------- inputs
@@ -315,30 +303,33 @@ def _names_out(head: Any, inputs: list[str], n: int) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------- files + CLI
-def predict_to_dir(model: str | Path, image_path: str | Path, mask_path: str | Path, out_dir: str | Path, *,
-                   label: int | None = None, segment: str | None = None, resample_mask: bool = False,
-                   clinical: Mapping[str, Any] | None = None, case_id: str | None = None,
-                   idrf: Mapping[str, Any] | None = None, pdf: bool = True, top: int = 10
-                   ) -> tuple[Prediction, dict[str, Path | None]]:
+def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str | Path], mask_path: str | Path,
+                   out_dir: str | Path, *, label: int | None = None, segment: str | None = None,
+                   resample_mask: bool = False, clinical: Mapping[str, Any] | None = None,
+                   case_id: str | None = None, idrf: Mapping[str, Any] | None = None, pdf: bool = True,
+                   top: int = 10) -> tuple[Prediction, dict[str, Path | None]]:
     """Load, predict and write ``prediction.json``, ``report.html`` (and ``report.pdf``) into ``out_dir``.
 
-    Everything is written into a staging folder first and moved into ``out_dir`` only at the end, so a
-    failure leaves no partial result. A missing Chromium only skips the PDF (with a warning in the JSON).
+    ``image_path`` is one image, or ``{phase: path}`` for a multi-phase preset (the bundle's preset says
+    which phases). Images and mask are read by the same code as cohort extraction. Everything is written
+    into a staging folder first and moved into ``out_dir`` only at the end, so a failure leaves no partial
+    result. A missing Chromium only skips the PDF (with the reason in the JSON).
     """
     from nbrisk.bundle import load_bundle
     from nbrisk.errors import NBRiskError
-    from nbrisk.io import load_case
     from nbrisk.report import write_report
 
     bundle = load_bundle(model)
-    image, mask = load_case(image_path, mask_path, label=label, segment=segment, resample_mask=resample_mask)
-    pred = predict_case(bundle, image, mask, clinical, case_id=case_id or _case_id(Path(image_path)), top=top)
+    image, mask, names = _read_inputs(bundle, image_path, mask_path, label, segment, resample_mask)
+    first = Path(next(iter(image_path.values())) if isinstance(image_path, Mapping) else image_path)
+    pred = predict_case(bundle, image, mask, clinical, case_id=case_id or _case_id(first), top=top)
+    shown = image[list(image)[-1]] if isinstance(image, Mapping) else image  # ROI figure: the last phase
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".nbrisk-predict-", dir=out) as staging:
         stage = Path(staging)
         data = pred.to_dict()
-        files = write_report(stage, data, bundle.card, bundle.reference, image, mask, idrf=idrf, pdf=False)
+        files = write_report(stage, data, bundle.card, bundle.reference, shown, mask, idrf=idrf, pdf=False)
         report: dict[str, Any] = {"html": "report.html", "pdf": None}
         if pdf:
             try:
@@ -349,7 +340,7 @@ def predict_to_dir(model: str | Path, image_path: str | Path, mask_path: str | P
             except NBRiskError as exc:  # no Chromium, or it failed: keep the HTML, say why in the JSON
                 report["pdf_error"] = str(exc)
         data["report"] = report
-        data["source"] = {"image": Path(image_path).name, "mask": Path(mask_path).name, "label": mask.label,
+        data["source"] = {"image": names, "mask": Path(mask_path).name, "label": mask.label,
                           "segment": mask.segment_name, "model": Path(model).name}
         (stage / "prediction.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
         result: dict[str, Path | None] = {"prediction": out / "prediction.json", "html": out / "report.html",
@@ -358,6 +349,37 @@ def predict_to_dir(model: str | Path, image_path: str | Path, mask_path: str | P
             if (stage / name).exists():
                 os.replace(stage / name, out / name)
     return pred, result
+
+
+def _read_inputs(bundle: Bundle, image_path: str | Path | Mapping[str, str | Path], mask_path: str | Path,
+                 label: int | None, segment: str | None, resample_mask: bool) -> tuple[Any, Any, Any]:
+    """Read image(s) and mask as cohort extraction does; return (image or {phase: image}, Mask, file names)."""
+    from nbrisk.cohort import load_row_inputs
+    from nbrisk.presets import load_preset
+
+    preset = load_preset(bundle.preset_name)
+    row: dict[str, Any] = {"case_id": "case", "mask": str(mask_path), "label": "" if label is None else str(label),
+                           "segment": segment or ""}
+    if isinstance(image_path, Mapping):
+        if not preset.phases:
+            if len(image_path) != 1:
+                raise InputError(f"preset {preset.name} is single-phase; give one --image PATH")
+            image_path = next(iter(image_path.values()))
+        else:
+            unknown = sorted(set(image_path) - set(preset.phases))
+            missing = [p for p in preset.phases if p not in image_path]
+            if unknown or missing:
+                raise InputError(f"the model's preset {preset.name} needs --image PHASE=PATH for phases "
+                                 f"{', '.join(preset.phases)} (missing {missing}, unknown {unknown})")
+            row.update({f"image_{p}": str(image_path[p]) for p in preset.phases})
+            image, mask = load_row_inputs(row, preset, resample_mask=resample_mask)
+            return image, mask, {p: Path(image_path[p]).name for p in preset.phases}
+    if preset.phases:
+        raise InputError(f"the model's preset {preset.name} needs one image per phase: "
+                         + " ".join(f"--image {p}=PATH" for p in preset.phases))
+    row["image"] = str(image_path)
+    image, mask = load_row_inputs(row, preset, resample_mask=resample_mask)
+    return image, mask, Path(image_path).name
 
 
 def _case_id(image_path: Path) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import logging
 import os
 import shutil
@@ -174,29 +173,39 @@ def render_html(prediction: Mapping[str, Any], card: Mapping[str, Any], referenc
         "contributions": contributions_figure(prediction),
     }
     return env.get_template("report.html.j2").render(
-        p=prediction, card=card, figures=figures, idrf=_idrf_rows(idrf), idrf_raw=idrf, nbrisk_version=__version__,
+        p=prediction, card=card, figures=figures, idrf=_idrf_section(idrf), nbrisk_version=__version__,
+        has_training_scores=bool(reference.get("scores")),
     )
 
 
-def _idrf_rows(idrf: Mapping[str, Any] | None) -> list[dict[str, str]] | None:
-    """Flatten an IDRF checklist dict (``items`` list or a plain mapping) into label/value/note rows."""
+def _idrf_section(idrf: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Rows (region/item/status/note) and a summary line for the report's IDRF section.
+
+    An NBRisk checklist (``nbrisk.idrf`` JSON) is shown through :func:`nbrisk.idrf.checklist_view`, the
+    same rows the Slicer panel shows; any other mapping with an ``items`` list (label/present/note) is
+    shown as given.
+    """
     if idrf is None:
         return None
-    items = idrf.get("items")
+    if idrf.get("format") == "nbrisk-idrf-checklist":
+        from nbrisk.idrf import Checklist, checklist_view
+
+        cl = Checklist.from_dict(dict(idrf), "IDRF checklist")
+        rows = [{"region": r.region, "label": r.text, "value": r.status.replace("_", " "),
+                 "note": "; ".join(t for t in (r.note, r.evidence) if t)} for r in checklist_view(cl)]
+        done = "complete" if cl.is_complete else f"{len(cl.open_idrfs())} IDRF(s) not yet assessed"
+        summary = (f"{cl.positive_count} of {len(cl.idrf_ids)} IDRFs present ({done}); reader "
+                   f"{cl.reader or 'not recorded'}, last modified {cl.modified or 'unknown'}")
+        return {"summary": summary, "rows": rows}
     rows = []
-    if isinstance(items, list):
-        for it in items:
-            if not isinstance(it, Mapping):
-                continue
-            label = it.get("label") or it.get("name") or it.get("id") or "?"
+    for it in idrf.get("items") or []:
+        if isinstance(it, Mapping):
             value = it.get("present", it.get("value", it.get("status", "")))
-            value = {True: "present", False: "absent", None: "not assessed"}.get(value, value) \
-                if isinstance(value, bool | type(None)) else value
-            rows.append({"label": str(label), "value": str(value), "note": str(it.get("note") or it.get("region") or "")})
-    else:
-        rows = [{"label": str(k), "value": json.dumps(v) if not isinstance(v, str) else v, "note": ""}
-                for k, v in idrf.items()]
-    return rows
+            if isinstance(value, bool) or value is None:
+                value = {True: "present", False: "absent", None: "not assessed"}[value]
+            rows.append({"region": str(it.get("region") or ""), "label": str(it.get("label") or it.get("id") or "?"),
+                         "value": str(value), "note": str(it.get("note") or "")})
+    return {"summary": None, "rows": rows}
 
 
 def write_report(out_dir: str | Path, prediction: Mapping[str, Any], card: Mapping[str, Any],

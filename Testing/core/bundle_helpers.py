@@ -122,19 +122,32 @@ def edit_card(path: Path, **changes: Any) -> None:
     rewrite_member(path, "manifest.json", json.dumps(card).encode())
 
 
-def install_stub_extraction(monkeypatch: Any, sha: str = PRESET_SHA) -> None:
-    """Put stand-ins for ``nbrisk.presets`` and ``nbrisk.features`` (contract API) into ``sys.modules``."""
+def install_stub_extraction(monkeypatch: Any, sha: str = PRESET_SHA, phases: tuple[str, ...] = ()) -> None:
+    """Put stand-ins for ``nbrisk.presets`` and ``nbrisk.features`` (contract API) into ``sys.modules``.
+
+    With ``phases`` the stub preset is multi-phase: extraction then needs ``{phase: image}`` and takes the
+    intensity features from the last phase.
+    """
+    import importlib
+
+    # import the real modules that bind these names at import time first, so they never keep the stubs
+    for name in ("nbrisk.presets", "nbrisk.features", "nbrisk.cohort"):
+        importlib.import_module(name)
     presets = types.ModuleType("nbrisk.presets")
     features = types.ModuleType("nbrisk.features")
 
     def load_preset(name_or_path: Any) -> Any:
-        return types.SimpleNamespace(name=str(name_or_path), sha256=sha, feature_count=len(FEATURES))
+        return types.SimpleNamespace(name=str(name_or_path), sha256=sha, feature_count=len(FEATURES), phases=phases)
 
-    def extract_features(image: sitk.Image, mask: sitk.Image, preset: Any) -> Any:
+    def extract_features(image: Any, mask: sitk.Image, preset: Any) -> Any:
+        if phases:
+            assert isinstance(image, dict) and list(image) == list(phases), image
+            image = image[phases[-1]]
         return types.SimpleNamespace(values=stub_features(image, mask), diagnostics={}, preset_sha256=sha,
                                      pyradiomics_version="3.1.4")
 
     presets.load_preset = load_preset  # type: ignore[attr-defined]
+    presets.Preset = types.SimpleNamespace  # type: ignore[attr-defined]  (imported by nbrisk.cohort)
     features.extract_features = extract_features  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "nbrisk.presets", presets)
     monkeypatch.setitem(sys.modules, "nbrisk.features", features)

@@ -328,15 +328,10 @@ def test_sklearn_inconsistent_version_warning_becomes_a_bundle_warning(bundle_co
 
 
 # ------------------------------------------------------------------- real recipes (nbrisk.modeling contract)
-_JIA_XFAIL = pytest.mark.xfail(raises=AttributeError, strict=False,
-                               reason="modeling: training jia2023-svm fails ('Pipeline' has no attribute "
-                               "'transform' in selected_features on a pipeline ending with SMOTE)")
-
-
 @pytest.mark.parametrize("recipe", [
     "lr", "svm", "zhang2026-combined", "bi2025-cox-nomogram",
     pytest.param("rf", marks=pytest.mark.slow), pytest.param("kim2024-rf", marks=pytest.mark.slow),
-    pytest.param("jia2023-svm", marks=[pytest.mark.slow, _JIA_XFAIL]),
+    pytest.param("jia2023-svm", marks=pytest.mark.slow),
 ])
 def test_shipped_recipes_bundle_and_predict_identically(recipe, tmp_path):
     modeling = pytest.importorskip("nbrisk.modeling", reason="needs the modeling branch (nbrisk.modeling)")
@@ -381,12 +376,14 @@ def test_nbrisk_evaluate_reads_the_bundle_back_as_a_trained_model(tmp_path):
 
     feats, labels, _ = classification_tables(n=40, p=12, seed=2)
     trained = modeling.train(feats, labels, "lr", validate=False)
-    path = save_bundle(tmp_path / "m.nbrisk", trained, PRESET_NAME, PRESET_SHA)
     from nbrisk.cli.evaluate import load_trained
+    from nbrisk.cli.train import save  # the path 'nbrisk train --out model.nbrisk' takes
+
+    path = save(tmp_path / "m.nbrisk", trained, PRESET_NAME, PRESET_SHA, feats.set_index("case_id"), labels["label"])
 
     back = load_trained(path)
     for name in ("threshold", "positive_class", "kind", "classes", "recipe_name", "feature_names", "clinical_inputs",
-                 "selected_features", "training_summary"):
+                 "selected_features", "training_summary", "recipe"):
         assert getattr(back, name) == getattr(trained, name), name
     x = feats.set_index("case_id")
     assert np.array_equal(back.predict_score(x), trained.predict_score(x))

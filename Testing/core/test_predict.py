@@ -257,3 +257,58 @@ def test_cli_predict_with_real_pyradiomics_features(phantom_cohort, holdout, tmp
         data = json.loads((out / "prediction.json").read_text())
         assert data["predicted_class"] == cls, data
         assert set(data["inputs"]) == set(names) and data["model"]["preset"]["sha256"] == preset.sha256
+
+
+def test_report_for_a_minimal_imported_bundle(tmp_path, holdout):
+    """A bundle without training reference (e.g. imported) still predicts and renders, saying what is missing."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from nbrisk.bundle_import import import_pickle
+
+    x, y = synthetic_table(30, seed=4)
+    import joblib
+
+    joblib.dump(make_pipeline(StandardScaler(), LogisticRegression()).fit(x.to_numpy(), y), tmp_path / "m.pkl")
+    b = load_bundle(import_pickle(tmp_path / "m.pkl", FEATURES, PRESET_NAME, PRESET_SHA, tmp_path / "m.nbrisk",
+                                  trust_pickle=True))
+    pred = predict_features(b, x.iloc[0].to_dict())
+    assert "the bundle carries no training ranges; out-of-range inputs cannot be flagged" in pred.warnings
+    assert pred.contribution_method.startswith("exact linear") and pred.baseline == pytest.approx(
+        float(b.pipeline[-1].intercept_[0]))
+    html = write_report(tmp_path / "r", pred.to_dict(), b.card, b.reference, holdout[0][2].image,
+                        holdout[0][2].tumour, pdf=False)["html"].read_text()
+    assert "No training distribution stored in the model bundle" in html
+    assert "SYNTHETIC" not in html and "default 0.5 (unknown training threshold)" in html
+    assert html.count("data:image/png;base64,") == 3
+
+
+def test_predict_cli_multi_phase_model(lr_bundle, holdout, monkeypatch, tmp_path, capsys):
+    install_stub_extraction(monkeypatch, phases=("arterial", "venous"))
+    image, mask, _, _ = holdout[1]
+    out = tmp_path / "pred"
+    base = ["predict", "--model", str(lr_bundle.path), "--mask", str(mask), "--out", str(out), "--no-pdf",
+            "--clinical", "age_months=12"]
+    assert main([*base, "--image", str(image)]) == 2
+    assert "needs one image per phase: --image arterial=PATH --image venous=PATH" in capsys.readouterr().err
+    assert main([*base, "--image", f"arterial={image}", "--image", f"portal={image}"]) == 2
+    assert "missing ['venous'], unknown ['portal']" in capsys.readouterr().err
+    assert main([*base, "--image", f"arterial={holdout[0][0]}", "--image", f"venous={image}"]) == 0
+    data = json.loads((out / "prediction.json").read_text())
+    assert data["source"]["image"] == {"arterial": holdout[0][0].name, "venous": image.name}
+    assert data["predicted_class"] == 1  # features come from the venous (last) phase: the class-1 phantom
+
+
+def test_report_shows_an_nbrisk_idrf_checklist(lr_bundle, holdout, tmp_path):
+    idrf = pytest.importorskip("nbrisk.idrf", reason="needs the IDRF branch (nbrisk.idrf)")
+    cl = idrf.Checklist.new("NB-007", reader="reader A")
+    first = cl.idrf_ids[0]
+    cl.set(first, "present", note="seen on axial 42")
+    pred = predict_features(lr_bundle, holdout[1][3], {"age_months": 20}, case_id="NB-007")
+    html = write_report(tmp_path, pred.to_dict(), lr_bundle.card, lr_bundle.reference, idrf=cl.to_dict(),
+                        pdf=False)["html"].read_text()
+    label = next(i["label"] for i in idrf.idrf_items() if i["id"] == first)
+    assert f"1 of {len(cl.idrf_ids)} IDRFs present" in html and "reader reader A" in html
+    assert "seen on axial 42" in html and label.split("<")[0][:30] in html
+    assert "No image-defined risk factor checklist" not in html

@@ -41,11 +41,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from nbrisk.bundle import MODEL, read_card, version_drift
-    from nbrisk.bundle_safety import audit_skops, read_members, sha256_bytes
+    from nbrisk.bundle import MODEL, read_verified, version_drift
+    from nbrisk.bundle_safety import audit_skops, sha256_bytes
 
-    card = read_card(args.bundle)
-    audit_skops(read_members(args.bundle, (MODEL, "manifest.json", "reference.json"))[MODEL], str(args.bundle))
+    members, card = read_verified(args.bundle)
+    audit_skops(members[MODEL], str(args.bundle))  # the types, without constructing anything
     if args.json:
         print(json.dumps(card, indent=1))
         return 0

@@ -15,7 +15,9 @@ HELP = "apply a .nbrisk model to one patient: prediction.json plus an HTML/PDF r
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, required=True, help="model bundle (.nbrisk)")
-    p.add_argument("--image", type=Path, required=True, help="image (NRRD, NIfTI, MHA or a DICOM series folder)")
+    p.add_argument("--image", action="append", required=True, metavar="[PHASE=]PATH",
+                   help="image (NRRD, NIfTI, MHA or a DICOM series folder); multi-phase models: "
+                   "--image arterial=a.nrrd --image venous=v.nrrd")
     p.add_argument("--mask", type=Path, required=True, help="ROI: label map, Slicer .seg.nrrd or DICOM SEG")
     p.add_argument("--label", type=int, help="label value of the tumour in the mask (default: the only label)")
     p.add_argument("--segment", help="segment name (Slicer .seg.nrrd / DICOM SEG)")
@@ -29,17 +31,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
 
-def parse_clinical(items: list[str]) -> dict[str, str]:
-    """Parse ``NAME=VALUE`` pairs (values stay strings; the model's input spec converts them)."""
+def _pairs(items: list[str], flag: str, form: str, example: str) -> dict[str, str]:
+    """Parse ``KEY=VALUE`` items of one option; each key once."""
     out: dict[str, str] = {}
     for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            raise InputError(f"--clinical {item!r}: write NAME=VALUE, e.g. --clinical age_months=18")
-        if name.strip() in out:
-            raise InputError(f"--clinical {name.strip()} given twice; give each clinical input once")
-        out[name.strip()] = value.strip()
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputError(f"{flag} {item!r}: write {form}, e.g. {flag} {example}")
+        if key.strip() in out:
+            raise InputError(f"{flag} {key.strip()} given twice; give each once")
+        out[key.strip()] = value.strip()
     return out
+
+
+def parse_clinical(items: list[str]) -> dict[str, str]:
+    """Parse ``NAME=VALUE`` pairs (values stay strings; the model's input spec converts them)."""
+    return _pairs(items, "--clinical", "NAME=VALUE", "age_months=18")
+
+
+def parse_images(items: list[str]) -> str | dict[str, str]:
+    """One ``PATH``, or ``PHASE=PATH`` pairs for a multi-phase model."""
+    if len(items) == 1 and "=" not in items[0]:
+        return items[0]
+    return _pairs(items, "--image", "PHASE=PATH for each image", "venous=v.nrrd")
 
 
 def _read_idrf(path: Path | None) -> dict[str, Any] | None:
@@ -57,11 +71,13 @@ def _read_idrf(path: Path | None) -> dict[str, Any] | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nbrisk.cohort import _quiet_radiomics
     from nbrisk.predict import predict_to_dir
 
+    _quiet_radiomics()  # pyradiomics sets its own log level on import; keep the CLI's output readable
     clinical = parse_clinical(args.clinical)
     idrf = _read_idrf(args.idrf)
-    pred, files = predict_to_dir(args.model, args.image, args.mask, args.out, label=args.label,
+    pred, files = predict_to_dir(args.model, parse_images(args.image), args.mask, args.out, label=args.label,
                                  segment=args.segment, resample_mask=args.resample_mask, clinical=clinical,
                                  case_id=args.case_id, idrf=idrf, pdf=not args.no_pdf, top=args.top)
     prob = "n/a" if pred.probability is None else f"{pred.probability:.3f}"
