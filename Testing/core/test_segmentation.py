@@ -181,7 +181,8 @@ def test_demo_step_writes_semiauto_manifest(tmp_path):
     s10_cohort.run(ctx)
     s20_segment.run(ctx)
     manifest = pd.read_csv(ctx.state["semiauto_manifest"])
-    assert list(manifest.columns) == ["case_id", "image", "mask"]
+    # the cohort's image columns (both contrast phases and the default image) are kept, the mask replaced
+    assert list(manifest.columns) == ["case_id", "image_arterial", "image_venous", "image", "mask"]
     assert len(manifest) == 2
     for mask in manifest["mask"]:
         assert (tmp_path / "semiauto").samefile(__import__("pathlib").Path(mask).parent)

@@ -35,11 +35,11 @@ def run(ctx: DemoContext) -> None:
         dice.append(m["dice"])
         ctx.log(f"  {case_id}: Dice {m['dice']:.3f}, HD95 {m['hd95_mm']:.1f} mm, "
                 f"volume {m['volume_test_ml']:.1f} ml vs truth {m['volume_ref_ml']:.1f} ml")
-        rows.append({"case_id": case_id, "image": str(image_path.resolve()),
-                     "mask": str(mask_path.resolve())})
+        rows.append({**{k: str((cohort / v).resolve()) for k, v in row.items() if k.startswith("image")},
+                     "case_id": case_id, "mask": str(mask_path.resolve())})
     manifest = out_dir / "manifest.csv"
     with open(manifest, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["case_id", "image", "mask"])
+        w = csv.DictWriter(fh, fieldnames=["case_id", *[k for k in rows[0] if k.startswith("image")], "mask"])
         w.writeheader()
         w.writerows(rows)
     ctx.state["semiauto_manifest"] = manifest

@@ -1,4 +1,4 @@
-"""Demo step: extract the zhang2026-ct preset (arterial + venous CT) for the synthetic cohort."""
+"""Demo step: extract the zhang2026-ct preset (arterial + venous CT) from the semiautomatic ROIs."""
 
 from __future__ import annotations
 
