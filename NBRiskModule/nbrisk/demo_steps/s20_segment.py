@@ -25,7 +25,9 @@ def run(ctx: DemoContext) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, dice = [], []
     for case_id, row in cases.items():
-        image_path = cohort / row["image"]
+        # multi-phase cohorts: draw on the first (arterial) phase, where the phantom tumour stands out
+        phase_cols = [k for k in row if k.startswith("image_")]
+        image_path = cohort / row[phase_cols[0] if phase_cols else "image"]
         image = read_image(image_path)
         mask = grow_from_seeds(image, [seeds[case_id]])
         mask_path = out_dir / f"{case_id}_semiauto.nrrd"
