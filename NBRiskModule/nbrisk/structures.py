@@ -56,7 +56,8 @@ def read_structures(
     mismatch is an :class:`~nbrisk.errors.InputGeometryError` unless ``resample`` (nearest neighbour).
     Empty segments are skipped with a warning.
     """
-    from nbrisk.io import _as_3d_scalar, _read_sitk, _read_slicer_seg, _slicer_segments, conform_to_reference
+    from nbrisk.io import as_3d_scalar, conform_to_reference, read_sitk
+    from nbrisk.segfiles import read_slicer_seg, slicer_segments
 
     p = Path(path)
     if not p.exists():
@@ -70,14 +71,14 @@ def read_structures(
             raise InputError(
                 f"{p}: cannot read segmentation header ({type(exc).__name__}); re-save it"
             ) from None
-        segs = _slicer_segments(hdr)
+        segs = slicer_segments(hdr)
         out = {}
         for layer in dict.fromkeys(sg["layer"] for sg in segs):  # one read per layer, not per segment
             members = [sg for sg in segs if sg["layer"] == layer]
             labelmap = None
             for sg in members:  # the reader needs a non-empty segment to pick the layer by
                 try:
-                    labelmap, _, _ = _read_slicer_seg(p, None, sg["name"])
+                    labelmap, _, _ = read_slicer_seg(p, None, sg["name"])
                     break
                 except InputError as exc:
                     if "is empty" not in str(exc):
@@ -95,7 +96,7 @@ def read_structures(
                 out[sg["name"]] = conform_to_reference(m, reference, p, reference_path, resample=resample)
         return out
     lab = conform_to_reference(
-        _as_3d_scalar(_read_sitk(p, "segmentation"), p), reference, p, reference_path, resample=resample
+        as_3d_scalar(read_sitk(p, "segmentation"), p), reference, p, reference_path, resample=resample
     )
     arr = sitk.GetArrayViewFromImage(lab)
     present = [int(v) for v in np.unique(arr) if v != 0]
