@@ -108,7 +108,9 @@ def _fast_inputs(image: sitk.Image, mask: sitk.Image, params: dict[str, Any]) ->
     return image, mask, out
 
 
-def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: str) -> dict[str, float]:
+def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: str, jobs: int = 1) -> dict[str, float]:
+    from nbrisk import fastextract
+
     params = copy.deepcopy(params)
     params.setdefault("setting", {})["label"] = 1
     if engine == "nbrisk":
@@ -117,7 +119,10 @@ def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: st
         raise NBRiskError(f"unknown engine {engine!r}; use nbrisk or pyradiomics")
     extractor = make_extractor(params)
     try:
-        result = extractor.execute(image, mask, label=1)
+        if engine == "nbrisk":
+            result = fastextract.execute(extractor, image, mask, jobs=jobs)
+        else:
+            result = extractor.execute(image, mask, label=1)
     except (ValueError, RuntimeError, IndexError) as exc:
         msg = " ".join(str(exc).split())[:160]
         raise InputError(f"pyradiomics cannot extract features from this ROI ({msg}); check the mask") from None
@@ -130,6 +135,7 @@ def extract_features(
     preset: str | Preset,
     *,
     engine: str = "nbrisk",
+    jobs: int = 1,
 ) -> FeatureVector:
     """Extract the preset's features for one ROI.
 
@@ -138,6 +144,8 @@ def extract_features(
         mask: binary ROI (1 inside) on the image grid, e.g. ``nbrisk.io.read_mask(...).image``.
         preset: preset name, YAML path or :class:`Preset`.
         engine: ``"nbrisk"`` (cropped, fast) or ``"pyradiomics"`` (plain extractor on the full image).
+        jobs: worker processes for the image types of one case (``nbrisk`` engine only; use 1 inside a
+            cohort that already runs cases in parallel).
     """
     p = load_preset(preset)
     images = _phase_images(image, p)
@@ -150,7 +158,7 @@ def extract_features(
         if i > 0:
             params["featureClass"] = {k: v for k, v in (params.get("featureClass") or {}).items()
                                       if k not in SHAPE_CLASSES}
-        res = _run(img_p, mask_p, params, engine)
+        res = _run(img_p, mask_p, params, engine, jobs)
         for k, v in res.items():
             is_shape = k.split("_")[1] in SHAPE_CLASSES if k.count("_") >= 2 else False
             values[k if (is_shape or not phase) else f"{phase}_{k}"] = v
