@@ -149,8 +149,10 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
         shutdown_pool()
         import multiprocessing as mp
 
-        _POOL.update(jobs=jobs, pool=ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                                                         initializer=_worker_init))
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+        for f in [pool.submit(int, 0) for _ in range(jobs)]:  # start all workers now, not mid-extraction
+            f.result()
+        _POOL.update(jobs=jobs, pool=pool)
     return _POOL["pool"]
 
 

@@ -1,0 +1,97 @@
+"""Benchmark: peak memory (RSS high-water mark) of `nbrisk` vs plain pyradiomics extraction.
+
+Writes a synthetic 512x512x200 CT with a tumour of --synthetic cm3 to NRRD once, then runs each engine in a
+fresh Python process that reads the files and extracts the preset's single-phase pyradiomics parameters
+(zhang2026-ct: 1 mm B-spline, original + wavelet + LoG 1-5 mm). Each process reports its own
+``ru_maxrss`` (plus its workers', for -j > 1). Engines alternate; medians of --repeat runs.
+
+    python bench/bench_memory.py --synthetic 500 --preset zhang2026-ct
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def child(image: str, mask: str, preset_name: str, engine: str, jobs: int) -> None:
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import radiomics
+    import SimpleITK as sitk
+
+    radiomics.setVerbosity(logging.ERROR)
+    from nbrisk.features import _run, prepare
+    from nbrisk.presets import load_preset
+
+    preset = load_preset(preset_name)
+    img, msk = sitk.ReadImage(image), sitk.ReadImage(mask)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    img_p, mask_p, _ = prepare(img, msk, preset)
+    values = _run(img_p, mask_p, preset.pyradiomics_params(), engine, jobs)
+    dt = time.perf_counter() - t
+    if jobs > 1:
+        from nbrisk import fastextract
+
+        fastextract.shutdown_pool()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"engine": engine, "jobs": jobs, "seconds": dt, "n": len(values),
+                      "rss_after_read_mb": base / 1024, "peak_mb": own / 1024, "worker_peak_mb": workers / 1024}))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--synthetic", type=float, default=500.0, help="tumour volume in cm3 (512x512x200 CT)")
+    ap.add_argument("--preset", default="zhang2026-ct")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=1, help="nbrisk worker processes per case")
+    ap.add_argument("--child", nargs=5, metavar=("IMAGE", "MASK", "PRESET", "ENGINE", "JOBS"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        im, ma, pr, en, jo = args.child
+        child(im, ma, pr, en, int(jo))
+        return 0
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import SimpleITK as sitk
+    from bench_extract import synthetic_case
+
+    with tempfile.TemporaryDirectory() as tmp:
+        image, mask = synthetic_case(args.synthetic)
+        vol = float(sitk.GetArrayViewFromImage(mask).sum()) * float(__import__("numpy").prod(mask.GetSpacing())) / 1000
+        paths = [str(Path(tmp) / "image.nrrd"), str(Path(tmp) / "mask.nrrd")]
+        sitk.WriteImage(image, paths[0])
+        sitk.WriteImage(mask, paths[1], True)
+        del image, mask
+        res: dict[str, list[dict]] = {"pyradiomics": [], "nbrisk": []}
+        for i in range(args.repeat):
+            for engine in ("pyradiomics", "nbrisk") if i % 2 == 0 else ("nbrisk", "pyradiomics"):
+                jobs = args.jobs if engine == "nbrisk" else 1
+                out = subprocess.run([sys.executable, __file__, "--child", *paths, args.preset, engine, str(jobs)],
+                                     capture_output=True, text=True, check=True)
+                res[engine].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    peak = {e: statistics.median(r["peak_mb"] + (r["worker_peak_mb"] * r["jobs"] if r["jobs"] > 1 else 0)
+                                 for r in rs) for e, rs in res.items()}
+    secs = {e: statistics.median(r["seconds"] for r in rs) for e, rs in res.items()}
+    base = statistics.median(r["rss_after_read_mb"] for r in res["nbrisk"])
+    print(f"synthetic 512x512x200 CT, tumour {vol:.0f} cm3; preset {args.preset} (single-phase parameters); "
+          f"{args.repeat} runs per engine, fresh process each")
+    print(f"  RSS after reading image+mask (same for both): {base:.0f} MB")
+    for e in ("pyradiomics", "nbrisk"):
+        print(f"  {e:11s}: peak RSS {peak[e]:.0f} MB  time {secs[e]:.1f} s")
+    print(f"  nbrisk peak / plain peak: {100 * peak['nbrisk'] / peak['pyradiomics']:.0f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
