@@ -40,7 +40,7 @@ def _shared_binning_class(base: type) -> type:
             return _SHARED["binned"].copy()
         return base._applyBinning(self, matrix)
 
-    ns: dict[str, Any] = {"_applyBinning": _applyBinning}
+    ns: dict[str, Any] = {"_applyBinning": _applyBinning, "__module__": base.__module__}
     if base.__name__ == "RadiomicsGLCM":
         ns["getMCCFeatureValue"] = _glcm_mcc
     return type(f"NBRisk{base.__name__}", (base,), ns)
