@@ -145,3 +145,40 @@ def test_preset_object_roundtrip() -> None:
     assert isinstance(p, Preset) and fastextract._tasks(p.pyradiomics["imageType"])[0][0] == "Wavelet"
     assert [t for t in fastextract._tasks({"LoG": {"sigma": [1.0, 2.5]}})] == [
         ("LoG", {"sigma": [1.0]}), ("LoG", {"sigma": [2.5]})]
+
+
+@pytest.mark.parametrize("pixel", [sitk.sitkInt16, sitk.sitkFloat32])
+@pytest.mark.parametrize("outliers", [None, 2.5])
+def test_normalising_the_crop_equals_cropping_the_normalised_image(sample_data_dir: Path, pixel: int,
+                                                                   outliers: float | None) -> None:
+    from radiomics.imageoperations import normalizeImage
+
+    from nbrisk.preprocess import normalize_part
+
+    image = sitk.Cast(sitk.ReadImage(str(sample_data_dir / "brain1_image.nrrd")), pixel)
+    settings = {"normalizeScale": 100, "removeOutliers": outliers}
+    size, index = [60, 70, 10], [40, 50, 5]
+    ref = sitk.RegionOfInterest(normalizeImage(image, **settings), size, index)
+    got = normalize_part(image, sitk.RegionOfInterest(image, size, index), settings)
+    assert got.GetPixelID() == ref.GetPixelID()
+    assert np.array_equal(sitk.GetArrayFromImage(got), sitk.GetArrayFromImage(ref))  # bit for bit
+
+
+@pytest.mark.slow
+def test_cli_single_case_jobs(sample_data_dir: Path, tmp_path: Path) -> None:
+    import pandas as pd
+    import yaml
+
+    from nbrisk.cli import main
+
+    raw = copy.deepcopy(RAW)
+    raw["pyradiomics"]["imageType"] = {"Original": {}, "LoG": {"sigma": [1.0, 2.0]}, "Gradient": {}}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(raw))
+    args = ["extract", "--image", str(sample_data_dir / "brain1_image.nrrd"), "--mask",
+            str(sample_data_dir / "brain1_label.nrrd"), "--preset", str(tmp_path / "p.yaml")]
+    assert main([*args, "--out", str(tmp_path / "j1.csv")]) == 0
+    assert main([*args, "--out", str(tmp_path / "j2.csv"), "-j", "2"]) == 0
+    a, b = pd.read_csv(tmp_path / "j1.csv"), pd.read_csv(tmp_path / "j2.csv")
+    assert a.shape == (1, 1 + 14 + 4 * 93)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert not fastextract._POOL  # the CLI stops its workers

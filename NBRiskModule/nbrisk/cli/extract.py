@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--case-id", help="case id written in the output (default: image file stem)")
     coh = p.add_argument_group("cohort")
     coh.add_argument("--manifest", type=Path, help="CSV with case_id,image,mask [,label,segment,reader]")
-    coh.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (default 1)")
+    coh.add_argument("-j", "--jobs", type=int, default=1, help="worker processes: cases in parallel (--manifest) or image types of one case (default 1)")
     coh.add_argument("--no-resume", action="store_true", help="recompute cases already in --out")
     coh.add_argument("--executor", choices=("local", "dask"), default="local")
     coh.add_argument("--scheduler", help="dask scheduler address (default: a local cluster of -j workers)")
@@ -72,8 +72,13 @@ def _run_single(args: argparse.Namespace, preset) -> int:
                      resample=args.resample_mask)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fv = extract_features(images if preset.phases or len(images) > 1 else ref, mask.image, preset,
-                              engine=args.engine)
+        from nbrisk import fastextract
+
+        try:
+            fv = extract_features(images if preset.phases or len(images) > 1 else ref, mask.image, preset,
+                                  engine=args.engine, jobs=args.jobs)
+        finally:
+            fastextract.shutdown_pool()
     case_id = args.case_id or Path(paths[ref_phase]).name.split(".")[0]
     key = (case_id, "")
     write_features_csv(args.out, {key: fv.values}, [key], with_reader=False)
