@@ -35,7 +35,7 @@ def child(image: str, mask: str, preset_name: str, engine: str, jobs: int) -> No
 
     preset = load_preset(preset_name)
     img, msk = sitk.ReadImage(image), sitk.ReadImage(mask)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = _vm_hwm_kb()
     t = time.perf_counter()
     img_p, mask_p, _ = prepare(img, msk, preset)
     values = _run(img_p, mask_p, preset.pyradiomics_params(), engine, jobs)
@@ -44,10 +44,28 @@ def child(image: str, mask: str, preset_name: str, engine: str, jobs: int) -> No
         from nbrisk import fastextract
 
         fastextract.shutdown_pool()
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    own = _vm_hwm_kb()
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"engine": engine, "jobs": jobs, "seconds": dt, "n": len(values),
                       "rss_after_read_mb": base / 1024, "peak_mb": own / 1024, "worker_peak_mb": workers / 1024}))
+
+
+def _vm_hwm_kb() -> float:
+    """This process's RSS high-water mark (VmHWM: unlike ru_maxrss, not inherited from the parent at exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1])
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # pragma: no cover (not Linux)
+
+
+def make_case(volume: float, image: str, mask: str) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import SimpleITK as sitk
+    from bench_extract import synthetic_case
+
+    img, msk = synthetic_case(volume)
+    sitk.WriteImage(img, image)
+    sitk.WriteImage(msk, mask, True)
 
 
 def main() -> int:
@@ -56,23 +74,26 @@ def main() -> int:
     ap.add_argument("--preset", default="zhang2026-ct")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1, help="nbrisk worker processes per case")
+    ap.add_argument("--make", nargs=2, metavar=("IMAGE", "MASK"), help=argparse.SUPPRESS)
     ap.add_argument("--child", nargs=5, metavar=("IMAGE", "MASK", "PRESET", "ENGINE", "JOBS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         im, ma, pr, en, jo = args.child
         child(im, ma, pr, en, int(jo))
         return 0
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import SimpleITK as sitk
-    from bench_extract import synthetic_case
-
+    if args.make:
+        make_case(args.synthetic, *args.make)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
-        image, mask = synthetic_case(args.synthetic)
-        vol = float(sitk.GetArrayViewFromImage(mask).sum()) * float(__import__("numpy").prod(mask.GetSpacing())) / 1000
         paths = [str(Path(tmp) / "image.nrrd"), str(Path(tmp) / "mask.nrrd")]
-        sitk.WriteImage(image, paths[0])
-        sitk.WriteImage(mask, paths[1], True)
-        del image, mask
+        # the phantom is built in its own process: this parent stays small, so nothing large is forked
+        subprocess.run([sys.executable, __file__, "--synthetic", str(args.synthetic), "--make", *paths], check=True)
+        import numpy as np
+        import SimpleITK as sitk
+
+        m = sitk.ReadImage(paths[1])
+        vol = float(sitk.GetArrayViewFromImage(m).sum()) * float(np.prod(m.GetSpacing())) / 1000
+        del m
         res: dict[str, list[dict]] = {"pyradiomics": [], "nbrisk": []}
         for i in range(args.repeat):
             for engine in ("pyradiomics", "nbrisk") if i % 2 == 0 else ("nbrisk", "pyradiomics"):
@@ -86,7 +107,7 @@ def main() -> int:
     base = statistics.median(r["rss_after_read_mb"] for r in res["nbrisk"])
     print(f"synthetic 512x512x200 CT, tumour {vol:.0f} cm3; preset {args.preset} (single-phase parameters); "
           f"{args.repeat} runs per engine, fresh process each")
-    print(f"  RSS after reading image+mask (same for both): {base:.0f} MB")
+    print(f"  RSS after reading image+mask (same for both): {base:.0f} MB (VmHWM of each engine's own process)")
     for e in ("pyradiomics", "nbrisk"):
         print(f"  {e:11s}: peak RSS {peak[e]:.0f} MB  time {secs[e]:.1f} s")
     print(f"  nbrisk peak / plain peak: {100 * peak['nbrisk'] / peak['pyradiomics']:.0f}%")
