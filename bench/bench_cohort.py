@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -35,21 +37,30 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         manifest = make_cohort(Path(tmp) / "cohort", args.cases, seed=1)
         times: dict[int, list[float]] = {j: [] for j in args.jobs}
+        cores: dict[int, list[float]] = {j: [] for j in args.jobs}  # CPU seconds used per wall second
         for i in range(args.repeat):
             for j in args.jobs if i % 2 == 0 else args.jobs[::-1]:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), _cpu()
                 res = extract_manifest(manifest, args.preset, Path(tmp) / f"out{j}" / "f.csv", jobs=j,
                                        resume=False, executor=args.executor)
                 times[j].append(time.perf_counter() - t)
+                cores[j].append((_cpu() - c) / times[j][-1])
                 assert res.n_failed == 0 and res.n_extracted == args.cases
     base = statistics.median(times[args.jobs[0]])
     print(f"synthetic cohort of {args.cases} cases (96x96x48), preset {args.preset}, executor {args.executor}, "
-          f"{args.repeat} alternating runs")
+          f"{args.repeat} alternating runs; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     for j in args.jobs:
         m = statistics.median(times[j])
         print(f"  -j {j}: median {m:.1f} s ({60 * args.cases / m:.1f} cases/min; runs "
-              f"{', '.join(f'{t:.1f}' for t in times[j])})  throughput vs -j {args.jobs[0]}: {base / m:.2f}x")
+              f"{', '.join(f'{t:.1f}' for t in times[j])})  throughput vs -j {args.jobs[0]}: {base / m:.2f}x  "
+              f"(cores actually obtained: {statistics.median(cores[j]):.2f})")
     return 0
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the case workers)."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
 
 if __name__ == "__main__":
