@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 
-def child(image: str, mask: str, preset_name: str, engine: str, jobs: int) -> None:
+def child(image: str, mask: str, preset_name: str, engine: str, jobs: int, normalize: bool = False) -> None:
     import logging
     import warnings
 
@@ -38,7 +38,10 @@ def child(image: str, mask: str, preset_name: str, engine: str, jobs: int) -> No
     base = _vm_hwm_kb()
     t = time.perf_counter()
     img_p, mask_p, _ = prepare(img, msk, preset)
-    values = _run(img_p, mask_p, preset.pyradiomics_params(), engine, jobs)
+    params = preset.pyradiomics_params()
+    if normalize:  # whole-image z-score as jia2023-mri declares it (pyradiomics normalize/normalizeScale)
+        params["setting"].update(normalize=True, normalizeScale=100)
+    values = _run(img_p, mask_p, params, engine, jobs)
     dt = time.perf_counter() - t
     if jobs > 1:
         from nbrisk import fastextract
@@ -75,19 +78,27 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1, help="nbrisk worker processes per case")
     ap.add_argument("--make", nargs=2, metavar=("IMAGE", "MASK"), help=argparse.SUPPRESS)
-    ap.add_argument("--child", nargs=5, metavar=("IMAGE", "MASK", "PRESET", "ENGINE", "JOBS"), help=argparse.SUPPRESS)
+    ap.add_argument("--case-dir", help="keep (and reuse) the synthetic case's NRRD files in this folder")
+    ap.add_argument("--normalize", action="store_true",
+                    help="add pyradiomics' whole-image normalisation (normalize: true, normalizeScale: 100)")
+    ap.add_argument("--child", nargs=6, metavar=("IMAGE", "MASK", "PRESET", "ENGINE", "JOBS", "NORM"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        im, ma, pr, en, jo = args.child
-        child(im, ma, pr, en, int(jo))
+        im, ma, pr, en, jo, no = args.child
+        child(im, ma, pr, en, int(jo), no == "1")
         return 0
     if args.make:
         make_case(args.synthetic, *args.make)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        paths = [str(Path(tmp) / "image.nrrd"), str(Path(tmp) / "mask.nrrd")]
-        # the phantom is built in its own process: this parent stays small, so nothing large is forked
-        subprocess.run([sys.executable, __file__, "--synthetic", str(args.synthetic), "--make", *paths], check=True)
+        folder = Path(args.case_dir or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = [str(folder / f"ct{args.synthetic:g}_image.nrrd"), str(folder / f"ct{args.synthetic:g}_mask.nrrd")]
+        if not all(Path(p).is_file() for p in paths):
+            # the phantom is built in its own process: this parent stays small, so nothing large is forked
+            subprocess.run([sys.executable, __file__, "--synthetic", str(args.synthetic), "--make", *paths],
+                           check=True)
         import numpy as np
         import SimpleITK as sitk
 
@@ -98,14 +109,16 @@ def main() -> int:
         for i in range(args.repeat):
             for engine in ("pyradiomics", "nbrisk") if i % 2 == 0 else ("nbrisk", "pyradiomics"):
                 jobs = args.jobs if engine == "nbrisk" else 1
-                out = subprocess.run([sys.executable, __file__, "--child", *paths, args.preset, engine, str(jobs)],
+                out = subprocess.run([sys.executable, __file__, "--child", *paths, args.preset, engine, str(jobs),
+                                      "1" if args.normalize else "0"],
                                      capture_output=True, text=True, check=True)
                 res[engine].append(json.loads(out.stdout.strip().splitlines()[-1]))
     peak = {e: statistics.median(r["peak_mb"] + (r["worker_peak_mb"] * r["jobs"] if r["jobs"] > 1 else 0)
                                  for r in rs) for e, rs in res.items()}
     secs = {e: statistics.median(r["seconds"] for r in rs) for e, rs in res.items()}
     base = statistics.median(r["rss_after_read_mb"] for r in res["nbrisk"])
-    print(f"synthetic 512x512x200 CT, tumour {vol:.0f} cm3; preset {args.preset} (single-phase parameters); "
+    print(f"synthetic 512x512x200 CT, tumour {vol:.0f} cm3; preset {args.preset} (single-phase parameters"
+          f"{' + whole-image normalisation' if args.normalize else ''}); "
           f"{args.repeat} runs per engine, fresh process each")
     print(f"  RSS after reading image+mask (same for both): {base:.0f} MB (VmHWM of each engine's own process)")
     for e in ("pyradiomics", "nbrisk"):

@@ -320,7 +320,8 @@ def _run_dask(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, An
     except ImportError:
         from nbrisk.errors import MissingDependencyError
 
-        raise MissingDependencyError("dask.distributed is not installed; pip install 'nbrisk[dask]'") from None
+        raise MissingDependencyError(
+            "dask.distributed is not installed; pip install 'nbrisk[dask]'") from None
     cluster = None
     if scheduler:
         try:

@@ -104,7 +104,8 @@ def _features_of_image(image: sitk.Image, mask: sitk.Image, type_name: str, enab
 
 
 def _image_type_features(image: sitk.Image, mask: sitk.Image, bbox: np.ndarray, image_type: str,
-                         custom: dict[str, Any], settings: dict[str, Any], enabled: dict[str, Any]) -> dict[str, float]:
+                         custom: dict[str, Any], settings: dict[str, Any],
+                         enabled: dict[str, Any]) -> dict[str, float]:
     """All features of one pyradiomics image type (all its derived images), as ``execute`` computes them."""
     from radiomics import imageoperations
 
@@ -149,7 +150,8 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
         shutdown_pool()
         import multiprocessing as mp
 
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                                   initializer=_worker_init)
         for f in [pool.submit(int, 0) for _ in range(jobs)]:  # start all workers now, not mid-extraction
             f.result()
         _POOL.update(jobs=jobs, pool=pool)
@@ -187,18 +189,18 @@ def execute(extractor: Any, image: sitk.Image, mask: sitk.Image, jobs: int = 1) 
     types = dict(extractor.enabledImagetypes)
     tasks = _tasks(types)
     jobs = max(1, min(int(jobs), len(tasks), os.cpu_count() or 1))
+    args = (settings, enabled)
     parts: dict[tuple[str, str], dict[str, float]] = {}
     if jobs == 1:
         for itype, custom in tasks:
-            parts[(itype, repr(custom))] = _image_type_features(image, mask, bbox, itype, custom, settings, enabled)
+            parts[(itype, repr(custom))] = _image_type_features(image, mask, bbox, itype, custom, *args)
     else:
         pool = _pool(jobs)
         futs: dict[tuple[str, str], Future] = {
-            (itype, repr(custom)): pool.submit(_image_type_features, image, mask, bbox, itype, custom, settings,
-                                               enabled)
+            (itype, repr(custom)): pool.submit(_image_type_features, image, mask, bbox, itype, custom, *args)
             for itype, custom in tasks}
         parts = {k: f.result() for k, f in futs.items()}
     for itype, custom in types.items():  # pyradiomics' order: image types as enabled, LoG sigmas in order
-        for t_itype, t_custom in [t for t in _tasks({itype: custom})]:
+        for t_itype, t_custom in _tasks({itype: custom}):
             out.update(parts[(t_itype, repr(t_custom))])
     return out

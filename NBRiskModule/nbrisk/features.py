@@ -25,7 +25,8 @@ from nbrisk.presets import Preset, load_preset
 
 logger = logging.getLogger(__name__)
 SHAPE_CLASSES = ("shape", "shape2D")
-_INT_LABEL_TYPES = (sitk.sitkUInt8, sitk.sitkUInt16, sitk.sitkUInt32, sitk.sitkInt8, sitk.sitkInt16, sitk.sitkInt32)
+_INT_LABEL_TYPES = (sitk.sitkUInt8, sitk.sitkUInt16, sitk.sitkUInt32, sitk.sitkInt8, sitk.sitkInt16,
+                    sitk.sitkInt32)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ def _fast_inputs(image: sitk.Image, mask: sitk.Image, params: dict[str, Any]) ->
     return image, mask, out
 
 
-def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: str, jobs: int = 1) -> dict[str, float]:
+def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: str,
+         jobs: int = 1) -> dict[str, float]:
     from nbrisk import fastextract
 
     params = copy.deepcopy(params)
