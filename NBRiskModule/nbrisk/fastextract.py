@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -112,10 +113,60 @@ def _image_type_features(image: sitk.Image, mask: sitk.Image, bbox: np.ndarray, 
     args = dict(settings)
     args.update(custom)
     out: dict[str, float] = collections.OrderedDict()
-    for img, type_name, kw in getattr(imageoperations, f"get{image_type}Image")(image, mask, **args):
+    lean = image_type == "Wavelet" and int(args.get("level", 1)) == 1 and int(args.get("start_level", 0)) == 0
+    images = _wavelet_images(image, **args) if lean else getattr(imageoperations, f"get{image_type}Image")(
+        image, mask, **args)
+    for img, type_name, kw in images:
         img_c, mask_c = imageoperations.cropToTumorMask(img, mask, bbox, padDistance=0)
         out.update(_features_of_image(img_c, mask_c, type_name, enabled, kw))
     return out
+
+
+def _wavelet_images(image: sitk.Image, **kwargs: Any) -> Iterator[tuple[sitk.Image, str, dict[str, Any]]]:
+    """pyradiomics' ``getWaveletImage`` (one level), one sub-band at a time.
+
+    pyradiomics builds all 8 sub-bands of the 3-D stationary wavelet transform at once (``pywt.swtn`` over
+    3 axes) and keeps copies of each: about 25 float64 copies of the image. Here the transform runs one axis
+    at a time, depth first, so that at most a few arrays exist at once. These are the same ``pywt`` calls
+    in the same order, so the values are bit for bit equal (tested). The order is pyradiomics' order too:
+    details (LLH ... HHH), then the approximation (LLL).
+    """
+    import pywt
+
+    axes = list(range(image.GetDimension() - 1, -1, -1))
+    if kwargs.get("force2D", False):
+        axes.remove(kwargs.get("force2Ddimension", 0))
+    wavelet = kwargs.get("wavelet", "coif1")
+    wavelet = wavelet if isinstance(wavelet, pywt.Wavelet) else pywt.Wavelet(wavelet)
+    matrix = sitk.GetArrayFromImage(image)
+    shape = matrix.shape
+    data = np.pad(matrix, tuple((0, 1 if d % 2 != 0 else 0) for d in shape), "wrap")
+    del matrix
+    trim = tuple(slice(None, -1 if d % 2 != 0 else None) for d in shape)
+
+    def to_image(arr: np.ndarray) -> sitk.Image:
+        out = sitk.GetImageFromArray(arr[trim].copy())
+        out.CopyInformation(image)
+        return out
+
+    def bands(arr: np.ndarray, i: int, name: str) -> Iterator[tuple[str, np.ndarray]]:
+        if i == len(axes):
+            yield name, arr
+            return
+        dec = pywt.swtn(arr, wavelet, level=1, start_level=0, axes=(axes[i],))[0]
+        a, d = dec["a"], dec["d"]
+        del dec
+        yield from bands(a, i + 1, name + "a")
+        del a
+        yield from bands(d, i + 1, name + "d")
+
+    approx = None
+    for name, arr in bands(data, 0, ""):
+        if set(name) == {"a"}:
+            approx = arr.copy()
+            continue
+        yield to_image(arr), "wavelet-" + name.replace("a", "L").replace("d", "H"), kwargs
+    yield to_image(approx), "wavelet-" + "L" * len(axes), kwargs
 
 
 def _tasks(image_types: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

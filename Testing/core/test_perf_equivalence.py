@@ -182,3 +182,19 @@ def test_cli_single_case_jobs(sample_data_dir: Path, tmp_path: Path) -> None:
     assert a.shape == (1, 1 + 14 + 4 * 93)
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert not fastextract._POOL  # the CLI stops its workers
+
+
+@pytest.mark.parametrize("settings", [{}, {"wavelet": "haar"}, {"force2D": True, "force2Ddimension": 0}])
+def test_lean_wavelet_equals_pyradiomics_bit_for_bit(sample_data_dir: Path, settings: dict) -> None:
+    from radiomics.imageoperations import getWaveletImage
+
+    image, mask = _case(sample_data_dir, "breast1")
+    lo, hi = (np.array(v) for v in _bbox(mask))
+    size = np.minimum(hi - lo + 1 + 8, np.array(image.GetSize()) - lo)  # odd and even sizes both occur
+    img = sitk.Cast(sitk.RegionOfInterest(image, size.tolist(), lo.tolist()), sitk.sitkFloat64)
+    ref = list(getWaveletImage(img, None, **settings))
+    got = list(fastextract._wavelet_images(img, **settings))
+    assert [n for _, n, _ in got] == [n for _, n, _ in ref] and len(ref) == (4 if settings.get("force2D") else 8)
+    for (a, _, _), (b, _, _) in zip(got, ref, strict=True):
+        assert np.array_equal(sitk.GetArrayFromImage(a), sitk.GetArrayFromImage(b))
+        assert a.GetOrigin() == b.GetOrigin() and a.GetSpacing() == b.GetSpacing()
