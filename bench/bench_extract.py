@@ -40,6 +40,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", default="lung2", help="pyradiomics sample case (brain1, lung2, ...)")
     ap.add_argument("--synthetic", type=float, help="use a 512x512x200 synthetic CT with a tumour of this volume (cm3)")
+    ap.add_argument("--case-dir", help="keep (and reuse) the synthetic case's NRRD files in this folder")
     ap.add_argument("--preset", default="jia2023-mri")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2],
@@ -55,7 +56,15 @@ def main() -> int:
 
     preset = load_preset(args.preset)
     if args.synthetic:
-        image, mask = synthetic_case(args.synthetic)
+        files = [Path(args.case_dir or ".") / f"ct{args.synthetic:g}_{k}.nrrd" for k in ("image", "mask")]
+        if args.case_dir and all(f.is_file() for f in files):
+            image, mask = (sitk.ReadImage(str(f)) for f in files)
+        else:
+            image, mask = synthetic_case(args.synthetic)
+            if args.case_dir:
+                files[0].parent.mkdir(parents=True, exist_ok=True)
+                sitk.WriteImage(image, str(files[0]))
+                sitk.WriteImage(mask, str(files[1]), True)
         label = f"synthetic 512x512x200 CT, {args.synthetic:g} cm3 tumour"
     else:
         from conftest import ensure_sample_data

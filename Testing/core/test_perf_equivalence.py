@@ -198,3 +198,23 @@ def test_lean_wavelet_equals_pyradiomics_bit_for_bit(sample_data_dir: Path, sett
     for (a, _, _), (b, _, _) in zip(got, ref, strict=True):
         assert np.array_equal(sitk.GetArrayFromImage(a), sitk.GetArrayFromImage(b))
         assert a.GetOrigin() == b.GetOrigin() and a.GetSpacing() == b.GetSpacing()
+
+
+@pytest.mark.parametrize(("case", "settings"), [("lung1", {"binWidth": 10}), ("brain1", {"binWidth": 25}),
+                                                ("breast1", {"binCount": 8}), ("lung1", {"binCount": 2})])
+def test_compact_glszm_equals_pyradiomics(sample_data_dir: Path, case: str, settings: dict) -> None:
+    from radiomics.glszm import RadiomicsGLSZM
+
+    image, mask = _case(sample_data_dir, case)
+    lo, hi = (np.array(v) for v in _bbox(mask))
+    img = sitk.RegionOfInterest(image, (hi - lo + 1).tolist(), lo.tolist())
+    msk = sitk.RegionOfInterest(mask, (hi - lo + 1).tolist(), lo.tolist())
+    res = []
+    for cls in (RadiomicsGLSZM, fastextract.feature_classes()["glszm"]):
+        fc = cls(img, msk, label=1, **settings)
+        fc.enableAllFeatures()
+        res.append({k: float(v) for k, v in fc.execute().items()})
+        if cls is not RadiomicsGLSZM:
+            assert fc.P_glszm.shape[2] == len(fc._zone_sizes) < int(np.sum(fc.maskArray))  # compact
+    assert len(res[0]) == 16
+    _assert_same(res[1], res[0], rtol=1e-9)
