@@ -35,7 +35,10 @@ def main() -> int:
     from nbrisk.phantom import make_cohort
 
     with tempfile.TemporaryDirectory() as tmp:
-        manifest = make_cohort(Path(tmp) / "cohort", args.cases, seed=1)
+        from nbrisk.presets import load_preset
+
+        phases = load_preset(args.preset).phases  # multi-phase presets get one image per phase
+        manifest = make_cohort(Path(tmp) / "cohort", args.cases, seed=1, phases=phases)
         times: dict[int, list[float]] = {j: [] for j in args.jobs}
         cores: dict[int, list[float]] = {j: [] for j in args.jobs}  # CPU seconds used per wall second
         for i in range(args.repeat):
