@@ -91,8 +91,9 @@ def _glszm_matrix(self: Any, voxelCoordinates: Any = None) -> np.ndarray:  # noq
     grey[flat] = img.ravel()
     levels = self.coefficients["grayLevels"]
     zone_sizes, col = np.unique(sizes, return_inverse=True)
-    P = np.zeros((1, len(levels), len(zone_sizes)))
-    np.add.at(P[0], (np.searchsorted(levels, grey[1:]), col), 1)
+    cell = np.searchsorted(levels, grey[1:]) * len(zone_sizes) + col.ravel()
+    P = np.bincount(cell, minlength=len(levels) * len(zone_sizes)).astype(np.float64)
+    P = P.reshape(1, len(levels), len(zone_sizes))
     self._zone_sizes = zone_sizes
     return P
 
