@@ -40,8 +40,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", default="lung2", help="pyradiomics sample case (brain1, lung2, ...)")
     ap.add_argument("--synthetic", type=float, help="use a 512x512x200 synthetic CT with a tumour of this volume (cm3)")
+    ap.add_argument("--case-dir", help="keep (and reuse) the synthetic case's NRRD files in this folder")
     ap.add_argument("--preset", default="jia2023-mri")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2],
+                    help="nbrisk worker processes per case to compare (default: 1 and 2)")
     args = ap.parse_args()
 
     import radiomics
@@ -53,7 +56,15 @@ def main() -> int:
 
     preset = load_preset(args.preset)
     if args.synthetic:
-        image, mask = synthetic_case(args.synthetic)
+        files = [Path(args.case_dir or ".") / f"ct{args.synthetic:g}_{k}.nrrd" for k in ("image", "mask")]
+        if args.case_dir and all(f.is_file() for f in files):
+            image, mask = (sitk.ReadImage(str(f)) for f in files)
+        else:
+            image, mask = synthetic_case(args.synthetic)
+            if args.case_dir:
+                files[0].parent.mkdir(parents=True, exist_ok=True)
+                sitk.WriteImage(image, str(files[0]))
+                sitk.WriteImage(mask, str(files[1]), True)
         label = f"synthetic 512x512x200 CT, {args.synthetic:g} cm3 tumour"
     else:
         from conftest import ensure_sample_data
@@ -65,23 +76,41 @@ def main() -> int:
     img_p, mask_p, _ = prepare(image, mask, preset)
     t_pre = time.perf_counter() - t
     params = preset.pyradiomics_params()
-    times: dict[str, list[float]] = {"pyradiomics": [], "nbrisk": []}
+    runs = [("pyradiomics", 1)] + [("nbrisk", j) for j in args.jobs]
+    if any(j > 1 for j in args.jobs):  # start the worker pool outside the timed runs (a CLI pays this once)
+        from nbrisk import fastextract
+
+        t = time.perf_counter()
+        fastextract._pool(max(args.jobs))
+        print(f"  (worker pool start-up, paid once per process: {time.perf_counter() - t:.2f} s)")
+    times: dict[tuple[str, int], list[float]] = {r: [] for r in runs}
     results = {}
-    for _ in range(args.repeat):
-        for engine in ("pyradiomics", "nbrisk"):
+    for i in range(args.repeat):
+        for engine, jobs in runs if i % 2 == 0 else runs[::-1]:  # interleaved, order alternating
             t = time.perf_counter()
-            results[engine] = _run(img_p, mask_p, params, engine)
-            times[engine].append(time.perf_counter() - t)
-    a, b = results["nbrisk"], results["pyradiomics"]
+            results[(engine, jobs)] = _run(img_p, mask_p, params, engine, jobs)
+            times[(engine, jobs)].append(time.perf_counter() - t)
+    ref = results[("pyradiomics", 1)]
+    tp = statistics.median(times[("pyradiomics", 1)])
+    print(f"{label}; preset {preset.name} ({len(ref)} features per phase), {args.repeat} interleaved repeats")
+    print(f"  nbrisk preprocessing (shared, not compared): {t_pre:.2f} s")
+    print(f"  plain pyradiomics: median {tp:.2f} s  (runs: {', '.join(f'{t:.1f}' for t in times[runs[0]])})")
+    for r in runs[1:]:
+        tn = statistics.median(times[r])
+        print(f"  nbrisk -j{r[1]}: median {tn:.2f} s  (runs: {', '.join(f'{t:.1f}' for t in times[r])})  "
+              f"speed ratio (plain/nbrisk): {tp / tn:.2f}x  max relative feature difference: "
+              f"{max_rel_diff(results[r], ref):.2e}")
+    return 0
+
+
+def max_rel_diff(a: dict[str, float], b: dict[str, float]) -> float:
+    """Largest relative difference between two feature dicts (same names required)."""
+    assert list(a) == list(b), "feature names or order differ"
     x = np.array([a[k] for k in b])
     y = np.array([b[k] for k in b])
-    rel = np.nanmax(np.where(np.isclose(x, y, rtol=0, atol=1e-12), 0, np.abs(x - y) / np.maximum(np.abs(y), 1e-12)))
-    tp, tn = statistics.median(times["pyradiomics"]), statistics.median(times["nbrisk"])
-    print(f"{label}; preset {preset.name} ({len(b)} features per phase)")
-    print(f"  nbrisk preprocessing (shared, not compared): {t_pre:.2f} s")
-    print(f"  plain pyradiomics: {tp:.2f} s   nbrisk: {tn:.2f} s   speed ratio (plain/nbrisk): {tp / tn:.2f}x")
-    print(f"  max relative feature difference: {rel:.2e}")
-    return 0
+    both_nan = np.isnan(x) & np.isnan(y)
+    rel = np.abs(x - y) / np.maximum(np.abs(y), 1e-12)
+    return float(np.nanmax(np.where(both_nan | np.isclose(x, y, rtol=0, atol=1e-12), 0, rel)))
 
 
 if __name__ == "__main__":

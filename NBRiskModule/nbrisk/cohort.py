@@ -303,23 +303,38 @@ def _run_rows(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, An
         for r in rows:
             yield extract_row(r, preset_ref, options)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_limit_threads, initargs=(jobs,)) as pool:
         futs: list[Future] = [pool.submit(extract_row, r, preset_ref, options) for r in rows]
         for f in as_completed(futs):
             yield f.result()
 
 
+def _limit_threads(jobs: int) -> None:
+    """In a cohort worker: share the cores between the workers (SimpleITK would use all of them in each)."""
+    import SimpleITK as sitk
+
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(max(1, (os.cpu_count() or 1) // max(1, jobs)))
+
+
 def _run_dask(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, Any], scheduler: str | None,
               jobs: int) -> Iterable[dict[str, Any]]:
+    """Run :func:`extract_row` on a dask.distributed cluster (workers read the images from shared paths)."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
     except ImportError:
         from nbrisk.errors import MissingDependencyError
 
-        raise MissingDependencyError("dask is not installed; pip install 'nbrisk[dask]'") from None
+        raise MissingDependencyError(
+            "dask.distributed is not installed; pip install 'nbrisk[dask]'") from None
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout="15s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            msg = " ".join(str(exc).split())[:120]
+            raise InputError(f"cannot reach the dask scheduler at {scheduler} ({msg}); check --scheduler "
+                             "(e.g. tcp://HOST:8786) and that the scheduler is running") from None
     else:
         cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
                                dashboard_address=None)
@@ -327,7 +342,9 @@ def _run_dask(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, An
     try:
         futs = [client.submit(extract_row, r, preset_ref, options, pure=False) for r in rows]
         for f in dask_completed(futs):
-            yield f.result()
+            res = f.result()
+            f.release()
+            yield res
     finally:
         client.close()
         if cluster is not None:

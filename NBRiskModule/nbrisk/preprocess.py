@@ -72,6 +72,26 @@ def normalize_image(image: sitk.Image, settings: dict[str, Any]) -> sitk.Image:
     return imageoperations.normalizeImage(image, **settings)
 
 
+def normalize_part(full: sitk.Image, part: sitk.Image, settings: dict[str, Any]) -> sitk.Image:
+    """pyradiomics' whole-image normalisation of ``part`` (a crop of ``full``), with ``full``'s statistics.
+
+    Bit-for-bit what ``normalizeImage(full)`` gives on that region (same mean, sigma and filters, applied in
+    the same pixel type), without the whole-image float64 copy (8 bytes per voxel).
+    """
+    stats = sitk.StatisticsImageFilter()
+    stats.Execute(full)
+    out = sitk.ShiftScale(sitk.Cast(part, sitk.sitkFloat64), -stats.GetMean(), 1.0 / stats.GetSigma())
+    outliers = settings.get("removeOutliers")
+    if outliers is not None:
+        arr = sitk.GetArrayFromImage(out)
+        arr[arr > outliers] = outliers
+        arr[arr < -outliers] = -outliers
+        clipped = sitk.GetImageFromArray(arr)
+        clipped.CopyInformation(out)
+        out = clipped
+    return out * settings.get("normalizeScale", 1)
+
+
 def axial_axis(image: sitk.Image) -> int:
     """Index (x=0, y=1, z=2) of the image axis closest to the patient's superior direction."""
     d = np.array(image.GetDirection()).reshape(3, 3)

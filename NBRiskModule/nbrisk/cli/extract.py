@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--case-id", help="case id written in the output (default: image file stem)")
     coh = p.add_argument_group("cohort")
     coh.add_argument("--manifest", type=Path, help="CSV with case_id,image,mask [,label,segment,reader]")
-    coh.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (default 1)")
+    coh.add_argument("-j", "--jobs", type=int, default=1, help="worker processes: cases in parallel (--manifest) or image types of one case (default 1)")
     coh.add_argument("--no-resume", action="store_true", help="recompute cases already in --out")
     coh.add_argument("--executor", choices=("local", "dask"), default="local")
     coh.add_argument("--scheduler", help="dask scheduler address (default: a local cluster of -j workers)")
@@ -77,7 +77,12 @@ def _run_single(args: argparse.Namespace, preset) -> int:
     image, mask = load_row_inputs(row, preset, resample_mask=args.resample_mask)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fv = extract_features(image, mask.image, preset, engine=args.engine)
+        from nbrisk import fastextract
+
+        try:
+            fv = extract_features(image, mask.image, preset, engine=args.engine, jobs=args.jobs)
+        finally:
+            fastextract.shutdown_pool()
     first = row.get("image") or row[f"image_{preset.phases[0]}"]
     case_id = args.case_id or Path(first).name.split(".")[0]
     key = (case_id, "")

@@ -1,0 +1,70 @@
+"""Benchmark: cohort throughput (cases per minute) of `nbrisk extract --manifest` with 1 vs 2 worker processes.
+
+Builds a synthetic cohort (``nbrisk.phantom.make_cohort``, 96x96x48 CT phantoms) once, then extracts it
+with ``-j 1`` and ``-j 2`` alternately (``--no-resume``, fresh output each time) and prints the median wall
+times and the throughput ratio. The same per-case function runs on Dask with ``--executor dask``.
+
+    python bench/bench_cohort.py --cases 8 --preset pyradiomics-default --repeat 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=8)
+    ap.add_argument("--preset", default="pyradiomics-default")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--executor", choices=("local", "dask"), default="local")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    logging.getLogger("radiomics").setLevel(logging.ERROR)
+    from nbrisk.cohort import extract_manifest
+    from nbrisk.phantom import make_cohort
+
+    with tempfile.TemporaryDirectory() as tmp:
+        from nbrisk.presets import load_preset
+
+        phases = load_preset(args.preset).phases  # multi-phase presets get one image per phase
+        manifest = make_cohort(Path(tmp) / "cohort", args.cases, seed=1, phases=phases)
+        times: dict[int, list[float]] = {j: [] for j in args.jobs}
+        cores: dict[int, list[float]] = {j: [] for j in args.jobs}  # CPU seconds used per wall second
+        for i in range(args.repeat):
+            for j in args.jobs if i % 2 == 0 else args.jobs[::-1]:
+                t, c = time.perf_counter(), _cpu()
+                res = extract_manifest(manifest, args.preset, Path(tmp) / f"out{j}" / "f.csv", jobs=j,
+                                       resume=False, executor=args.executor)
+                times[j].append(time.perf_counter() - t)
+                cores[j].append((_cpu() - c) / times[j][-1])
+                assert res.n_failed == 0 and res.n_extracted == args.cases
+    base = statistics.median(times[args.jobs[0]])
+    print(f"synthetic cohort of {args.cases} cases (96x96x48), preset {args.preset}, executor {args.executor}, "
+          f"{args.repeat} alternating runs; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    for j in args.jobs:
+        m = statistics.median(times[j])
+        print(f"  -j {j}: median {m:.1f} s ({60 * args.cases / m:.1f} cases/min; runs "
+              f"{', '.join(f'{t:.1f}' for t in times[j])})  throughput vs -j {args.jobs[0]}: {base / m:.2f}x  "
+              f"(cores actually obtained: {statistics.median(cores[j]):.2f})")
+    return 0
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the case workers)."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+if __name__ == "__main__":
+    sys.exit(main())
