@@ -55,7 +55,7 @@ def child(image: str, mask: str, preset_name: str, engine: str, jobs: int, norma
 
 def _vm_hwm_kb() -> float:
     """This process's RSS high-water mark (VmHWM: unlike ru_maxrss, not inherited from the parent at exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+    for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
         if line.startswith("VmHWM:"):
             return float(line.split()[1])
     return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # pragma: no cover (not Linux)

@@ -58,7 +58,7 @@ def main() -> None:
           f"{sum(r['same_ranking'] for r in rows)}/{len(rows)} datasets; median speed-up x{summary['median_speedup']:.0f}")
     out = Path(__file__).parent / "results" / "mrmr.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2) + "\n")
+    out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ def _load_parts(parts: Path) -> dict[tuple[str, str], dict[str, float]]:
     if parts.is_dir():
         for f in parts.glob("*.json"):
             try:
-                rec = json.loads(f.read_text())
+                rec = json.loads(f.read_text(encoding="utf-8"))
             except (json.JSONDecodeError, OSError):
                 continue  # an interrupted write: that case is simply redone
             done[tuple(rec["key"])] = rec["values"]  # type: ignore[index]
@@ -199,7 +199,7 @@ def _check_resume(prov_path: Path, preset: Preset, out_csv: Path) -> None:
     if not prov_path.is_file():
         return
     try:
-        old = json.loads(prov_path.read_text())
+        old = json.loads(prov_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         return
     if old.get("preset_sha256") not in (None, preset.sha256):
@@ -267,7 +267,7 @@ def extract_manifest(
         else:
             done[key] = res["values"]  # type: ignore[index]
             with atomic_path(parts / _part_name(key)) as tmp:  # type: ignore[arg-type]
-                tmp.write_text(json.dumps({"key": list(key), "values": res["values"]}))
+                tmp.write_text(json.dumps({"key": list(key), "values": res["values"]}), encoding="utf-8")
             n_new += 1
         if progress:
             progress(i, len(todo), key[0])

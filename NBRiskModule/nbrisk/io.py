@@ -69,7 +69,8 @@ def read_image(path: str | Path) -> sitk.Image:
 
 def read_sitk(p: Path, what: str) -> sitk.Image:
     try:
-        return sitk.ReadImage(str(p))
+        with keep_locale():
+            return sitk.ReadImage(str(p))
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
         hint = next((ln.strip() for ln in first if "ERROR" in ln or "rror" in ln), "unreadable")
@@ -98,8 +99,25 @@ def as_3d_scalar(img: sitk.Image, p: Path) -> sitk.Image:
     return img
 
 
+@contextmanager
+def keep_locale() -> Iterator[None]:
+    """Restore the C library locale after GDCM, which switches LC_CTYPE to "C" (ASCII text I/O afterwards)."""
+    import locale
+
+    saved = locale.setlocale(locale.LC_ALL)
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_ALL, saved)
+
+
 def read_dicom_series(folder: Path) -> sitk.Image:
     """Read one DICOM series from a folder, sorted by position; refuse gaps and uneven spacing."""
+    with keep_locale():
+        return _read_dicom_series(folder)
+
+
+def _read_dicom_series(folder: Path) -> sitk.Image:
     reader = sitk.ImageSeriesReader()
     ids = reader.GetGDCMSeriesIDs(str(folder))
     if not ids:
@@ -332,7 +350,7 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
 def write_image(image: sitk.Image, path: str | Path, compress: bool = True) -> Path:
     """Write an image atomically (NRRD/NIfTI/MHA by suffix)."""
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, keep_locale():
         sitk.WriteImage(image, str(tmp), compress)
     return path
 

@@ -24,10 +24,10 @@ def parse_names(spec: str) -> dict[int, str]:
     p = Path(spec)
     try:
         if p.suffix.lower() == ".json" and p.exists():
-            return {int(k): str(v) for k, v in json.loads(p.read_text()).items()}
+            return {int(k): str(v) for k, v in json.loads(p.read_text(encoding="utf-8")).items()}
         if p.exists():
             out = {}
-            for line in p.read_text().splitlines():
+            for line in p.read_text(encoding="utf-8").splitlines():
                 parts = line.split()
                 if parts and not parts[0].startswith("#") and len(parts) >= 2:
                     out[int(parts[0])] = parts[1]

@@ -198,7 +198,7 @@ def export_study(
             "image_format": "nrrd",
             "key": "key/key.csv",
         }
-        (tmp / "study.json").write_text(json.dumps(study, indent=2))
+        (tmp / "study.json").write_text(json.dumps(study, indent=2), encoding="utf-8")
         if out_dir.exists():
             raise InputError(f"{out_dir}: appeared while exporting; a study folder is never overwritten")
         os.rename(tmp, out_dir)
@@ -267,7 +267,7 @@ def _write_packages(
         (folder / "SHA256SUMS").write_text(
             "".join(f"{k['image_sha256']}  images/{k['code']}.nrrd\n" for k in rows)
         )
-        (folder / "README.txt").write_text(INSTRUCTIONS.format(reader=r, pass_=p, n=len(rows)))
+        (folder / "README.txt").write_text(INSTRUCTIONS.format(reader=r, pass_=p, n=len(rows)), encoding="utf-8")
     key.sort(key=lambda k: (k["reader"], k["pass"], k["order"]))
     return key
 
@@ -290,7 +290,7 @@ class Study:
                 f"{root}: not a reader-study folder (no study.json or key/key.csv); "
                 "create one with nbrisk study export"
             )
-        info = json.loads((root / "study.json").read_text())
+        info = json.loads((root / "study.json").read_text(encoding="utf-8"))
         if info.get("format") != STUDY_FORMAT:
             raise InputError(
                 f"{root}: study format {info.get('format')!r} is not {STUDY_FORMAT}; "

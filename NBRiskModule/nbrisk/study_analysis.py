@@ -256,11 +256,11 @@ def _write_icc_outputs(tmp: Path, results: dict[str, IccResult], threshold: floa
     for name, res in results.items():
         res.table.to_csv(tmp / f"icc_{name}.csv", index=False, float_format="%.10g")
         kept = kept_features(res.table, threshold, form)
-        (tmp / f"kept_{name}.txt").write_text("".join(f"{f}\n" for f in kept))
+        (tmp / f"kept_{name}.txt").write_text("".join(f"{f}\n" for f in kept), encoding="utf-8")
         kept_sets.append(set(kept))
     order = next(iter(results.values())).table["feature"].drop_duplicates().tolist()
     kept_all = [f for f in order if all(f in s for s in kept_sets)]
-    (tmp / "kept.txt").write_text("".join(f"{f}\n" for f in kept_all))
+    (tmp / "kept.txt").write_text("".join(f"{f}\n" for f in kept_all), encoding="utf-8")
     return kept_all
 
 
@@ -369,7 +369,7 @@ def _write_report(
         "extraction_errors": errors,
         "analyses": {n: r.report() for n, r in results.items()},
     }
-    (tmp / "icc_report.json").write_text(json.dumps(report, indent=2, default=str))
+    (tmp / "icc_report.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
 
 
 def _default_ba_feature(table: pd.DataFrame) -> str | None:

@@ -173,7 +173,7 @@ def test_cli_pair_json(tmp_path, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     assert "dice\t0.8" in out
-    data = json.loads((tmp_path / "m.json").read_text())
+    data = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
     assert data["dice"] == pytest.approx(0.8) and data["hd_max_mm"] == pytest.approx(2.0)
 
 
@@ -184,7 +184,7 @@ def test_cli_empty_test_writes_null_distances(tmp_path):
                "--test", str(tmp_path / "test.nrrd"),
                "--json", str(tmp_path / "m.json")])
     assert rc == 0
-    data = json.loads((tmp_path / "m.json").read_text())
+    data = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
     assert data["dice"] == 0.0 and data["hd95_mm"] is None
 
 

@@ -173,7 +173,7 @@ def test_pickle_payload_is_live_but_never_run(bundle_copy, tmp_path):
     assert main(["bundle", "inspect", str(bundle_copy)]) == 2
     # and 'bundle import' without --trust-pickle refuses before unpickling
     names = tmp_path / "names.txt"
-    names.write_text("\n".join(FEATURES))
+    names.write_text("\n".join(FEATURES), encoding="utf-8")
     rc = main(["bundle", "import", str(raw), "--features", str(names), "--preset", PRESET_NAME,
                "--preset-sha256", PRESET_SHA, "--out", str(tmp_path / "imp.nbrisk")])
     assert rc == 2
@@ -293,7 +293,7 @@ def test_import_trusted_pickle_makes_a_safe_bundle(table, tmp_path, capsys):
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(x.to_numpy(), y)  # fitted without names
     joblib.dump(model, tmp_path / "model.joblib")
     names = tmp_path / "names.txt"
-    names.write_text("\n".join(FEATURES) + "\n")
+    names.write_text("\n".join(FEATURES) + "\n", encoding="utf-8")
     out = tmp_path / "imported.nbrisk"
     args = ["bundle", "import", str(tmp_path / "model.joblib"), "--features", str(names), "--preset", PRESET_NAME,
             "--preset-sha256", PRESET_SHA, "--out", str(out), "--threshold", "0.35", "--citation", "Someone 2024"]
@@ -306,7 +306,7 @@ def test_import_trusted_pickle_makes_a_safe_bundle(table, tmp_path, capsys):
     assert b.threshold == 0.35 and b.card["model"]["citation"] == "Someone 2024"
     assert b.card["imported_from"] == "model.joblib"
     assert np.array_equal(b.predict_proba(x), model.predict_proba(x.to_numpy())[:, 1])
-    names.write_text("\n".join(FEATURES[:3]))
+    names.write_text("\n".join(FEATURES[:3]), encoding="utf-8")
     assert main([*args, "--trust-pickle"]) == 2
     assert "takes 6 features but the names file lists 3" in capsys.readouterr().err
 

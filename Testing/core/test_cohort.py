@@ -39,7 +39,7 @@ def test_manifest_extraction_with_failure_and_resume(cohort_dir: Path, capsys) -
     assert "original_glcm_Contrast" in df.columns and "wavelet" not in " ".join(df.columns)
     errs = pd.read_csv(out.with_name("features.errors.csv"))
     assert list(errs["case_id"]) == ["case003"] and "missing_mask.nrrd" in errs["message"][0]
-    prov = json.loads(out.with_name("features.provenance.json").read_text())
+    prov = json.loads(out.with_name("features.provenance.json").read_text(encoding="utf-8"))
     assert prov["preset"] == "pyradiomics-default" and prov["preset_sha256"] == load_preset("pyradiomics-default").sha256
     assert prov["pyradiomics_version"] and prov["nbrisk_version"] and prov["n_failed"] == 1
     # fix the broken row and re-run: only that case is computed, the rest are skipped
@@ -134,13 +134,13 @@ def test_every_shipped_preset_passes_pyradiomics_schema(name: str) -> None:
 
 def test_bad_preset_files(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("nbrisk: {name: x, colour: red}\npyradiomics: {imageType: {Original: {}}}\n")
+    bad.write_text("nbrisk: {name: x, colour: red}\npyradiomics: {imageType: {Original: {}}}\n", encoding="utf-8")
     with pytest.raises(InputError, match="unknown key"):
         load_preset(bad)
-    bad.write_text("pyradiomics: {imageType: {Original: {}}, setting: {binWidth: -5, interpolator: nope}}\n")
+    bad.write_text("pyradiomics: {imageType: {Original: {}}, setting: {binWidth: -5, interpolator: nope}}\n", encoding="utf-8")
     with pytest.raises(InputError, match="schema"):
         load_preset(bad)
-    bad.write_text("pyradiomics: [unclosed\n")
+    bad.write_text("pyradiomics: [unclosed\n", encoding="utf-8")
     with pytest.raises(InputError, match="not valid YAML"):
         load_preset(bad)
     with pytest.raises(InputError, match="not found"):

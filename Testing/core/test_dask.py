@@ -54,7 +54,7 @@ def test_dask_matches_local_with_errors_and_resume(cluster, small_cohort: Path, 
     ea, eb = (pd.read_csv(p.with_name("f.errors.csv")) for p in (local, remote))
     pd.testing.assert_frame_equal(ea, eb)
     assert list(eb["case_id"]) == ["case002"] and "missing_mask.nrrd" in eb["message"][0]
-    prov = json.loads(remote.with_name("f.provenance.json").read_text())
+    prov = json.loads(remote.with_name("f.provenance.json").read_text(encoding="utf-8"))
     assert prov["n_failed"] == 1 and prov["n_cases"] == 4
     # the workers really ran it: the scheduler saw the tasks
     assert cluster.scheduler is not None and len(cluster.workers) == 2

@@ -291,10 +291,10 @@ def test_cli_two_files_and_reader_column(tmp_path, capsys) -> None:
     ref = reference_icc(y[0])["ICC(2,1)"]
     row = table[(table["feature"] == "f0") & (table["form"] == "ICC(2,1)")].iloc[0]
     np.testing.assert_allclose([row["icc"], row["ci_low"], row["ci_high"]], ref, atol=1e-9)
-    kept = (tmp_path / "kept.txt").read_text().split()
+    kept = (tmp_path / "kept.txt").read_text(encoding="utf-8").split()
     assert kept == kept_features(table, 0.5, "ICC(2,1)")
     assert "f4" not in kept
-    report = json.loads((tmp_path / "report.json").read_text())
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["constant_features"] == ["f4"]
     assert report["kept"] == len(kept)
     assert report["n_cases"] == 20

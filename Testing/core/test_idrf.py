@@ -94,16 +94,16 @@ def test_half_filled_checklist_round_trips(tmp_path: Path, suffix: str) -> None:
 
 def test_damaged_or_foreign_files_are_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
+    bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(InputError, match="damaged checklist"):
         Checklist.load(bad)
     other = tmp_path / "other.json"
-    other.write_text(json.dumps({"format": "something-else"}))
+    other.write_text(json.dumps({"format": "something-else"}), encoding="utf-8")
     with pytest.raises(InputError, match="not an NBRisk IDRF checklist"):
         Checklist.load(other)
     d = Checklist.new().to_dict()
     d["idrf"][0]["status"] = "maybe"
-    other.write_text(json.dumps(d))
+    other.write_text(json.dumps(d), encoding="utf-8")
     with pytest.raises(InputError, match="maybe"):
         Checklist.load(other)
     with pytest.raises(InputError, match="not found"):
@@ -213,10 +213,10 @@ def test_cli_errors_are_one_line(tmp_path: Path, phantom_case, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert "nbrisk idrf: error:" in err and "--names" in err and err.count("\n") == 1
     p = Checklist.new().save(tmp_path / "c.json")
-    before = p.read_text()
+    before = p.read_text(encoding="utf-8")
     assert main(["idrf", "--checklist", str(p), "--set", "ascites=present", "--set", "nonsense=present"]) == 2
     assert "valid ids" in capsys.readouterr().err
-    assert p.read_text() == before  # nothing half-written
+    assert p.read_text(encoding="utf-8") == before  # nothing half-written
     assert main(["idrf", "--checklist", str(p), "--set", "ascites"]) == 2
 
 

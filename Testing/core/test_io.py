@@ -28,6 +28,13 @@ def _write(img: sitk.Image, path: Path) -> Path:
 
 def write_dicom_series(img: sitk.Image, folder: Path, skip: int | None = None, z_jitter: dict | None = None) -> Path:
     """Write an int16 volume as a CT DICOM series with proper position/orientation tags."""
+    from nbrisk.io import keep_locale
+
+    with keep_locale():
+        return _write_dicom_series(img, folder, skip, z_jitter)
+
+
+def _write_dicom_series(img: sitk.Image, folder: Path, skip: int | None, z_jitter: dict | None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     img = sitk.Cast(img, sitk.sitkInt16)
     w = sitk.ImageFileWriter()
@@ -68,8 +75,12 @@ def test_formats_roundtrip(tmp_path: Path, phantom) -> None:
 
 
 def test_dicom_series_sorted_and_checked(tmp_path: Path, phantom) -> None:
+    import locale
+
     folder = write_dicom_series(phantom.image, tmp_path / "series")
+    before = locale.setlocale(locale.LC_CTYPE)
     img = read_image(folder)
+    assert locale.setlocale(locale.LC_CTYPE) == before  # GDCM's switch to the "C" locale is undone
     np.testing.assert_array_equal(sitk.GetArrayFromImage(img), sitk.GetArrayFromImage(phantom.image))
     np.testing.assert_allclose(img.GetSpacing(), phantom.image.GetSpacing(), rtol=1e-4)
     np.testing.assert_allclose(img.GetOrigin(), phantom.image.GetOrigin(), atol=1e-3)

@@ -122,7 +122,7 @@ def test_cli_cv_train_evaluate(tmp_path, cls_tables, capsys):
     rc = main(["cv", "--features", str(fpath), "--labels", str(lpath), "--recipe", "lr", "--repeats", "1",
                "--compare", "svm", "--out", str(out)])
     assert rc == 0
-    m = json.loads((out / "metrics.json").read_text())
+    m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     for key in ("auc", "auc_ci_low", "auc_ci_high", "sensitivity", "specificity", "accuracy", "brier",
                 "hosmer_lemeshow_p", "decision_curve", "delong_vs_comparison"):
         assert key in m
@@ -142,7 +142,7 @@ def test_cli_cv_train_evaluate(tmp_path, cls_tables, capsys):
     ft, lt = _write(tmp_path, test_tables[:2], prefix="test_")
     ev = tmp_path / "ev"
     assert main(["evaluate", "--model", str(model), "--features", str(ft), "--labels", str(lt), "--out", str(ev)]) == 0
-    em = json.loads((ev / "metrics.json").read_text())
+    em = json.loads((ev / "metrics.json").read_text(encoding="utf-8"))
     assert em["n"] == 40 and em["auc"] > 0.7
 
 
@@ -152,7 +152,7 @@ def test_cli_survival_writes_km_and_nomogram(tmp_path, surv_tables):
     rc = main(["cv", "--features", str(fpath), "--labels", str(lpath), "--clinical", str(cpath),
                "--recipe", "bi2025-cox-nomogram", "--repeats", "1", "--out", str(out)])
     assert rc == 0
-    m = json.loads((out / "metrics.json").read_text())
+    m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     for key in ("c_index", "td_auc_6", "td_auc_12", "td_auc_24", "logrank_p", "nomogram"):
         assert key in m
     assert {a["name"] for a in m["nomogram"]["axes"]} == {"radscore", "ki67", "metastasis"}
@@ -166,7 +166,7 @@ def test_cli_survival_writes_km_and_nomogram(tmp_path, surv_tables):
     ev = tmp_path / "ev"
     assert main(["evaluate", "--model", str(model), "--features", str(fe), "--labels", str(le),
                  "--clinical", str(ce), "--out", str(ev)]) == 0
-    em = json.loads((ev / "metrics.json").read_text())
+    em = json.loads((ev / "metrics.json").read_text(encoding="utf-8"))
     assert em["n"] == 80 and em["c_index"] > 0.6 and (ev / "nomogram.svg").is_file()
 
 
@@ -196,7 +196,7 @@ def test_kept_list_restricts_the_features(cls_tables, tmp_path):
 
     f, lab, _ = cls_tables
     keep_file = tmp_path / "kept.txt"
-    keep_file.write_text("# ICC >= 0.75\n" + "\n".join(f.columns[3:13]) + "\nnot_a_feature\n")
+    keep_file.write_text("# ICC >= 0.75\n" + "\n".join(f.columns[3:13]) + "\nnot_a_feature\n", encoding="utf-8")
     keep = read_keep(keep_file)
     tm = train(f, lab, "lr", keep=keep, validate=False)
     assert tm.feature_names == list(f.columns[3:13])

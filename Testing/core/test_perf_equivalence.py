@@ -173,7 +173,7 @@ def test_cli_single_case_jobs(sample_data_dir: Path, tmp_path: Path) -> None:
 
     raw = copy.deepcopy(RAW)
     raw["pyradiomics"]["imageType"] = {"Original": {}, "LoG": {"sigma": [1.0, 2.0]}, "Gradient": {}}
-    (tmp_path / "p.yaml").write_text(yaml.safe_dump(raw))
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
     args = ["extract", "--image", str(sample_data_dir / "brain1_image.nrrd"), "--mask",
             str(sample_data_dir / "brain1_label.nrrd"), "--preset", str(tmp_path / "p.yaml")]
     assert main([*args, "--out", str(tmp_path / "j1.csv")]) == 0

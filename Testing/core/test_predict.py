@@ -155,13 +155,13 @@ def test_predict_cli_writes_json_and_report(lr_bundle, holdout, monkeypatch, tmp
     assert main(args) == 0
     stdout = capsys.readouterr().out
     assert "case NB-007: probability" in stdout and "-> class 1, risk high" in stdout
-    data = json.loads((out / "prediction.json").read_text())
+    data = json.loads((out / "prediction.json").read_text(encoding="utf-8"))
     assert data["case_id"] == "NB-007" and data["predicted_class"] == 1 and data["probability"] > data["threshold"]
     assert data["inputs"]["age_months"] == 20.0 and len(data["contributions"]) == len(FEATURES) + 1
     assert data["source"] == {"image": image.name, "mask": mask.name, "label": 1, "segment": None,
                               "model": lr_bundle.path.name}
     assert data["model"]["synthetic"] is True and data["report"]["pdf"] is None
-    html = (out / "report.html").read_text()
+    html = (out / "report.html").read_text(encoding="utf-8")
     assert "NB-007" in html and "NOT FOR CLINICAL USE" in html and "SYNTHETIC" in html
     assert html.count("data:image/png;base64,") == 3
     assert "Encasement of the aorta" in html and "absent" in html
@@ -222,7 +222,7 @@ def test_demo_step_bundles_and_predicts_a_held_out_patient(cohort, phantom_cohor
     s50_predict.run(ctx)
     b = load_bundle(ctx.state["bundle"], expected_preset_sha256=PRESET_SHA)
     assert b.card["synthetic"] is True and "DEMONSTRATION ONLY" in b.card["intended_use"]
-    assert ctx.state["report"].is_file() and "SYNTHETIC" in ctx.state["report"].read_text()
+    assert ctx.state["report"].is_file() and "SYNTHETIC" in ctx.state["report"].read_text(encoding="utf-8")
     assert ctx.state["prediction"].predicted_class == 1  # the held-out phantom has the class-1 texture
     assert any("held-out synthetic patient" in ln and "probability" in ln for ln in logs)
     assert any(ln.startswith("report: ") for ln in logs)
@@ -254,7 +254,7 @@ def test_cli_predict_with_real_pyradiomics_features(phantom_cohort, holdout, tmp
         out = tmp_path / f"pred{cls}"
         assert main(["predict", "--model", str(path), "--image", str(image), "--mask", str(mask), "--out", str(out),
                      "--no-pdf"]) == 0, capsys.readouterr().err
-        data = json.loads((out / "prediction.json").read_text())
+        data = json.loads((out / "prediction.json").read_text(encoding="utf-8"))
         assert data["predicted_class"] == cls, data
         assert set(data["inputs"]) == set(names) and data["model"]["preset"]["sha256"] == preset.sha256
 
@@ -278,7 +278,7 @@ def test_report_for_a_minimal_imported_bundle(tmp_path, holdout):
     assert pred.contribution_method.startswith("exact linear") and pred.baseline == pytest.approx(
         float(b.pipeline[-1].intercept_[0]))
     html = write_report(tmp_path / "r", pred.to_dict(), b.card, b.reference, holdout[0][2].image,
-                        holdout[0][2].tumour, pdf=False)["html"].read_text()
+                        holdout[0][2].tumour, pdf=False)["html"].read_text(encoding="utf-8")
     assert "No training distribution stored in the model bundle" in html
     assert "SYNTHETIC" not in html and "default 0.5 (unknown training threshold)" in html
     assert html.count("data:image/png;base64,") == 3
@@ -295,7 +295,7 @@ def test_predict_cli_multi_phase_model(lr_bundle, holdout, monkeypatch, tmp_path
     assert main([*base, "--image", f"arterial={image}", "--image", f"portal={image}"]) == 2
     assert "missing ['venous'], unknown ['portal']" in capsys.readouterr().err
     assert main([*base, "--image", f"arterial={holdout[0][0]}", "--image", f"venous={image}"]) == 0
-    data = json.loads((out / "prediction.json").read_text())
+    data = json.loads((out / "prediction.json").read_text(encoding="utf-8"))
     assert data["source"]["image"] == {"arterial": holdout[0][0].name, "venous": image.name}
     assert data["predicted_class"] == 1  # features come from the venous (last) phase: the class-1 phantom
 
@@ -307,7 +307,7 @@ def test_report_shows_an_nbrisk_idrf_checklist(lr_bundle, holdout, tmp_path):
     cl.set(first, "present", note="seen on axial 42")
     pred = predict_features(lr_bundle, holdout[1][3], {"age_months": 20}, case_id="NB-007")
     html = write_report(tmp_path, pred.to_dict(), lr_bundle.card, lr_bundle.reference, idrf=cl.to_dict(),
-                        pdf=False)["html"].read_text()
+                        pdf=False)["html"].read_text(encoding="utf-8")
     label = next(i["label"] for i in idrf.idrf_items() if i["id"] == first)
     assert f"1 of {len(cl.idrf_ids)} IDRFs present" in html and "reader reader A" in html
     assert "seen on axial 42" in html and label.split("<")[0][:30] in html

@@ -208,7 +208,7 @@ def test_export_is_blinded_checksummed_and_never_overwritten(
     assert orders[("R1", "1")] != orders[("R1", "2")]  # the repeat is in another order
     for rp, cs in codes.items():
         folder = exported / "readers" / rp[0] / f"pass{rp[1]}"
-        sums = dict(line.split("  ")[::-1] for line in (folder / "SHA256SUMS").read_text().splitlines())
+        sums = dict(line.split("  ")[::-1] for line in (folder / "SHA256SUMS").read_text(encoding="utf-8").splitlines())
         assert len(sums) == 8
         for name, digest in sums.items():
             assert sha256_file(folder / name) == digest
@@ -250,7 +250,7 @@ def test_export_strips_source_header_fields(tmp_path: Path) -> None:
     img.SetMetaData("0010|0020", "PID-998877")
     sitk.WriteImage(img, str(tmp_path / "src.nrrd"))
     assert b"DOE^JANE" in (tmp_path / "src.nrrd").read_bytes()
-    (tmp_path / "cases.csv").write_text("case_id,image\nPID-998877,src.nrrd\nPID-112233,src.nrrd\n")
+    (tmp_path / "cases.csv").write_text("case_id,image\nPID-998877,src.nrrd\nPID-112233,src.nrrd\n", encoding="utf-8")
     res = export_study(tmp_path / "cases.csv", tmp_path / "study", ["A"], seed=1)
     for p in (res.study_dir / "readers").rglob("*"):
         if p.is_file():
@@ -259,7 +259,7 @@ def test_export_strips_source_header_fields(tmp_path: Path) -> None:
     assert b"PID-998877" in res.key_csv.read_bytes()  # only the key links codes to ids
     with pytest.raises(InputError, match="must be unique"):
         export_study(tmp_path / "cases.csv", tmp_path / "s2", ["A", "A"])
-    (tmp_path / "dup.csv").write_text("case_id,image\nx,src.nrrd\nx,src.nrrd\n")
+    (tmp_path / "dup.csv").write_text("case_id,image\nx,src.nrrd\nx,src.nrrd\n", encoding="utf-8")
     with pytest.raises(InputError, match="unique"):
         export_study(tmp_path / "dup.csv", tmp_path / "s3", ["A"])
     assert not (tmp_path / "s2").exists() and not (tmp_path / "s3").exists()
@@ -269,6 +269,13 @@ def write_dicom_series(
     folder: Path, arr: np.ndarray, spacing: tuple[float, float, float], tags: dict
 ) -> Path:
     """Write a (z, y, x) int16 array as a CT DICOM series with the given extra tags."""
+    from nbrisk.io import keep_locale
+
+    with keep_locale():
+        return _write_dicom_series(folder, arr, spacing, tags)
+
+
+def _write_dicom_series(folder: Path, arr: np.ndarray, spacing: tuple[float, float, float], tags: dict) -> Path:
     folder.mkdir(parents=True)
     writer = sitk.ImageFileWriter()
     writer.KeepOriginalImageUIDOn()
@@ -342,7 +349,7 @@ def test_export_converts_dicom_and_removes_every_tag(tmp_path: Path) -> None:
     }
     write_dicom_series(tmp_path / "dicom" / "DOE_JANE", arr, (0.7, 0.7, 2.5), tags)
     assert b"DOE^JANE" in (tmp_path / "dicom" / "DOE_JANE" / "slice000.dcm").read_bytes()
-    (tmp_path / "cases.csv").write_text("case_id,image\nPID-4455,dicom/DOE_JANE\n")
+    (tmp_path / "cases.csv").write_text("case_id,image\nPID-4455,dicom/DOE_JANE\n", encoding="utf-8")
     res = export_study(tmp_path / "cases.csv", tmp_path / "study", ["R1"], seed=4)
     files = [p for p in (res.study_dir / "readers").rglob("*") if p.is_file()]
     for p in files:
@@ -364,7 +371,7 @@ def test_export_converts_dicom_and_removes_every_tag(tmp_path: Path) -> None:
     stored = sitk.ReadImage(str(res.study_dir / "masks" / "R1" / "pass1" / f"{code}.nrrd"))
     assert np.array_equal(sitk.GetArrayFromImage(stored), seg_mask)
     write_dicom_series(tmp_path / "dicom" / "burned", arr, (0.7, 0.7, 2.5), {"0028|0301": "YES"})
-    (tmp_path / "burned.csv").write_text("case_id,image\nb1,dicom/burned\n")
+    (tmp_path / "burned.csv").write_text("case_id,image\nb1,dicom/burned\n", encoding="utf-8")
     with pytest.raises(InputError, match="burned-in"):
         export_study(tmp_path / "burned.csv", tmp_path / "study2", ["R1"])
     assert not (tmp_path / "study2").exists()
@@ -391,7 +398,7 @@ def test_import_reports_missing_extra_and_mismatched_and_keeps_every_file(
     sitk.WriteImage(truth(cohort, "case003"), str(back / f"{c3}_a.nii.gz"))
     sitk.WriteImage(truth(cohort, "case003"), str(back / f"{c3}_b.nii.gz"))
     sitk.WriteImage(truth(cohort, "case004"), str(back / f"{rows[('R2', 'case004')]}.nrrd"))
-    (back / "notes.txt").write_text("done")
+    (back / "notes.txt").write_text("done", encoding="utf-8")
     (back / "images").mkdir()
     (back / "images" / f"{c1}.nrrd").write_bytes(
         (study / "readers/R1/pass1/images" / f"{c1}.nrrd").read_bytes()
@@ -450,7 +457,7 @@ def test_round_trip_export_import_analyze(
         assert rc == 0, capsys.readouterr().out
         assert "imported 16 of 16 segmentations" in capsys.readouterr().out
     preset = tmp_path / "small.yaml"
-    preset.write_text(SMALL_PRESET)
+    preset.write_text(SMALL_PRESET, encoding="utf-8")
     res_dir = tmp_path / "results"
     rc = main(
         [
@@ -508,11 +515,11 @@ def test_round_trip_export_import_analyze(
     assert inter["feature"].nunique() == 14 + 18
     vol = inter[(inter["feature"] == "original_shape_VoxelVolume") & (inter["form"] == "ICC(3,1)")]
     assert vol["icc"].iloc[0] > 0.9  # 1 mm margins keep the ranking of tumour volumes
-    kept = (res_dir / "kept.txt").read_text().split()
-    per = [set((res_dir / f"kept_{n}.txt").read_text().split()) for n in ("inter", "intra_R1", "intra_R2")]
+    kept = (res_dir / "kept.txt").read_text(encoding="utf-8").split()
+    per = [set((res_dir / f"kept_{n}.txt").read_text(encoding="utf-8").split()) for n in ("inter", "intra_R1", "intra_R2")]
     assert kept and set(kept) == set.intersection(*per)
     assert "original_shape_VoxelVolume" not in kept  # dilated vs eroded: volumes agree in rank, not in value
-    html = (res_dir / "summary.html").read_text()
+    html = (res_dir / "summary.html").read_text(encoding="utf-8")
     assert "Reader study summary" in html and html.count("data:image/png;base64,") == 9
     assert "R1_pass1 vs R2_pass1" in html
     assert f"kept {len(kept)} features" in out
@@ -533,12 +540,12 @@ def test_one_reader_study_uses_perturbation_pseudo_readers(phantom_cohort: Path,
         sitk.WriteImage(truth(cohort, row["case_id"]), str(back / f"{row['code']}.nii.gz"))
     assert import_reader(study, "solo", back).ok
     preset = tmp_path / "small.yaml"
-    preset.write_text(SMALL_PRESET)
+    preset.write_text(SMALL_PRESET, encoding="utf-8")
     res = analyze_study(study, preset, tmp_path / "res", perturbations=["erode:1", "dilate:1"])
     assert list(res.icc) == ["perturbation"]
     icc = res.icc["perturbation"]
     assert icc.readers == ["original", "erode_1mm", "dilate_1mm"] and icc.n_cases == 8
     assert (tmp_path / "res" / "icc_perturbation.csv").is_file()
     assert res.agreement.empty
-    assert "ROI perturbation" in (tmp_path / "res" / "summary.html").read_text()
-    assert res.kept == (tmp_path / "res" / "kept.txt").read_text().split()
+    assert "ROI perturbation" in (tmp_path / "res" / "summary.html").read_text(encoding="utf-8")
+    assert res.kept == (tmp_path / "res" / "kept.txt").read_text(encoding="utf-8").split()

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         result.table.to_csv(tmp, index=False, float_format="%.10g")
     if args.keep:
         with atomic_path(args.keep) as tmp:
-            tmp.write_text("".join(f"{f}\n" for f in kept))
+            tmp.write_text("".join(f"{f}\n" for f in kept), encoding="utf-8")
     if args.report:
         with atomic_path(args.report) as tmp:
             report = {
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
                 "bound": args.bound,
                 "kept": len(kept),
             }
-            tmp.write_text(json.dumps(report, indent=2))
+            tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
     n_feat = result.table["feature"].nunique()
     print(
         f"ICC of {n_feat} features over {result.n_cases} cases and {len(result.readers)} readers "

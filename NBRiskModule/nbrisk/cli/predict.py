@@ -89,6 +89,6 @@ def run(args: argparse.Namespace) -> int:
         if files.get(key):
             print(f"wrote {files[key]}")
     if not args.no_pdf and files.get("pdf") is None:
-        reason = json.loads(files["prediction"].read_text())["report"].get("pdf_error")  # type: ignore[union-attr]
+        reason = json.loads(files["prediction"].read_text(encoding="utf-8"))["report"].get("pdf_error")  # type: ignore[union-attr]
         print(f"warning: report.pdf not written: {reason}")
     return 0

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         payload = {"reference": str(args.reference), "test": str(args.test),
                    **{k: (None if math.isnan(v) else v) for k, v in metrics.items()}}
         with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(payload, indent=2) + "\n")
+            tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     for k, v in metrics.items():
         print(f"{k}\t{_fmt(v) or 'nan'}")
     return 0
