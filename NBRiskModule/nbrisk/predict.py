@@ -307,7 +307,7 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
                    out_dir: str | Path, *, label: int | None = None, segment: str | None = None,
                    resample_mask: bool = False, clinical: Mapping[str, Any] | None = None,
                    case_id: str | None = None, idrf: Mapping[str, Any] | None = None, pdf: bool = True,
-                   top: int = 10) -> tuple[Prediction, dict[str, Path | None]]:
+                   top: int = 10, inrg: Mapping[str, Any] | None = None) -> tuple[Prediction, dict[str, Path | None]]:
     """Load, predict and write ``prediction.json``, ``report.html`` (and ``report.pdf``) into ``out_dir``.
 
     ``image_path`` is one image, or ``{phase: path}`` for a multi-phase preset (the bundle's preset says
@@ -329,7 +329,8 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
     with tempfile.TemporaryDirectory(prefix=".nbrisk-predict-", dir=out) as staging:
         stage = Path(staging)
         data = pred.to_dict()
-        files = write_report(stage, data, bundle.card, bundle.reference, shown, mask, idrf=idrf, pdf=False)
+        files = write_report(stage, data, bundle.card, bundle.reference, shown, mask, idrf=idrf, pdf=False,
+                             inrg=inrg)
         report: dict[str, Any] = {"html": "report.html", "pdf": None}
         if pdf:
             try:

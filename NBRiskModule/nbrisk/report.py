@@ -159,8 +159,12 @@ def _short_name(name: str, limit: int = 48) -> str:
 # ------------------------------------------------------------------------------------------------- render
 def render_html(prediction: Mapping[str, Any], card: Mapping[str, Any], reference: Mapping[str, Any],
                 image: sitk.Image | None = None, mask: sitk.Image | None = None,
-                idrf: Mapping[str, Any] | None = None) -> str:
-    """Return the report as one HTML string (figures embedded)."""
+                idrf: Mapping[str, Any] | None = None, inrg: Mapping[str, Any] | None = None) -> str:
+    """Return the report as one HTML string (figures embedded).
+
+    ``inrg`` is what ``nbrisk inrg --json`` writes (``{"stage": {...}, "risk": {...}}``); the report shows the
+    INRGSS stage and the pretreatment risk group with the rule that fired.
+    """
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -173,9 +177,26 @@ def render_html(prediction: Mapping[str, Any], card: Mapping[str, Any], referenc
         "contributions": contributions_figure(prediction),
     }
     return env.get_template("report.html.j2").render(
-        p=prediction, card=card, figures=figures, idrf=_idrf_section(idrf), nbrisk_version=__version__,
+        p=prediction, card=card, figures=figures, idrf=_idrf_section(idrf), inrg=_inrg_lines(inrg), nbrisk_version=__version__,
         has_training_scores=bool(reference.get("scores")),
     )
+
+
+def _inrg_lines(inrg: Mapping[str, Any] | None) -> list[str]:
+    """One line each for the INRGSS stage and the INRG pretreatment group (as ``nbrisk inrg --json`` gives)."""
+    if not inrg:
+        return []
+    lines = []
+    stage = inrg.get("stage") or {}
+    if stage.get("stage"):
+        lines.append(f"INRGSS stage {stage['stage']}: {stage.get('rule', '')}")
+    risk = inrg.get("risk") or {}
+    if risk.get("group"):
+        lines.append(f"INRG pretreatment group {risk['group']} ({str(risk.get('risk_group', '')).replace('_', ' ')}): "
+                     f"{risk.get('rule', '')}")
+    elif risk:
+        lines.append(f"INRG pretreatment group: unclassifiable (missing: {', '.join(risk.get('missing') or []) or '?'})")
+    return lines
 
 
 def _idrf_section(idrf: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -210,12 +231,13 @@ def _idrf_section(idrf: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def write_report(out_dir: str | Path, prediction: Mapping[str, Any], card: Mapping[str, Any],
                  reference: Mapping[str, Any], image: sitk.Image | None = None, mask: Any = None,
-                 idrf: Mapping[str, Any] | None = None, pdf: bool = True) -> dict[str, Path | None]:
+                 idrf: Mapping[str, Any] | None = None, pdf: bool = True,
+                 inrg: Mapping[str, Any] | None = None) -> dict[str, Path | None]:
     """Write ``report.html`` (and ``report.pdf`` when ``pdf``) into ``out_dir``; return their paths."""
     out = Path(out_dir)
     html = out / "report.html"
     with atomic_path(html) as tmp:
-        tmp.write_text(render_html(prediction, card, reference, image, mask, idrf), encoding="utf-8")
+        tmp.write_text(render_html(prediction, card, reference, image, mask, idrf, inrg), encoding="utf-8")
     files: dict[str, Path | None] = {"html": html, "pdf": None}
     if pdf:
         files["pdf"] = html_to_pdf(html, out / "report.pdf")

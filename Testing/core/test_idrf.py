@@ -262,12 +262,12 @@ def test_cli_reads_slicer_seg_nrrd_with_segment_names(
 
 def test_demo_step_writes_a_checklist_with_hints(tmp_path: Path) -> None:
     from nbrisk.demo import DemoContext
-    from nbrisk.demo_steps import s10_cohort, s60_idrf
+    from nbrisk.demo_steps import s10_cohort, s45_idrf
 
     logs: list[str] = []
     ctx = DemoContext(out_dir=tmp_path, n_cases=1, log=logs.append)
     s10_cohort.run(ctx)
-    s60_idrf.run(ctx)
+    s45_idrf.run(ctx)
     cl = Checklist.load(ctx.state["checklist"])
     assert cl.is_complete and {h.structure for h in cl.hints} >= {"aorta", "ivc", "vertebra"}
     assert ctx.state["inrg_stage"]["stage"] in ("L1", "L2")

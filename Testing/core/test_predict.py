@@ -312,3 +312,21 @@ def test_report_shows_an_nbrisk_idrf_checklist(lr_bundle, holdout, tmp_path):
     assert f"1 of {len(cl.idrf_ids)} IDRFs present" in html and "reader reader A" in html
     assert "seen on axial 42" in html and label.split("<")[0][:30] in html
     assert "No image-defined risk factor checklist" not in html
+
+
+def test_report_shows_inrg_stage_and_risk_group(lr_bundle, holdout, tmp_path, capsys):
+    """The `nbrisk inrg --json` result goes into the report beside the checklist (issue 8's report bullet)."""
+    from nbrisk.cli import main as cli_main
+
+    assert cli_main(["inrg", "--stage", "L2", "--age-months", "20", "--histology", "neuroblastoma", "--grade",
+                     "poorly_differentiated", "--mycn", "not_amplified", "--11q", "absent", "--ploidy",
+                     "hyperdiploid", "--json"]) == 0
+    inrg = json.loads(capsys.readouterr().out)
+    pred = predict_features(lr_bundle, holdout[1][3], {"age_months": 20}, case_id="NB-008")
+    html = write_report(tmp_path, pred.to_dict(), lr_bundle.card, lr_bundle.reference, pdf=False,
+                        inrg=inrg)["html"].read_text(encoding="utf-8")
+    assert "INRGSS stage L2" in html
+    assert "INRG pretreatment group H (intermediate)" in html
+    plain = write_report(tmp_path / "b", pred.to_dict(), lr_bundle.card, lr_bundle.reference,
+                         pdf=False)["html"].read_text(encoding="utf-8")
+    assert "INRGSS stage" not in plain

@@ -26,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="clinical inputs the model needs, e.g. age_months=18 (see 'nbrisk bundle inspect')")
     p.add_argument("--case-id", help="pseudonymous case id for the report (default: image file name)")
     p.add_argument("--idrf", type=Path, help="IDRF checklist JSON to include in the report")
+    p.add_argument("--inrg", type=Path, help="INRG stage/risk-group JSON (`nbrisk inrg ... --json`) for the report")
     p.add_argument("--top", type=int, default=10, help="number of contributions to report (default 10)")
     p.add_argument("--no-pdf", action="store_true", help="skip report.pdf (no Chromium needed)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
@@ -56,17 +57,17 @@ def parse_images(items: list[str]) -> str | dict[str, str]:
     return _pairs(items, "--image", "PHASE=PATH for each image", "venous=v.nrrd")
 
 
-def _read_idrf(path: Path | None) -> dict[str, Any] | None:
+def _read_json(path: Path | None, what: str, flag: str) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise InputError(f"{path}: IDRF checklist not found; check --idrf") from exc
+        raise InputError(f"{path}: {what} not found; check {flag}") from exc
     except ValueError as exc:
-        raise InputError(f"{path}: IDRF checklist is not valid JSON ({exc}); save it again from NBRisk") from exc
+        raise InputError(f"{path}: {what} is not valid JSON ({exc}); save it again from NBRisk") from exc
     if not isinstance(data, dict):
-        raise InputError(f"{path}: IDRF checklist must be a JSON object; save it again from NBRisk")
+        raise InputError(f"{path}: {what} must be a JSON object; save it again from NBRisk")
     return data
 
 
@@ -76,10 +77,12 @@ def run(args: argparse.Namespace) -> int:
 
     _quiet_radiomics()  # pyradiomics sets its own log level on import; keep the CLI's output readable
     clinical = parse_clinical(args.clinical)
-    idrf = _read_idrf(args.idrf)
+    idrf = _read_json(args.idrf, "IDRF checklist", "--idrf")
+    inrg = _read_json(args.inrg, "INRG result", "--inrg")
     pred, files = predict_to_dir(args.model, parse_images(args.image), args.mask, args.out, label=args.label,
                                  segment=args.segment, resample_mask=args.resample_mask, clinical=clinical,
-                                 case_id=args.case_id, idrf=idrf, pdf=not args.no_pdf, top=args.top)
+                                 case_id=args.case_id, idrf=idrf, pdf=not args.no_pdf, top=args.top,
+                                 inrg=inrg)
     prob = "n/a" if pred.probability is None else f"{pred.probability:.3f}"
     print(f"case {pred.case_id}: probability {prob} (threshold {pred.threshold:.3f}) -> class "
           f"{pred.predicted_class}, risk {pred.risk_category}")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,11 +32,20 @@ def run(ctx: DemoContext) -> None:
     path = save_bundle(ctx.out_dir / "model" / "demo_synthetic.nbrisk", trained, preset.name, preset.sha256,
                        training_features=table, training_labels=table["label"].tolist(), synthetic=True,
                        intended_use=INTENDED_USE)
-    image, mask = _holdout_patient(ctx, preset.phases)
+    hold = ctx.state.get("holdout")
+    if hold is None or set(preset.phases) != set(hold["images"] if isinstance(hold["images"], dict) else ()):
+        from nbrisk.demo_steps.s40_holdout import write_holdout_patient
+
+        image, mask, _ = write_holdout_patient(ctx, preset.phases)
+    else:
+        image, mask = hold["images"], hold["mask"]
+    idrf = json.loads(Path(ctx.state["checklist"]).read_text(encoding="utf-8")) if "checklist" in ctx.state else None
+    inrg = ({"stage": ctx.state["inrg_stage"], "risk": ctx.state["inrg_risk"]}
+            if "inrg_stage" in ctx.state and "inrg_risk" in ctx.state else None)
     clinical = {c["name"]: float(np.mean(c["range"])) for c in getattr(trained, "clinical_inputs", None) or []
                 if c.get("range")}
     pred, files = predict_to_dir(path, image, mask, ctx.out_dir / "prediction", clinical=clinical,
-                                 case_id="holdout001")
+                                 case_id="holdout001", idrf=idrf, inrg=inrg)
     ctx.log(f"bundle {path} ({path.stat().st_size / 1024:.0f} KiB), marked as trained on synthetic data")
     prob = "n/a" if pred.probability is None else f"{pred.probability:.3f}"
     ctx.log(f"held-out synthetic patient (texture class 1): probability {prob}, threshold {pred.threshold:.3f}, "
@@ -45,26 +54,3 @@ def run(ctx: DemoContext) -> None:
     ctx.state["bundle"] = path
     ctx.state["report"] = files["html"]
     ctx.state["prediction"] = pred
-
-
-def _holdout_patient(ctx: DemoContext, phases: tuple[str, ...]) -> tuple[Any, Path]:
-    """Write a new class-1 phantom (one image per phase for multi-phase presets); return (image(s), mask)."""
-    from dataclasses import replace
-
-    from nbrisk.io import write_image
-    from nbrisk.phantom import PHASE_VALUES, PhantomSpec, make_phantom
-
-    seed = 1_000_003 + ctx.seed  # far from the cohort's seeds: a new patient
-    rng = np.random.default_rng(seed)
-    spec = PhantomSpec(texture_class=1, tumour_radius_mm=tuple(float(v) for v in rng.uniform(12.0, 16.0, 3)),
-                       tumour_offset_mm=(20.0, -8.0, 0.0))  # type: ignore[arg-type]
-    hold = ctx.out_dir / "holdout"
-    ph = make_phantom(spec, seed=seed)
-    mask = write_image(ph.tumour, hold / "holdout001_mask.nrrd")
-    if not phases:
-        return write_image(ph.image, hold / "holdout001_image.nrrd"), mask
-    images = {}
-    for phase in phases:  # same anatomy and texture, phase-specific enhancement (as make_cohort does)
-        pspec = replace(spec, extra={"values": PHASE_VALUES[phase]})
-        images[phase] = write_image(make_phantom(pspec, seed=seed).image, hold / f"holdout001_{phase}.nrrd")
-    return images, mask

@@ -1,4 +1,4 @@
-"""Demo step: IDRF checklist with image hints for one synthetic case, then INRG stage and risk group.
+"""Demo step: IDRF checklist with image hints for the held-out patient, then INRG stage and risk group.
 
 The checklist is pre-filled with hints from the case's structure label map (``<case>_structures.nrrd``,
 labels in :data:`nbrisk.phantom.STRUCTURES`). A simulated reader then accepts the hints and answers
@@ -12,7 +12,7 @@ import SimpleITK as sitk
 
 from nbrisk.demo import DemoContext
 
-TITLE = "IDRF checklist, INRG stage and risk group (one case)"
+TITLE = "IDRF checklist, INRG stage and risk group (held-out patient)"
 NON_ABDOMINAL_REGIONS = ("neck", "cervicothoracic_junction", "thorax", "thoracoabdominal")
 EXAMPLE_BIOLOGY = {
     "age_months": 20.0,
@@ -30,16 +30,19 @@ def run(ctx: DemoContext) -> None:
     from nbrisk.inrg import Metastases, inrgss_stage, risk_group, surgical_risk_seed001
     from nbrisk.phantom import STRUCTURES
 
-    cohort = ctx.state["cohort_dir"]
     names = {v: k for k, v in STRUCTURES.items()}
-    best = None
-    for f in sorted(cohort.glob("*_structures.nrrd"))[:4]:  # the case with the most vessel contact
-        hints = hints_from_segmentation(sitk.ReadImage(str(f)), names)
-        score = max((h.value for h in hints if h.kind == "vessel_encasement"), default=0.0)
-        if best is None or score > best[0]:
-            best = (score, f, hints)
-    assert best is not None, "s10_cohort wrote no structure label maps"
-    _, seg, hints = best
+    if "holdout" in ctx.state:  # the patient the prediction report is about
+        seg = ctx.state["holdout"]["structures"]
+        hints = hints_from_segmentation(sitk.ReadImage(str(seg)), names)
+    else:  # run on its own: the cohort case (of the first four) with the most vessel contact
+        best = None
+        for f in sorted(ctx.state["cohort_dir"].glob("*_structures.nrrd"))[:4]:
+            hints = hints_from_segmentation(sitk.ReadImage(str(f)), names)
+            score = max((h.value for h in hints if h.kind == "vessel_encasement"), default=0.0)
+            if best is None or score > best[0]:
+                best = (score, f, hints)
+        assert best is not None, "s10_cohort wrote no structure label maps"
+        _, seg, hints = best
     case = seg.name.removesuffix("_structures.nrrd")
     cl = Checklist.new(case, image=f"{case}_image.nrrd", segmentation=seg.name, reader="demo", hints=hints)
     out = ctx.out_dir / "idrf"
