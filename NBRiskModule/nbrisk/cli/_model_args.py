@@ -73,3 +73,13 @@ def fmt_metrics(m: dict[str, Any]) -> str:
                 f"specificity {f('specificity')}, accuracy {f('accuracy')}, Brier {f('brier')}")
     return (f"C-index {f('c_index')} (95% CI {f('c_index_ci_low')}–{f('c_index_ci_high')}), "
             f"td-AUC 6/12/24 m {f('td_auc_6')}/{f('td_auc_12')}/{f('td_auc_24')}, log-rank p {f('logrank_p')}")
+
+
+def print_report_summary(headline: str, metrics: dict[str, Any], compare_name: str | None, out: Path) -> int:
+    """Print the metrics line, the DeLong comparison (when one was run) and where the report went."""
+    print(f"{headline}: {fmt_metrics(metrics)}")
+    if compare_name and "delong_vs_comparison" in metrics:
+        d = metrics["delong_vs_comparison"]
+        print(f"DeLong test vs {compare_name}: AUC {d['auc_1']:.3f} vs {d['auc_2']:.3f}, p = {d['p']:.3g}")
+    print(f"wrote {Path(out) / 'metrics.json'} and plots")
+    return 0

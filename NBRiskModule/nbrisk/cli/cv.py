@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from nbrisk.cli._model_args import add_data_arguments, add_scheme_arguments, fmt_metrics, read_keep, scheme_kwargs
+from nbrisk.cli._model_args import (
+    add_data_arguments,
+    add_scheme_arguments,
+    print_report_summary,
+    read_keep,
+    scheme_kwargs,
+)
 
 COMMAND = "cv"
 HELP = "validate a model recipe (repeated k-fold, nested CV or fixed split) and write metrics and plots"
@@ -34,9 +40,5 @@ def run(args: argparse.Namespace) -> int:
     extra = {"recipe": rec.name, "recipe_sha256": rec.sha256, "citation": rec.citation,
              "comparison_recipe": args.compare}
     metrics = write_report(preds, args.out, extra, trained=trained, X_train=ds.X, compare=compare)
-    print(f"{rec.name} [{preds.scheme}, n={len(preds.y)}]: {fmt_metrics(metrics)}")
-    if compare is not None and "delong_vs_comparison" in metrics:
-        d = metrics["delong_vs_comparison"]
-        print(f"DeLong test vs {args.compare}: AUC {d['auc_1']:.3f} vs {d['auc_2']:.3f}, p = {d['p']:.3g}")
-    print(f"wrote {Path(args.out) / 'metrics.json'} and plots")
-    return 0
+    return print_report_summary(f"{rec.name} [{preds.scheme}, n={len(preds.y)}]", metrics,
+                                args.compare if compare is not None else None, args.out)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from nbrisk.cli._model_args import add_data_arguments, fmt_metrics
+from nbrisk.cli._model_args import add_data_arguments, print_report_summary
 
 COMMAND = "evaluate"
 HELP = "evaluate a trained model bundle on an external or test set (metrics with CIs and plots)"
@@ -52,9 +52,5 @@ def run(args: argparse.Namespace) -> int:
         compare, _ = evaluate(load_trained(args.compare), args.features, args.labels, args.clinical, args.positive)
     extra = {"model": str(args.model), "recipe": trained.recipe_name, "threshold": trained.threshold}
     metrics = write_report(preds, args.out, extra, trained=trained, X_train=X, compare=compare)
-    print(f"{trained.recipe_name} on {len(preds.y)} external cases: {fmt_metrics(metrics)}")
-    if compare is not None and "delong_vs_comparison" in metrics:
-        d = metrics["delong_vs_comparison"]
-        print(f"DeLong test vs {args.compare}: AUC {d['auc_1']:.3f} vs {d['auc_2']:.3f}, p = {d['p']:.3g}")
-    print(f"wrote {Path(args.out) / 'metrics.json'} and plots")
-    return 0
+    return print_report_summary(f"{trained.recipe_name} on {len(preds.y)} external cases", metrics,
+                                args.compare if compare is not None else None, args.out)
