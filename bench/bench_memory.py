@@ -1,9 +1,9 @@
 """Benchmark: peak memory (RSS high-water mark) of `nbrisk` vs plain pyradiomics extraction.
 
 Writes a synthetic 512x512x200 CT with a tumour of --synthetic cm3 to NRRD once, then runs each engine in a
-fresh Python process that reads the files and extracts the preset's single-phase pyradiomics parameters
-(zhang2026-ct: 1 mm B-spline, original + wavelet + LoG 1-5 mm). Each process reports its own
-``ru_maxrss`` (plus its workers', for -j > 1). Engines alternate; medians of --repeat runs.
+fresh Python process that reads the files (each engine its own way: see ``child``) and extracts the preset's
+single-phase pyradiomics parameters (zhang2026-ct: 1 mm B-spline, original + wavelet + LoG 1-5 mm). Each
+process reports its own VmHWM (plus its workers', for -j > 1). Engines alternate; medians of --repeat runs.
 
     python bench/bench_memory.py --synthetic 500 --preset zhang2026-ct
 """
@@ -22,26 +22,42 @@ from pathlib import Path
 
 
 def child(image: str, mask: str, preset_name: str, engine: str, jobs: int, normalize: bool = False) -> None:
+    """One engine in this fresh process, reading the files as that engine does.
+
+    Plain pyradiomics reads both files whole (as ``RadiomicsFeatureExtractor.execute(path, path)`` does).
+    nbrisk reads them the way ``nbrisk extract`` does (:func:`nbrisk.cohort.load_row_inputs`): the mask
+    whole, the image only in the block around the ROI that extraction uses (when the preset allows it).
+    """
+    import copy
+    import dataclasses
     import logging
     import warnings
 
     warnings.filterwarnings("ignore")
+    import numpy as np
     import radiomics
     import SimpleITK as sitk
 
     radiomics.setVerbosity(logging.ERROR)
-    from nbrisk.features import _run, prepare
+    from nbrisk.features import _run, extract_features
     from nbrisk.presets import load_preset
 
     preset = load_preset(preset_name)
-    img, msk = sitk.ReadImage(image), sitk.ReadImage(mask)
-    base = _vm_hwm_kb()
-    t = time.perf_counter()
-    img_p, mask_p, _ = prepare(img, msk, preset)
-    params = preset.pyradiomics_params()
+    params = copy.deepcopy(preset.pyradiomics)
     if normalize:  # whole-image z-score as jia2023-mri declares it (pyradiomics normalize/normalizeScale)
         params["setting"].update(normalize=True, normalizeScale=100)
-    values = _run(img_p, mask_p, params, engine, jobs)
+    preset = dataclasses.replace(preset, phases=(), pyradiomics=params)  # single-phase parameters
+    t = time.perf_counter()
+    if engine == "pyradiomics":
+        img, msk = sitk.ReadImage(image), sitk.ReadImage(mask)
+        base = _vm_hwm_kb()
+        values = _run(img, msk, preset.pyradiomics_params(), engine)
+    else:
+        from nbrisk.cohort import load_row_inputs
+
+        img, m = load_row_inputs({"image": image, "mask": mask}, preset, roi_only=True)
+        base = _vm_hwm_kb()
+        values = extract_features(img, m.image, preset, jobs=jobs, whole=m.whole).values
     dt = time.perf_counter() - t
     if jobs > 1:
         from nbrisk import fastextract
@@ -50,7 +66,9 @@ def child(image: str, mask: str, preset_name: str, engine: str, jobs: int, norma
     own = _vm_hwm_kb()
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"engine": engine, "jobs": jobs, "seconds": dt, "n": len(values),
-                      "rss_after_read_mb": base / 1024, "peak_mb": own / 1024, "worker_peak_mb": workers / 1024}))
+                      "rss_after_read_mb": base / 1024, "peak_mb": own / 1024, "worker_peak_mb": workers / 1024,
+                      "image_voxels_read": int(np.prod(img.GetSize())),
+                      "values": {k: float(v) for k, v in values.items()}}))
 
 
 def _vm_hwm_kb() -> float:
@@ -116,14 +134,18 @@ def main() -> int:
     peak = {e: statistics.median(r["peak_mb"] + (r["worker_peak_mb"] * r["jobs"] if r["jobs"] > 1 else 0)
                                  for r in rs) for e, rs in res.items()}
     secs = {e: statistics.median(r["seconds"] for r in rs) for e, rs in res.items()}
-    base = statistics.median(r["rss_after_read_mb"] for r in res["nbrisk"])
+    read = {e: statistics.median(r["rss_after_read_mb"] for r in rs) for e, rs in res.items()}
+    a, b = res["nbrisk"][0]["values"], res["pyradiomics"][0]["values"]
+    diff = max(abs(a[k] - b[k]) / max(abs(b[k]), 1e-12) for k in b) if list(a) == list(b) else float("inf")
     print(f"synthetic 512x512x200 CT, tumour {vol:.0f} cm3; preset {args.preset} (single-phase parameters"
           f"{' + whole-image normalisation' if args.normalize else ''}); "
-          f"{args.repeat} runs per engine, fresh process each")
-    print(f"  RSS after reading image+mask (same for both): {base:.0f} MB (VmHWM of each engine's own process)")
+          f"{args.repeat} runs per engine, fresh process each (VmHWM of each engine's own process)")
     for e in ("pyradiomics", "nbrisk"):
-        print(f"  {e:11s}: peak RSS {peak[e]:.0f} MB  time {secs[e]:.1f} s")
-    print(f"  nbrisk peak / plain peak: {100 * peak['nbrisk'] / peak['pyradiomics']:.0f}%")
+        r = res[e][0]
+        print(f"  {e:11s}: peak RSS {peak[e]:.0f} MB  (after reading: {read[e]:.0f} MB, "
+              f"{r['image_voxels_read'] / 1e6:.1f} M image voxels)  time {secs[e]:.1f} s (reading included)")
+    print(f"  nbrisk peak / plain peak: {100 * peak['nbrisk'] / peak['pyradiomics']:.0f}%   "
+          f"features: {len(a)} vs {len(b)}, max relative difference {diff:.1e}")
     return 0
 
 

@@ -22,14 +22,15 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from nbrisk import __version__
 from nbrisk.errors import InputError, NBRiskError
 from nbrisk.io import atomic_path
 from nbrisk.presets import Preset, load_preset
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 KEY_COLUMNS = ("case_id", "reader")
@@ -58,6 +59,8 @@ def sidecar_paths(out_csv: Path) -> tuple[Path, Path, Path]:
 
 def read_manifest(path: str | Path, preset: Preset | None = None) -> pd.DataFrame:
     """Read and check a manifest; return it with absolute paths and a string ``case_id``."""
+    import pandas as pd  # here, not at import: extraction workers import this module and need no pandas
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: manifest not found; give a CSV with case_id,image,mask columns")
@@ -90,25 +93,44 @@ def _row_key(row: dict[str, Any]) -> tuple[str, str]:
     return (str(row["case_id"]), str(row.get("reader", "") or ""))
 
 
-def load_row_inputs(row: dict[str, Any], preset: Preset, *, resample_mask: bool = False) -> tuple[Any, Any]:
-    """Read one manifest row's image(s) and mask: ``(image or {phase: image}, Mask)`` on one grid."""
-    from nbrisk.io import check_geometry, read_image, read_mask
+def load_row_inputs(row: dict[str, Any], preset: Preset, *, resample_mask: bool = False,
+                    roi_only: bool = False) -> tuple[Any, Any]:
+    """Read one manifest row's image(s) and mask: ``(image or {phase: image}, Mask)`` on one grid.
 
-    if preset.phases:
-        paths = {p: row[f"image_{p}"] for p in preset.phases}
-        images = {p: read_image(path) for p, path in paths.items()}
-        ref_path = paths[preset.phases[0]]
-        ref = images[preset.phases[0]]
-        for p, im in images.items():
-            check_geometry(ref, im, ref_path, paths[p])
-        image: Any = images
-    else:
-        ref_path = row["image"]
-        image = ref = read_image(ref_path)
+    ``roi_only`` (for the ``nbrisk`` engine): when the preset allows it (:func:`nbrisk.features.roi_region`),
+    the grids are checked on the file headers and only the block around the ROI that extraction uses is
+    read from each image file, and the mask is cut to the same block (``Mask.whole`` keeps the whole grid:
+    pass it to :func:`~nbrisk.features.extract_features`). Features are the same; memory holds the block
+    instead of the whole CT.
+    """
+    import dataclasses
+
+    import SimpleITK as sitk
+
+    from nbrisk.io import check_geometry, read_grid, read_image, read_image_region, read_mask
+
+    paths = {p: row[f"image_{p}"] for p in preset.phases} if preset.phases else {"": row["image"]}
+    ref_path = next(iter(paths.values()))
     label = int(row["label"]) if str(row.get("label", "") or "").strip() else None
     segment = str(row.get("segment", "") or "").strip() or None
+    grids = {p: read_grid(path) for p, path in paths.items()} if roi_only else {}
+    headers_only = bool(grids) and all(grids.values())
+    images = grids if headers_only else {p: read_image(path) for p, path in paths.items()}
+    ref: Any = next(iter(images.values()))
+    for p, im in images.items():
+        check_geometry(ref, im, ref_path, paths[p])
     mask = read_mask(row["mask"], ref, label=label, segment=segment, reference_path=ref_path, resample=resample_mask)
-    return image, mask
+    if headers_only:
+        from nbrisk.features import roi_region
+
+        region = roi_region(preset, mask.image)
+        if region is None:
+            images = {p: read_image(path) for p, path in paths.items()}
+        else:
+            images = {p: read_image_region(path, *region) for p, path in paths.items()}
+            mask = dataclasses.replace(mask, image=sitk.RegionOfInterest(mask.image, region[1], region[0]),
+                                       whole=ref)
+    return (images if preset.phases else images[""]), mask
 
 
 def extract_row(row: dict[str, Any], preset_ref: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -123,8 +145,10 @@ def extract_row(row: dict[str, Any], preset_ref: str, options: dict[str, Any]) -
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            image, mask = load_row_inputs(row, preset, resample_mask=bool(options.get("resample_mask")))
-            fv = extract_features(image, mask.image, preset, engine=options.get("engine", "nbrisk"))
+            engine = options.get("engine", "nbrisk")
+            image, mask = load_row_inputs(row, preset, resample_mask=bool(options.get("resample_mask")),
+                                          roi_only=engine == "nbrisk")
+            fv = extract_features(image, mask.image, preset, engine=engine, whole=mask.whole)
         return {"key": key, "values": fv.values}
     except NBRiskError as exc:
         return {"key": key, "error": str(exc)}
@@ -162,6 +186,8 @@ def _load_parts(parts: Path) -> dict[tuple[str, str], dict[str, float]]:
 
 
 def _load_existing(out_csv: Path) -> dict[tuple[str, str], dict[str, float]]:
+    import pandas as pd
+
     if not out_csv.is_file():
         return {}
     df = pd.read_csv(out_csv, dtype={"case_id": str, "reader": str}, keep_default_na=False)

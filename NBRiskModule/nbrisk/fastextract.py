@@ -15,6 +15,7 @@ resampled and cropped image (see :mod:`nbrisk.features`), with three changes mea
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import os
 from collections.abc import Iterator
@@ -160,61 +161,74 @@ def _image_type_features(image: sitk.Image, mask: sitk.Image, bbox: np.ndarray, 
 
     args = dict(settings)
     args.update(custom)
-    out: dict[str, float] = collections.OrderedDict()
     lean = image_type == "Wavelet" and int(args.get("level", 1)) == 1 and int(args.get("start_level", 0)) == 0
     images = _wavelet_images(image, **args) if lean else getattr(imageoperations, f"get{image_type}Image")(
         image, mask, **args)
+    parts: dict[str, dict[str, float]] = {}
     for img, type_name, kw in images:
         img_c, mask_c = imageoperations.cropToTumorMask(img, mask, bbox, padDistance=0)
-        out.update(_features_of_image(img_c, mask_c, type_name, enabled, kw))
+        del img
+        parts[type_name] = _features_of_image(img_c, mask_c, type_name, enabled, kw)
+    order = _wavelet_order(image, args) if lean else list(parts)
+    out: dict[str, float] = collections.OrderedDict()
+    for type_name in order:
+        out.update(parts[type_name])
     return out
 
 
-def _wavelet_images(image: sitk.Image, **kwargs: Any) -> Iterator[tuple[sitk.Image, str, dict[str, Any]]]:
-    """pyradiomics' ``getWaveletImage`` (one level), one sub-band at a time.
-
-    pyradiomics builds all 8 sub-bands of the 3-D stationary wavelet transform at once (``pywt.swtn`` over
-    3 axes) and keeps copies of each: about 25 float64 copies of the image. Here the transform runs one axis
-    at a time, depth first, so that at most a few arrays exist at once. These are the same ``pywt`` calls
-    in the same order, so the values are bit for bit equal (tested). The order is pyradiomics' order too:
-    details (LLH ... HHH), then the approximation (LLL).
-    """
-    import pywt
-
+def _wavelet_axes(image: sitk.Image, kwargs: dict[str, Any]) -> list[int]:
+    """numpy axes pyradiomics' wavelet transforms, in its order (x first)."""
     axes = list(range(image.GetDimension() - 1, -1, -1))
     if kwargs.get("force2D", False):
         axes.remove(kwargs.get("force2Ddimension", 0))
+    return axes
+
+
+def _wavelet_order(image: sitk.Image, kwargs: dict[str, Any]) -> list[str]:
+    """pyradiomics' order of the sub-bands: the details (LLH ... HHH), then the approximation (LLL)."""
+    n = len(_wavelet_axes(image, kwargs))
+    names = ["wavelet-" + "".join(c) for c in itertools.product("LH", repeat=n)]
+    return names[1:] + names[:1]
+
+
+def _wavelet_images(image: sitk.Image, **kwargs: Any) -> Iterator[tuple[sitk.Image, str, dict[str, Any]]]:
+    """pyradiomics' ``getWaveletImage`` (one level), one sub-band at a time, high-pass branches first.
+
+    pyradiomics builds all 8 sub-bands of the 3-D stationary wavelet transform at once (``pywt.swtn`` over
+    3 axes) and keeps copies of each: about 25 float64 copies of the image. Here the transform runs one axis
+    at a time, depth first, and each array is released as soon as it has been split or turned into the
+    sub-band image: at most 4 arrays exist at once. These are the same ``pywt`` calls on the same arrays,
+    so the values are bit for bit equal (tested). The sub-bands come out in another order (the
+    approximation last, so it need not be kept aside); :func:`_image_type_features` restores pyradiomics'.
+    """
+    import pywt
+
+    axes = _wavelet_axes(image, kwargs)
     wavelet = kwargs.get("wavelet", "coif1")
     wavelet = wavelet if isinstance(wavelet, pywt.Wavelet) else pywt.Wavelet(wavelet)
     matrix = sitk.GetArrayFromImage(image)
     shape = matrix.shape
-    data = np.pad(matrix, tuple((0, 1 if d % 2 != 0 else 0) for d in shape), "wrap")
+    todo = [np.pad(matrix, tuple((0, 1 if d % 2 != 0 else 0) for d in shape), "wrap")]
     del matrix
     trim = tuple(slice(None, -1 if d % 2 != 0 else None) for d in shape)
 
-    def to_image(arr: np.ndarray) -> sitk.Image:
-        out = sitk.GetImageFromArray(arr[trim].copy())
-        out.CopyInformation(image)
-        return out
-
-    def bands(arr: np.ndarray, i: int, name: str) -> Iterator[tuple[str, np.ndarray]]:
+    def bands(arrays: list[np.ndarray], i: int, name: str) -> Iterator[tuple[str, np.ndarray]]:
+        """Leaves below ``arrays[0]`` (the only reference to it: popped, so it is freed once split)."""
         if i == len(axes):
-            yield name, arr
+            yield name, arrays.pop()
             return
-        dec = pywt.swtn(arr, wavelet, level=1, start_level=0, axes=(axes[i],))[0]
-        a, d = dec["a"], dec["d"]
+        dec = pywt.swtn(arrays.pop(), wavelet, level=1, start_level=0, axes=(axes[i],))[0]
+        low = [dec.pop("a")]
+        high = [dec.pop("d")]
         del dec
-        yield from bands(a, i + 1, name + "a")
-        del a
-        yield from bands(d, i + 1, name + "d")
+        yield from bands(high, i + 1, name + "H")
+        yield from bands(low, i + 1, name + "L")
 
-    approx = None
-    for name, arr in bands(data, 0, ""):
-        if set(name) == {"a"}:
-            approx = arr.copy()
-            continue
-        yield to_image(arr), "wavelet-" + name.replace("a", "L").replace("d", "H"), kwargs
-    yield to_image(approx), "wavelet-" + "L" * len(axes), kwargs
+    for name, arr in bands(todo, 0, ""):
+        out = sitk.GetImageFromArray(arr[trim])
+        del arr
+        out.CopyInformation(image)
+        yield out, "wavelet-" + name, kwargs
 
 
 def _tasks(image_types: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -21,6 +21,7 @@ import SimpleITK as sitk
 
 from nbrisk import preprocess
 from nbrisk.errors import InputError, NBRiskError
+from nbrisk.io import Grid
 from nbrisk.presets import Preset, load_preset
 
 logger = logging.getLogger(__name__)
@@ -86,31 +87,61 @@ def make_extractor(params: dict[str, Any]) -> Any:
     return _extractor_cached(text, text)
 
 
-def _fast_inputs(image: sitk.Image, mask: sitk.Image, params: dict[str, Any]) -> tuple[sitk.Image, sitk.Image, dict]:
-    """Crop with a safe margin, normalise the crop with whole-image statistics, resample on the full grid."""
+def _margin(params: dict[str, Any], spacing: tuple[float, ...]) -> np.ndarray | None:
+    """The ``nbrisk`` engine's crop margin (voxels) for these pyradiomics parameters; None: no crop."""
+    return preprocess.crop_margin(params.get("setting") or {}, params.get("imageType") or {}, np.array(spacing))
+
+
+def roi_region(preset: Preset, mask: sitk.Image) -> tuple[list[int], list[int]] | None:
+    """The block ``(index, size)`` of the image that the ``nbrisk`` engine uses for this ROI, or None.
+
+    Reading only this block from disk gives the same features as reading the whole image: it is the crop the
+    engine makes anyway (:func:`_fast_inputs` crops it again to itself). None when the preset needs the
+    whole image: N4, whole-image normalisation, the largest-slice step (its index is reported on the full
+    grid) or an image type scaled by the whole image.
+    """
+    pre = preset.preprocessing
+    if pre.get("n4") or pre.get("slice2d") or (pre.get("normalize") or {}).get("region") == "image":
+        return None
+    params = preset.pyradiomics_params()
+    if (params.get("setting") or {}).get("normalize"):
+        return None
+    margin = _margin(params, mask.GetSpacing())
+    if margin is None:
+        return None
+    lo, hi = preprocess.roi_bounds(mask)
+    return preprocess.crop_box(lo, hi, margin, mask.GetSize())
+
+
+def _fast_inputs(image: sitk.Image, mask: sitk.Image, params: dict[str, Any],
+                 whole: Grid | None = None) -> tuple[sitk.Image, sitk.Image, dict]:
+    """Crop with a safe margin, normalise the crop with whole-image statistics, resample on the full grid.
+
+    ``whole``: the whole image's grid when ``image``/``mask`` are already a block of it (see
+    :func:`roi_region`); pyradiomics' resampling grid is anchored to it.
+    """
     from radiomics import imageoperations
 
     settings = dict(params.get("setting") or {})
     settings["label"] = 1
-    margin = preprocess.crop_margin(settings, params.get("imageType") or {}, np.array(image.GetSpacing()))
+    margin = _margin(params, image.GetSpacing())
     if settings.get("normalize") and margin is None:
         image = preprocess.normalize_image(image, settings)
-    lo, hi = preprocess.roi_bounds(mask)
     resamples = settings.get("interpolator") is not None and settings.get("resampledPixelSpacing") is not None
     if margin is not None:  # crop, then normalise the crop with the whole image's statistics
+        whole = whole or Grid.of(mask)
+        lo, hi = preprocess.roi_bounds(mask)
         full, image = image, preprocess.crop(image, lo, hi, margin)
         if settings.get("normalize"):
             image = preprocess.normalize_part(full, image, settings)
         del full
+        mask = preprocess.crop(mask, lo, hi, margin)
     if resamples:
-        src = image
         # pyradiomics' getMask casts the full mask to UInt32 and runs numpy.unique over it (seconds and
         # ~5 bytes/voxel on a 512x512x200 CT); an integer label map resamples the same without it, and
         # getMask still runs on the resampled (small) mask inside the extraction.
         lab = mask if mask.GetPixelID() in _INT_LABEL_TYPES else imageoperations.getMask(mask, **settings)
-        image, mask = imageoperations.resampleImage(src, lab, **settings)
-    elif margin is not None:
-        mask = preprocess.crop(mask, lo, hi, margin)
+        image, mask = preprocess.resample_like_pyradiomics(image, lab, settings, whole)
     fast = dict(settings)
     fast.update(normalize=False, interpolator=None, resampledPixelSpacing=None, additionalInfo=False)
     out = copy.deepcopy(params)
@@ -119,13 +150,13 @@ def _fast_inputs(image: sitk.Image, mask: sitk.Image, params: dict[str, Any]) ->
 
 
 def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: str,
-         jobs: int = 1) -> dict[str, float]:
+         jobs: int = 1, whole: Grid | None = None) -> dict[str, float]:
     from nbrisk import fastextract
 
     params = copy.deepcopy(params)
     params.setdefault("setting", {})["label"] = 1
     if engine == "nbrisk":
-        image, mask, params = _fast_inputs(image, mask, params)
+        image, mask, params = _fast_inputs(image, mask, params, whole)
     elif engine != "pyradiomics":
         raise NBRiskError(f"unknown engine {engine!r}; use nbrisk or pyradiomics")
     extractor = make_extractor(params)
@@ -147,6 +178,7 @@ def extract_features(
     *,
     engine: str = "nbrisk",
     jobs: int = 1,
+    whole: Grid | None = None,
 ) -> FeatureVector:
     """Extract the preset's features for one ROI.
 
@@ -157,6 +189,8 @@ def extract_features(
         engine: ``"nbrisk"`` (cropped, fast) or ``"pyradiomics"`` (plain extractor on the full image).
         jobs: worker processes for the image types of one case (``nbrisk`` engine only; use 1 inside a
             cohort that already runs cases in parallel).
+        whole: the whole image's grid when ``image``/``mask`` are only the block around the ROI
+            (``Mask.whole`` from :func:`nbrisk.cohort.load_row_inputs` with ``roi_only``); ``nbrisk`` engine.
     """
     p = load_preset(preset)
     images = _phase_images(image, p)
@@ -169,7 +203,7 @@ def extract_features(
         if i > 0:
             params["featureClass"] = {k: v for k, v in (params.get("featureClass") or {}).items()
                                       if k not in SHAPE_CLASSES}
-        res = _run(img_p, mask_p, params, engine, jobs)
+        res = _run(img_p, mask_p, params, engine, jobs, whole)
         for k, v in res.items():
             is_shape = k.split("_")[1] in SHAPE_CLASSES if k.count("_") >= 2 else False
             values[k if (is_shape or not phase) else f"{phase}_{k}"] = v

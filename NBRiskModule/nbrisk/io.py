@@ -39,13 +39,92 @@ class Mask:
     label: int  # label value (or segment label value) selected in the source file
     source: Path
     segment_name: str | None = None
+    whole: Grid | None = None  # the whole image's grid, when ``image`` is only the block around the ROI
 
     @property
     def voxel_count(self) -> int:
         return int(np.count_nonzero(sitk.GetArrayViewFromImage(self.image)))
 
 
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """An image's voxel grid without its voxels (read from the file header): stands in for a reference image.
+
+    Offers the geometry methods of ``sitk.Image`` that grid checks use (size, spacing, origin, direction,
+    physical point to index), so a mask can be checked against and put on an image's grid before, or
+    instead of, reading the image's voxels.
+    """
+
+    size: tuple[int, ...]
+    spacing: tuple[float, ...]
+    origin: tuple[float, ...]
+    direction: tuple[float, ...]
+
+    @classmethod
+    def of(cls, image: sitk.Image | Grid) -> Grid:
+        if isinstance(image, Grid):
+            return image
+        return cls(image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
+
+    def GetSize(self) -> tuple[int, ...]:  # noqa: N802 (sitk.Image's names)
+        return self.size
+
+    def GetSpacing(self) -> tuple[float, ...]:  # noqa: N802
+        return self.spacing
+
+    def GetOrigin(self) -> tuple[float, ...]:  # noqa: N802
+        return self.origin
+
+    def GetDirection(self) -> tuple[float, ...]:  # noqa: N802
+        return self.direction
+
+    def TransformPhysicalPointToContinuousIndex(self, point: tuple[float, ...]) -> tuple[float, ...]:  # noqa: N802
+        return self._probe().TransformPhysicalPointToContinuousIndex([float(v) for v in point])
+
+    def TransformContinuousIndexToPhysicalPoint(self, index: tuple[float, ...]) -> tuple[float, ...]:  # noqa: N802
+        return self._probe().TransformContinuousIndexToPhysicalPoint([float(v) for v in index])
+
+    def _probe(self) -> sitk.Image:
+        """A one-voxel image on this grid: ITK's own index/point arithmetic, bit for bit."""
+        return self.apply(sitk.Image([1] * len(self.size), sitk.sitkUInt8))
+
+    def apply(self, image: sitk.Image) -> sitk.Image:
+        """Give ``image`` (same size) this grid's spacing, origin and direction; returns it."""
+        image.SetSpacing(self.spacing)
+        image.SetOrigin(self.origin)
+        image.SetDirection(self.direction)
+        return image
+
+
 # --------------------------------------------------------------------------------------------- images
+def read_grid(path: str | Path) -> Grid | None:
+    """The grid of a 3-D scalar image file from its header alone; None for DICOM folders, 2-D/4-D or vector
+    images and unreadable headers (read those with :func:`read_image`, which explains what is wrong)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(p))
+    try:
+        with keep_locale():
+            reader.ReadImageInformation()
+    except RuntimeError:
+        return None
+    if reader.GetDimension() != 3 or reader.GetNumberOfComponents() != 1:
+        return None
+    return Grid(reader.GetSize(), reader.GetSpacing(), reader.GetOrigin(), reader.GetDirection())
+
+
+def read_image_region(path: str | Path, index: tuple[int, int, int], size: tuple[int, int, int]) -> sitk.Image:
+    """Read only the block ``[index, index + size)`` (x, y, z voxels) of a 3-D image file, on the file's grid.
+
+    Formats ITK can stream (MHA/MHD, uncompressed NRRD and NIfTI) read just that block from disk; others are
+    read whole and cut at once, so only the block stays in memory. Checks as :func:`read_image`.
+    """
+    p = Path(path)
+    return _check_finite(read_sitk(p, "image", (index, size)), p)
+
+
 def read_image(path: str | Path) -> sitk.Image:
     """Read a 3-D scalar image (NRRD, NIfTI, MHA or a DICOM series folder) as float-capable SimpleITK image.
 
@@ -59,7 +138,10 @@ def read_image(path: str | Path) -> sitk.Image:
         img = read_dicom_series(p)
     else:
         img = read_sitk(p, "image")
-    img = as_3d_scalar(img, p)
+    return _check_finite(as_3d_scalar(img, p), p)
+
+
+def _check_finite(img: sitk.Image, p: Path) -> sitk.Image:
     arr = sitk.GetArrayViewFromImage(img)
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
         n = int(np.count_nonzero(~np.isfinite(arr)))
@@ -67,10 +149,16 @@ def read_image(path: str | Path) -> sitk.Image:
     return img
 
 
-def read_sitk(p: Path, what: str) -> sitk.Image:
+def read_sitk(p: Path, what: str, region: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> sitk.Image:
+    """Read a file with SimpleITK (only the block ``region = (index, size)`` when given)."""
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(p))
+    if region is not None:
+        reader.SetExtractIndex([int(v) for v in region[0]])
+        reader.SetExtractSize([int(v) for v in region[1]])
     try:
         with keep_locale():
-            return sitk.ReadImage(str(p))
+            return reader.Execute()
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
         hint = next((ln.strip() for ln in first if "ERROR" in ln or "rror" in ln), "unreadable")
@@ -168,7 +256,7 @@ def _check_slice_positions(folder: Path, files: list[str]) -> None:
 # ---------------------------------------------------------------------------------------------- masks
 def read_mask(
     path: str | Path,
-    reference: sitk.Image | None = None,
+    reference: sitk.Image | Grid | None = None,
     *,
     label: int | None = None,
     segment: str | None = None,
@@ -177,6 +265,7 @@ def read_mask(
 ) -> Mask:
     """Read a mask and return the selected ROI as a binary uint8 image on the reference grid.
 
+    ``reference`` may be a :class:`Grid` (the image's header) instead of the image.
     ``label`` picks a label value (label maps) or a segment's label value (``.seg.nrrd``); ``segment``
     picks a Slicer segment or DICOM SEG segment by name. With one label present, it is used by default.
     When ``reference`` is given the grid is checked (see :func:`check_geometry`); a mask stored on a
@@ -267,28 +356,27 @@ def check_geometry(
 
 def conform_to_reference(
     mask: sitk.Image,
-    reference: sitk.Image,
+    reference: sitk.Image | Grid,
     mask_path: str | Path | None,
     reference_path: str | Path | None,
     *,
     resample: bool = False,
 ) -> sitk.Image:
     """Put a binary mask on the reference grid: as is, by lossless padding of a sub-extent, or by resampling."""
-    if geometry_difference(mask, reference) is None:
-        out = sitk.Image(mask)
-        out.CopyInformation(reference)
-        return out
+    grid = Grid.of(reference)
+    if geometry_difference(mask, grid) is None:
+        return grid.apply(sitk.Image(mask))
     padded = _paste_subextent(mask, reference)
     if padded is not None:
         return padded
     if not resample:
         check_geometry(reference, mask, reference_path, mask_path)
     logger.warning("resampling mask %s onto the grid of %s (nearest neighbour)", mask_path, reference_path)
-    out = sitk.Resample(mask, reference, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
-    return out
+    return sitk.Resample(mask, grid.size, sitk.Transform(), sitk.sitkNearestNeighbor, grid.origin, grid.spacing,
+                         grid.direction, 0, sitk.sitkUInt8)
 
 
-def _paste_subextent(mask: sitk.Image, reference: sitk.Image) -> sitk.Image | None:
+def _paste_subextent(mask: sitk.Image, reference: sitk.Image | Grid) -> sitk.Image | None:
     """If ``mask`` is an integer-offset sub-block of the reference grid, return it padded to that grid.
 
     A mask whose axes are only permuted or flipped relative to the reference (e.g. a DICOM SEG whose frames
@@ -321,9 +409,7 @@ def _paste_subextent(mask: sitk.Image, reference: sitk.Image) -> sitk.Image | No
         inside = int(np.count_nonzero(src))
     if inside != int(np.count_nonzero(marr)):
         return None  # part of the ROI would be cut off: let the caller report the mismatch
-    img = sitk.GetImageFromArray(out)
-    img.CopyInformation(reference)
-    return img
+    return Grid.of(reference).apply(sitk.GetImageFromArray(out))
 
 
 # --------------------------------------------------------------------------------------------- output

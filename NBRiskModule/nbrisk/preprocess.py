@@ -1,9 +1,10 @@
 """Preprocessing declared by a preset: N4 bias correction, ROI z-score, single-slice 2-D mode, ROI crop.
 
-Whole-image normalisation and resampling stay pyradiomics' own (``normalizeImage``, ``resampleImage``),
-called on the full image grid so results equal plain pyradiomics. The crop here only removes voxels that
-cannot influence any feature: it keeps a margin wider than the resampling grid's padding plus the
-interpolation and filter support, measured on the full-image grid.
+Whole-image normalisation stays pyradiomics' own (``normalizeImage``), with the whole image's statistics.
+Resampling builds exactly pyradiomics' ``resampleImage`` grid, which is anchored to the *whole* image's
+voxel grid, so it can run on a block of the image (:func:`resample_like_pyradiomics`). The crop here only
+removes voxels that cannot influence any feature: it keeps a margin wider than the resampling grid's
+padding plus the interpolation and filter support, measured on the full-image grid.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError
+from nbrisk.io import Grid
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +161,56 @@ def crop_margin(settings: dict[str, Any], image_types: dict[str, Any], spacing: 
 
 def crop(image: sitk.Image, lo: np.ndarray, hi: np.ndarray, margin: np.ndarray) -> sitk.Image:
     """Crop to [lo - margin, hi + margin] on the image's own grid (indices clamped to the image)."""
-    size = np.array(image.GetSize())
-    a = np.maximum(lo - margin, 0)
-    b = np.minimum(hi + margin, size - 1)
-    return sitk.RegionOfInterest(image, (b - a + 1).astype(int).tolist(), a.astype(int).tolist())
+    index, size = crop_box(lo, hi, margin, image.GetSize())
+    return sitk.RegionOfInterest(image, size, index)
+
+
+def crop_box(lo: np.ndarray, hi: np.ndarray, margin: np.ndarray, size: tuple[int, ...]) -> tuple[list[int], list[int]]:
+    """(index, size) of the block [lo - margin, hi + margin] clamped to an image of ``size`` voxels."""
+    a = np.maximum(np.asarray(lo) - margin, 0)
+    b = np.minimum(np.asarray(hi) + margin, np.array(size) - 1)
+    return a.astype(int).tolist(), (b - a + 1).astype(int).tolist()
+
+
+def resample_like_pyradiomics(image: sitk.Image, mask: sitk.Image, settings: dict[str, Any],
+                              whole: Grid | None = None) -> tuple[sitk.Image, sitk.Image]:
+    """pyradiomics' ``resampleImage`` for a block of an image: the same output grid, voxel for voxel.
+
+    pyradiomics anchors the new grid to the mask's voxel 0 (``floor((bb - 0.5) * ratio - padDistance)`` in
+    new-voxel units) and clamps it to the mask's size, so a cropped mask would shift the grid by a fraction
+    of a voxel. Here the bounding box is moved onto ``whole`` (the grid ``image`` and ``mask`` were cut
+    from; default: the mask's own grid), and the same filter calls as pyradiomics' resample both images.
+    """
+    from radiomics import imageoperations
+
+    whole = whole or Grid.of(mask)
+    msp = np.array(mask.GetSpacing())
+    new = np.array(settings["resampledPixelSpacing"], dtype=float)
+    new = np.where(new == 0, msp, new)
+    bb = imageoperations._checkROI(image, mask, **settings)  # (lower index..., size...), checks the ROI
+    nd = mask.GetDimension()
+    new = np.where(bb[nd:] != 1, new, msp)
+    if np.allclose(np.array(image.GetSpacing()), new):  # no interpolation: pyradiomics crops (shift-free)
+        return imageoperations.resampleImage(image, mask, **settings)
+    offset = np.round(whole.TransformPhysicalPointToContinuousIndex(mask.GetOrigin())).astype(int)
+    lower = bb[:nd] + offset
+    pad = settings.get("padDistance", 5)
+    ratio = msp / new
+    lo = np.floor((lower - 0.5) * ratio - pad)
+    hi = np.ceil((lower + bb[nd:] - 0.5) * ratio + pad)
+    max_hi = np.ceil(np.array(whole.size) * ratio) - 1
+    lo = np.where(lo < 0, 0, lo)
+    hi = np.where(hi > max_hi, max_hi, hi)
+    origin_index = np.array(0.5 * (new - msp) / msp) + lo / ratio
+    interp = settings.get("interpolator", sitk.sitkBSpline)
+    rif = sitk.ResampleImageFilter()
+    rif.SetOutputSpacing(new)
+    rif.SetOutputDirection(np.array(mask.GetDirection()))
+    rif.SetSize(np.array(hi - lo + 1, dtype="int").tolist())
+    rif.SetOutputOrigin(whole.TransformContinuousIndexToPhysicalPoint(origin_index))
+    rif.SetOutputPixelType(image.GetPixelID())
+    rif.SetInterpolator(getattr(sitk, interp) if isinstance(interp, str) else interp)
+    out_image = rif.Execute(image)
+    rif.SetOutputPixelType(mask.GetPixelID())
+    rif.SetInterpolator(sitk.sitkNearestNeighbor)
+    return out_image, rif.Execute(mask)

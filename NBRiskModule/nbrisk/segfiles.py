@@ -7,11 +7,15 @@ in :mod:`nbrisk.io` put the ROI on the image grid and check it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError, InputGeometryError
+
+if TYPE_CHECKING:
+    from nbrisk.io import Grid
 
 
 def read_slicer_seg(p: Path, label: int | None, segment: str | None) -> tuple[sitk.Image, int, str]:
@@ -96,7 +100,7 @@ def is_dicom_seg(p: Path) -> bool:
 
 
 def read_dicom_seg(
-    p: Path, label: int | None, segment: str | None, reference: sitk.Image | None = None
+    p: Path, label: int | None, segment: str | None, reference: sitk.Image | Grid | None = None
 ) -> tuple[sitk.Image, int, str]:
     """Read a DICOM SEG (binary or fractional): frames are placed by their plane positions.
 
@@ -138,7 +142,7 @@ def read_dicom_seg(
     return _dicom_seg_on_reference(p, seg, num, reference), int(num), str(descs[num])
 
 
-def _dicom_seg_on_reference(p: Path, seg: object, num: int, reference: sitk.Image) -> sitk.Image:
+def _dicom_seg_on_reference(p: Path, seg: object, num: int, reference: sitk.Image | Grid) -> sitk.Image:
     frames = np.asarray(seg.pixel_array)  # type: ignore[attr-defined]
     if frames.ndim == 2:
         frames = frames[None]
@@ -169,5 +173,7 @@ def _dicom_seg_on_reference(p: Path, seg: object, num: int, reference: sitk.Imag
             raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} lies outside the image; is it from this series?")
         out[k, y0 : y0 + fr.shape[0], x0 : x0 + fr.shape[1]] |= fr.astype(np.uint8)
     img = sitk.GetImageFromArray(out * np.uint8(num if num < 256 else 1))
-    img.CopyInformation(reference)
+    img.SetSpacing(reference.GetSpacing())
+    img.SetOrigin(reference.GetOrigin())
+    img.SetDirection(reference.GetDirection())
     return img

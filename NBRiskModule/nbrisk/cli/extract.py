@@ -74,13 +74,13 @@ def _run_single(args: argparse.Namespace, preset) -> int:
     missing = [p for p in preset.phases if f"image_{p}" not in row]
     if missing:
         raise InputError(f"preset {preset.name} needs --image PHASE=PATH for phase(s) {', '.join(missing)}")
-    image, mask = load_row_inputs(row, preset, resample_mask=args.resample_mask)
+    image, mask = load_row_inputs(row, preset, resample_mask=args.resample_mask, roi_only=args.engine == "nbrisk")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from nbrisk import fastextract
 
         try:
-            fv = extract_features(image, mask.image, preset, engine=args.engine, jobs=args.jobs)
+            fv = extract_features(image, mask.image, preset, engine=args.engine, jobs=args.jobs, whole=mask.whole)
         finally:
             fastextract.shutdown_pool()
     first = row.get("image") or row[f"image_{preset.phases[0]}"]

@@ -1,0 +1,177 @@
+"""Reading only the block around the ROI (``nbrisk extract``'s default for presets that allow it).
+
+The block read must give the very same features as reading the whole image: same voxels, same grid, and
+pyradiomics' resampling grid anchored to the whole image (tested with lung1's 0.5703125 mm pixels, where a
+grid anchored to the block would be shifted by a fraction of a voxel).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from nbrisk import preprocess
+from nbrisk.cohort import load_row_inputs
+from nbrisk.errors import InputError, InputGeometryError
+from nbrisk.features import _margin, extract_features, roi_region
+from nbrisk.io import Grid, read_grid, read_image_region, read_mask
+from nbrisk.presets import _build, load_preset
+
+pytestmark = pytest.mark.radiomics
+
+CT_LIKE = {  # resampling + wavelet + LoG, like the CT presets, kept small for the test
+    "nbrisk": {"name": "block-test", "preprocessing": {}},
+    "pyradiomics": {
+        "imageType": {"Original": {}, "Wavelet": {}, "LoG": {"sigma": [1.0, 3.0]}},
+        "featureClass": {c: None for c in ("shape", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm")},
+        "setting": {"interpolator": "sitkBSpline", "resampledPixelSpacing": [1.0, 1.0, 1.0], "binWidth": 25,
+                    "voxelArrayShift": 1000, "padDistance": 10, "label": 1},
+    },
+}
+
+
+def _preset():
+    return _build(copy.deepcopy(CT_LIKE), "block-test", "")
+
+
+@pytest.fixture(scope="module")
+def lung1_files(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """lung1 (real CT, 512x512x48) written in each format the block read handles differently."""
+    out = tmp_path_factory.mktemp("lung1")
+    image = sitk.ReadImage(str(sample_data_dir / "lung1_image.nrrd"))
+    files = {"mask": sample_data_dir / "lung1_label.nrrd"}
+    for name, compress in (("raw.nrrd", False), ("gz.nrrd", True), ("raw.mha", False), ("gz.nii.gz", True)):
+        files[name] = out / f"lung1_{name}"
+        sitk.WriteImage(image, str(files[name]), compress)
+    return files
+
+
+@pytest.mark.parametrize("fmt", ["raw.nrrd", "gz.nrrd", "raw.mha", "gz.nii.gz"])
+def test_block_read_equals_cropping_the_whole_image(lung1_files: dict[str, Path], fmt: str) -> None:
+    path = lung1_files[fmt]
+    whole = sitk.ReadImage(str(path))
+    grid = read_grid(path)
+    assert grid == Grid.of(whole)
+    index, size = [200, 150, 7], [61, 90, 20]
+    block = read_image_region(path, index, size)
+    ref = sitk.RegionOfInterest(whole, size, index)
+    assert np.array_equal(sitk.GetArrayViewFromImage(block), sitk.GetArrayViewFromImage(ref))
+    assert block.GetOrigin() == ref.GetOrigin() and block.GetSpacing() == ref.GetSpacing()
+    assert block.GetDirection() == ref.GetDirection() and block.GetPixelID() == ref.GetPixelID()
+
+
+def test_grid_is_none_where_a_header_cannot_describe_one_volume(tmp_path: Path) -> None:
+    four_d = tmp_path / "4d.nrrd"
+    sitk.WriteImage(sitk.JoinSeries([sitk.Image([4, 4, 4], sitk.sitkInt16)] * 2), str(four_d))
+    rgb = tmp_path / "rgb.nrrd"
+    sitk.WriteImage(sitk.Image([4, 4, 4], sitk.sitkVectorUInt8, 3), str(rgb))
+    broken = tmp_path / "broken.nrrd"
+    broken.write_bytes(b"NRRD0004\ntype: garbage\n\n")
+    for p in (tmp_path, tmp_path / "missing.nrrd", four_d, rgb, broken):
+        assert read_grid(p) is None
+
+
+def test_block_read_of_a_truncated_file_names_it(lung1_files: dict[str, Path], tmp_path: Path) -> None:
+    cut = tmp_path / "cut.nrrd"
+    cut.write_bytes(lung1_files["raw.nrrd"].read_bytes()[:200_000])
+    assert read_grid(cut) is not None  # the header is intact
+    with pytest.raises(InputError, match=r"cut\.nrrd: cannot read image"):
+        read_image_region(cut, [0, 0, 40], [512, 512, 8])
+
+
+def test_mask_checked_against_the_header_grid_as_against_the_image(sample_data_dir: Path, tmp_path: Path) -> None:
+    image_path = sample_data_dir / "lung1_image.nrrd"
+    image = sitk.ReadImage(str(image_path))
+    grid = read_grid(image_path)
+    mask_path = sample_data_dir / "lung1_label.nrrd"
+    a, b = read_mask(mask_path, image), read_mask(mask_path, grid)
+    assert np.array_equal(sitk.GetArrayViewFromImage(a.image), sitk.GetArrayViewFromImage(b.image))
+    assert Grid.of(a.image) == Grid.of(b.image) == grid
+    # a mask stored on a sub-extent (as Slicer saves it) is padded onto the header's grid the same way
+    index, size = preprocess.crop_box(*preprocess.roi_bounds(a.image), np.array([5, 5, 2]), grid.size)
+    sub = sitk.RegionOfInterest(sitk.ReadImage(str(mask_path)), size, index)
+    sitk.WriteImage(sub, str(tmp_path / "sub.nrrd"))
+    c = read_mask(tmp_path / "sub.nrrd", grid)
+    assert np.array_equal(sitk.GetArrayViewFromImage(c.image), sitk.GetArrayViewFromImage(a.image))
+    # another grid is still refused, naming both files, or resampled on request
+    other = sitk.ReadImage(str(mask_path))
+    other.SetSpacing([0.6, 0.6, 5.0])
+    sitk.WriteImage(other, str(tmp_path / "other.nrrd"))
+    with pytest.raises(InputGeometryError, match=r"other\.nrrd does not match image .*lung1_image\.nrrd"):
+        read_mask(tmp_path / "other.nrrd", grid, reference_path=image_path)
+    d = read_mask(tmp_path / "other.nrrd", grid, reference_path=image_path, resample=True)
+    e = read_mask(tmp_path / "other.nrrd", image, reference_path=image_path, resample=True)
+    assert np.array_equal(sitk.GetArrayViewFromImage(d.image), sitk.GetArrayViewFromImage(e.image))
+
+
+def test_resampling_grid_anchored_to_the_whole_image(sample_data_dir: Path) -> None:
+    from radiomics.imageoperations import resampleImage
+
+    image = sitk.Cast(sitk.ReadImage(str(sample_data_dir / "lung1_image.nrrd")), sitk.sitkFloat64)
+    mask = read_mask(sample_data_dir / "lung1_label.nrrd", image).image
+    settings = dict(CT_LIKE["pyradiomics"]["setting"])
+    ref_img, ref_mask = resampleImage(image, mask, **settings)
+    got_img, got_mask = preprocess.resample_like_pyradiomics(image, mask, settings)
+    for a, b in ((got_img, ref_img), (got_mask, ref_mask)):
+        assert Grid.of(a) == Grid.of(b)
+        assert np.array_equal(sitk.GetArrayViewFromImage(a), sitk.GetArrayViewFromImage(b))
+    # on a block (origin index 137: 137 x 0.5703125 is not a whole number of 1 mm voxels)
+    lo, hi = preprocess.roi_bounds(mask)
+    index, size = preprocess.crop_box(lo, hi, _margin(CT_LIKE["pyradiomics"], image.GetSpacing()), image.GetSize())
+    assert index[0] % 128 != 0
+    img_b, mask_b = (sitk.RegionOfInterest(x, size, index) for x in (image, mask))
+    blk_img, blk_mask = preprocess.resample_like_pyradiomics(img_b, mask_b, settings, Grid.of(image))
+    assert Grid.of(blk_img) == Grid.of(ref_img) and Grid.of(blk_mask) == Grid.of(ref_mask)
+    assert np.array_equal(sitk.GetArrayViewFromImage(blk_mask), sitk.GetArrayViewFromImage(ref_mask))
+    assert np.allclose(sitk.GetArrayViewFromImage(blk_img), sitk.GetArrayViewFromImage(ref_img), rtol=0, atol=1e-6)
+    naive, _ = resampleImage(img_b, mask_b, **settings)  # what resampling the block as such would do
+    assert np.abs(np.array(naive.GetOrigin()) - ref_img.GetOrigin()).max() > 0.05
+
+
+def test_extraction_from_the_block_equals_the_whole_image(lung1_files: dict[str, Path]) -> None:
+    preset = _preset()
+    row = {"image": str(lung1_files["gz.nrrd"]), "mask": str(lung1_files["mask"])}
+    block, bmask = load_row_inputs(row, preset, roi_only=True)
+    full, fmask = load_row_inputs(row, preset)
+    assert bmask.whole == Grid.of(full) and fmask.whole is None
+    assert np.prod(block.GetSize()) < 0.05 * np.prod(full.GetSize())
+    assert Grid.of(bmask.image) == Grid.of(block)
+    assert list(block.GetSize()) == roi_region(preset, fmask.image)[1]
+    a = extract_features(block, bmask.image, preset, whole=bmask.whole).values
+    b = extract_features(full, fmask.image, preset).values
+    assert list(a) == list(b) and len(a) == preset.feature_count
+    assert all(a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])) for k in a), "block and whole image differ"
+    plain = extract_features(full, fmask.image, preset, engine="pyradiomics").values
+    x, y = np.array(list(a.values())), np.array(list(plain.values()))
+    assert np.allclose(x, y, rtol=1e-4, atol=1e-9, equal_nan=True)
+
+
+def test_presets_that_need_the_whole_image_read_it_whole(sample_data_dir: Path) -> None:
+    row = {"image": str(sample_data_dir / "lung1_image.nrrd"), "mask": str(sample_data_dir / "lung1_label.nrrd")}
+    for name in ("jia2023-mri", "kim2024-mri-2d"):  # N4 and whole-image z-score; largest axial slice
+        image, mask = load_row_inputs(row, load_preset(name), roi_only=True)
+        assert image.GetSize() == (512, 512, 48) and mask.whole is None
+    zhang = dataclasses.replace(load_preset("zhang2026-ct"), phases=())
+    for preset in (load_preset("pyradiomics-default"), zhang):
+        image, mask = load_row_inputs(row, preset, roi_only=True)
+        assert np.prod(image.GetSize()) < 0.05 * 512 * 512 * 48 and mask.whole is not None
+
+
+def test_nan_voxels_refused_where_they_are_read(tmp_path: Path) -> None:
+    from nbrisk.io import read_image
+
+    arr = np.zeros((20, 30, 40), np.float32)
+    arr[2, 3, 4] = np.nan
+    path = tmp_path / "nan.nrrd"
+    sitk.WriteImage(sitk.GetImageFromArray(arr), str(path))
+    with pytest.raises(InputError, match=r"nan\.nrrd: image has 1 NaN/infinite voxels"):
+        read_image(path)
+    with pytest.raises(InputError, match=r"nan\.nrrd: image has 1 NaN/infinite voxels"):
+        read_image_region(path, [0, 0, 0], [10, 10, 10])
+    # a block away from it cannot be influenced by it and is read
+    assert read_image_region(path, [20, 10, 10], [10, 10, 10]).GetSize() == (10, 10, 10)
