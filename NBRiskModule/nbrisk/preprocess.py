@@ -179,7 +179,8 @@ def resample_like_pyradiomics(image: sitk.Image, mask: sitk.Image, settings: dic
     pyradiomics anchors the new grid to the mask's voxel 0 (``floor((bb - 0.5) * ratio - padDistance)`` in
     new-voxel units) and clamps it to the mask's size, so a cropped mask would shift the grid by a fraction
     of a voxel. Here the bounding box is moved onto ``whole`` (the grid ``image`` and ``mask`` were cut
-    from; default: the mask's own grid), and the same filter calls as pyradiomics' resample both images.
+    from; default: the mask's own grid), and the same filter calls as pyradiomics' resample both images;
+    the mask in the whole grid's frame (see :func:`_in_whole_frame`).
     """
     from radiomics import imageoperations
 
@@ -213,4 +214,24 @@ def resample_like_pyradiomics(image: sitk.Image, mask: sitk.Image, settings: dic
     out_image = rif.Execute(image)
     rif.SetOutputPixelType(mask.GetPixelID())
     rif.SetInterpolator(sitk.sitkNearestNeighbor)
-    return out_image, rif.Execute(mask)
+    return out_image, rif.Execute(_in_whole_frame(mask, offset, whole))
+
+
+def _in_whole_frame(block: sitk.Image, offset: np.ndarray, whole: Grid) -> sitk.Image:
+    """The block placed at ``offset`` in an image with the whole grid's origin (zeros elsewhere).
+
+    Nearest-neighbour resampling meets exact ties (1 mm from 0.75 mm pixels: every third voxel), and ITK
+    breaks them by its floating-point index arithmetic, which depends on the input's origin. In the whole
+    grid's frame the arithmetic, and so every tie, is the same as for the whole mask. The frame ends at the
+    block's far corner (outside the block the whole mask is zero anyway).
+    """
+    if not np.any(offset):
+        return block
+    end = offset + np.array(block.GetSize())
+    frame = np.zeros(end[::-1], dtype=sitk.GetArrayViewFromImage(block).dtype)
+    frame[offset[2]:end[2], offset[1]:end[1], offset[0]:end[0]] = sitk.GetArrayViewFromImage(block)
+    out = sitk.GetImageFromArray(frame)
+    out.SetOrigin(whole.origin)
+    out.SetSpacing(whole.spacing)
+    out.SetDirection(whole.direction)
+    return out

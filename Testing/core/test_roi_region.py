@@ -175,3 +175,26 @@ def test_nan_voxels_refused_where_they_are_read(tmp_path: Path) -> None:
         read_image_region(path, [0, 0, 0], [10, 10, 10])
     # a block away from it cannot be influenced by it and is read
     assert read_image_region(path, [20, 10, 10], [10, 10, 10]).GetSize() == (10, 10, 10)
+
+
+def test_nearest_neighbour_ties_broken_as_on_the_whole_mask() -> None:
+    """0.75 mm pixels to 1 mm: every third new voxel centre lies exactly between two old ones, and ITK's
+    floating-point index arithmetic (which depends on the input's origin) decides the tie."""
+    from radiomics.imageoperations import resampleImage
+
+    z, y, x = np.mgrid[:60, :256, :256]
+    arr = (((x - 150) * 0.75) ** 2 + ((y - 100) * 0.75) ** 2 + (z - 30.0) ** 2 < 18.0 ** 2).astype(np.uint8)
+    mask = sitk.GetImageFromArray(arr)
+    mask.SetSpacing((0.75, 0.75, 1.0))
+    mask.SetOrigin((-192.0, -192.0, -100.0))
+    image = sitk.Cast(mask, sitk.sitkFloat64) * 100.0
+    settings = dict(CT_LIKE["pyradiomics"]["setting"])
+    _, ref = resampleImage(image, mask, **settings)
+    index, size = preprocess.crop_box(*preprocess.roi_bounds(mask), np.array([20, 20, 14]), mask.GetSize())
+    img_b, mask_b = (sitk.RegionOfInterest(v, size, index) for v in (image, mask))
+    _, got = preprocess.resample_like_pyradiomics(img_b, mask_b, settings, Grid.of(mask))
+    assert Grid.of(got) == Grid.of(ref)
+    assert np.array_equal(sitk.GetArrayViewFromImage(got), sitk.GetArrayViewFromImage(ref))
+    # the same grid sampled from the block as such breaks some ties the other way
+    naive = sitk.Resample(mask_b, ref, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask_b.GetPixelID())
+    assert not np.array_equal(sitk.GetArrayViewFromImage(naive), sitk.GetArrayViewFromImage(ref))
