@@ -118,7 +118,7 @@ def load_row_inputs(row: dict[str, Any], preset: Preset, *, resample_mask: bool 
     images = grids if headers_only else {p: read_image(path) for p, path in paths.items()}
     ref: Any = next(iter(images.values()))
     for p, im in images.items():
-        check_geometry(ref, im, ref_path, paths[p])
+        check_geometry(ref, im, ref_path, paths[p], phase=True)
     mask = read_mask(row["mask"], ref, label=label, segment=segment, reference_path=ref_path, resample=resample_mask)
     if headers_only:
         from nbrisk.features import roi_region

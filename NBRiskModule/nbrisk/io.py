@@ -343,10 +343,19 @@ def _fmt(v: np.ndarray) -> str:
 
 
 def check_geometry(
-    image: sitk.Image, mask: sitk.Image, image_path: str | Path | None, mask_path: str | Path | None
+    image: sitk.Image | Grid, mask: sitk.Image | Grid, image_path: str | Path | None, mask_path: str | Path | None,
+    *, phase: bool = False,
 ) -> None:
-    """Raise InputGeometryError naming both files and the differing field when the grids differ."""
+    """Raise InputGeometryError naming both files and the differing field when the grids differ.
+
+    ``phase=True``: ``mask`` is another phase image of the same case (which must share the first one's grid).
+    """
     diff = geometry_difference(mask, image)
+    if diff and phase:
+        raise InputGeometryError(
+            f"phase image {mask_path} does not match phase image {image_path}: {diff}; "
+            "register or resample the phases onto one grid before extraction"
+        )
     if diff:
         raise InputGeometryError(
             f"mask {mask_path or '<mask>'} does not match image {image_path or '<image>'}: {diff} "

@@ -151,6 +151,31 @@ def test_extraction_from_the_block_equals_the_whole_image(lung1_files: dict[str,
     assert np.allclose(x, y, rtol=1e-4, atol=1e-9, equal_nan=True)
 
 
+def test_multi_phase_block_read_equals_the_whole_images(lung1_files: dict[str, Path]) -> None:
+    raw = copy.deepcopy(CT_LIKE)
+    raw["nbrisk"]["phases"] = ["arterial", "venous"]
+    raw["pyradiomics"]["imageType"] = {"Original": {}, "LoG": {"sigma": [2.0]}}
+    preset = _build(raw, "block-test-2phase", "")
+    row = {"image_arterial": str(lung1_files["raw.mha"]), "image_venous": str(lung1_files["gz.nrrd"]),
+           "mask": str(lung1_files["mask"])}
+    block, bmask = load_row_inputs(row, preset, roi_only=True)
+    full, fmask = load_row_inputs(row, preset)
+    assert set(block) == {"arterial", "venous"} and bmask.whole == Grid.of(full["venous"])
+    assert all(np.prod(b.GetSize()) < 0.05 * np.prod(full["arterial"].GetSize()) for b in block.values())
+    a = extract_features(block, bmask.image, preset, whole=bmask.whole).values
+    b = extract_features(full, fmask.image, preset).values
+    assert list(a) == list(b) and len(a) == preset.feature_count
+    assert all(a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])) for k in a)
+    # phases on different grids are refused from the headers, naming both files
+    other = sitk.ReadImage(str(lung1_files["raw.mha"]))
+    other.SetOrigin((0.0, 0.0, 0.0))
+    bad = lung1_files["raw.mha"].with_name("moved.mha")
+    sitk.WriteImage(other, str(bad))
+    with pytest.raises(InputGeometryError, match=r"phase image .*moved\.mha does not match .*origin differs.*"
+                                                  r"register or resample the phases"):
+        load_row_inputs({**row, "image_venous": str(bad)}, preset, roi_only=True)
+
+
 def test_presets_that_need_the_whole_image_read_it_whole(sample_data_dir: Path) -> None:
     row = {"image": str(sample_data_dir / "lung1_image.nrrd"), "mask": str(sample_data_dir / "lung1_label.nrrd")}
     for name in ("jia2023-mri", "kim2024-mri-2d"):  # N4 and whole-image z-score; largest axial slice
