@@ -159,6 +159,8 @@ def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: st
         image, mask, params = _fast_inputs(image, mask, params, whole)
     elif engine != "pyradiomics":
         raise NBRiskError(f"unknown engine {engine!r}; use nbrisk or pyradiomics")
+    elif whole is not None:  # pyradiomics would resample the block on a grid anchored to the block
+        raise NBRiskError("engine pyradiomics needs the whole image, not a block of it; read it without roi_only")
     extractor = make_extractor(params)
     try:
         if engine == "nbrisk":

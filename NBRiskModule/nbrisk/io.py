@@ -89,7 +89,7 @@ class Grid:
         return self.apply(sitk.Image([1] * len(self.size), sitk.sitkUInt8))
 
     def apply(self, image: sitk.Image) -> sitk.Image:
-        """Give ``image`` (same size) this grid's spacing, origin and direction; returns it."""
+        """Give ``image`` this grid's spacing, origin and direction (it keeps its own size); returns it."""
         image.SetSpacing(self.spacing)
         image.SetOrigin(self.origin)
         image.SetDirection(self.direction)
@@ -118,8 +118,8 @@ def read_grid(path: str | Path) -> Grid | None:
 def read_image_region(path: str | Path, index: tuple[int, int, int], size: tuple[int, int, int]) -> sitk.Image:
     """Read only the block ``[index, index + size)`` (x, y, z voxels) of a 3-D image file, on the file's grid.
 
-    Formats ITK can stream (MHA/MHD, uncompressed NRRD and NIfTI) read just that block from disk; others are
-    read whole and cut at once, so only the block stays in memory. Checks as :func:`read_image`.
+    MHA/MHD files are streamed (only the block is read from disk); ITK reads NRRD and NIfTI whole and cuts
+    the block at once, so only the block stays in memory afterwards. Checks as :func:`read_image`.
     """
     p = Path(path)
     return _check_finite(read_sitk(p, "image", (index, size)), p)

@@ -230,8 +230,4 @@ def _in_whole_frame(block: sitk.Image, offset: np.ndarray, whole: Grid) -> sitk.
     end = offset + np.array(block.GetSize())
     frame = np.zeros(end[::-1], dtype=sitk.GetArrayViewFromImage(block).dtype)
     frame[offset[2]:end[2], offset[1]:end[1], offset[0]:end[0]] = sitk.GetArrayViewFromImage(block)
-    out = sitk.GetImageFromArray(frame)
-    out.SetOrigin(whole.origin)
-    out.SetSpacing(whole.spacing)
-    out.SetDirection(whole.direction)
-    return out
+    return whole.apply(sitk.GetImageFromArray(frame))

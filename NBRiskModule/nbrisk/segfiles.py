@@ -172,8 +172,6 @@ def _dicom_seg_on_reference(p: Path, seg: object, num: int, reference: sitk.Imag
                 and x0 + fr.shape[1] <= out.shape[2]):
             raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} lies outside the image; is it from this series?")
         out[k, y0 : y0 + fr.shape[0], x0 : x0 + fr.shape[1]] |= fr.astype(np.uint8)
-    img = sitk.GetImageFromArray(out * np.uint8(num if num < 256 else 1))
-    img.SetSpacing(reference.GetSpacing())
-    img.SetOrigin(reference.GetOrigin())
-    img.SetDirection(reference.GetDirection())
-    return img
+    from nbrisk.io import Grid  # not at import: nbrisk.io imports this module
+
+    return Grid.of(reference).apply(sitk.GetImageFromArray(out * np.uint8(num if num < 256 else 1)))

@@ -223,3 +223,13 @@ def test_nearest_neighbour_ties_broken_as_on_the_whole_mask() -> None:
     # the same grid sampled from the block as such breaks some ties the other way
     naive = sitk.Resample(mask_b, ref, sitk.Transform(), sitk.sitkNearestNeighbor, 0, mask_b.GetPixelID())
     assert not np.array_equal(sitk.GetArrayViewFromImage(naive), sitk.GetArrayViewFromImage(ref))
+
+
+def test_plain_engine_refuses_a_block(lung1_files: dict[str, Path]) -> None:
+    from nbrisk.errors import NBRiskError
+
+    preset = _preset()
+    block, mask = load_row_inputs({"image": str(lung1_files["raw.mha"]), "mask": str(lung1_files["mask"])}, preset,
+                                  roi_only=True)
+    with pytest.raises(NBRiskError, match="engine pyradiomics needs the whole image"):
+        extract_features(block, mask.image, preset, engine="pyradiomics", whole=mask.whole)
