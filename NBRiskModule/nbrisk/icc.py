@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import f as f_dist
+from scipy.special import fdtri  # the F distribution's quantile: scipy.stats.f.ppf(q, a, b) == fdtri(a, b, q)
 
 from nbrisk.errors import InputError
 
@@ -96,14 +96,20 @@ def mean_squares(y: np.ndarray) -> MeanSquares:
     y = np.asarray(y, dtype=float)
     if y.ndim == 2:
         y = y[None]
-    _, n, k = y.shape
-    grand = y.mean(axis=(1, 2), keepdims=True)
-    row = y.mean(axis=2, keepdims=True)
-    col = y.mean(axis=1, keepdims=True)
-    ss_rows = k * ((row - grand) ** 2).sum(axis=(1, 2))
-    ss_cols = n * ((col - grand) ** 2).sum(axis=(1, 2))
-    ss_err = ((y - row - col + grand) ** 2).sum(axis=(1, 2))
-    ss_within = ((y - row) ** 2).sum(axis=(1, 2))
+    f, n, k = y.shape
+    # (features, readers, cases): numpy reduces a short last axis (2 readers) slowly, contiguous rows fast
+    yt = np.ascontiguousarray(y.transpose(0, 2, 1))
+    row = yt.mean(axis=1, keepdims=True)  # case means (features, 1, cases)
+    col = yt.mean(axis=2, keepdims=True)  # reader means (features, readers, 1)
+    grand = col.mean(axis=1, keepdims=True)
+    dev = yt - row  # one temporary, reused
+    flat = dev.reshape(f, -1)
+    ss_within = np.einsum("fi,fi->f", flat, flat)
+    dev -= col - grand
+    ss_err = np.einsum("fi,fi->f", flat, flat)
+    r, c = (row - grand)[:, 0, :], (col - grand)[:, :, 0]
+    ss_rows = k * np.einsum("fi,fi->f", r, r)
+    ss_cols = n * np.einsum("fj,fj->f", c, c)
     return MeanSquares(
         ss_rows / (n - 1), ss_cols / (k - 1), ss_err / ((n - 1) * (k - 1)), ss_within / (n * (k - 1)), n, k
     )
@@ -130,13 +136,13 @@ def icc_arrays(y: np.ndarray, alpha: float = 0.05) -> dict[str, tuple[np.ndarray
         icc3k = (msr - mse) / msr
         df1, df_w, df_e = n - 1, n * (k - 1), (n - 1) * (k - 1)
         f1 = msr / msw
-        f1l, f1u = f1 / f_dist.ppf(q, df1, df_w), f1 * f_dist.ppf(q, df_w, df1)
+        f1l, f1u = f1 / fdtri(df1, df_w, q), f1 * fdtri(df_w, df1, q)
         f3 = msr / mse
-        f3l, f3u = f3 / f_dist.ppf(q, df1, df_e), f3 * f_dist.ppf(q, df_e, df1)
+        f3l, f3u = f3 / fdtri(df1, df_e, q), f3 * fdtri(df_e, df1, q)
         fj = msc / mse
         a = n * (1 + (k - 1) * icc2) - k * icc2
         v = df_e * (k * icc2 * fj + a) ** 2 / (df1 * k**2 * icc2**2 * fj**2 + a**2)
-        f2u, f2l = f_dist.ppf(q, df1, v), f_dist.ppf(q, v, df1)
+        f2u, f2l = fdtri(df1, v, q), fdtri(v, df1, q)
         l2 = n * (msr - f2u * mse) / (f2u * (k * msc + (k * n - k - n) * mse) + n * msr)
         u2 = n * (f2l * msr - mse) / (k * msc + (k * n - k - n) * mse + n * f2l * msr)
         return {
@@ -215,15 +221,15 @@ def ratings_from_tables(features_by_reader: object, readers: Sequence[str] | Non
     candidates = [c for c in first.columns if c not in ID_COLUMNS]
     for c in {c for t in tables.values() for c in t.columns if c not in ID_COLUMNS} - set(candidates):
         skipped[str(c)] = f"absent for reader {names[0]}"
-    dtypes = {r: t.dtypes.to_dict() for r, t in tables.items()}
+    dtypes = {r: dict(zip(t.columns, t.dtypes, strict=True)) for r, t in tables.items()}
+    numeric = {dt: pd.api.types.is_numeric_dtype(dt) for d in dtypes.values() for dt in set(d.values())}
+    everywhere = set.intersection(*(set(d) for d in dtypes.values()))
+    not_numeric = {c for d in dtypes.values() for c, dt in d.items() if not numeric[dt]}
     features = []
-    for c in candidates:
-        missing = [r for r in names if c not in dtypes[r]]
-        if missing:
-            skipped[str(c)] = f"absent for reader(s) {', '.join(missing)}"
-        elif str(c).startswith("diagnostics_") or not all(
-            pd.api.types.is_numeric_dtype(dtypes[r][c]) for r in names
-        ):
+    for c in candidates:  # one pass over up to thousands of columns: set look-ups only
+        if c not in everywhere:
+            skipped[str(c)] = f"absent for reader(s) {', '.join(r for r in names if c not in dtypes[r])}"
+        elif c in not_numeric or str(c).startswith("diagnostics_"):
             skipped[str(c)] = "not numeric"
         else:
             features.append(c)
@@ -238,18 +244,12 @@ def ratings_from_tables(features_by_reader: object, readers: Sequence[str] | Non
         if absent:
             dropped[c] = f"missing for reader(s) {', '.join(absent)}"
     cases = [c for c in all_cases if c not in dropped]
-    cube = np.stack(
-        [
-            t.assign(case_id=t["case_id"].astype(str))
-            .set_index("case_id")
-            .loc[cases, features]
-            .to_numpy(dtype=float)
-            for t in tables.values()
-        ],
+    cube = np.stack(  # rows picked by position: case ids are unique per reader (checked above)
+        [t[features].to_numpy(dtype=float)[pd.Index(case_lists[r]).get_indexer(cases)].T for r, t in tables.items()],
         axis=2,
-    )  # (cases, features, readers)
+    )  # (features, cases, readers), one copy
     return Ratings(
-        np.ascontiguousarray(cube.transpose(1, 0, 2)),
+        cube,
         [str(f) for f in features],
         cases,
         names,
@@ -302,9 +302,12 @@ def compute_icc(
             f"ICC needs at least 2 cases rated by every reader (have {n}; dropped: "
             f"{dict(list(rt.dropped_cases.items())[:5])})"
         )
-    complete = ~np.isnan(y).any(axis=2)  # (features, cases)
     finite = ~np.isnan(y)
-    constant = np.where(finite, y, -np.inf).max(axis=(1, 2)) == np.where(finite, y, np.inf).min(axis=(1, 2))
+    complete = np.logical_and.reduce([finite[:, :, j] for j in range(y.shape[2])])  # (features, cases)
+    # reductions on (features, cases x readers) rows: numpy reduces the short readers axis slowly
+    hi = (y if complete.all() else np.where(finite, y, -np.inf)).reshape(n_f, -1).max(axis=1)
+    lo = (y if complete.all() else np.where(finite, y, np.inf)).reshape(n_f, -1).min(axis=1)
+    constant = hi == lo
     est = {form: (np.full(n_f, np.nan), np.full(n_f, np.nan), np.full(n_f, np.nan)) for form in FORMS}
     incomplete: dict[str, int] = {}
     if complete.all():
@@ -319,7 +322,7 @@ def compute_icc(
             incomplete.update({rt.features[i]: int(pattern.sum()) for i in idx})
         if pattern.sum() < 2:
             continue
-        res = icc_arrays(y[idx][:, pattern, :], alpha)
+        res = icc_arrays(y if idx.size == n_f and pattern.all() else y[idx][:, pattern, :], alpha)
         for form in FORMS:
             for slot, arr in zip(est[form], res[form], strict=True):
                 slot[idx] = arr
@@ -376,6 +379,10 @@ def kept_features(
 
 def category_counts(icc_df: pd.DataFrame) -> pd.DataFrame:
     """Count features per Koo & Li category for each form (rows: forms, columns: categories)."""
-    counts = pd.crosstab(icc_df["form"], icc_df["category"]).reindex(columns=list(CATEGORIES), fill_value=0)
-    present = [f for f in FORMS if f in counts.index]
-    return counts.loc[present].astype(int)
+    form = pd.Categorical(icc_df["form"], categories=FORMS).codes.astype(np.int64)
+    cat = pd.Categorical(icc_df["category"], categories=CATEGORIES).codes.astype(np.int64)
+    ok = (form >= 0) & (cat >= 0)  # -1: a form or category outside the known ones (not counted)
+    counts = np.bincount(form[ok] * len(CATEGORIES) + cat[ok], minlength=len(FORMS) * len(CATEGORIES))
+    present = np.bincount(form[form >= 0], minlength=len(FORMS)) > 0
+    return pd.DataFrame(counts.reshape(len(FORMS), len(CATEGORIES))[present],
+                        index=[f for f, p in zip(FORMS, present, strict=True) if p], columns=list(CATEGORIES))
