@@ -157,6 +157,24 @@ def extract_row(row: dict[str, Any], preset_ref: str, options: dict[str, Any]) -
         return {"key": key, "error": f"unexpected {type(exc).__name__}: {str(exc)[:200]}"}
 
 
+def extract_rows(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Extract rows that share their image(s), e.g. a case's readers, back to back in one worker.
+
+    The preset's whole-image preprocessing (N4) then runs once for all of them
+    (:func:`nbrisk.features._n4_once`).
+    """
+    return [extract_row(r, preset_ref, options) for r in rows]
+
+
+def image_groups(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows grouped by their image path(s), groups in order of first appearance, rows in manifest order."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        key = tuple(str(r[k]) for k in sorted(r) if k == "image" or k.startswith("image_"))
+        groups.setdefault(key, []).append(r)
+    return list(groups.values())
+
+
 def _quiet_radiomics() -> None:
     try:
         import radiomics
@@ -190,7 +208,8 @@ def _load_existing(out_csv: Path) -> dict[tuple[str, str], dict[str, float]]:
 
     if not out_csv.is_file():
         return {}
-    df = pd.read_csv(out_csv, dtype={"case_id": str, "reader": str}, keep_default_na=False)
+    df = pd.read_csv(out_csv, dtype={"case_id": str, "reader": str}, keep_default_na=False,
+                     float_precision="round_trip")  # resumed rows keep every bit of the values written
     feats = [c for c in df.columns if c not in KEY_COLUMNS]
     out = {}
     for rec in df.to_dict("records"):
@@ -325,14 +344,16 @@ def _run_rows(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, An
         return
     if executor != "local":
         raise InputError(f"unknown executor {executor!r}; use local or dask")
-    if jobs <= 1 or len(rows) <= 1:
-        for r in rows:
-            yield extract_row(r, preset_ref, options)
+    groups = image_groups(rows)  # a case's readers go to one worker, back to back: N4 once per image
+    if jobs <= 1 or len(groups) <= 1:
+        for g in groups:
+            for r in g:
+                yield extract_row(r, preset_ref, options)
         return
     with ProcessPoolExecutor(max_workers=jobs, initializer=_limit_threads, initargs=(jobs,)) as pool:
-        futs: list[Future] = [pool.submit(extract_row, r, preset_ref, options) for r in rows]
+        futs: list[Future] = [pool.submit(extract_rows, g, preset_ref, options) for g in groups]
         for f in as_completed(futs):
-            yield f.result()
+            yield from f.result()
 
 
 def _limit_threads(jobs: int) -> None:
@@ -344,7 +365,7 @@ def _limit_threads(jobs: int) -> None:
 
 def _run_dask(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, Any], scheduler: str | None,
               jobs: int) -> Iterable[dict[str, Any]]:
-    """Run :func:`extract_row` on a dask.distributed cluster (workers read the images from shared paths)."""
+    """Run :func:`extract_rows` on a dask.distributed cluster (workers read the images from shared paths)."""
     try:
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_completed
@@ -366,11 +387,11 @@ def _run_dask(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, An
                                dashboard_address=None)
         client = Client(cluster)
     try:
-        futs = [client.submit(extract_row, r, preset_ref, options, pure=False) for r in rows]
+        futs = [client.submit(extract_rows, g, preset_ref, options, pure=False) for g in image_groups(rows)]
         for f in dask_completed(futs):
             res = f.result()
             f.release()
-            yield res
+            yield from res
     finally:
         client.close()
         if cluster is not None:

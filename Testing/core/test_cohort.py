@@ -169,3 +169,50 @@ def test_multiphase_cohort_and_single_case_cli(tmp_path: Path, capsys) -> None:
     assert main(["extract", "--image", str(c / "case001_venous.nrrd"), "--mask", str(c / "case001_mask.nrrd"),
                  "--preset", str(raw), "--out", str(tmp_path / "x.csv")]) == 2
     assert "needs --image PHASE=PATH" in capsys.readouterr().err
+
+
+def test_readers_of_one_image_share_its_n4(tmp_path: Path, monkeypatch) -> None:
+    """A reader study extracts each image once per reader: the preset's N4 runs once per image."""
+    import numpy as np
+
+    from nbrisk import features, preprocess
+    from nbrisk.phantom import make_cohort
+    from nbrisk.presets import _build
+
+    manifest = make_cohort(tmp_path / "mr", 2, seed=4, modality="mr", size=(64, 64, 24))
+    m = pd.read_csv(manifest)
+    for case in m["case_id"]:  # reader 2: the truth dilated by one voxel
+        truth = sitk.ReadImage(str(tmp_path / "mr" / f"{case}_mask.nrrd"))
+        sitk.WriteImage(sitk.BinaryDilate(truth, [1, 1, 1]), str(tmp_path / "mr" / f"{case}_r2.nrrd"))
+    rows = pd.concat([m.assign(reader="R1"), m.assign(reader="R2", mask=m["case_id"] + "_r2.nrrd")])
+    rows.to_csv(tmp_path / "mr" / "readers.csv", index=False)  # readers of one case are not adjacent
+    assert [len(g) for g in cohort.image_groups(rows.to_dict("records"))] == [2, 2]
+    preset = _build({"nbrisk": {"name": "n4-test", "preprocessing": {"n4": {"iterations": [5, 5]}}},
+                     "pyradiomics": {"imageType": {"Original": {}},
+                                     "featureClass": {"shape": None, "firstorder": None, "glcm": None},
+                                     "setting": {"binCount": 16, "label": 1}}}, "n4-test", "")
+    calls = []
+    real = preprocess.n4_correct
+    monkeypatch.setattr(preprocess, "n4_correct", lambda img, opts: calls.append(1) or real(img, opts))
+    monkeypatch.setattr(cohort, "load_preset", lambda ref: preset)
+    features._N4_MEMO.clear()
+    res = cohort.extract_manifest(tmp_path / "mr" / "readers.csv", "n4-test", tmp_path / "f.csv", jobs=1)
+    assert res.n_extracted == 4 and len(calls) == 2
+    got = pd.read_csv(res.out_csv, float_precision="round_trip").set_index(["case_id", "reader"])
+    for r in rows.to_dict("records"):  # each row alone, N4 computed afresh
+        features._N4_MEMO.clear()
+        image, mask = cohort.load_row_inputs({**r, "image": str(tmp_path / "mr" / r["image"]),
+                                              "mask": str(tmp_path / "mr" / r["mask"])}, preset)
+        alone = features.extract_features(image, mask.image, preset).values
+        row = got.loc[(r["case_id"], r["reader"])]
+        bad = {k: (float(row[k]), v) for k, v in alone.items() if float(row[k]) != v}
+        assert list(row.index) == list(alone) and not bad, list(bad.items())[:3]
+    assert len(calls) == 6
+    # another image, or other N4 options, is never served the cached result
+    img = sitk.ReadImage(str(tmp_path / "mr" / m["image"][0]))
+    a = features._n4_once(img, {"iterations": [5, 5]})
+    assert features._n4_once(img, {"iterations": [5, 5]}) is a and len(calls) == 7
+    assert features._n4_once(img, {"iterations": [6, 5]}) is not a and len(calls) == 8
+    other = sitk.Image(img)
+    other[0, 0, 0] = other[0, 0, 0] + 1
+    assert features._n4_once(other, {"iterations": [6, 5]}) is not a and len(calls) == 9
