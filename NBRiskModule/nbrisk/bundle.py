@@ -88,6 +88,7 @@ class Bundle:
     reference: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     path: Path | None = None
+    file_sha256: str = ""  # of the whole .nbrisk file: what a publisher gives to check a copy against
 
     @property
     def feature_names(self) -> list[str]:
@@ -157,7 +158,8 @@ class Bundle:
     def summary(self) -> dict[str, Any]:
         """Return the card fields a reader of a prediction needs (copied into prediction.json)."""
         c, m = self.card, self.card["model"]
-        return {"file": self.path.name if self.path else None, "recipe": m.get("recipe"),
+        return {"file": self.path.name if self.path else None, "file_sha256": self.file_sha256,
+                "recipe": m.get("recipe"),
                 "estimator": m.get("estimator"), "citation": m.get("citation"),
                 "positive_class": m.get("positive_class"), "threshold": m.get("threshold"),
                 "threshold_rule": m.get("threshold_rule"), "preset": c["preset"], "metrics": c.get("metrics"),
@@ -312,12 +314,18 @@ def save_bundle(path: str | Path, trained: Any, preset_name: str, preset_sha256:
 
 # ------------------------------------------------------------------------------------------------ load
 def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
-                expected_feature_names: Sequence[str] | None = None, strict_versions: bool = False) -> Bundle:
+                expected_feature_names: Sequence[str] | None = None, strict_versions: bool = False,
+                expected_sha256: str | None = None) -> Bundle:
     """Verify and load a bundle.
 
+    ``expected_sha256``: the SHA-256 of the whole file as its publisher gives it. The members' checksums
+    inside the manifest catch damage, but not an edited manifest (a changed threshold, say); only a hash
+    obtained from the publisher, outside the file, does.
+
     Raises:
-        UnsafeBundleError: not a bundle (e.g. a pickle), unexpected member, checksum mismatch, or a type
-            outside the allow-list (nothing from the file is executed in these cases).
+        UnsafeBundleError: not a bundle (e.g. a pickle), unexpected member, checksum mismatch, a file hash
+            other than ``expected_sha256``, or a type outside the allow-list (nothing from the file is
+            executed in these cases).
         ModelCompatibilityError: unknown format version, inconsistent or unexpected feature names, wrong
             preset hash, or (with ``strict_versions``) library version drift.
     """
@@ -327,6 +335,12 @@ def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
         raise MissingDependencyError("loading a bundle needs skops; install it with 'pip install skops'") from exc
     path = Path(path)
     members, card = read_verified(path)
+    digest = sha256_bytes(path.read_bytes())
+    if expected_sha256 is not None and digest != expected_sha256.strip().lower():
+        raise UnsafeBundleError(
+            f"{path}: file SHA-256 is {digest[:16]}..., not the expected {expected_sha256.strip()[:16]}...; this "
+            "is not the published bundle (edited, damaged or another version): get it again from its publisher"
+        )
     with warnings_module.catch_warnings(record=True) as caught:
         warnings_module.simplefilter("always")
         pipeline = skops_loads(members[MODEL], f"{path}:{MODEL}")
@@ -347,7 +361,8 @@ def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
         logger.warning("%s: %s", path.name, w)
     if warnings and strict_versions:
         raise ModelCompatibilityError(f"{path}: {warnings[0]}")
-    bundle = Bundle(card=card, pipeline=pipeline, reference=reference, warnings=tuple(warnings), path=path)
+    bundle = Bundle(card=card, pipeline=pipeline, reference=reference, warnings=tuple(warnings), path=path,
+                    file_sha256=digest)
     bundle.check_extraction(expected_preset_sha256, expected_feature_names)
     return bundle
 

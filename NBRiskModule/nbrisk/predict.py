@@ -307,19 +307,21 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
                    out_dir: str | Path, *, label: int | None = None, segment: str | None = None,
                    resample_mask: bool = False, clinical: Mapping[str, Any] | None = None,
                    case_id: str | None = None, idrf: Mapping[str, Any] | None = None, pdf: bool = True,
-                   top: int = 10, inrg: Mapping[str, Any] | None = None) -> tuple[Prediction, dict[str, Path | None]]:
+                   top: int = 10, inrg: Mapping[str, Any] | None = None,
+                   model_sha256: str | None = None) -> tuple[Prediction, dict[str, Path | None]]:
     """Load, predict and write ``prediction.json``, ``report.html`` (and ``report.pdf``) into ``out_dir``.
 
     ``image_path`` is one image, or ``{phase: path}`` for a multi-phase preset (the bundle's preset says
     which phases). Images and mask are read by the same code as cohort extraction. Everything is written
     into a staging folder first and moved into ``out_dir`` only at the end, so a failure leaves no partial
-    result. A missing Chromium only skips the PDF (with the reason in the JSON).
+    result. A missing Chromium only skips the PDF (with the reason in the JSON). ``model_sha256``: refuse a
+    bundle file whose SHA-256 differs (see :func:`nbrisk.bundle.load_bundle`).
     """
     from nbrisk.bundle import load_bundle
     from nbrisk.errors import NBRiskError
     from nbrisk.report import write_report
 
-    bundle = load_bundle(model)
+    bundle = load_bundle(model, expected_sha256=model_sha256)
     image, mask, names = _read_inputs(bundle, image_path, mask_path, label, segment, resample_mask)
     first = Path(next(iter(image_path.values())) if isinstance(image_path, Mapping) else image_path)
     pred = predict_case(bundle, image, mask, clinical, case_id=case_id or _case_id(first), top=top)

@@ -387,3 +387,18 @@ def test_nbrisk_evaluate_reads_the_bundle_back_as_a_trained_model(tmp_path):
         assert getattr(back, name) == getattr(trained, name), name
     x = feats.set_index("case_id")
     assert np.array_equal(back.predict_score(x), trained.predict_score(x))
+
+
+def test_edited_threshold_is_caught_only_by_the_published_hash(bundle_copy):
+    from nbrisk.bundle_safety import sha256_bytes
+
+    published = sha256_bytes(bundle_copy.read_bytes())
+    b = load_bundle(bundle_copy, expected_sha256=published.upper())
+    assert b.file_sha256 == published and b.summary()["file_sha256"] == published
+    with zipfile.ZipFile(bundle_copy) as zf:
+        card = json.loads(zf.read("manifest.json"))
+    card["model"]["threshold"] = 0.01
+    rewrite_member(bundle_copy, "manifest.json", json.dumps(card).encode())
+    assert load_bundle(bundle_copy).threshold == 0.01  # the members' checksums do not cover the card itself
+    with pytest.raises(UnsafeBundleError, match=r"copy\.nbrisk: file SHA-256 is .*, not the expected .*publisher"):
+        load_bundle(bundle_copy, expected_sha256=published)

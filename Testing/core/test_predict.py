@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -161,11 +162,17 @@ def test_predict_cli_writes_json_and_report(lr_bundle, holdout, monkeypatch, tmp
     assert data["source"] == {"image": image.name, "mask": mask.name, "label": 1, "segment": None,
                               "model": lr_bundle.path.name}
     assert data["model"]["synthetic"] is True and data["report"]["pdf"] is None
+    assert data["model"]["file_sha256"] == hashlib.sha256(lr_bundle.path.read_bytes()).hexdigest()
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "NB-007" in html and "NOT FOR CLINICAL USE" in html and "SYNTHETIC" in html
     assert html.count("data:image/png;base64,") == 3
     assert "Encasement of the aorta" in html and "absent" in html
     assert sorted(p.name for p in out.iterdir()) == ["prediction.json", "report.html"]
+    assert data["model"]["file_sha256"] in html
+    again = tmp_path / "again"  # the publisher's hash given: accepted
+    assert main([str(again) if a == str(out) else a for a in args]
+                + ["--model-sha256", data["model"]["file_sha256"]]) == 0
+    assert (again / "prediction.json").is_file()
 
 
 def test_predict_cli_errors_are_one_line_and_leave_no_output(lr_bundle, holdout, monkeypatch, tmp_path, capsys):
@@ -175,7 +182,8 @@ def test_predict_cli_errors_are_one_line_and_leave_no_output(lr_bundle, holdout,
     base = ["predict", "--model", str(lr_bundle.path), "--image", str(image), "--mask", str(mask), "--out", str(out)]
     for extra, msg in ((["--clinical", "age_months"], "write NAME=VALUE"),
                        (["--clinical", "height=3"], "no clinical input 'height'"),
-                       (["--label", "7"], "label")):
+                       (["--label", "7"], "label"),
+                       (["--model-sha256", "ab" * 32], "not the published bundle")):
         assert main([*base, *extra]) == 2
         err = capsys.readouterr().err
         assert msg in err and len(err.strip().splitlines()) == 1, err

@@ -15,6 +15,8 @@ HELP = "apply a .nbrisk model to one patient: prediction.json plus an HTML/PDF r
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, required=True, help="model bundle (.nbrisk)")
+    p.add_argument("--model-sha256", metavar="HEX",
+                   help="the bundle file's SHA-256 as its publisher gives it: refuse any other file")
     p.add_argument("--image", action="append", required=True, metavar="[PHASE=]PATH",
                    help="image (NRRD, NIfTI, MHA or a DICOM series folder); multi-phase models: "
                    "--image arterial=a.nrrd --image venous=v.nrrd")
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     pred, files = predict_to_dir(args.model, parse_images(args.image), args.mask, args.out, label=args.label,
                                  segment=args.segment, resample_mask=args.resample_mask, clinical=clinical,
                                  case_id=args.case_id, idrf=idrf, pdf=not args.no_pdf, top=args.top,
-                                 inrg=inrg)
+                                 inrg=inrg, model_sha256=args.model_sha256)
     prob = "n/a" if pred.probability is None else f"{pred.probability:.3f}"
     print(f"case {pred.case_id}: probability {prob} (threshold {pred.threshold:.3f}) -> class "
           f"{pred.predicted_class}, risk {pred.risk_category}")
