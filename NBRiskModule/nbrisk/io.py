@@ -118,10 +118,21 @@ def read_grid(path: str | Path) -> Grid | None:
 def read_image_region(path: str | Path, index: tuple[int, int, int], size: tuple[int, int, int]) -> sitk.Image:
     """Read only the block ``[index, index + size)`` (x, y, z voxels) of a 3-D image file, on the file's grid.
 
-    MHA/MHD files are streamed (only the block is read from disk); ITK reads NRRD and NIfTI whole and cuts
-    the block at once, so only the block stays in memory afterwards. Checks as :func:`read_image`.
+    MHA/MHD files are streamed by ITK, NRRD files (raw or gzip) by :mod:`nbrisk.nrrd_block`: only the block's
+    slices are read. ITK reads NIfTI (and unusual NRRD) whole and cuts the block at once, so only the block
+    stays in memory afterwards. Checks as :func:`read_image`.
     """
     p = Path(path)
+    name = p.name.lower()
+    if name.endswith(".nrrd") and not name.endswith(".seg.nrrd"):
+        from nbrisk.nrrd_block import read_block
+
+        grid = read_grid(p)
+        block = read_block(p, list(index), list(size)) if grid is not None else None
+        if block is not None:  # on the file's grid, as ITK would place the block
+            img = grid.apply(sitk.GetImageFromArray(block))
+            img.SetOrigin(grid.TransformContinuousIndexToPhysicalPoint([float(v) for v in index]))
+            return _check_finite(img, p)
     return _check_finite(read_sitk(p, "image", (index, size)), p)
 
 
@@ -286,7 +297,8 @@ def read_mask(
             raise InputError(f"{p}: --segment works for .seg.nrrd and DICOM SEG only; use --label for label maps")
         labelmap = as_3d_scalar(read_sitk(p, "mask"), p)
         sel = _pick_label(p, labelmap, label)
-    binary = sitk.Cast(sitk.BinaryThreshold(labelmap, sel, sel, 1, 0), sitk.sitkUInt8)
+    binary = sitk.BinaryThreshold(labelmap, sel, sel, 1, 0)  # uint8
+    del labelmap  # a CT-sized label map is 50+ MB: free it before the grid step copies the binary mask
     if reference is not None:
         binary = conform_to_reference(binary, reference, p, reference_path, resample=resample)
     n = int(np.count_nonzero(sitk.GetArrayViewFromImage(binary)))
@@ -306,8 +318,7 @@ def _pick_label(p: Path, labelmap: sitk.Image, label: int | None) -> int:
             raise InputError(
                 f"{p}: mask holds non-integer values (a probability map?); threshold it to integer labels first"
             )
-    values = np.unique(arr)
-    present = [int(v) for v in values if v != 0]
+    present = [int(v) for v in _distinct(arr) if v != 0]
     if not present:
         raise InputError(f"{p}: mask is empty (no non-zero voxel); draw or export the ROI again")
     if label is None:
@@ -319,6 +330,15 @@ def _pick_label(p: Path, labelmap: sitk.Image, label: int | None) -> int:
     if label not in present:
         raise InputError(f"{p}: label {label} is absent (present: {present[:10]}); pass one of those with --label")
     return int(label)
+
+
+def _distinct(arr: np.ndarray, slab_voxels: int = 1 << 20) -> list:
+    """Sorted distinct values, slab by slab: ``np.unique`` of a whole CT label map sorts a 50+ MB copy."""
+    step = max(1, slab_voxels // max(1, arr[0].size))
+    found: set = set()
+    for k in range(0, arr.shape[0], step):
+        found.update(np.unique(arr[k : k + step]).tolist())
+    return sorted(found)
 
 
 # ------------------------------------------------------------------------------------------- geometry

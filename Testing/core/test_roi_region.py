@@ -260,3 +260,49 @@ def test_block_read_on_an_oblique_anisotropic_grid(tmp_path: Path) -> None:
     b = extract_features(full, fmask.image, preset).values
     assert list(a) == list(b)
     assert all(a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])) for k in a)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32, np.float64, np.int32])
+@pytest.mark.parametrize("compress", [False, True])
+def test_nrrd_block_reader_streams_and_equals_itk(tmp_path: Path, dtype, compress: bool) -> None:
+    from nbrisk.nrrd_block import read_block
+
+    rng = np.random.default_rng(0)
+    arr = (rng.normal(0, 50, (23, 31, 37)) + 100).astype(dtype)
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing((0.7, 0.8, 2.5))
+    img.SetOrigin((-10.5, 3.25, 7.0))
+    path = tmp_path / "vol.nrrd"
+    sitk.WriteImage(img, str(path), compress)
+    index, size = [5, 7, 3], [20, 11, 17]
+    block = read_block(path, index, size)
+    assert block is not None and block.dtype == arr.dtype  # the streamed path, not ITK's fallback
+    assert np.array_equal(block, arr[3:20, 7:18, 5:25])
+    got = read_image_region(path, index, size)
+    ref = sitk.RegionOfInterest(img, size, index)
+    assert np.array_equal(sitk.GetArrayViewFromImage(got), sitk.GetArrayViewFromImage(ref))
+    assert Grid.of(got) == Grid.of(ref) and got.GetPixelID() == ref.GetPixelID()
+
+
+def test_nrrd_block_reader_big_endian_and_what_it_leaves_to_itk(tmp_path: Path) -> None:
+    from nbrisk.nrrd_block import read_block
+
+    arr = np.arange(4 * 5 * 6, dtype=">i2").reshape(4, 5, 6)
+    big = tmp_path / "big.nrrd"
+    big.write_bytes(b"NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\nsizes: 6 5 4\n"
+                    b"space directions: (1,0,0) (0,1,0) (0,0,1)\nkinds: domain domain domain\nendian: big\n"
+                    b"encoding: raw\nspace origin: (0,0,0)\nmy key:=value: with colon\n\n" + arr.tobytes())
+    assert np.array_equal(read_block(big, [1, 1, 1], [4, 3, 2]), arr[1:3, 1:4, 1:5])
+    got = read_image_region(big, [1, 1, 1], [4, 3, 2])
+    ref = sitk.RegionOfInterest(sitk.ReadImage(str(big)), [4, 3, 2], [1, 1, 1])
+    assert np.array_equal(sitk.GetArrayViewFromImage(got), sitk.GetArrayViewFromImage(ref))
+    detached = tmp_path / "vol.nhdr"
+    sitk.WriteImage(sitk.GetImageFromArray(arr.astype(np.int16)), str(detached))
+    vector = tmp_path / "rgb.nrrd"
+    sitk.WriteImage(sitk.Image([4, 4, 4], sitk.sitkVectorUInt8, 3), str(vector))
+    truncated = tmp_path / "cut.nrrd"
+    truncated.write_bytes(big.read_bytes()[:-40])
+    for p in (detached, vector, truncated):
+        assert read_block(p, [0, 0, 0], [2, 2, 2] if p != truncated else [6, 5, 4]) is None
+    with pytest.raises(InputError, match=r"cut\.nrrd: cannot read image"):
+        read_image_region(truncated, [0, 0, 0], [6, 5, 4])
