@@ -166,6 +166,12 @@ def test_dicom_seg_roundtrip(tmp_path: Path, phantom) -> None:
     m = read_mask(tmp_path / "seg.dcm", img, reference_path=folder)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(m.image).astype(bool), truth)
     assert m.segment_name == "Tumour"
+    # against the image's header grid alone (what extraction's block read uses): the same mask
+    from nbrisk.io import Grid
+
+    g = read_mask(tmp_path / "seg.dcm", Grid.of(img), reference_path=folder)
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(g.image), sitk.GetArrayViewFromImage(m.image))
+    assert Grid.of(g.image) == Grid.of(m.image)
 
 
 @pytest.fixture
