@@ -127,7 +127,7 @@ def load_row_inputs(row: dict[str, Any], preset: Preset, *, resample_mask: bool 
         if region is None:
             images = {p: read_image(path) for p, path in paths.items()}
         else:
-            images = {p: read_image_region(path, *region) for p, path in paths.items()}
+            images = {p: read_image_region(path, *region, grids[p]) for p, path in paths.items()}
             mask = dataclasses.replace(mask, image=sitk.RegionOfInterest(mask.image, region[1], region[0]),
                                        whole=ref)
     return (images if preset.phases else images[""]), mask

@@ -115,19 +115,21 @@ def read_grid(path: str | Path) -> Grid | None:
     return Grid(reader.GetSize(), reader.GetSpacing(), reader.GetOrigin(), reader.GetDirection())
 
 
-def read_image_region(path: str | Path, index: tuple[int, int, int], size: tuple[int, int, int]) -> sitk.Image:
+def read_image_region(path: str | Path, index: tuple[int, int, int], size: tuple[int, int, int],
+                      grid: Grid | None = None) -> sitk.Image:
     """Read only the block ``[index, index + size)`` (x, y, z voxels) of a 3-D image file, on the file's grid.
 
     MHA/MHD files are streamed by ITK, NRRD files (raw or gzip) by :mod:`nbrisk.nrrd_block`: only the block's
     slices are read. ITK reads NIfTI (and unusual NRRD) whole and cuts the block at once, so only the block
-    stays in memory afterwards. Checks as :func:`read_image`.
+    stays in memory afterwards. ``grid``: the file's :func:`read_grid`, when the caller has it already.
+    Checks as :func:`read_image`.
     """
     p = Path(path)
     name = p.name.lower()
     if name.endswith(".nrrd") and not name.endswith(".seg.nrrd"):
         from nbrisk.nrrd_block import read_block
 
-        grid = read_grid(p)
+        grid = grid or read_grid(p)
         block = read_block(p, list(index), list(size)) if grid is not None else None
         if block is not None:  # on the file's grid, as ITK would place the block
             img = grid.apply(sitk.GetImageFromArray(block))
