@@ -221,12 +221,16 @@ def provenance(preset: Preset, extra: dict[str, Any] | None = None) -> dict[str,
     import numpy
     import SimpleITK
 
+    from nbrisk import preprocess
     from nbrisk.features import pyradiomics_version
 
     info = {
         "nbrisk_version": __version__,
         "pyradiomics_version": pyradiomics_version(),
         "simpleitk_version": SimpleITK.Version_VersionString(),
+        # N4 and the whole-image statistics run with this fixed ITK split (their sums depend on it)
+        "simpleitk_fixed_threads": f"N4 {preprocess.FIXED_THREADS}, image statistics {preprocess.STATS_THREADS} "
+                                   f"({preprocess.FIXED_THREADER})",
         "numpy_version": numpy.__version__,
         "python_version": platform.python_version(),
         "preset": preset.name,

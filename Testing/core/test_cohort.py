@@ -216,3 +216,23 @@ def test_readers_of_one_image_share_its_n4(tmp_path: Path, monkeypatch) -> None:
     other = sitk.Image(img)
     other[0, 0, 0] = other[0, 0, 0] + 1
     assert features._n4_once(other, {"iterations": [6, 5]}) is not a and len(calls) == 9
+
+
+def test_one_or_two_workers_give_the_same_features_with_n4(tmp_path: Path) -> None:
+    """-j 1 (all SimpleITK threads in one process) and -j 2 (a share of them per worker) write the same file.
+
+    N4 and the whole-image z-score sum over the image with ITK threads; their results would depend on the
+    thread count, which differs between the two runs, if nbrisk did not fix it.
+    """
+    from nbrisk.phantom import make_cohort
+
+    manifest = make_cohort(tmp_path / "mr", 3, seed=6, modality="mr", size=(64, 64, 24))
+    preset = tmp_path / "n4-norm.yaml"
+    preset.write_text(
+        "nbrisk:\n  name: n4-norm\n  preprocessing:\n    n4: {iterations: [20, 20]}\n"
+        "pyradiomics:\n  imageType: {Original: {}}\n  featureClass: {firstorder: null, glcm: null}\n"
+        "  setting: {normalize: true, normalizeScale: 100, binWidth: 5, voxelArrayShift: 300, label: 1}\n",
+        encoding="utf-8")
+    outs = [cohort.extract_manifest(manifest, str(preset), tmp_path / f"j{j}" / "f.csv", jobs=j) for j in (1, 2)]
+    assert all(r.n_extracted == 3 and r.n_failed == 0 for r in outs)
+    assert outs[0].out_csv.read_bytes() == outs[1].out_csv.read_bytes()

@@ -1,0 +1,87 @@
+"""Features do not depend on the machine's core count or on SimpleITK's thread settings.
+
+ITK filters that sum over the image (N4's B-spline fit, the whole-image statistics of ``normalize``) give
+results that depend on how the work is split between threads. A radiologist's 16-core workstation, a cohort
+worker limited to 1 thread and a laptop must still compute the same features for the same image, or a model
+trained on one gives other scores on another. Each test runs the same step under several global thread
+settings of the caller and requires bit-identical voxels or features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from nbrisk import preprocess
+from nbrisk.features import extract_features
+from nbrisk.phantom import PhantomSpec, make_phantom
+
+SETTINGS = [(1, "Platform"), (2, "Platform"), (3, "Pool")]  # (threads, threader) the caller may have set
+
+
+@contextmanager
+def caller_threads(n: int, threader: str) -> Iterator[None]:
+    po = sitk.ProcessObject
+    old = po.GetGlobalDefaultNumberOfThreads(), po.GetGlobalDefaultThreader()
+    po.SetGlobalDefaultThreader(threader)
+    po.SetGlobalDefaultNumberOfThreads(n)
+    try:
+        yield
+    finally:
+        po.SetGlobalDefaultThreader(old[1])
+        po.SetGlobalDefaultNumberOfThreads(old[0])
+
+
+@pytest.fixture(scope="module")
+def mr():
+    return make_phantom(PhantomSpec(modality="mr", size=(80, 80, 32), spacing=(1.0, 1.0, 2.0)), seed=3)
+
+
+def _under_each_setting(fn):
+    out = []
+    for n, threader in SETTINGS:
+        with caller_threads(n, threader):
+            out.append(fn())
+            # the caller's settings are back once the step is done
+            assert sitk.ProcessObject.GetGlobalDefaultNumberOfThreads() == n
+            assert sitk.ProcessObject.GetGlobalDefaultThreader() == threader
+    return out
+
+
+def test_n4_same_voxels_whatever_the_thread_settings(mr) -> None:
+    runs = _under_each_setting(lambda: sitk.GetArrayFromImage(preprocess.n4_correct(mr.image, {})))
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0], other)
+
+
+def test_whole_image_normalisation_same_whatever_the_thread_settings(mr) -> None:
+    img = sitk.Cast(mr.image, sitk.sitkFloat64) * 1.37 + 0.1  # values whose sums round differently
+    part = sitk.RegionOfInterest(img, [20, 20, 8], [40, 40, 16])  # size, index
+    full = _under_each_setting(lambda: sitk.GetArrayFromImage(
+        preprocess.normalize_image(img, {"normalizeScale": 100})))
+    crop = _under_each_setting(lambda: sitk.GetArrayFromImage(
+        preprocess.normalize_part(img, part, {"normalizeScale": 100})))
+    for a, b in zip(full[1:], crop[1:], strict=True):
+        np.testing.assert_array_equal(full[0], a)
+        np.testing.assert_array_equal(crop[0], b)
+    np.testing.assert_array_equal(full[0][16:24, 40:60, 40:60], crop[0])
+
+
+@pytest.mark.radiomics
+def test_jia2023_mri_features_same_whatever_the_thread_settings(mr) -> None:
+    """The whole MRI preset (N4, whole-image z-score, LoG, wavelet, LBP) under each setting, bit for bit."""
+    import nbrisk.features as features
+
+    def run():
+        features._N4_MEMO.clear()  # N4 must run under each setting, not come from the memo
+        return extract_features(mr.image, mr.tumour, "jia2023-mri").values
+
+    first, *others = _under_each_setting(run)
+    assert len(first) == 1874
+    for other in others:
+        diff = [k for k in first if first[k] != other[k] and not (np.isnan(first[k]) and np.isnan(other[k]))]
+        assert not diff, f"{len(diff)} features depend on the thread count, e.g. {diff[:3]}"
