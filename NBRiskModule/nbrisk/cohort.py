@@ -354,17 +354,47 @@ def _run_rows(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, An
             for r in g:
                 yield extract_row(r, preset_ref, options)
         return
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_limit_threads, initargs=(jobs,)) as pool:
+    import multiprocessing as mp
+
+    slot = mp.Value("i", 0)  # each worker takes the next share of the cores
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_limit_threads, initargs=(jobs, slot)) as pool:
         futs: list[Future] = [pool.submit(extract_rows, g, preset_ref, options) for g in groups]
         for f in as_completed(futs):
             yield from f.result()
 
 
-def _limit_threads(jobs: int) -> None:
-    """In a cohort worker: share the cores between the workers (SimpleITK would use all of them in each)."""
+def _limit_threads(jobs: int, slot: Any = None) -> None:
+    """In a cohort worker: share the cores between the workers (SimpleITK would use all of them in each).
+
+    With ``slot`` (a shared counter), the worker also binds itself to its own share of the allowed cores
+    (:func:`core_share`). N4 always runs on 2 threads (``preprocess.FIXED_THREADS``, for machine-independent
+    results); unbound, two workers' N4 threads interleave on the same cores and each parallel step waits for a
+    thread the other worker displaced. Bound, those threads take turns on the worker's own core.
+    """
     import SimpleITK as sitk
 
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(max(1, (os.cpu_count() or 1) // max(1, jobs)))
+    if slot is None or not hasattr(os, "sched_setaffinity") or os.environ.get("NBRISK_NO_PIN"):
+        return
+    with slot.get_lock():
+        i = slot.value
+        slot.value += 1
+    mine = core_share(i, jobs, sorted(os.sched_getaffinity(0)))
+    if mine:
+        os.sched_setaffinity(0, mine)
+
+
+def core_share(i: int, jobs: int, cpus: list[int]) -> list[int]:
+    """The cores worker ``i`` of ``jobs`` binds to: contiguous, disjoint shares covering ``cpus``.
+
+    Empty (no binding) when there are more workers than cores: the kernel balances those better than a fixed
+    assignment would.
+    """
+    n = len(cpus)
+    if jobs < 2 or jobs > n:
+        return []
+    i %= jobs  # a replaced worker takes the next slot; the shares repeat
+    return cpus[i * n // jobs:(i + 1) * n // jobs]
 
 
 def _run_dask(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, Any], scheduler: str | None,

@@ -236,3 +236,42 @@ def test_one_or_two_workers_give_the_same_features_with_n4(tmp_path: Path) -> No
     outs = [cohort.extract_manifest(manifest, str(preset), tmp_path / f"j{j}" / "f.csv", jobs=j) for j in (1, 2)]
     assert all(r.n_extracted == 3 and r.n_failed == 0 for r in outs)
     assert outs[0].out_csv.read_bytes() == outs[1].out_csv.read_bytes()
+
+
+def test_core_shares_are_disjoint_and_cover_the_allowed_cores() -> None:
+    cpus = [0, 1, 2, 3, 4, 5, 6, 8]  # a cgroup may allow any set, with gaps
+    for jobs in (2, 3, 4, 8):
+        shares = [cohort.core_share(i, jobs, cpus) for i in range(jobs)]
+        assert sorted(c for s in shares for c in s) == cpus  # every allowed core, each once
+        assert max(map(len, shares)) - min(map(len, shares)) <= 1
+    assert cohort.core_share(5, 4, cpus) == cohort.core_share(1, 4, cpus)  # a replaced worker's slot repeats
+    assert cohort.core_share(0, 1, cpus) == []  # one worker: not bound
+    assert cohort.core_share(0, 3, [0, 1]) == []  # more workers than cores: the kernel balances them
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"), reason="no CPU affinity on this OS")
+def test_cohort_workers_bind_to_their_share(monkeypatch) -> None:
+    """Each of the -j workers runs on its own cores (N4's fixed 2 threads then take turns there)."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.skip("needs 2 cores")
+    slot = mp.Value("i", 0)
+    with ProcessPoolExecutor(2, initializer=cohort._limit_threads, initargs=(2, slot)) as pool:
+        got = {tuple(sorted(a)) for a in pool.map(_affinity_after_a_while, range(8))}
+    assert got <= {tuple(cohort.core_share(0, 2, cpus)), tuple(cohort.core_share(1, 2, cpus))}
+    assert sorted(c for a in got for c in a) == cpus or len(got) == 1  # both workers seen, or one did all
+    monkeypatch.setenv("NBRISK_NO_PIN", "1")
+    with ProcessPoolExecutor(1, initializer=cohort._limit_threads, initargs=(2, mp.Value("i", 0))) as pool:
+        assert sorted(pool.submit(_affinity_after_a_while, 0).result()) == cpus
+
+
+def _affinity_after_a_while(_: int) -> set[int]:
+    import os
+    import time
+
+    time.sleep(0.2)  # let the other worker take tasks too
+    return os.sched_getaffinity(0)
