@@ -28,6 +28,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--executor", choices=("local", "dask"), default="local")
+    ap.add_argument("--one-core-baseline", action="store_true",
+                    help="also time -j 1 bound to a single core: the scaling of the runner itself, without the "
+                         "threads a single worker already uses (N4, SimpleITK filters)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("radiomics").setLevel(logging.ERROR)
@@ -39,28 +42,40 @@ def main() -> int:
 
         phases = load_preset(args.preset).phases  # multi-phase presets get one image per phase
         manifest = make_cohort(Path(tmp) / "cohort", args.cases, seed=1, phases=phases)
-        times: dict[int, list[float]] = {j: [] for j in args.jobs}
-        cores: dict[int, list[float]] = {j: [] for j in args.jobs}  # CPU seconds used per wall second
+        runs: list[int | str] = [*args.jobs, *(["1 on one core"] if args.one_core_baseline else [])]
+        times: dict[int | str, list[float]] = {j: [] for j in runs}
+        cores: dict[int | str, list[float]] = {j: [] for j in runs}  # CPU seconds used per wall second
+        allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
         for i in range(args.repeat):
-            for j in args.jobs if i % 2 == 0 else args.jobs[::-1]:
+            for j in runs if i % 2 == 0 else runs[::-1]:
+                if isinstance(j, str):
+                    os.sched_setaffinity(0, {min(allowed)})
                 t, c = time.perf_counter(), _cpu()
-                res = extract_manifest(manifest, args.preset, Path(tmp) / f"out{j}" / "f.csv", jobs=j,
-                                       resume=False, executor=args.executor)
+                res = extract_manifest(manifest, args.preset, Path(tmp) / f"out{j}" / "f.csv",
+                                       jobs=1 if isinstance(j, str) else j, resume=False, executor=args.executor)
                 times[j].append(time.perf_counter() - t)
                 cores[j].append((_cpu() - c) / times[j][-1])
+                if isinstance(j, str):
+                    os.sched_setaffinity(0, allowed)
                 assert res.n_failed == 0 and res.n_extracted == args.cases
     base = statistics.median(times[args.jobs[0]])
     # ratios within each repeat (runs back to back) cancel the slow drifts of a shared machine's speed
     paired = {j: statistics.median(a / b for a, b in zip(times[args.jobs[0]], times[j], strict=True))
-              for j in args.jobs}
+              for j in runs}
     print(f"synthetic cohort of {args.cases} cases (96x96x48), preset {args.preset}, executor {args.executor}, "
           f"{args.repeat} alternating runs; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    for j in args.jobs:
+    for j in runs:
         m = statistics.median(times[j])
         print(f"  -j {j}: median {m:.1f} s ({60 * args.cases / m:.1f} cases/min; runs "
               f"{', '.join(f'{t:.1f}' for t in times[j])})  throughput vs -j {args.jobs[0]}: {base / m:.2f}x  "
               f"(median of per-repeat ratios: {paired[j]:.2f}x; cores actually obtained: "
               f"{statistics.median(cores[j]):.2f})")
+    if args.one_core_baseline:
+        one = times["1 on one core"]
+        for j in args.jobs[1:]:
+            r = statistics.median(a / b for a, b in zip(one, times[j], strict=True))
+            print(f"  -j {j} vs -j 1 on one core: {statistics.median(one) / statistics.median(times[j]):.2f}x "
+                  f"(median of per-repeat ratios: {r:.2f}x)")
     return 0
 
 

@@ -236,6 +236,8 @@ def test_one_or_two_workers_give_the_same_features_with_n4(tmp_path: Path) -> No
     outs = [cohort.extract_manifest(manifest, str(preset), tmp_path / f"j{j}" / "f.csv", jobs=j) for j in (1, 2)]
     assert all(r.n_extracted == 3 and r.n_failed == 0 for r in outs)
     assert outs[0].out_csv.read_bytes() == outs[1].out_csv.read_bytes()
+    prov = json.loads(outs[1].provenance_json.read_text(encoding="utf-8"))
+    assert prov["simpleitk_fixed_threads"] == "N4 2, image statistics 1 (Platform)"  # the values depend on it
 
 
 def test_core_shares_are_disjoint_and_cover_the_allowed_cores() -> None:
