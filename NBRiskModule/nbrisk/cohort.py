@@ -373,15 +373,18 @@ def _limit_threads(jobs: int, slot: Any = None) -> None:
     """
     import SimpleITK as sitk
 
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(max(1, (os.cpu_count() or 1) // max(1, jobs)))
-    if slot is None or not hasattr(os, "sched_setaffinity") or os.environ.get("NBRISK_NO_PIN"):
-        return
-    with slot.get_lock():
-        i = slot.value
-        slot.value += 1
-    mine = core_share(i, jobs, sorted(os.sched_getaffinity(0)))
-    if mine:
-        os.sched_setaffinity(0, mine)
+    has_affinity = hasattr(os, "sched_getaffinity")
+    cpus = sorted(os.sched_getaffinity(0)) if has_affinity else list(range(os.cpu_count() or 1))
+    threads = max(1, len(cpus) // max(1, jobs))  # the allowed cores (a batch job's share), not the machine's
+    if slot is not None and has_affinity and not os.environ.get("NBRISK_NO_PIN"):
+        with slot.get_lock():
+            i = slot.value
+            slot.value += 1
+        mine = core_share(i, jobs, cpus)
+        if mine:
+            os.sched_setaffinity(0, mine)
+            threads = len(mine)
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
 
 
 def core_share(i: int, jobs: int, cpus: list[int]) -> list[int]:

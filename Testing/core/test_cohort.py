@@ -263,17 +263,19 @@ def test_cohort_workers_bind_to_their_share(monkeypatch) -> None:
         pytest.skip("needs 2 cores")
     slot = mp.Value("i", 0)
     with ProcessPoolExecutor(2, initializer=cohort._limit_threads, initargs=(2, slot)) as pool:
-        got = {tuple(sorted(a)) for a in pool.map(_affinity_after_a_while, range(8))}
+        seen = list(pool.map(_affinity_after_a_while, range(8)))
+    assert all(n == len(a) for a, n in seen)  # SimpleITK threads = the worker's own cores
+    got = {tuple(sorted(a)) for a, _ in seen}
     assert got <= {tuple(cohort.core_share(0, 2, cpus)), tuple(cohort.core_share(1, 2, cpus))}
     assert sorted(c for a in got for c in a) == cpus or len(got) == 1  # both workers seen, or one did all
     monkeypatch.setenv("NBRISK_NO_PIN", "1")
     with ProcessPoolExecutor(1, initializer=cohort._limit_threads, initargs=(2, mp.Value("i", 0))) as pool:
-        assert sorted(pool.submit(_affinity_after_a_while, 0).result()) == cpus
+        assert sorted(pool.submit(_affinity_after_a_while, 0).result()[0]) == cpus
 
 
-def _affinity_after_a_while(_: int) -> set[int]:
+def _affinity_after_a_while(_: int) -> tuple[set[int], int]:
     import os
     import time
 
     time.sleep(0.2)  # let the other worker take tasks too
-    return os.sched_getaffinity(0)
+    return os.sched_getaffinity(0), sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
