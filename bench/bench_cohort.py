@@ -32,6 +32,8 @@ def main() -> int:
                     help="also time -j 1 bound to a single core: the scaling of the runner itself, without the "
                          "threads a single worker already uses (N4, SimpleITK filters)")
     args = ap.parse_args()
+    if args.one_core_baseline and not hasattr(os, "sched_setaffinity"):
+        ap.error("--one-core-baseline needs CPU affinity (Linux)")
     warnings.filterwarnings("ignore")
     logging.getLogger("radiomics").setLevel(logging.ERROR)
     from nbrisk.cohort import extract_manifest
@@ -45,7 +47,7 @@ def main() -> int:
         runs: list[int | str] = [*args.jobs, *(["1 on one core"] if args.one_core_baseline else [])]
         times: dict[int | str, list[float]] = {j: [] for j in runs}
         cores: dict[int | str, list[float]] = {j: [] for j in runs}  # CPU seconds used per wall second
-        allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        allowed = os.sched_getaffinity(0) if args.one_core_baseline else set()
         for i in range(args.repeat):
             for j in runs if i % 2 == 0 else runs[::-1]:
                 if isinstance(j, str):

@@ -9,9 +9,6 @@ settings of the caller and requires bit-identical voxels or features.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -23,19 +20,6 @@ from nbrisk.phantom import PhantomSpec, make_phantom
 SETTINGS = [(1, "Platform"), (2, "Platform"), (3, "Pool")]  # (threads, threader) the caller may have set
 
 
-@contextmanager
-def caller_threads(n: int, threader: str) -> Iterator[None]:
-    po = sitk.ProcessObject
-    old = po.GetGlobalDefaultNumberOfThreads(), po.GetGlobalDefaultThreader()
-    po.SetGlobalDefaultThreader(threader)
-    po.SetGlobalDefaultNumberOfThreads(n)
-    try:
-        yield
-    finally:
-        po.SetGlobalDefaultThreader(old[1])
-        po.SetGlobalDefaultNumberOfThreads(old[0])
-
-
 @pytest.fixture(scope="module")
 def mr():
     return make_phantom(PhantomSpec(modality="mr", size=(80, 80, 32), spacing=(1.0, 1.0, 2.0)), seed=3)
@@ -44,7 +28,7 @@ def mr():
 def _under_each_setting(fn):
     out = []
     for n, threader in SETTINGS:
-        with caller_threads(n, threader):
+        with preprocess.itk_threads(n, threader):  # the caller's own settings
             out.append(fn())
             # the caller's settings are back once the step is done
             assert sitk.ProcessObject.GetGlobalDefaultNumberOfThreads() == n
