@@ -173,7 +173,15 @@ def _fast_inputs(image: sitk.Image, mask: sitk.Image, params: dict[str, Any],
 
 
 def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: str,
-         jobs: int = 1, whole: Grid | None = None) -> dict[str, float]:
+         jobs: int = 1, whole: Grid | None = None, fixed_stats: bool = False) -> dict[str, float]:
+    """Features of one (preprocessed) image with either engine.
+
+    ``fixed_stats`` (the ``pyradiomics`` engine): normalise the image as pyradiomics does, but with the
+    whole-image statistics on :data:`preprocess.STATS_THREADS` threads, then hand it to pyradiomics with
+    ``normalize`` off, so that the features do not depend on SimpleITK's thread count. pyradiomics normalises
+    first thing in ``loadImage``, before resampling, so the steps are the same. The benchmarks keep it off:
+    they time pyradiomics exactly as it runs on its own.
+    """
     from nbrisk import fastextract
 
     params = copy.deepcopy(params)
@@ -184,6 +192,9 @@ def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: st
         raise NBRiskError(f"unknown engine {engine!r}; use nbrisk or pyradiomics")
     elif whole is not None:  # pyradiomics would resample the block on a grid anchored to the block
         raise NBRiskError("engine pyradiomics needs the whole image, not a block of it; read it without roi_only")
+    elif fixed_stats and params["setting"].get("normalize"):
+        image = preprocess.normalize_image(image, params["setting"])
+        params["setting"]["normalize"] = False
     extractor = make_extractor(params)
     try:
         if engine == "nbrisk":
@@ -228,7 +239,7 @@ def extract_features(
         if i > 0:
             params["featureClass"] = {k: v for k, v in (params.get("featureClass") or {}).items()
                                       if k not in SHAPE_CLASSES}
-        res = _run(img_p, mask_p, params, engine, jobs, whole)
+        res = _run(img_p, mask_p, params, engine, jobs, whole, fixed_stats=True)
         for k, v in res.items():
             is_shape = k.split("_")[1] in SHAPE_CLASSES if k.count("_") >= 2 else False
             values[k if (is_shape or not phase) else f"{phase}_{k}"] = v

@@ -69,3 +69,23 @@ def test_jia2023_mri_features_same_whatever_the_thread_settings(mr) -> None:
     for other in others:
         diff = [k for k in first if first[k] != other[k] and not (np.isnan(first[k]) and np.isnan(other[k]))]
         assert not diff, f"{len(diff)} features depend on the thread count, e.g. {diff[:3]}"
+
+
+@pytest.mark.radiomics
+def test_pyradiomics_engine_normalisation_same_whatever_the_thread_settings(mr, tmp_path) -> None:
+    """``--engine pyradiomics`` with ``normalize: true``: pyradiomics' own normalisation sums on all threads."""
+    preset = tmp_path / "norm.yaml"
+    preset.write_text(
+        "nbrisk:\n  name: norm\n"
+        "pyradiomics:\n  imageType: {Original: {}}\n  featureClass: {firstorder: null, glcm: null}\n"
+        "  setting: {normalize: true, normalizeScale: 100, binWidth: 5, voxelArrayShift: 300, label: 1,\n"
+        "            interpolator: sitkBSpline, resampledPixelSpacing: [1.5, 1.5, 1.5]}\n",
+        encoding="utf-8")
+    img = sitk.Cast(mr.image, sitk.sitkFloat64) * 1.37 + 0.1  # values whose sums round differently
+    first, *others = _under_each_setting(
+        lambda: extract_features(img, mr.tumour, str(preset), engine="pyradiomics").values)
+    for other in others:
+        diff = [k for k in first if first[k] != other[k]]
+        assert not diff, f"{len(diff)} features depend on the thread count, e.g. {diff[:3]}"
+    nb = extract_features(img, mr.tumour, str(preset)).values  # and the engines agree
+    assert max(abs(nb[k] - first[k]) / max(abs(first[k]), 1e-12) for k in first) < 1e-6
