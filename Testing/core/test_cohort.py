@@ -279,3 +279,47 @@ def _affinity_after_a_while(_: int) -> tuple[set[int], int]:
 
     time.sleep(0.2)  # let the other worker take tasks too
     return os.sched_getaffinity(0), sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+
+
+def test_largest_cases_start_first(tmp_path: Path) -> None:
+    """LPT order: groups by decreasing bytes on disk (image once per group, each reader's mask); ties and
+    missing files keep the manifest's order, and an image shared by readers is counted once."""
+    def f(name: str, n: int) -> str:
+        p = tmp_path / name
+        p.write_bytes(b"x" * n)
+        return str(p)
+
+    series = tmp_path / "series"  # a DICOM folder: the sum of its files
+    series.mkdir()
+    for i in range(3):
+        (series / f"{i}.dcm").write_bytes(b"x" * 400)
+    rows = [
+        {"case_id": "small", "image": f("a.nrrd", 100), "mask": f("am.nrrd", 10)},
+        {"case_id": "readers", "reader": "r1", "image": f("b.nrrd", 500), "mask": f("bm1.nrrd", 10)},
+        {"case_id": "readers", "reader": "r2", "image": str(tmp_path / "b.nrrd"), "mask": f("bm2.nrrd", 10)},
+        {"case_id": "dicom", "image": str(series), "mask": f("cm.nrrd", 20)},
+        {"case_id": "missing", "image": str(tmp_path / "gone.nrrd"), "mask": str(tmp_path / "gone2.nrrd")},
+        {"case_id": "tie", "image": f("d.nrrd", 100), "mask": f("dm.nrrd", 10)},
+        {"case_id": "two-phase", "image_art": f("e1.nrrd", 300), "image_ven": f("e2.nrrd", 300),
+         "mask": f("em.nrrd", 5)},
+    ]
+    order = [g[0]["case_id"] for g in cohort.largest_first(cohort.image_groups(rows))]
+    assert order == ["dicom", "two-phase", "readers", "small", "tie", "missing"]  # 1220, 605, 520, 110, 110, 0
+
+
+def test_work_order_does_not_change_the_output(tmp_path: Path, monkeypatch) -> None:
+    """Whatever order the cases run in (largest first), the CSV keeps the manifest's order."""
+    from nbrisk.phantom import make_cohort
+
+    manifest = make_cohort(tmp_path / "c", 3, seed=2, size=(48, 48, 16))
+    j1 = cohort.extract_manifest(manifest, "pyradiomics-default", tmp_path / "j1" / "f.csv", jobs=1)
+    started = []
+
+    def reverse(groups):
+        started.extend(g[0]["case_id"] for g in groups[::-1])
+        return groups[::-1]
+
+    monkeypatch.setattr(cohort, "largest_first", reverse)
+    j2 = cohort.extract_manifest(manifest, "pyradiomics-default", tmp_path / "j2" / "f.csv", jobs=2)
+    assert started == sorted(started, reverse=True) and len(started) == 3  # the work ran last case first
+    assert j1.out_csv.read_bytes() == j2.out_csv.read_bytes()
