@@ -248,6 +248,7 @@ def _worker_init() -> None:
 
     warnings.simplefilter("ignore")
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    one_blas_thread()  # for the worker's lifetime (see :func:`one_blas_thread`)
     try:
         import radiomics
 
@@ -279,12 +280,33 @@ def shutdown_pool() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def one_blas_thread() -> Any:
+    """Context: BLAS/LAPACK (OpenBLAS, MKL) on one thread.
+
+    The GLCM MCC runs a batched matrix product and ``eigvalsh`` on grey-level x grey-level matrices (13 angles
+    x 20 derived images for jia2023-mri). OpenBLAS splits each call between all cores, and its threads wait
+    for each other (and for ITK's) much longer than the small calls take: one MRI phantom case took 3.1 s with
+    OpenBLAS on 2 threads and 1.3 s on 1 (2 cores, nothing else running), and the threaded result of a
+    LAPACK call may also depend on the thread count. Extraction runs whole cases or image types in parallel
+    instead.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def execute(extractor: Any, image: sitk.Image, mask: sitk.Image, jobs: int = 1) -> dict[str, Any]:
     """Equivalent of ``extractor.execute(image, mask, label=1)`` (segment-based, no resegmentation).
 
     ``image``/``mask`` must already be normalised/resampled as the extractor's settings ask (the extractor's
     own normalisation and resampling settings are ignored here). ``jobs > 1`` runs image types in parallel.
+    BLAS runs on one thread meanwhile (:func:`one_blas_thread`).
     """
+    with one_blas_thread():
+        return _execute(extractor, image, mask, jobs)
+
+
+def _execute(extractor: Any, image: sitk.Image, mask: sitk.Image, jobs: int) -> dict[str, Any]:
     from radiomics import imageoperations
 
     settings = dict(extractor.settings)

@@ -89,3 +89,33 @@ def test_pyradiomics_engine_normalisation_same_whatever_the_thread_settings(mr, 
         assert not diff, f"{len(diff)} features depend on the thread count, e.g. {diff[:3]}"
     nb = extract_features(img, mr.tumour, str(preset)).values  # and the engines agree
     assert max(abs(nb[k] - first[k]) / max(abs(first[k]), 1e-12) for k in first) < 1e-6
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=1)
+
+
+@pytest.mark.radiomics
+def test_blas_runs_on_one_thread_during_extraction(mr, monkeypatch) -> None:
+    """OpenBLAS on several threads made a 128x128 eigvalsh batch 13x slower on 2 cores, and from 256 grey
+    levels LAPACK's eigenvalues differ with the thread count: the MCC must run on one BLAS thread."""
+    from threadpoolctl import threadpool_limits
+
+    from nbrisk import fastextract
+
+    seen: list[int] = []
+    eigvalsh = np.linalg.eigvalsh
+
+    def spy(a):
+        seen.append(_blas_threads())
+        return eigvalsh(a)
+
+    monkeypatch.setattr(np.linalg, "eigvalsh", spy)
+    with threadpool_limits(limits=2, user_api="blas"):  # what numpy starts with on a multi-core machine
+        extract_features(mr.image, mr.tumour, "pyradiomics-default")
+        assert seen and set(seen) == {1}
+        assert _blas_threads() == 2  # the caller's setting is back
+        fastextract._worker_init()  # an image-type worker: one BLAS thread for its lifetime
+        assert _blas_threads() == 1
