@@ -92,6 +92,8 @@ class _Histograms:
         self.floor = np.repeat(np.where(near, 0.02 / bins**2, 0.0), bins)
         self.flat = (np.clip(np.digitize(smooth, s_edges) - 1, 0, bins - 1) * bins
                      + np.clip(np.digitize(texture, t_edges) - 1, 0, bins - 1))
+        # voxels inside the intensity window of the histogram (not clipped into its first or last bin)
+        self.in_window = (smooth >= s_edges[0]) & (smooth < s_edges[-1])
 
     def density(self, mask: np.ndarray, sigma_bins: float = 1.0) -> np.ndarray:
         h = np.bincount(self.flat[mask], minlength=self.bins * self.bins).reshape(self.bins, self.bins)
@@ -204,7 +206,49 @@ def _one_pass(hist: _Histograms, h_t: np.ndarray, h_b: np.ndarray, allowed: np.n
 def segment_array(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: np.ndarray,
                    box: tuple[np.ndarray, np.ndarray] | None, mod: str, p: GrowParams,
                    report: Callable[[float, str], None], seeds_lps: np.ndarray) -> np.ndarray:
-    """Segment a working block; ``seeds``/``bgs`` are continuous (z, y, x) indices in the block."""
+    """Segment a working block; ``seeds``/``bgs`` are continuous (z, y, x) indices in the block.
+
+    Leak guard (no box): a region that reaches the side of the working block has spread as far as it may
+    look. When it does, the block is segmented again with the background learned only from far-field
+    tissue inside the tumour's intensity window (:attr:`GrowParams.far_in_window`). Air and fat no longer
+    dilute that model, so soft tissue of tumour-like intensity weighs as background. That result is taken
+    when it stays off the block's sides and is at most a third of the first one's volume; otherwise the
+    first result is kept. Either way a warning says what happened and how to steer the result.
+    """
+    region = _segment(arr, spacing, seeds, bgs, box, mod, p, report, seeds_lps)
+    if box is not None or p.far_in_window or not p.leak_guard or not _touches_sides(region):
+        if box is None and _touches_sides(region):
+            logger.warning("the ROI reaches the edge of the %.0f mm working region around the seeds; check it "
+                           "for a leak, and add background points or a box if it leaked", p.max_extent_mm)
+        return region
+    import dataclasses
+
+    narrow = _segment(arr, spacing, seeds, bgs, box, mod, dataclasses.replace(p, far_in_window=True), report,
+                      seeds_lps)
+    n, n_narrow = int(region.sum()), int(narrow.sum())
+    if not _touches_sides(narrow) and 3 * n_narrow <= n:
+        logger.warning("the ROI leaked into surrounding tissue (%d voxels, up to the edge of the working region); "
+                       "kept the stricter result (%d voxels): check it, and add seeds or a box to steer it",
+                       n, n_narrow)
+        return narrow
+    logger.warning("the ROI reaches the edge of the working region around the seeds; check it for a leak, and "
+                   "add background points or a box if it leaked")
+    return region
+
+
+def _touches_sides(region: np.ndarray) -> bool:
+    """Whether the region reaches a side of the block (in 2-D, a side of the slice)."""
+    for axis in range(region.ndim):
+        if region.shape[axis] == 1:
+            continue
+        if region.take(0, axis=axis).any() or region.take(-1, axis=axis).any():
+            return True
+    return False
+
+
+def _segment(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: np.ndarray,
+             box: tuple[np.ndarray, np.ndarray] | None, mod: str, p: GrowParams,
+             report: Callable[[float, str], None], seeds_lps: np.ndarray) -> np.ndarray:
     two_d = arr.shape[0] == 1
     if two_d:
         on_slice = np.abs(bgs[:, 0]) < 0.5
@@ -231,7 +275,8 @@ def segment_array(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: 
         far = d >= 0.5 * d.max()
     hist = _Histograms(smooth, texture, seed_mask, p.bins)
     bg_spheres = (_distance_from_points(arr.shape, spacing, bgs) <= p.seed_radius_mm) if len(bgs) else None
-    h_far = hist.density(far)
+    far_in = far & hist.in_window
+    h_far = hist.density(far_in if p.far_in_window and far_in.sum() >= 50 else far)
     h_b = h_far if bg_spheres is None else 0.5 * h_far + 0.5 * hist.density(bg_spheres)
     h_t = hist.density(seed_mask, p.tumour_kernel_bins)
     split = None

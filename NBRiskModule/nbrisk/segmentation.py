@@ -20,6 +20,10 @@ model in a two-feature space: smoothed intensity and local texture (log local st
    outward to the mid-intensity level (texture is high on such an edge, so step 2 stops short of it).
 7. The mask is smoothed (Gaussian of the mask, threshold 0.5), reduced to the largest component that
    touches a tumour seed, and hole-filled (in 3-D and slice by slice).
+8. Leak guard (no box): a mask that reaches the side of the working region has spread as far as it may
+   look. Steps 1-7 are then repeated with the far-field background learned only from tissue inside the
+   tumour's intensity window (air and fat no longer dilute it), and that mask is kept when it stays off the
+   sides and is at most a third of the first one's volume. A warning says so.
 
 Adding seeds and re-running refines the result (more tumour seeds widen the tumour model and the region;
 background seeds carve out what leaked). Coordinates are LPS millimetres (SimpleITK's physical space);
@@ -72,6 +76,10 @@ class GrowParams:
     tumour_kernel_bins: float = 1.0  # Gaussian smoothing of the tumour histogram (tolerance)
     snap_mm: float = 5.0  # high-contrast edges: move the border up to this far to the mid-intensity level
     passes: int = 2
+    # background far field only where its intensity is in the tumour histogram's window (the leak guard's
+    # second try; see nbrisk.region_competition.segment_array)
+    far_in_window: bool = False
+    leak_guard: bool = True  # step 8: re-segment with far_in_window when the mask reaches the working region's side
     bins: int = 48
 
     @classmethod
