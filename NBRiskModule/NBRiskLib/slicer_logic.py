@@ -191,18 +191,19 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
             raise InputError("No tumour seeds: place at least one point inside the tumour.")
         if segmentation_node is None:
             raise InputError("No segmentation: pick or create one in the Segmentation section.")
-        from nbrisk.segmentation import grow_from_seeds
+        from nbrisk.segmentation import grow_with_notes
 
         kwargs = {"background_lps": seeds_lps(background_seeds)}
         if largest_slice_2d:
             kwargs["slice_2d"] = True
-        mask = grow_from_seeds(image, seeds, **kwargs)
+        mask, notes = grow_with_notes(image, seeds, **kwargs)
         segment_id = find_or_add_segment(segmentation_node, segment_name_)
         segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
         update_segment_from_mask(mask, segmentation_node, segment_id, volume_node)
         array = sitk.GetArrayViewFromImage(mask)
         voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
-        return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum())}
+        return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum()),
+                "notes": notes}
 
     @staticmethod
     def segment_editor_node():

@@ -247,9 +247,12 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             self._ensureDependencies()
             summary = self.logic.grow_tumour(p.inputVolume, p.tumourSeeds, p.backgroundSeeds, p.segmentation,
                                              p.tumourSegmentName, p.largestSlice2D)
+            notes = summary.get("notes") or []
             self.ui.segmentationInfoLabel.setText(
-                f"{p.tumourSegmentName}: {summary['volume_ml']:.1f} ml on {summary['slices']} slice(s)")
-            self._status("Tumour grown from seeds; refine with more seeds or the Segment Editor.")
+                f"{p.tumourSegmentName}: {summary['volume_ml']:.1f} ml on {summary['slices']} slice(s)"
+                + "".join(f"\nCheck: {n}" for n in notes))
+            self._status("Tumour grown from seeds; " + ("check the warning below the segment, then refine"
+                         if notes else "refine") + " with more seeds or the Segment Editor.")
 
     # ---- model and results ------------------------------------------------------------------------------
     def onLoadBundle(self) -> None:

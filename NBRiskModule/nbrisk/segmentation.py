@@ -48,6 +48,7 @@ __all__ = [
     "detect_modality",
     "grow_from_seeds",
     "grow_from_seeds_2d",
+    "grow_with_notes",
     "index_to_lps",
     "lps_to_index",
 ]
@@ -184,6 +185,28 @@ def grow_from_seeds(
     mask.CopyInformation(image)
     report(1.0, "done")
     return mask
+
+
+def grow_with_notes(image: sitk.Image, seeds_lps: Sequence[Sequence[float]],
+                    **kwargs: object) -> tuple[sitk.Image, list[str]]:
+    """:func:`grow_from_seeds`, plus the warnings it raised for the user (a leak the guard caught, a mask that
+    reaches the working region's side, background seeds ignored in 2-D mode), for a panel to show."""
+    notes: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            notes.append(record.getMessage())
+
+    handler = _Collect(logging.WARNING)
+    loggers = [logging.getLogger(n) for n in ("nbrisk.segmentation", "nbrisk.region_competition")]
+    for lg in loggers:
+        lg.addHandler(handler)
+    try:
+        mask = grow_from_seeds(image, seeds_lps, **kwargs)  # type: ignore[arg-type]
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+    return mask, notes
 
 
 def grow_from_seeds_2d(

@@ -112,6 +112,12 @@ def test_leak_guard_on_the_demos_venous_case(tmp_path, caplog):
         guarded = compare_masks(truth, grow_from_seeds(image, seed))
     assert guarded["dice"] > 0.75 and guarded["fpr_m"] < 0.5
     assert any("leaked" in r.getMessage() for r in caplog.records)
+    from nbrisk.segmentation import grow_with_notes  # what the Slicer panel shows under the segment
+
+    mask, notes = grow_with_notes(image, seed)
+    assert len(notes) == 1 and "leaked" in notes[0]
+    assert compare_masks(truth, mask)["dice"] == guarded["dice"]
+    assert grow_with_notes(sitk.ReadImage(str(tmp_path / "case001_arterial.nrrd")), seed)[1] == []  # no leak
 
 
 def test_box_keeps_roi_inside():

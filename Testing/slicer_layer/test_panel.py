@@ -76,6 +76,25 @@ def test_user_errors_show_the_core_one_line_message(standin, tmp_path: Path) -> 
     assert standin.app.cursorDepth == 0                    # wait cursor restored
 
 
+def test_grow_warnings_are_shown_under_the_segment(standin, tmp_path: Path, monkeypatch) -> None:
+    """A leak the core's guard caught (or any other warning of the grow) reaches the radiologist."""
+    _, widget = build_module_widget()
+    panel, p = widget.panel, widget.panel.parameterNode
+    p.inputVolume = small_volume(standin, tmp_path)
+    p.segmentation = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    p.tumourSeeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
+    note = "the ROI leaked into surrounding tissue (90000 voxels); kept the stricter result (4000 voxels)"
+    for notes, shown in (([note], True), ([], False)):
+        monkeypatch.setattr(panel.logic, "grow_tumour",
+                            lambda *a, notes=notes: {"volume_ml": 8.0, "slices": 10, "notes": notes})
+        panel.onGrow()
+        assert errors(standin) == []
+        text = panel.ui.segmentationInfoLabel.text()
+        assert text.startswith("Tumour: 8.0 ml on 10 slice(s)")
+        assert (f"Check: {note}" in text) is shown
+        assert ("check the warning" in panel.ui.statusLabel.text()) is shown
+
+
 def test_declining_the_install_dialog_gives_a_clear_message(standin, tmp_path: Path) -> None:
     _, widget = build_module_widget()
     panel = widget.panel
