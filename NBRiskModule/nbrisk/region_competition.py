@@ -92,8 +92,7 @@ class _Histograms:
         self.floor = np.repeat(np.where(near, 0.02 / bins**2, 0.0), bins)
         self.flat = (np.clip(np.digitize(smooth, s_edges) - 1, 0, bins - 1) * bins
                      + np.clip(np.digitize(texture, t_edges) - 1, 0, bins - 1))
-        # voxels inside the intensity window of the histogram (not clipped into its first or last bin)
-        self.in_window = (smooth >= s_edges[0]) & (smooth < s_edges[-1])
+        self.window = (float(s_edges[0]), float(s_edges[-1]))  # intensities not clipped into the end bins
 
     def density(self, mask: np.ndarray, sigma_bins: float = 1.0) -> np.ndarray:
         h = np.bincount(self.flat[mask], minlength=self.bins * self.bins).reshape(self.bins, self.bins)
@@ -216,23 +215,21 @@ def segment_array(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: 
     first result is kept. Either way a warning says what happened and how to steer the result.
     """
     region = _segment(arr, spacing, seeds, bgs, box, mod, p, report, seeds_lps)
-    if box is not None or p.far_in_window or not p.leak_guard or not _touches_sides(region):
-        if box is None and _touches_sides(region):
-            logger.warning("the ROI reaches the edge of the %.0f mm working region around the seeds; check it "
-                           "for a leak, and add background points or a box if it leaked", p.max_extent_mm)
+    if box is not None or not _touches_sides(region):
         return region
-    import dataclasses
+    if p.leak_guard and not p.far_in_window:
+        import dataclasses
 
-    narrow = _segment(arr, spacing, seeds, bgs, box, mod, dataclasses.replace(p, far_in_window=True), report,
-                      seeds_lps)
-    n, n_narrow = int(region.sum()), int(narrow.sum())
-    if not _touches_sides(narrow) and 3 * n_narrow <= n:
-        logger.warning("the ROI leaked into surrounding tissue (%d voxels, up to the edge of the working region); "
-                       "kept the stricter result (%d voxels): check it, and add seeds or a box to steer it",
-                       n, n_narrow)
-        return narrow
-    logger.warning("the ROI reaches the edge of the working region around the seeds; check it for a leak, and "
-                   "add background points or a box if it leaked")
+        narrow = _segment(arr, spacing, seeds, bgs, box, mod, dataclasses.replace(p, far_in_window=True),
+                          report, seeds_lps)
+        n, n_narrow = int(region.sum()), int(narrow.sum())
+        if not _touches_sides(narrow) and 3 * n_narrow <= n:
+            logger.warning("the ROI leaked into surrounding tissue (%d voxels, up to the edge of the working "
+                           "region); kept the stricter result (%d voxels): check it, and add seeds or a box to "
+                           "steer it", n, n_narrow)
+            return narrow
+    logger.warning("the ROI reaches the edge of the %.0f mm working region around the seeds; check it for a leak, "
+                   "and add background points or a box if it leaked", p.max_extent_mm)
     return region
 
 
@@ -275,8 +272,10 @@ def _segment(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: np.nd
         far = d >= 0.5 * d.max()
     hist = _Histograms(smooth, texture, seed_mask, p.bins)
     bg_spheres = (_distance_from_points(arr.shape, spacing, bgs) <= p.seed_radius_mm) if len(bgs) else None
-    far_in = far & hist.in_window
-    h_far = hist.density(far_in if p.far_in_window and far_in.sum() >= 50 else far)
+    if p.far_in_window:  # the leak guard's second try: only far-field tissue of tumour-like intensity
+        far_in = far & (smooth >= hist.window[0]) & (smooth < hist.window[1])
+        far = far_in if far_in.sum() >= 50 else far
+    h_far = hist.density(far)
     h_b = h_far if bg_spheres is None else 0.5 * h_far + 0.5 * hist.density(bg_spheres)
     h_t = hist.density(seed_mask, p.tumour_kernel_bins)
     split = None
