@@ -119,9 +119,10 @@ def read_image_region(path: str | Path, index: tuple[int, int, int], size: tuple
                       grid: Grid | None = None) -> sitk.Image:
     """Read only the block ``[index, index + size)`` (x, y, z voxels) of a 3-D image file, on the file's grid.
 
-    MHA/MHD files are streamed by ITK, NRRD files (raw or gzip) by :mod:`nbrisk.nrrd_block`: only the block's
-    slices are read. ITK reads NIfTI (and unusual NRRD) whole and cuts the block at once, so only the block
-    stays in memory afterwards. ``grid``: the file's :func:`read_grid`, when the caller has it already.
+    MHA/MHD and NIfTI (``.nii``, ``.nii.gz``) files are streamed by ITK, NRRD files (raw or gzip) by
+    :mod:`nbrisk.nrrd_block`: only the block's slices are read. ITK reads unusual NRRD whole and cuts the block
+    at once, so only the block stays in memory afterwards. ``grid``: the file's :func:`read_grid`, when the
+    caller has it already.
     Checks as :func:`read_image`.
     """
     p = Path(path)
