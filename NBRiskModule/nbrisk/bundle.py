@@ -334,8 +334,9 @@ def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
     except ImportError as exc:
         raise MissingDependencyError("loading a bundle needs skops; install it with 'pip install skops'") from exc
     path = Path(path)
-    members, card = read_verified(path)
-    digest = sha256_bytes(path.read_bytes())
+    data = _file_bytes(path)  # one read: the file hash below describes exactly the members loaded
+    members, card = read_verified(path, data)
+    digest = sha256_bytes(data)
     if expected_sha256 is not None and digest != expected_sha256.strip().lower():
         raise UnsafeBundleError(
             f"{path}: file SHA-256 is {digest[:16]}..., not the expected {expected_sha256.strip()[:16]}...; this "
@@ -386,12 +387,19 @@ def _read_manifest(path: Path, members: dict[str, bytes]) -> dict[str, Any]:
     return card
 
 
-def read_verified(path: str | Path) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """Return a bundle's members and card after the zip, manifest and checksum checks (nothing is loaded)."""
-    path = Path(path)
+def _file_bytes(path: Path) -> bytes:
     if not path.is_file():
         raise InputError(f"{path}: model bundle not found; check the path")
-    members = read_members(path, MEMBERS)
+    return path.read_bytes()
+
+
+def read_verified(path: str | Path, data: bytes | None = None) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Return a bundle's members and card after the zip, manifest and checksum checks (nothing is loaded).
+
+    ``data``: the file's bytes, when the caller has read them already.
+    """
+    path = Path(path)
+    members = read_members(path, MEMBERS, _file_bytes(path) if data is None else data)
     card = _read_manifest(path, members)
     verify_checksums(path, members, card["members"])
     return members, card

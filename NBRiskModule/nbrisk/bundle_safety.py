@@ -126,19 +126,24 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_members(path: Path, allowed_names: tuple[str, ...]) -> dict[str, bytes]:
-    """Read a bundle zip into memory; refuse non-zips (e.g. a pickle), unknown or duplicate members."""
-    with path.open("rb") as fh:
-        head = fh.read(4)
+def read_members(path: Path, allowed_names: tuple[str, ...], data: bytes | None = None) -> dict[str, bytes]:
+    """Read a bundle zip into memory; refuse non-zips (e.g. a pickle), unknown or duplicate members.
+
+    ``data``: the file's bytes when the caller has read them already (its hash then describes exactly the
+    members returned here, not a second read of a file that may have changed in between).
+    """
+    if data is None:
+        data = path.read_bytes()
+    head = data[:4]
     if head[:1] == b"\x80":  # PROTO opcode: pickle protocol 2 or later (joblib files too)
         raise UnsafeBundleError(
             f"{path}: this is a pickle file, not an NBRisk bundle; pickles can run code when loaded. "
             "Wrap a trusted one with 'nbrisk bundle import --trust-pickle'"
         )
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(io.BytesIO(data)):
         raise UnsafeBundleError(f"{path}: not an NBRisk bundle (not a zip file, maybe an old pickle); "
                                 "use a .nbrisk file saved by NBRisk")
-    with zipfile.ZipFile(path) as zf:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
         infos = zf.infolist()
         names = [i.filename for i in infos]
         if len(set(names)) != len(names):

@@ -402,3 +402,29 @@ def test_edited_threshold_is_caught_only_by_the_published_hash(bundle_copy):
     assert load_bundle(bundle_copy).threshold == 0.01  # the members' checksums do not cover the card itself
     with pytest.raises(UnsafeBundleError, match=r"copy\.nbrisk: file SHA-256 is .*, not the expected .*publisher"):
         load_bundle(bundle_copy, expected_sha256=published)
+
+
+def test_the_published_hash_and_the_loaded_model_come_from_one_read(bundle_copy, monkeypatch):
+    """The file is read once: a bundle swapped on disk between a hash check and the model load cannot pass
+    with the published hash while the edited model is what gets loaded."""
+    from nbrisk.bundle_safety import sha256_bytes
+
+    published = sha256_bytes(bundle_copy.read_bytes())
+    reads = []
+    real = Path.read_bytes
+
+    def counting(self):
+        if self == bundle_copy:
+            reads.append(self)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    real_zip = zipfile.ZipFile
+
+    def from_memory_only(file, *a, **k):
+        assert isinstance(file, io.BytesIO), f"{file} opened from disk a second time"
+        return real_zip(file, *a, **k)
+
+    monkeypatch.setattr(zipfile, "ZipFile", from_memory_only)
+    assert load_bundle(bundle_copy, expected_sha256=published).file_sha256 == published
+    assert len(reads) == 1
