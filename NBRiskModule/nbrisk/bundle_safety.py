@@ -126,14 +126,10 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_members(path: Path, allowed_names: tuple[str, ...], data: bytes | None = None) -> dict[str, bytes]:
-    """Read a bundle zip into memory; refuse non-zips (e.g. a pickle), unknown or duplicate members.
-
-    ``data``: the file's bytes when the caller has read them already (its hash then describes exactly the
-    members returned here, not a second read of a file that may have changed in between).
-    """
-    if data is None:
-        data = path.read_bytes()
+def read_members(path: Path, allowed_names: tuple[str, ...], data: bytes) -> dict[str, bytes]:
+    """Unpack a bundle zip from ``data`` (the bytes of ``path``, read once by the caller, so that a file hash
+    the caller checks describes exactly these members); refuse non-zips (e.g. a pickle), unknown or duplicate
+    members. ``path`` only names the file in messages."""
     head = data[:4]
     if head[:1] == b"\x80":  # PROTO opcode: pickle protocol 2 or later (joblib files too)
         raise UnsafeBundleError(

@@ -166,12 +166,16 @@ def extract_rows(rows: list[dict[str, Any]], preset_ref: str, options: dict[str,
     return [extract_row(r, preset_ref, options) for r in rows]
 
 
+def _image_paths(row: dict[str, Any]) -> tuple[str, ...]:
+    """A row's image path(s): ``image`` and the ``image_<phase>`` columns, in column-name order."""
+    return tuple(str(row[k]) for k in sorted(row) if k == "image" or k.startswith("image_"))
+
+
 def image_groups(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Rows grouped by their image path(s), groups in order of first appearance, rows in manifest order."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for r in rows:
-        key = tuple(str(r[k]) for k in sorted(r) if k == "image" or k.startswith("image_"))
-        groups.setdefault(key, []).append(r)
+        groups.setdefault(_image_paths(r), []).append(r)
     return list(groups.values())
 
 
@@ -193,8 +197,7 @@ def largest_first(groups: list[list[dict[str, Any]]]) -> list[list[dict[str, Any
             return 0
 
     def cost(g: list[dict[str, Any]]) -> int:
-        images = {str(v) for k, v in g[0].items() if k == "image" or k.startswith("image_")}
-        return sum(size(f) for f in images) + sum(size(str(r["mask"])) for r in g)
+        return sum(size(f) for f in set(_image_paths(g[0]))) + sum(size(str(r["mask"])) for r in g)
 
     costs = [cost(g) for g in groups]
     order = sorted(range(len(groups)), key=lambda i: -costs[i])  # stable: equal sizes keep manifest order
