@@ -1,6 +1,6 @@
 """Benchmark: cohort throughput (cases per minute) of `nbrisk extract --manifest` with 1 vs 2 worker processes.
 
-Builds a synthetic cohort (``nbrisk.phantom.make_cohort``, 96x96x48 CT or MRI phantoms) once, then extracts
+Builds a synthetic cohort (``nbrisk.synthetic.phantom.make_cohort``, 96x96x48 CT or MRI phantoms) once, then extracts
 it with ``-j 1`` and ``-j 2`` alternately (``--no-resume``, fresh output each time) and prints the median wall
 times and the throughput ratio. The same per-case function runs on Dask with ``--executor dask``.
 ``--readers N`` makes it a reader study: each case gets N masks (the phantom's and N-1 pseudo-readers:
@@ -41,18 +41,18 @@ def main() -> int:
         ap.error("--one-core-baseline needs CPU affinity (Linux)")
     warnings.filterwarnings("ignore")
     logging.getLogger("radiomics").setLevel(logging.ERROR)
-    from nbrisk.cohort import extract_manifest
-    from nbrisk.phantom import make_cohort
+    from nbrisk.features.cohort import extract_manifest
+    from nbrisk.synthetic.phantom import make_cohort
 
     with tempfile.TemporaryDirectory() as tmp:
-        from nbrisk.presets import load_preset
+        from nbrisk.features.presets import load_preset
 
         phases = load_preset(args.preset).phases  # multi-phase presets get one image per phase
         manifest = make_cohort(Path(tmp) / "cohort", args.cases, seed=1, phases=phases, modality=args.modality)
         if args.readers > 1:
             import csv
 
-            from nbrisk.perturb import DEFAULT_PERTURBATIONS, write_pseudo_readers
+            from nbrisk.reproducibility.perturb import DEFAULT_PERTURBATIONS, write_pseudo_readers
 
             if args.readers - 1 > len(DEFAULT_PERTURBATIONS) or phases:
                 ap.error(f"--readers: 1 to {len(DEFAULT_PERTURBATIONS) + 1}, single-phase presets only")

@@ -27,7 +27,7 @@ warnings.filterwarnings("ignore")
 
 
 def synthetic_case(volume_cm3: float, seed: int = 0) -> tuple[sitk.Image, sitk.Image]:
-    from nbrisk.phantom import PhantomSpec, make_phantom
+    from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
 
     r = (volume_cm3 * 1000 * 3 / (4 * np.pi)) ** (1 / 3)  # mm, sphere-equivalent radius
     spec = PhantomSpec(size=(512, 512, 200), spacing=(0.75, 0.75, 1.0), tumour_radius_mm=(r * 1.1, r * 0.9, r),
@@ -50,9 +50,9 @@ def main() -> int:
     import radiomics
 
     radiomics.setVerbosity(logging.ERROR)
-    from nbrisk.features import _run, prepare
-    from nbrisk.io import load_case
-    from nbrisk.presets import load_preset
+    from nbrisk.features.extract import _run, prepare
+    from nbrisk.io.images import load_case
+    from nbrisk.features.presets import load_preset
 
     preset = load_preset(args.preset)
     if args.synthetic:
@@ -78,7 +78,7 @@ def main() -> int:
     params = preset.pyradiomics_params()
     runs = [("pyradiomics", 1)] + [("nbrisk", j) for j in args.jobs]
     if any(j > 1 for j in args.jobs):  # start the worker pool outside the timed runs (a CLI pays this once)
-        from nbrisk import fastextract
+        from nbrisk.features import engine as fastextract
 
         t = time.perf_counter()
         fastextract._pool(max(args.jobs))

@@ -44,7 +44,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import pingouin as pg
-    from nbrisk.icc import icc_table
+    from nbrisk.reproducibility.icc import icc_table
 
     tables = make_tables(args.features, args.cases, args.readers)
     icc_table(tables)  # warm-up (imports, scipy)
@@ -75,7 +75,7 @@ def main() -> None:
     print(
         f"{args.features} features x {args.cases} cases x {args.readers} readers, six ICC forms with 95% CIs"
     )
-    print(f"nbrisk.icc.icc_table : {t_ours * 1000:8.1f} ms (best of {args.repeats})")
+    print(f"nbrisk.reproducibility.icc.icc_table : {t_ours * 1000:8.1f} ms (best of {args.repeats})")
     print(f"pingouin (per feature): {t_pg * 1000:8.1f} ms ({how})")
     print(f"max |difference| of ICC point estimates vs pingouin: {worst:.2e}")
     print(f"speed-up: {t_pg / t_ours:.0f}x")

@@ -25,7 +25,7 @@ def child(image: str, mask: str, preset_name: str, engine: str, jobs: int, norma
     """One engine in this fresh process, reading the files as that engine does.
 
     Plain pyradiomics reads both files whole (as ``RadiomicsFeatureExtractor.execute(path, path)`` does).
-    nbrisk reads them the way ``nbrisk extract`` does (:func:`nbrisk.cohort.load_row_inputs`): the mask
+    nbrisk reads them the way ``nbrisk extract`` does (:func:`nbrisk.features.cohort.load_row_inputs`): the mask
     whole, the image only in the block around the ROI that extraction uses (when the preset allows it).
     """
     import copy
@@ -39,8 +39,8 @@ def child(image: str, mask: str, preset_name: str, engine: str, jobs: int, norma
     import SimpleITK as sitk
 
     radiomics.setVerbosity(logging.ERROR)
-    from nbrisk.features import _run, extract_features
-    from nbrisk.presets import load_preset
+    from nbrisk.features.extract import _run, extract_features
+    from nbrisk.features.presets import load_preset
 
     preset = load_preset(preset_name)
     params = copy.deepcopy(preset.pyradiomics)
@@ -53,14 +53,14 @@ def child(image: str, mask: str, preset_name: str, engine: str, jobs: int, norma
         base = _vm_hwm_kb()
         values = _run(img, msk, preset.pyradiomics_params(), engine)
     else:
-        from nbrisk.cohort import load_row_inputs
+        from nbrisk.features.cohort import load_row_inputs
 
         img, m = load_row_inputs({"image": image, "mask": mask}, preset, roi_only=True)
         base = _vm_hwm_kb()
         values = extract_features(img, m.image, preset, jobs=jobs, whole=m.whole).values
     dt = time.perf_counter() - t
     if jobs > 1:
-        from nbrisk import fastextract
+        from nbrisk.features import engine as fastextract
 
         fastextract.shutdown_pool()
     own = _vm_hwm_kb()

@@ -4,7 +4,7 @@ Run from the repository root:
 
     PYTHONPATH=NBRiskModule python3 bench/bench_segment.py [--repeats 3] [--size 512 512 200]
 
-It builds one synthetic CT with :mod:`nbrisk.phantom` (0.7 x 0.7 x 1.25 mm voxels; building it takes a
+It builds one synthetic CT with :mod:`nbrisk.synthetic.phantom` (0.7 x 0.7 x 1.25 mm voxels; building it takes a
 while and several GB of memory and is not timed), then times
 
 * baseline: ``BinaryThreshold`` (-100..300 HU) + ``ConnectedComponent`` + ``RelabelComponent`` on the
@@ -35,9 +35,9 @@ def _time(fn, repeats: int) -> tuple[float, object]:
 def main(argv: list[str] | None = None) -> int:
     import SimpleITK as sitk
 
-    from nbrisk.agreement import compare_masks
-    from nbrisk.phantom import PhantomSpec, make_phantom
-    from nbrisk.segmentation import grow_from_seeds
+    from nbrisk.reproducibility.agreement import compare_masks
+    from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
+    from nbrisk.segment.grow import grow_from_seeds
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, nargs=3, default=[512, 512, 200], metavar=("X", "Y", "Z"))

@@ -1,6 +1,6 @@
 """IDRF section of the panel: checklist rows into a table, INRG inputs from combo boxes into core calls.
 
-Rows, statuses and valid values all come from ``nbrisk.idrf`` / ``nbrisk.inrg``; this module only copies them
+Rows, statuses and valid values all come from ``nbrisk.staging.idrf`` / ``nbrisk.staging.inrg``; this module only copies them
 onto widgets and back (no IDRF or staging rule lives here).
 """
 
@@ -27,8 +27,8 @@ def _current_text(combo) -> str:
 
 
 def fill_table(table, checklist, on_status_changed) -> None:
-    """Show ``nbrisk.idrf.checklist_view`` rows; each status is a combo box that reports changes."""
-    from nbrisk import idrf
+    """Show ``nbrisk.staging.idrf.checklist_view`` rows; each status is a combo box that reports changes."""
+    from nbrisk.staging import idrf
 
     rows = idrf.checklist_view(checklist)
     table.clear()
@@ -56,7 +56,7 @@ def set_status(checklist, item_id: str, status: str) -> None:
 
 
 def summary(checklist) -> str:
-    from nbrisk import inrg
+    from nbrisk.staging import inrg
 
     open_ids = checklist.open_idrfs()
     surgical = inrg.surgical_risk_seed001(checklist)
@@ -67,7 +67,7 @@ def summary(checklist) -> str:
 
 def populate_choices(ui) -> None:
     """Fill the INRG combo boxes with the core's valid values (plus 'unknown'), once."""
-    from nbrisk import inrg
+    from nbrisk.staging import inrg
 
     if ui.histologyComboBox.count():
         return
@@ -79,7 +79,7 @@ def populate_choices(ui) -> None:
 
 def stage_and_group(ui, checklist) -> tuple[str, str]:
     """Call ``inrgss_stage`` and ``risk_group`` with the panel's inputs; return the two display texts."""
-    from nbrisk import inrg
+    from nbrisk.staging import inrg
 
     populate_choices(ui)
     age_attr = ui.ageMonthsSpinBox.value
@@ -115,7 +115,7 @@ class IdrfSection:
             self._status("Image-derived hints added to the checklist: confirm each item.")
 
     def onAcceptHints(self) -> None:
-        from nbrisk import idrf
+        from nbrisk.staging import idrf
 
         with self._userAction("Could not accept the suggestions"):
             if self._checklist is None:
@@ -152,7 +152,7 @@ class IdrfSection:
             self._status(f"Checklist saved to {target}")
 
     def onLoadChecklist(self) -> None:
-        from nbrisk import idrf
+        from nbrisk.staging import idrf
 
         with self._userAction("Could not load the checklist"):
             source = _path(self._parameterNode.checklistPath)

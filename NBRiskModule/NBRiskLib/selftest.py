@@ -1,6 +1,6 @@
 """The end-to-end flow NBRiskModuleTest runs inside Slicer (and the stand-in tests run outside it).
 
-Generated data only: a synthetic abdomen from ``nbrisk.phantom`` (tumour, aorta, IVC, vertebra, kidneys...),
+Generated data only: a synthetic abdomen from ``nbrisk.synthetic.phantom`` (tumour, aorta, IVC, vertebra, kidneys...),
 a small synthetic training cohort and a bundle trained on it. Steps: volume -> seeds -> grow -> model card ->
 predict (CLI subprocess) -> IDRF hints/checklist/INRG -> reader-study export (CLI subprocess).
 Never installs packages; a missing package fails the test with the core's message.
@@ -25,11 +25,11 @@ def build_demo_bundle(work: Path, n_cases: int = 10, seed: int = 11) -> Path:
     """Train the ``lr`` recipe on a synthetic cohort and save it as a bundle marked as synthetic."""
     import pandas as pd
 
-    from nbrisk.bundle import save_bundle
-    from nbrisk.cohort import extract_manifest
+    from nbrisk.bundle.format import save_bundle
+    from nbrisk.features.cohort import extract_manifest
     from nbrisk.modeling import train
-    from nbrisk.phantom import make_cohort
-    from nbrisk.presets import load_preset
+    from nbrisk.synthetic.phantom import make_cohort
+    from nbrisk.features.presets import load_preset
 
     manifest = make_cohort(work / "cohort", n_cases, seed=seed)
     features_csv = work / "cohort_features.csv"
@@ -47,7 +47,7 @@ def build_demo_bundle(work: Path, n_cases: int = 10, seed: int = 11) -> Path:
 def _add_structure_segments(segmentation, volume, phantom) -> None:
     import SimpleITK as sitk
 
-    from nbrisk.phantom import STRUCTURES
+    from nbrisk.synthetic.phantom import STRUCTURES
 
     labels = sitk.GetArrayFromImage(phantom.structures)
     for name, value in STRUCTURES.items():
@@ -64,9 +64,9 @@ def run_full_flow(test, logic, work: Path | None = None) -> dict:
     import SimpleITK as sitk
 
     from NBRiskLib.widget import NBRiskPanel
-    from nbrisk.agreement import compare_masks
-    from nbrisk.io import write_image
-    from nbrisk.phantom import PhantomSpec, make_phantom
+    from nbrisk.reproducibility.agreement import compare_masks
+    from nbrisk.io.images import write_image
+    from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
 
     work = work or Path(tempfile.mkdtemp(prefix="NBRiskSelfTest-", dir=slicer.app.temporaryPath))
     report: dict = {"work_dir": str(work)}
@@ -166,7 +166,7 @@ def run_full_flow(test, logic, work: Path | None = None) -> dict:
 def _answer_open_idrfs_absent(panel) -> None:
     """Answer every still-open IDRF 'absent' through the table's status combo boxes (as a reader would)."""
     from NBRiskLib.idrf_view import STATUS_COLUMN
-    from nbrisk import idrf
+    from nbrisk.staging import idrf
 
     table = panel.ui.idrfTableWidget
     for row, item in enumerate(idrf.checklist_view(panel._checklist)):

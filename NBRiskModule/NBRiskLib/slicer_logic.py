@@ -134,7 +134,7 @@ def structures_from_segmentation(segmentation_node, volume_node) -> tuple[sitk.I
 
 def write_case_files(volume_node, mask: sitk.Image | None, folder: Path) -> tuple[Path, Path | None]:
     """Write the volume (and mask) as NRRD files for a CLI job; return their paths."""
-    from nbrisk.io import write_image
+    from nbrisk.io.images import write_image
 
     folder.mkdir(parents=True, exist_ok=True)
     image_path = folder / "image.nrrd"
@@ -191,7 +191,7 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
             raise InputError("No tumour seeds: place at least one point inside the tumour.")
         if segmentation_node is None:
             raise InputError("No segmentation: pick or create one in the Segmentation section.")
-        from nbrisk.segmentation import grow_with_notes
+        from nbrisk.segment.grow import grow_with_notes
 
         kwargs = {"background_lps": seeds_lps(background_seeds)}
         if largest_slice_2d:
@@ -215,13 +215,13 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
 
     def preset_names(self) -> list[str]:
         """Names of the feature presets shipped with the core."""
-        from nbrisk.presets import available_presets
+        from nbrisk.features.presets import available_presets
 
         return list(available_presets())
 
     def load_bundle_card(self, bundle_path: Path) -> dict:
         """Load a model bundle (checksums, allow-listed types) and return its model card."""
-        from nbrisk.bundle import load_bundle
+        from nbrisk.bundle.format import load_bundle
 
         return dict(load_bundle(Path(bundle_path)).card)
 
@@ -261,9 +261,9 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
     def idrf_checklist(self, volume_node, segmentation_node, tumour_segment: str, checklist=None):
         """Return the checklist (a new one if None) with fresh image-derived hints from the segments.
 
-        Hints are suggestions: item statuses are left as they are (see ``nbrisk.idrf.accept_suggestions``).
+        Hints are suggestions: item statuses are left as they are (see ``nbrisk.staging.idrf.accept_suggestions``).
         """
-        from nbrisk import idrf
+        from nbrisk.staging import idrf
 
         structures, names = structures_from_segmentation(segmentation_node, volume_node)
         hints = idrf.hints_from_segmentation(structures, names, tumour=tumour_segment)

@@ -1,7 +1,7 @@
 """Reader-study section of the panel: export, import and analysis run as ``nbrisk study ...`` subprocesses.
 
 The panel only assembles the command line from its fields; the study logic (blinding, checksums, Dice, ICC)
-is all in ``nbrisk.study`` and runs in the subprocess.
+is all in ``nbrisk.reproducibility.study`` and runs in the subprocess.
 """
 
 from __future__ import annotations

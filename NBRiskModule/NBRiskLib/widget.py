@@ -1,7 +1,7 @@
 """The NBRisk panel: loads the .ui, binds it to the parameter node, forwards clicks to the logic, shows results.
 
 Uses only APIs that PythonQt (Slicer) and PySide6 (the test stand-in) share: methods, not property assignment;
-``signal.connect(slot)``; values read through ``_value``. Presentation comes from ``nbrisk.review``; nothing
+``signal.connect(slot)``; values read through ``_value``. Presentation comes from ``nbrisk.predict.review``; nothing
 here decides anything medical.
 """
 
@@ -107,7 +107,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             self._showPrediction(json.loads(node.lastPrediction), writeScene=False)
         if node.checklistJson and self._checklist is None:
             with self._userAction("Could not restore the IDRF checklist"):
-                from nbrisk import idrf
+                from nbrisk.staging import idrf
 
                 self._setChecklist(idrf.Checklist.from_dict(json.loads(node.checklistJson)))
 
@@ -256,7 +256,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
 
     # ---- model and results ------------------------------------------------------------------------------
     def onLoadBundle(self) -> None:
-        from nbrisk import review
+        from nbrisk.predict import review
 
         with self._userAction("Could not load the model bundle"):
             self._ensureDependencies()
@@ -318,7 +318,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         self._showPrediction(prediction)
 
     def _showPrediction(self, prediction: dict, writeScene: bool = True) -> None:
-        from nbrisk import review
+        from nbrisk.predict import review
 
         view = review.prediction_view(prediction)
         self.lastPredictionView = view

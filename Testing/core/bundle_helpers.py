@@ -3,7 +3,7 @@
 ``FakeTrained`` carries exactly the attributes of the modeling contract (``nbrisk.modeling.TrainedModel``)
 so the bundle code is tested without the model branch. Features are first-order statistics and the
 voxel volume computed with numpy from synthetic phantoms (two texture classes), so the models learn a
-real signal. ``stub_extraction`` installs stand-ins for ``nbrisk.features`` / ``nbrisk.presets`` that
+real signal. ``stub_extraction`` installs stand-ins for ``nbrisk.features.extract`` / ``nbrisk.features.presets`` that
 compute those same features, to test the predict wiring before the foundation lands.
 """
 
@@ -123,7 +123,7 @@ def edit_card(path: Path, **changes: Any) -> None:
 
 
 def install_stub_extraction(monkeypatch: Any, sha: str = PRESET_SHA, phases: tuple[str, ...] = ()) -> None:
-    """Put stand-ins for ``nbrisk.presets`` and ``nbrisk.features`` (contract API) into ``sys.modules``.
+    """Put stand-ins for ``nbrisk.features.presets`` and ``nbrisk.features.extract`` (contract API) into ``sys.modules``.
 
     With ``phases`` the stub preset is multi-phase: extraction then needs ``{phase: image}`` and takes the
     intensity features from the last phase.
@@ -131,10 +131,10 @@ def install_stub_extraction(monkeypatch: Any, sha: str = PRESET_SHA, phases: tup
     import importlib
 
     # import the real modules that bind these names at import time first, so they never keep the stubs
-    for name in ("nbrisk.presets", "nbrisk.features", "nbrisk.cohort"):
+    for name in ("nbrisk.features.presets", "nbrisk.features.extract", "nbrisk.features.cohort"):
         importlib.import_module(name)
-    presets = types.ModuleType("nbrisk.presets")
-    features = types.ModuleType("nbrisk.features")
+    presets = types.ModuleType("nbrisk.features.presets")
+    features = types.ModuleType("nbrisk.features.extract")
 
     def load_preset(name_or_path: Any) -> Any:
         return types.SimpleNamespace(name=str(name_or_path), sha256=sha, feature_count=len(FEATURES), phases=phases)
@@ -147,7 +147,7 @@ def install_stub_extraction(monkeypatch: Any, sha: str = PRESET_SHA, phases: tup
                                      pyradiomics_version="3.1.4")
 
     presets.load_preset = load_preset  # type: ignore[attr-defined]
-    presets.Preset = types.SimpleNamespace  # type: ignore[attr-defined]  (imported by nbrisk.cohort)
+    presets.Preset = types.SimpleNamespace  # type: ignore[attr-defined]  (imported by nbrisk.features.cohort)
     features.extract_features = extract_features  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "nbrisk.presets", presets)
-    monkeypatch.setitem(sys.modules, "nbrisk.features", features)
+    monkeypatch.setitem(sys.modules, "nbrisk.features.presets", presets)
+    monkeypatch.setitem(sys.modules, "nbrisk.features.extract", features)

@@ -10,7 +10,7 @@ import pytest
 import SimpleITK as sitk
 from scipy.spatial import cKDTree
 
-from nbrisk.agreement import METRICS, compare_masks
+from nbrisk.reproducibility.agreement import METRICS, compare_masks
 from nbrisk.cli import main
 from nbrisk.errors import InputError, InputGeometryError
 

@@ -16,8 +16,8 @@ import pytest
 from bundle_helpers import FEATURES, PRESET_NAME, PRESET_SHA, edit_card, rewrite_member, synthetic_table, train
 
 import nbrisk
-from nbrisk.bundle import BUNDLE_FORMAT_VERSION, load_bundle, save_bundle, version_drift
-from nbrisk.bundle_safety import UnsafeBundleError, audit_skops
+from nbrisk.bundle.format import BUNDLE_FORMAT_VERSION, load_bundle, save_bundle, version_drift
+from nbrisk.bundle.safety import UnsafeBundleError, audit_skops
 from nbrisk.cli import main
 from nbrisk.errors import ModelCompatibilityError
 
@@ -68,7 +68,7 @@ def test_round_trip_in_fresh_process_gives_identical_probabilities(bundles, tabl
     table[0].to_csv(tmp_path / "x.csv", index=False)
     x = pd.read_csv(tmp_path / "x.csv")
     paths = {k: str(v[0]) for k, v in bundles.items()}
-    code = ("import json, pandas as pd; from nbrisk.bundle import load_bundle; x = pd.read_csv('x.csv'); "
+    code = ("import json, pandas as pd; from nbrisk.bundle.format import load_bundle; x = pd.read_csv('x.csv'); "
             f"print(json.dumps({{k: [float(v).hex() for v in load_bundle(p, expected_preset_sha256={PRESET_SHA!r})"
             f".predict_proba(x)] for k, p in {paths!r}.items()}}))")
     proc = _python(code, tmp_path)
@@ -336,7 +336,7 @@ def test_sklearn_inconsistent_version_warning_becomes_a_bundle_warning(bundle_co
 def test_shipped_recipes_bundle_and_predict_identically(recipe, tmp_path):
     modeling = pytest.importorskip("nbrisk.modeling", reason="needs the modeling branch (nbrisk.modeling)")
     from nbrisk.modeling.synthetic import classification_tables, survival_tables
-    from nbrisk.predict import predict_features
+    from nbrisk.predict.predict import predict_features
 
     rec = modeling.load_recipe(recipe)
     if rec.kind == "classification":
@@ -364,7 +364,7 @@ def test_shipped_recipes_bundle_and_predict_identically(recipe, tmp_path):
 
 def test_allow_list_covers_nbrisk_modeling_estimators():
     modeling = pytest.importorskip("nbrisk.modeling", reason="needs the modeling branch (nbrisk.modeling)")
-    from nbrisk.bundle_safety import ALLOWED
+    from nbrisk.bundle.safety import ALLOWED
 
     samplers = {"nbrisk.modeling.pipeline.FoldSafeSMOTE"}  # dropped at export, never in a bundle
     assert set(modeling.trusted_types()) - samplers <= ALLOWED["ObjectNode"]
@@ -390,7 +390,7 @@ def test_nbrisk_evaluate_reads_the_bundle_back_as_a_trained_model(tmp_path):
 
 
 def test_edited_threshold_is_caught_only_by_the_published_hash(bundle_copy):
-    from nbrisk.bundle_safety import sha256_bytes
+    from nbrisk.bundle.safety import sha256_bytes
 
     published = sha256_bytes(bundle_copy.read_bytes())
     b = load_bundle(bundle_copy, expected_sha256=published.upper())
@@ -407,7 +407,7 @@ def test_edited_threshold_is_caught_only_by_the_published_hash(bundle_copy):
 def test_the_published_hash_and_the_loaded_model_come_from_one_read(bundle_copy, monkeypatch):
     """The file is read once: a bundle swapped on disk between a hash check and the model load cannot pass
     with the published hash while the edited model is what gets loaded."""
-    from nbrisk.bundle_safety import sha256_bytes
+    from nbrisk.bundle.safety import sha256_bytes
 
     published = sha256_bytes(bundle_copy.read_bytes())
     reads = []

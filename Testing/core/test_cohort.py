@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from nbrisk import cohort
+from nbrisk.features import cohort
 from nbrisk.cli import main
 from nbrisk.errors import InputError
-from nbrisk.presets import available_presets, load_preset, validate_pyradiomics_params
+from nbrisk.features.presets import available_presets, load_preset, validate_pyradiomics_params
 
 pytestmark = pytest.mark.radiomics
 
@@ -148,7 +148,7 @@ def test_bad_preset_files(tmp_path: Path) -> None:
 
 
 def test_multiphase_cohort_and_single_case_cli(tmp_path: Path, capsys) -> None:
-    from nbrisk.phantom import make_cohort
+    from nbrisk.synthetic.phantom import make_cohort
 
     raw = tmp_path / "two.yaml"
     raw.write_text("nbrisk: {name: two, phases: [arterial, venous]}\n"
@@ -175,9 +175,9 @@ def test_readers_of_one_image_share_its_n4(tmp_path: Path, monkeypatch) -> None:
     """A reader study extracts each image once per reader: the preset's N4 runs once per image."""
     import numpy as np
 
-    from nbrisk import features, preprocess
-    from nbrisk.phantom import make_cohort
-    from nbrisk.presets import _build
+    from nbrisk.features import extract as features, preprocess
+    from nbrisk.synthetic.phantom import make_cohort
+    from nbrisk.features.presets import _build
 
     manifest = make_cohort(tmp_path / "mr", 2, seed=4, modality="mr", size=(64, 64, 24))
     m = pd.read_csv(manifest)
@@ -224,7 +224,7 @@ def test_one_or_two_workers_give_the_same_features_with_n4(tmp_path: Path) -> No
     N4 and the whole-image z-score sum over the image with ITK threads; their results would depend on the
     thread count, which differs between the two runs, if nbrisk did not fix it.
     """
-    from nbrisk.phantom import make_cohort
+    from nbrisk.synthetic.phantom import make_cohort
 
     manifest = make_cohort(tmp_path / "mr", 3, seed=6, modality="mr", size=(64, 64, 24))
     preset = tmp_path / "n4-norm.yaml"
@@ -309,7 +309,7 @@ def test_largest_cases_start_first(tmp_path: Path) -> None:
 
 def test_work_order_does_not_change_the_output(tmp_path: Path, monkeypatch) -> None:
     """Whatever order the cases run in (largest first), the CSV keeps the manifest's order."""
-    from nbrisk.phantom import make_cohort
+    from nbrisk.synthetic.phantom import make_cohort
 
     manifest = make_cohort(tmp_path / "c", 3, seed=2, size=(48, 48, 16))
     j1 = cohort.extract_manifest(manifest, "pyradiomics-default", tmp_path / "j1" / "f.csv", jobs=1)

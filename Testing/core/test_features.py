@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from nbrisk import preprocess
-from nbrisk.features import extract_features, make_extractor
-from nbrisk.io import load_case
-from nbrisk.phantom import PhantomSpec, make_phantom
-from nbrisk.presets import Preset, load_preset
+from nbrisk.features import preprocess
+from nbrisk.features.extract import extract_features, make_extractor
+from nbrisk.io.images import load_case
+from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
+from nbrisk.features.presets import Preset, load_preset
 
 pytestmark = pytest.mark.radiomics
 CASES = ("brain1", "brain2", "breast1", "lung1", "lung2")
@@ -65,7 +65,7 @@ def test_pyradiomics_default_matches_baseline(sample_data_dir: Path, baselines, 
 
 
 def _preset_from(raw: dict, name: str) -> Preset:
-    from nbrisk.presets import _build
+    from nbrisk.features.presets import _build
 
     return _build(raw, name, "")
 
@@ -161,7 +161,7 @@ def test_slice2d_and_roi_zscore(mr_phantom) -> None:
 
 
 def test_n4_reduces_bias() -> None:
-    from nbrisk.phantom import STRUCTURES
+    from nbrisk.synthetic.phantom import STRUCTURES
 
     # the phantom's bias field rises towards the patient's left: same tissue, different brightness
     ph = make_phantom(PhantomSpec(modality="mr"), seed=5)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 from nbrisk.errors import InputError
-from nbrisk.hints import classify, hints_from_masks, hints_from_segmentation
-from nbrisk.idrf import all_item_ids
+from nbrisk.staging.hints import classify, hints_from_masks, hints_from_segmentation
+from nbrisk.staging.idrf import all_item_ids
 
 NAMES = {
     1: "tumour",
@@ -244,7 +244,7 @@ def test_names_are_classified() -> None:
 
 
 def test_phantom_structures_give_hints_for_every_structure() -> None:
-    from nbrisk.phantom import STRUCTURES, PhantomSpec, make_phantom
+    from nbrisk.synthetic.phantom import STRUCTURES, PhantomSpec, make_phantom
 
     ph = make_phantom(
         PhantomSpec(tumour_offset_mm=(14.0, -4.0, 0.0), tumour_radius_mm=(17.0, 15.0, 14.0)), seed=3
@@ -283,7 +283,7 @@ def test_hints_do_not_depend_on_storage_orientation() -> None:
 def test_layered_seg_nrrd_with_overlapping_segments(tmp_path) -> None:
     """A Slicer segmentation with two layers (tumour overlapping the canal) is read in one pass per layer."""
     import nrrd
-    from nbrisk.structures import read_structures
+    from nbrisk.io.structures import read_structures
 
     z, y, x = np.meshgrid(np.arange(20), np.arange(40), np.arange(40), indexing="ij")
     canal = np.hypot(x - 20, y - 20) <= 5

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from nbrisk.cli import main
 from nbrisk.errors import InputError
-from nbrisk.icc import (
+from nbrisk.reproducibility.icc import (
     FORMS,
     compute_icc,
     icc_arrays,
@@ -132,7 +132,7 @@ def test_matches_pingouin_on_random_data() -> None:
 def test_real_pyradiomics_features_match_pingouin_and_formulas(sample_data_dir) -> None:
     """Two 'readers' on pyradiomics' real sample cases: the given ROI and a 1 mm dilated one."""
     import SimpleITK as sitk
-    from nbrisk.perturb import perturb_mask
+    from nbrisk.reproducibility.perturb import perturb_mask
     from radiomics import featureextractor
 
     ext = featureextractor.RadiomicsFeatureExtractor(binWidth=25)

@@ -11,7 +11,7 @@ import pytest
 import SimpleITK as sitk
 from nbrisk.cli import main
 from nbrisk.errors import InputError
-from nbrisk.idrf import (
+from nbrisk.staging.idrf import (
     Checklist,
     Evidence,
     Hint,
@@ -143,7 +143,7 @@ def test_hints_are_only_suggestions_until_accepted() -> None:
 # ------------------------------------------------------------------------------------------------- CLI
 @pytest.fixture(scope="module")
 def phantom_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, sitk.Image]:
-    from nbrisk.phantom import PhantomSpec, make_phantom
+    from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
 
     d = tmp_path_factory.mktemp("idrfcase")
     ph = make_phantom(
@@ -249,8 +249,8 @@ def test_cli_reads_slicer_seg_nrrd_with_segment_names(
     cl = Checklist.load(out)
     assert {h.structure for h in cl.hints} == {"Aorta", "Vertebrae", "Spinal canal"}
     direct = next(h for h in cl.hints if h.structure == "Aorta")
-    from nbrisk.hints import hints_from_segmentation
-    from nbrisk.phantom import STRUCTURES
+    from nbrisk.staging.hints import hints_from_segmentation
+    from nbrisk.synthetic.phantom import STRUCTURES
 
     ref = next(
         h
@@ -261,8 +261,8 @@ def test_cli_reads_slicer_seg_nrrd_with_segment_names(
 
 
 def test_demo_step_writes_a_checklist_with_hints(tmp_path: Path) -> None:
-    from nbrisk.demo import DemoContext
-    from nbrisk.demo_steps import s10_cohort, s45_idrf
+    from nbrisk.synthetic.demo import DemoContext
+    from nbrisk.synthetic.demo_steps import s10_cohort, s45_idrf
 
     logs: list[str] = []
     ctx = DemoContext(out_dir=tmp_path, n_cases=1, log=logs.append)

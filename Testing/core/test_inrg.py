@@ -8,8 +8,8 @@ import json
 import pytest
 from nbrisk.cli import main
 from nbrisk.errors import InputError
-from nbrisk.idrf import Checklist, idrf_items
-from nbrisk.inrg import (
+from nbrisk.staging.idrf import Checklist, idrf_items
+from nbrisk.staging.inrg import (
     UNCLASSIFIABLE,
     Metastases,
     inrgss_stage,

@@ -11,8 +11,8 @@ import SimpleITK as sitk
 
 from nbrisk.cli import main
 from nbrisk.errors import InputError, InputGeometryError
-from nbrisk.io import load_case, read_image, read_mask
-from nbrisk.phantom import PhantomSpec, make_phantom
+from nbrisk.io.images import load_case, read_image, read_mask
+from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def _write(img: sitk.Image, path: Path) -> Path:
 
 def write_dicom_series(img: sitk.Image, folder: Path, skip: int | None = None, z_jitter: dict | None = None) -> Path:
     """Write an int16 volume as a CT DICOM series with proper position/orientation tags."""
-    from nbrisk.io import keep_locale
+    from nbrisk.io.images import keep_locale
 
     with keep_locale():
         return _write_dicom_series(img, folder, skip, z_jitter)
@@ -167,7 +167,7 @@ def test_dicom_seg_roundtrip(tmp_path: Path, phantom) -> None:
     np.testing.assert_array_equal(sitk.GetArrayFromImage(m.image).astype(bool), truth)
     assert m.segment_name == "Tumour"
     # against the image's header grid alone (what extraction's block read uses): the same mask
-    from nbrisk.io import Grid
+    from nbrisk.io.images import Grid
 
     g = read_mask(tmp_path / "seg.dcm", Grid.of(img), reference_path=folder)
     np.testing.assert_array_equal(sitk.GetArrayViewFromImage(g.image), sitk.GetArrayViewFromImage(m.image))

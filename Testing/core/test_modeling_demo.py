@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nbrisk.demo import DemoContext
-from nbrisk.demo_steps import s30_model
+from nbrisk.synthetic.demo import DemoContext
+from nbrisk.synthetic.demo_steps import s30_model
 from nbrisk.modeling import TrainedModel
 from nbrisk.modeling.synthetic import classification_tables
 

@@ -132,8 +132,8 @@ def test_cli_cv_train_evaluate(tmp_path, cls_tables, capsys):
     model = tmp_path / "model.nbrisk"
     assert main(["train", "--features", str(fpath), "--labels", str(lpath), "--recipe", "lr", "--no-cv",
                  "--preset", "pyradiomics-default", "--out", str(model)]) == 0
-    from nbrisk.bundle import load_bundle
-    from nbrisk.presets import load_preset
+    from nbrisk.bundle.format import load_bundle
+    from nbrisk.features.presets import load_preset
 
     card = load_bundle(model).card
     assert card["preset"] == {"name": "pyradiomics-default", "sha256": load_preset("pyradiomics-default").sha256}

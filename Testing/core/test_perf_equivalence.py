@@ -1,6 +1,6 @@
 """The fast ``nbrisk`` engine equals plain pyradiomics: real sample cases, resampling and filters on.
 
-Covers what :mod:`nbrisk.fastextract` changes: the shared discretisation, the symmetric GLCM MCC, the
+Covers what :mod:`nbrisk.features.engine` changes: the shared discretisation, the symmetric GLCM MCC, the
 parallel image types (``jobs=2``, LoG sigmas split into tasks and reassembled in pyradiomics' order).
 """
 
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from nbrisk import fastextract
-from nbrisk.features import extract_features
-from nbrisk.io import load_case
-from nbrisk.presets import Preset, _build
+from nbrisk.features import engine as fastextract
+from nbrisk.features.extract import extract_features
+from nbrisk.io.images import load_case
+from nbrisk.features.presets import Preset, _build
 
 pytestmark = pytest.mark.radiomics
 
@@ -134,7 +134,7 @@ def test_shared_binning_only_for_the_image_it_was_made_for(sample_data_dir: Path
 
 
 def _bbox(mask: sitk.Image) -> tuple[list[int], list[int]]:
-    from nbrisk.preprocess import roi_bounds
+    from nbrisk.features.preprocess import roi_bounds
 
     lo, hi = roi_bounds(mask)
     return lo.tolist(), hi.tolist()
@@ -153,7 +153,7 @@ def test_normalising_the_crop_equals_cropping_the_normalised_image(sample_data_d
                                                                    outliers: float | None) -> None:
     from radiomics.imageoperations import normalizeImage
 
-    from nbrisk.preprocess import normalize_part
+    from nbrisk.features.preprocess import normalize_part
 
     image = sitk.Cast(sitk.ReadImage(str(sample_data_dir / "brain1_image.nrrd")), pixel)
     settings = {"normalizeScale": 100, "removeOutliers": outliers}

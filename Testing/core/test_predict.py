@@ -21,13 +21,13 @@ from bundle_helpers import (
     train,
 )
 
-from nbrisk.bundle import load_bundle, save_bundle
+from nbrisk.bundle.format import load_bundle, save_bundle
 from nbrisk.cli import main
 from nbrisk.errors import InputError, ModelCompatibilityError
-from nbrisk.io import write_image
-from nbrisk.phantom import PhantomSpec, make_phantom
-from nbrisk.predict import predict_case, predict_features
-from nbrisk.report import find_chromium, screenshot, write_report
+from nbrisk.io.images import write_image
+from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
+from nbrisk.predict.predict import predict_case, predict_features
+from nbrisk.predict.report import find_chromium, screenshot, write_report
 
 AGE = {"name": "age_months", "type": "float", "unit": "months", "range": [0, 240]}
 ARTIFACTS = Path(os.environ.get("NBRISK_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
@@ -216,8 +216,8 @@ def test_report_renders_in_chromium_with_pdf(lr_bundle, holdout, tmp_path):
 
 # -------------------------------------------------------------------------------------------- demo step
 def test_demo_step_bundles_and_predicts_a_held_out_patient(cohort, phantom_cohort, monkeypatch, tmp_path):
-    from nbrisk.demo import DemoContext
-    from nbrisk.demo_steps import s50_predict
+    from nbrisk.synthetic.demo import DemoContext
+    from nbrisk.synthetic.demo_steps import s50_predict
 
     install_stub_extraction(monkeypatch)
     x, y = cohort
@@ -226,7 +226,7 @@ def test_demo_step_bundles_and_predicts_a_held_out_patient(cohort, phantom_cohor
     ctx = DemoContext(out_dir=tmp_path / "demo", log=logs.append, state={
         "trained": train(x[FEATURES], y, "lr"), "preset": PRESET_NAME, "features_csv": tmp_path / "features.csv",
         "labels": phantom_cohort.parent / "labels.csv"})
-    monkeypatch.setattr("nbrisk.report.find_chromium", lambda: None)  # PDF is covered by the Chromium test
+    monkeypatch.setattr("nbrisk.predict.report.find_chromium", lambda: None)  # PDF is covered by the Chromium test
     s50_predict.run(ctx)
     b = load_bundle(ctx.state["bundle"], expected_preset_sha256=PRESET_SHA)
     assert b.card["synthetic"] is True and "DEMONSTRATION ONLY" in b.card["intended_use"]
@@ -243,9 +243,9 @@ def test_cli_predict_with_real_pyradiomics_features(phantom_cohort, holdout, tmp
     """Train on real pyradiomics features of the phantom cohort, bundle, and predict a held-out phantom."""
     import pandas as pd
 
-    pytest.importorskip("nbrisk.features", reason="needs the foundation (nbrisk.features)")
-    from nbrisk.cohort import extract_manifest
-    from nbrisk.presets import load_preset
+    pytest.importorskip("nbrisk.features.extract", reason="needs the foundation (nbrisk.features.extract)")
+    from nbrisk.features.cohort import extract_manifest
+    from nbrisk.features.presets import load_preset
 
     preset = load_preset("pyradiomics-default")
     extract_manifest(phantom_cohort, preset, tmp_path / "features.csv")
@@ -273,7 +273,7 @@ def test_report_for_a_minimal_imported_bundle(tmp_path, holdout):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from nbrisk.bundle_import import import_pickle
+    from nbrisk.bundle.pickle_import import import_pickle
 
     x, y = synthetic_table(30, seed=4)
     import joblib
@@ -309,7 +309,7 @@ def test_predict_cli_multi_phase_model(lr_bundle, holdout, monkeypatch, tmp_path
 
 
 def test_report_shows_an_nbrisk_idrf_checklist(lr_bundle, holdout, tmp_path):
-    idrf = pytest.importorskip("nbrisk.idrf", reason="needs the IDRF branch (nbrisk.idrf)")
+    idrf = pytest.importorskip("nbrisk.staging.idrf", reason="needs the IDRF branch (nbrisk.staging.idrf)")
     cl = idrf.Checklist.new("NB-007", reader="reader A")
     first = cl.idrf_ids[0]
     cl.set(first, "present", note="seen on axial 42")

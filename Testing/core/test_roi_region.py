@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from nbrisk import preprocess
-from nbrisk.cohort import load_row_inputs
+from nbrisk.features import preprocess
+from nbrisk.features.cohort import load_row_inputs
 from nbrisk.errors import InputError, InputGeometryError
-from nbrisk.features import _margin, extract_features, roi_region
-from nbrisk.io import Grid, read_grid, read_image_region, read_mask
-from nbrisk.presets import _build, load_preset
+from nbrisk.features.extract import _margin, extract_features, roi_region
+from nbrisk.io.images import Grid, read_grid, read_image_region, read_mask
+from nbrisk.features.presets import _build, load_preset
 
 pytestmark = pytest.mark.radiomics
 
@@ -188,7 +188,7 @@ def test_presets_that_need_the_whole_image_read_it_whole(sample_data_dir: Path) 
 
 
 def test_nan_voxels_refused_where_they_are_read(tmp_path: Path) -> None:
-    from nbrisk.io import read_image
+    from nbrisk.io.images import read_image
 
     arr = np.zeros((20, 30, 40), np.float32)
     arr[2, 3, 4] = np.nan
@@ -265,7 +265,7 @@ def test_block_read_on_an_oblique_anisotropic_grid(tmp_path: Path) -> None:
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32, np.float64, np.int32])
 @pytest.mark.parametrize("compress", [False, True])
 def test_nrrd_block_reader_streams_and_equals_itk(tmp_path: Path, dtype, compress: bool) -> None:
-    from nbrisk.nrrd_block import read_block
+    from nbrisk.io.nrrd_block import read_block
 
     rng = np.random.default_rng(0)
     arr = (rng.normal(0, 50, (23, 31, 37)) + 100).astype(dtype)
@@ -285,7 +285,7 @@ def test_nrrd_block_reader_streams_and_equals_itk(tmp_path: Path, dtype, compres
 
 
 def test_nrrd_block_reader_big_endian_and_what_it_leaves_to_itk(tmp_path: Path) -> None:
-    from nbrisk.nrrd_block import read_block
+    from nbrisk.io.nrrd_block import read_block
 
     arr = np.arange(4 * 5 * 6, dtype=">i2").reshape(4, 5, 6)
     big = tmp_path / "big.nrrd"

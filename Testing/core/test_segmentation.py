@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from nbrisk.agreement import compare_masks
+from nbrisk.reproducibility.agreement import compare_masks
 from nbrisk.cli import main
 from nbrisk.errors import InputError
-from nbrisk.io import geometry_difference
-from nbrisk.phantom import PhantomSpec, make_phantom
-from nbrisk.segmentation import GrowParams, grow_from_seeds, index_to_lps
+from nbrisk.io.images import geometry_difference
+from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
+from nbrisk.segment.grow import GrowParams, grow_from_seeds, index_to_lps
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_leak_guard_on_the_demos_venous_case(tmp_path, caplog):
     import csv
     import logging
 
-    from nbrisk.phantom import make_cohort
+    from nbrisk.synthetic.phantom import make_cohort
 
     manifest = make_cohort(tmp_path, 1, seed=0, modality="ct", phases=("arterial", "venous"))  # as the demo
     with open(manifest.parent / "seeds.csv", newline="") as fh:
@@ -112,7 +112,7 @@ def test_leak_guard_on_the_demos_venous_case(tmp_path, caplog):
         guarded = compare_masks(truth, grow_from_seeds(image, seed))
     assert guarded["dice"] > 0.75 and guarded["fpr_m"] < 0.5
     assert any("leaked" in r.getMessage() for r in caplog.records)
-    from nbrisk.segmentation import grow_with_notes  # what the Slicer panel shows under the segment
+    from nbrisk.segment.grow import grow_with_notes  # what the Slicer panel shows under the segment
 
     mask, notes = grow_with_notes(image, seed)
     assert len(notes) == 1 and "leaked" in notes[0]
@@ -204,8 +204,8 @@ def test_cli_segment_errors_are_one_line_and_write_nothing(tmp_path, ct_phantom,
 def test_demo_step_writes_semiauto_manifest(tmp_path):
     import pandas as pd
 
-    from nbrisk.demo import DemoContext
-    from nbrisk.demo_steps import s10_cohort, s20_segment
+    from nbrisk.synthetic.demo import DemoContext
+    from nbrisk.synthetic.demo_steps import s10_cohort, s20_segment
 
     lines: list[str] = []
     ctx = DemoContext(out_dir=tmp_path, n_cases=2, seed=0, log=lines.append)
@@ -229,7 +229,7 @@ def test_real_samples_from_deepest_label_point(sample_data_dir, case, seed_radiu
     # regression guard on pyradiomics' real cases (measured: lung1 0.83, lung2 0.67, breast1 0.79)
     from scipy import ndimage
 
-    from nbrisk.segmentation import GrowParams
+    from nbrisk.segment.grow import GrowParams
 
     img = sitk.ReadImage(str(sample_data_dir / f"{case}_image.nrrd"))
     label = sitk.ReadImage(str(sample_data_dir / f"{case}_label.nrrd"))

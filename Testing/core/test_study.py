@@ -12,9 +12,9 @@ import pytest
 import SimpleITK as sitk
 from nbrisk.cli import main
 from nbrisk.errors import InputError
-from nbrisk.perturb import Perturbation, perturb_mask, pseudo_reader_masks, write_pseudo_readers
-from nbrisk.study import Study, export_study, sha256_file
-from nbrisk.study_import import import_reader
+from nbrisk.reproducibility.perturb import Perturbation, perturb_mask, pseudo_reader_masks, write_pseudo_readers
+from nbrisk.reproducibility.study import Study, export_study, sha256_file
+from nbrisk.reproducibility.study_import import import_reader
 
 SMALL_PRESET = """\
 pyradiomics:
@@ -269,7 +269,7 @@ def write_dicom_series(
     folder: Path, arr: np.ndarray, spacing: tuple[float, float, float], tags: dict
 ) -> Path:
     """Write a (z, y, x) int16 array as a CT DICOM series with the given extra tags."""
-    from nbrisk.io import keep_locale
+    from nbrisk.io.images import keep_locale
 
     with keep_locale():
         return _write_dicom_series(folder, arr, spacing, tags)
@@ -447,8 +447,8 @@ def test_round_trip_export_import_analyze(
     exported: Path, phantom_cohort: Path, tmp_path: Path, capsys
 ) -> None:
     """Export -> two simulated readers (perturbed true masks, 2 passes) -> import -> analyze -> kept list."""
-    from nbrisk.agreement import compare_masks
-    from nbrisk.features import extract_features
+    from nbrisk.reproducibility.agreement import compare_masks
+    from nbrisk.features.extract import extract_features
 
     cohort = phantom_cohort.parent
     for reader in ("R1", "R2"):
@@ -530,7 +530,7 @@ def test_round_trip_export_import_analyze(
 @pytest.mark.slow
 @pytest.mark.radiomics
 def test_one_reader_study_uses_perturbation_pseudo_readers(phantom_cohort: Path, tmp_path: Path) -> None:
-    from nbrisk.study_analysis import analyze_study
+    from nbrisk.reproducibility.study_analysis import analyze_study
 
     cohort = phantom_cohort.parent
     study = export_study(phantom_cohort, tmp_path / "S", ["solo"], seed=9).study_dir

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from nbrisk import preprocess
-from nbrisk.features import extract_features
-from nbrisk.phantom import PhantomSpec, make_phantom
+from nbrisk.features import preprocess
+from nbrisk.features.extract import extract_features
+from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
 
 SETTINGS = [(1, "Platform"), (2, "Platform"), (3, "Pool")]  # (threads, threader) the caller may have set
 
@@ -58,7 +58,7 @@ def test_whole_image_normalisation_same_whatever_the_thread_settings(mr) -> None
 @pytest.mark.radiomics
 def test_jia2023_mri_features_same_whatever_the_thread_settings(mr) -> None:
     """The whole MRI preset (N4, whole-image z-score, LoG, wavelet, LBP) under each setting, bit for bit."""
-    import nbrisk.features as features
+    import nbrisk.features.extract as features
 
     def run():
         features._N4_MEMO.clear()  # N4 must run under each setting, not come from the memo
@@ -103,7 +103,7 @@ def test_blas_runs_on_one_thread_during_extraction(mr, monkeypatch) -> None:
     levels LAPACK's eigenvalues differ with the thread count: the MCC must run on one BLAS thread."""
     from threadpoolctl import threadpool_limits
 
-    from nbrisk import fastextract
+    from nbrisk.features import engine as fastextract
 
     seen: list[int] = []
     eigvalsh = np.linalg.eigvalsh

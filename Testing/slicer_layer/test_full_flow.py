@@ -14,9 +14,9 @@ from .panel_helpers import save_screenshot
 
 pytestmark = [pytest.mark.gui]
 
-NEEDED = {"nbrisk.segmentation": "semiautomatic ROI (branch seg)", "nbrisk.cli.predict": "predict CLI (branch bundle)",
-          "nbrisk.bundle": "bundles", "nbrisk.modeling": "training", "nbrisk.idrf": "IDRF checklist",
-          "nbrisk.cli.study": "reader study CLI", "nbrisk.agreement": "Dice"}
+NEEDED = {"nbrisk.segment.grow": "semiautomatic ROI (branch seg)", "nbrisk.cli.predict": "predict CLI (branch bundle)",
+          "nbrisk.bundle.format": "bundles", "nbrisk.modeling": "training", "nbrisk.staging.idrf": "IDRF checklist",
+          "nbrisk.cli.study": "reader study CLI", "nbrisk.reproducibility.agreement": "Dice"}
 
 
 def _missing() -> list[str]:
@@ -85,7 +85,7 @@ def test_reader_study_export_import_analyze_and_report_through_the_panel(standin
     import numpy as np
     import SimpleITK as sitk
 
-    from nbrisk.phantom import make_cohort
+    from nbrisk.synthetic.phantom import make_cohort
 
     from .panel_helpers import build_module_widget
 

@@ -41,7 +41,7 @@ def png_size(path: Path) -> tuple[int, int]:
 def test_cmake_script_list_matches_the_files_on_disk() -> None:
     scripts, _ = cmake_sources.listed()
     expected = cmake_sources.expected_scripts()
-    assert "NBRiskModule.py" in scripts and "NBRiskLib/widget.py" in scripts and "nbrisk/io.py" in scripts
+    assert "NBRiskModule.py" in scripts and "NBRiskLib/widget.py" in scripts and "nbrisk/io/images.py" in scripts
     missing, extra = sorted(set(expected) - set(scripts)), sorted(set(scripts) - set(expected))
     assert not missing and not extra, (f"NBRiskModule/CMakeLists.txt is stale (missing {missing}, extra {extra}); "
                                        "run: python Testing/slicer_layer/cmake_sources.py")

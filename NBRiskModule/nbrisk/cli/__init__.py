@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in _verb_modules():
-        p = sub.add_parser(mod.COMMAND, help=getattr(mod, "HELP", None), description=getattr(mod, "HELP", None))
+        p = sub.add_parser(mod.COMMAND, help=mod.HELP.replace("%", "%%"), description=mod.HELP)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
         if hasattr(mod, "add_subcommands"):

@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from nbrisk.bundle import MODEL, read_verified, version_drift
-    from nbrisk.bundle_safety import audit_skops, sha256_bytes
+    from nbrisk.bundle.format import MODEL, read_verified, version_drift
+    from nbrisk.bundle.safety import audit_skops, sha256_bytes
 
     members, card = read_verified(args.bundle)
     audit_skops(members[MODEL], str(args.bundle))  # the types, without constructing anything
@@ -85,11 +85,11 @@ def card_lines(card: dict[str, Any]) -> list[str]:
 
 
 def resolve_preset(preset: str, override_sha256: str | None) -> tuple[str, str]:
-    """Return (preset name, content hash) from ``nbrisk.presets``, or the name as given and the override."""
+    """Return (preset name, content hash) from ``nbrisk.features.presets``, or the name as given and the override."""
     if override_sha256:
         return preset, override_sha256.lower()
     try:
-        from nbrisk.presets import load_preset
+        from nbrisk.features.presets import load_preset
     except ImportError as exc:
         raise MissingDependencyError("this nbrisk has no preset registry; pass --preset-sha256") from exc
     loaded = load_preset(preset)
@@ -97,7 +97,7 @@ def resolve_preset(preset: str, override_sha256: str | None) -> tuple[str, str]:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from nbrisk.bundle_import import import_pickle
+    from nbrisk.bundle.pickle_import import import_pickle
 
     print(PICKLE_WARNING.format(path=args.model), file=sys.stderr)
     if not args.features.is_file():

@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nbrisk.demo import DemoContext, run_demo
+    from nbrisk.synthetic.demo import DemoContext, run_demo
 
     ctx = DemoContext(out_dir=args.out, n_cases=args.cases, seed=args.seed, jobs=args.jobs,
                       log=lambda s: print(s, flush=True))

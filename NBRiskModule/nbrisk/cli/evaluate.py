@@ -20,14 +20,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def load_trained(path: Path) -> Any:
-    """Load a verified bundle (:func:`nbrisk.bundle.load_bundle`) as a TrainedModel."""
-    from nbrisk.bundle import load_bundle
+    """Load a verified bundle (:func:`nbrisk.bundle.format.load_bundle`) as a TrainedModel."""
+    from nbrisk.bundle.format import load_bundle
 
     return _from_bundle(load_bundle(path))
 
 
 def _from_bundle(bundle: Any) -> Any:
-    """A TrainedModel view of a loaded :class:`nbrisk.bundle.Bundle` (card layout of bundle format 1)."""
+    """A TrainedModel view of a loaded :class:`nbrisk.bundle.format.Bundle` (card layout of bundle format 1)."""
     from nbrisk.modeling import TrainedModel
 
     card = bundle.card

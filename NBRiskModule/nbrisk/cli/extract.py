@@ -36,8 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nbrisk.cohort import _quiet_radiomics
-    from nbrisk.presets import load_preset
+    from nbrisk.features.cohort import _quiet_radiomics
+    from nbrisk.features.presets import load_preset
 
     _quiet_radiomics()
     preset = load_preset(args.preset)
@@ -55,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
 def _run_single(args: argparse.Namespace, preset) -> int:
     import warnings
 
-    from nbrisk.cohort import load_row_inputs, provenance, sidecar_paths, write_features_csv
-    from nbrisk.features import extract_features
-    from nbrisk.io import atomic_path
+    from nbrisk.features.cohort import load_row_inputs, provenance, sidecar_paths, write_features_csv
+    from nbrisk.features.extract import extract_features
+    from nbrisk.io.images import atomic_path
 
     row: dict[str, str] = {"mask": str(args.mask), "label": "" if args.label is None else str(args.label),
                            "segment": args.segment or ""}
@@ -77,7 +77,7 @@ def _run_single(args: argparse.Namespace, preset) -> int:
     image, mask = load_row_inputs(row, preset, resample_mask=args.resample_mask, roi_only=args.engine == "nbrisk")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from nbrisk import fastextract
+        from nbrisk.features import engine as fastextract
 
         try:
             fv = extract_features(image, mask.image, preset, engine=args.engine, jobs=args.jobs, whole=mask.whole)
@@ -100,7 +100,7 @@ def _run_single(args: argparse.Namespace, preset) -> int:
 def _run_manifest(args: argparse.Namespace, preset) -> int:
     from tqdm import tqdm
 
-    from nbrisk.cohort import extract_manifest
+    from nbrisk.features.cohort import extract_manifest
 
     bar = None
 

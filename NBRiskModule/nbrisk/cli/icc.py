@@ -11,7 +11,7 @@ HELP = "intraclass correlation per feature between readers (feature CSVs keyed o
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from nbrisk.icc import DEFAULT_FORM, FORMS
+    from nbrisk.reproducibility.icc import DEFAULT_FORM, FORMS
 
     p.add_argument(
         "--features",
@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def read_feature_tables(paths: list[Path], readers: str | None) -> tuple[object, list[str] | None]:
-    """Read the CSVs into what :func:`nbrisk.icc.compute_icc` takes (one table with readers, or a list)."""
+    """Read the CSVs into what :func:`nbrisk.reproducibility.icc.compute_icc` takes (one table with readers, or a list)."""
     import pandas as pd
 
     from nbrisk.errors import InputError
@@ -73,8 +73,8 @@ def read_feature_tables(paths: list[Path], readers: str | None) -> tuple[object,
 
 
 def run(args: argparse.Namespace) -> int:
-    from nbrisk.icc import category_counts, compute_icc, kept_features, normalize_form
-    from nbrisk.io import atomic_path
+    from nbrisk.reproducibility.icc import category_counts, compute_icc, kept_features, normalize_form
+    from nbrisk.io.images import atomic_path
 
     form = normalize_form(args.form)
     data, names = read_feature_tables(args.features, args.readers)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from nbrisk.idrf import Checklist
+    from nbrisk.staging.idrf import Checklist
 
 COMMAND = "idrf"
 HELP = "IDRF checklist: pre-fill with image-derived hints from a structure segmentation, edit, show"
@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--names",
         help="label names for a label map: 1=tumour,2=aorta,... | JSON file | Slicer "
-        "colour table | 'phantom' (nbrisk.phantom.STRUCTURES)",
+        "colour table | 'phantom' (nbrisk.synthetic.phantom.STRUCTURES)",
     )
     p.add_argument("--tumour", help="name of the tumour segment (default: the one named tumour/tumor/mass)")
     p.add_argument("--case-id", default="", help="pseudonymous case id stored in the checklist")
@@ -84,7 +84,7 @@ def _pairs(values: list[str], what: str) -> list[tuple[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from nbrisk.errors import InputError
-    from nbrisk.idrf import Checklist
+    from nbrisk.staging.idrf import Checklist
 
     if args.checklist and (args.image or args.segmentation):
         raise InputError("give either --checklist (edit/show) or --image with --segmentation (new), not both")
@@ -110,10 +110,10 @@ def _has_edits(args: argparse.Namespace) -> bool:
 
 
 def _new_checklist(args: argparse.Namespace) -> Checklist:
-    from nbrisk.hints import hints_from_masks
-    from nbrisk.idrf import Checklist
-    from nbrisk.io import read_image
-    from nbrisk.structures import parse_names, read_structures
+    from nbrisk.staging.hints import hints_from_masks
+    from nbrisk.staging.idrf import Checklist
+    from nbrisk.io.images import read_image
+    from nbrisk.io.structures import parse_names, read_structures
 
     image = read_image(args.image)
     names = parse_names(args.names) if args.names else None
@@ -133,7 +133,7 @@ def _new_checklist(args: argparse.Namespace) -> Checklist:
 
 def _apply_edits(cl: Checklist, args: argparse.Namespace) -> None:
     from nbrisk.errors import InputError
-    from nbrisk.idrf import Evidence
+    from nbrisk.staging.idrf import Evidence
 
     for region, status in _pairs(args.region, "region"):
         cl.set_region(region, status)
@@ -160,8 +160,8 @@ def _apply_edits(cl: Checklist, args: argparse.Namespace) -> None:
 
 
 def _print(cl: Checklist, as_json: bool, target: Path | None) -> None:
-    from nbrisk.idrf import checklist_view
-    from nbrisk.inrg import primary_stage, surgical_risk_seed001
+    from nbrisk.staging.idrf import checklist_view
+    from nbrisk.staging.inrg import primary_stage, surgical_risk_seed001
 
     if as_json:
         print(json.dumps(cl.to_dict(), indent=2))
@@ -193,8 +193,8 @@ def _print(cl: Checklist, as_json: bool, target: Path | None) -> None:
 def _write_contacts(masks: dict, tumour: str | None, path: Path) -> None:
     import csv
 
-    from nbrisk.hints import contact_table
-    from nbrisk.io import atomic_path
+    from nbrisk.staging.hints import contact_table
+    from nbrisk.io.images import atomic_path
 
     rows = contact_table(masks, tumour)
     fields = [

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from nbrisk.idrf import Checklist
-    from nbrisk.inrg import Metastases
+    from nbrisk.staging.idrf import Checklist
+    from nbrisk.staging.inrg import Metastases
 
 COMMAND = "inrg"
 HELP = "INRG stage (INRGSS) and pretreatment risk group (group letter, risk group, rule that fired)"
@@ -41,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from nbrisk.errors import InputError
-    from nbrisk.inrg import UNCLASSIFIABLE, StageResult, inrgss_stage, parse_value, risk_group
+    from nbrisk.staging.inrg import UNCLASSIFIABLE, StageResult, inrgss_stage, parse_value, risk_group
 
     if args.stage and (args.checklist or args.metastases):
         raise InputError("give either --stage or --checklist/--metastases to derive it, not both")
@@ -87,13 +87,13 @@ def run(args: argparse.Namespace) -> int:
 def _checklist(path: Path | None) -> Checklist | None:
     if path is None:
         return None
-    from nbrisk.idrf import Checklist
+    from nbrisk.staging.idrf import Checklist
 
     return Checklist.load(path)
 
 
 def _metastases(args: argparse.Namespace) -> Metastases:
-    from nbrisk.inrg import Metastases
+    from nbrisk.staging.inrg import Metastases
 
     spec = (args.metastases or "unknown").strip().lower()
     mibg = None if args.mibg_marrow_positive is None else args.mibg_marrow_positive == "yes"

@@ -13,14 +13,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nbrisk.presets import available_presets, load_preset
+    from nbrisk.features.presets import available_presets, load_preset
 
     if args.show:
         preset = load_preset(args.show)
         if preset.source.startswith("preset "):
             from importlib import resources
 
-            print((resources.files("nbrisk") / "presets" / f"{preset.name}.yaml").read_text(encoding="utf-8"))
+            print((resources.files("nbrisk.features") / "presets" / f"{preset.name}.yaml").read_text(encoding="utf-8"))
         else:
             print(open(preset.source, encoding="utf-8").read())
         print(f"# features: {preset.feature_count}   sha256: {preset.sha256}")

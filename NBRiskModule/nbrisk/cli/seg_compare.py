@@ -34,8 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _read_pair(
     ref_path: Path, test_path: Path, label: int | None, test_label: int | None
 ) -> dict[str, float]:
-    from nbrisk.agreement import compare_masks
-    from nbrisk.io import read_mask
+    from nbrisk.reproducibility.agreement import compare_masks
+    from nbrisk.io.images import read_mask
 
     ref = read_mask(ref_path, label=label)
     if not test_path.exists():
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give --reference and --test (or --manifest pairs.csv for a cohort)")
     metrics = _read_pair(args.reference, args.test, args.label, args.test_label)
     if args.json is not None:
-        from nbrisk.io import atomic_path
+        from nbrisk.io.images import atomic_path
 
         payload = {"reference": str(args.reference), "test": str(args.test),
                    **{k: (None if math.isnan(v) else v) for k, v in metrics.items()}}
@@ -96,8 +96,8 @@ def _read_manifest(path: Path) -> list[dict[str, str]]:
 
 
 def _run_manifest(args: argparse.Namespace) -> int:
-    from nbrisk.agreement import METRICS
-    from nbrisk.io import atomic_path
+    from nbrisk.reproducibility.agreement import METRICS
+    from nbrisk.io.images import atomic_path
 
     rows = _read_manifest(args.manifest)
     base = args.manifest.parent

@@ -63,7 +63,7 @@ Triple = tuple[float, float, float]
 
 
 def _ijk_points(image: object, triples: list[Triple], what: str) -> list[Triple]:
-    from nbrisk.segmentation import index_to_lps
+    from nbrisk.segment.grow import index_to_lps
 
     out = []
     for t in triples:
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import SimpleITK as sitk
 
-    from nbrisk.io import read_image, write_image
-    from nbrisk.segmentation import GrowParams, grow_from_seeds
+    from nbrisk.io.images import read_image, write_image
+    from nbrisk.segment.grow import GrowParams, grow_from_seeds
 
     image = read_image(args.image)
     seeds = list(args.seed_lps) + _ijk_points(image, args.seed_ijk, "tumour seed")

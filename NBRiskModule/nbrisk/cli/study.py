@@ -10,8 +10,8 @@ HELP = "reader study: blinded export, import of reader segmentations, Dice/HD95 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from nbrisk.icc import DEFAULT_FORM
-    from nbrisk.perturb import DEFAULT_PERTURBATIONS
+    from nbrisk.reproducibility.icc import DEFAULT_FORM
+    from nbrisk.reproducibility.perturb import DEFAULT_PERTURBATIONS
 
     sub = p.add_subparsers(dest="study_action", metavar="ACTION", required=True)
     e = sub.add_parser("export", help="write one blinded package per reader (and pass) into a new folder")
@@ -79,7 +79,7 @@ def _perturb(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from nbrisk.errors import InputError
-    from nbrisk.perturb import write_pseudo_readers
+    from nbrisk.reproducibility.perturb import write_pseudo_readers
 
     if args.out.exists():
         raise InputError(f"{args.out}: already exists; choose a new folder")
@@ -101,7 +101,7 @@ def _perturb(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from nbrisk.study import export_study
+    from nbrisk.reproducibility.study import export_study
 
     res = export_study(args.manifest, args.out, args.readers.split(","), repeats=args.repeats, seed=args.seed)
     print(
@@ -116,7 +116,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from nbrisk.study_import import import_reader
+    from nbrisk.reproducibility.study_import import import_reader
 
     rep = import_reader(args.study, args.reader, args.from_dir, segment=args.segment, label=args.label)
     total = len(rep.imported) + len(rep.kept_earlier) + len(rep.missing) + len(rep.failed)
@@ -136,7 +136,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from nbrisk.study_analysis import analyze_study
+    from nbrisk.reproducibility.study_analysis import analyze_study
 
     res = analyze_study(
         args.study,

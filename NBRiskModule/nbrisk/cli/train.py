@@ -25,12 +25,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def preset_identity(preset: str | None) -> tuple[str, str]:
-    """(name, sha256) of the extraction preset, via nbrisk.presets when available."""
+    """(name, sha256) of the extraction preset, via nbrisk.features.presets when available."""
     if preset is None:
         logger.warning("no --preset given: the bundle cannot check that features come from the same preset")
         return "unspecified", ""
     try:
-        from nbrisk.presets import load_preset
+        from nbrisk.features.presets import load_preset
     except ImportError:
         path = Path(preset)
         sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
@@ -42,7 +42,7 @@ def preset_identity(preset: str | None) -> tuple[str, str]:
 def save(path: Path, trained: Any, preset_name: str, preset_sha: str, training: Any = None,
          labels: Any = None) -> Path:
     """Save a ``.nbrisk`` bundle with the training reference data and the recipe in the card."""
-    from nbrisk.bundle import save_bundle
+    from nbrisk.bundle.format import save_bundle
 
     rule = ("Youden's J on the training data" if trained.kind == "classification"
             else "median training risk score (low/high Radscore group cut-off)")

@@ -100,7 +100,7 @@ class Recipe:
 
 def shipped_recipes() -> list[str]:
     """Names of the recipes shipped in ``nbrisk/recipes``."""
-    folder = resources.files("nbrisk") / "recipes"
+    folder = resources.files("nbrisk.modeling") / "recipes"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -126,7 +126,7 @@ def _recipe_text(name_or_path: str | Path) -> tuple[str, str]:
             raise InputError(f"{path}: recipe file not found; give a shipped name ({', '.join(shipped_recipes())}) "
                              "or an existing YAML file")
         return path.read_text(encoding="utf-8"), str(path)
-    res = resources.files("nbrisk") / "recipes" / f"{name_or_path}.yaml"
+    res = resources.files("nbrisk.modeling") / "recipes" / f"{name_or_path}.yaml"
     if not res.is_file():
         raise InputError(f"unknown recipe '{name_or_path}'; use one of {', '.join(shipped_recipes())} "
                          "or the path of a YAML recipe file")

@@ -1,1 +1,0 @@
-"""Steps of ``nbrisk demo`` (``sNN_name.py``, run in name order; see :mod:`nbrisk.demo`)."""

@@ -1,0 +1,1 @@
+"""Feature extraction: presets, preprocessing, the pyradiomics-equal engine and cohorts."""

@@ -1,0 +1,1 @@
+"""Reading images and masks onto one voxel grid (NRRD, NIfTI, DICOM series, Slicer and DICOM SEG)."""

@@ -1,0 +1,489 @@
+"""Read images and masks, and check that they share one voxel grid.
+
+Images: NRRD, NIfTI (.nii/.nii.gz), MHA/MHD, or a folder holding one DICOM series (sorted by slice
+position; missing slices and uneven spacing are refused). Masks: label maps in the same formats, Slicer
+``.seg.nrrd`` segmentations (segment chosen by name or label value) and DICOM SEG objects.
+All geometry is SimpleITK's: physical points in LPS millimetres.
+
+Every problem a user can cause is an :class:`~nbrisk.errors.InputError` with a one-line message that
+names the file and the fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from nbrisk.errors import InputError, InputGeometryError
+from nbrisk.io.segfiles import is_dicom_seg, read_dicom_seg, read_slicer_seg
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".nrrd", ".nii", ".nii.gz", ".mha", ".mhd", ".dcm")
+GEOMETRY_TOLERANCE = 1e-3  # relative (spacing) and mm (origin); direction cosines absolute
+
+
+@dataclass(frozen=True, slots=True)
+class Mask:
+    """A binary ROI on a known grid, with where it came from."""
+
+    image: sitk.Image  # uint8, 1 inside the ROI, 0 outside
+    label: int  # label value (or segment label value) selected in the source file
+    source: Path
+    segment_name: str | None = None
+    whole: Grid | None = None  # the whole image's grid, when ``image`` is only the block around the ROI
+
+    @property
+    def voxel_count(self) -> int:
+        return int(np.count_nonzero(sitk.GetArrayViewFromImage(self.image)))
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """An image's voxel grid without its voxels (read from the file header): stands in for a reference image.
+
+    Offers the geometry methods of ``sitk.Image`` that grid checks use (size, spacing, origin, direction,
+    physical point to index), so a mask can be checked against and put on an image's grid before, or
+    instead of, reading the image's voxels.
+    """
+
+    size: tuple[int, ...]
+    spacing: tuple[float, ...]
+    origin: tuple[float, ...]
+    direction: tuple[float, ...]
+
+    @classmethod
+    def of(cls, image: sitk.Image | Grid) -> Grid:
+        if isinstance(image, Grid):
+            return image
+        return cls(image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
+
+    def GetSize(self) -> tuple[int, ...]:  # noqa: N802 (sitk.Image's names)
+        return self.size
+
+    def GetSpacing(self) -> tuple[float, ...]:  # noqa: N802
+        return self.spacing
+
+    def GetOrigin(self) -> tuple[float, ...]:  # noqa: N802
+        return self.origin
+
+    def GetDirection(self) -> tuple[float, ...]:  # noqa: N802
+        return self.direction
+
+    def TransformPhysicalPointToContinuousIndex(self, point: tuple[float, ...]) -> tuple[float, ...]:  # noqa: N802
+        return self._probe().TransformPhysicalPointToContinuousIndex([float(v) for v in point])
+
+    def TransformContinuousIndexToPhysicalPoint(self, index: tuple[float, ...]) -> tuple[float, ...]:  # noqa: N802
+        return self._probe().TransformContinuousIndexToPhysicalPoint([float(v) for v in index])
+
+    def _probe(self) -> sitk.Image:
+        """A one-voxel image on this grid: ITK's own index/point arithmetic, bit for bit."""
+        return self.apply(sitk.Image([1] * len(self.size), sitk.sitkUInt8))
+
+    def apply(self, image: sitk.Image) -> sitk.Image:
+        """Give ``image`` this grid's spacing, origin and direction (it keeps its own size); returns it."""
+        image.SetSpacing(self.spacing)
+        image.SetOrigin(self.origin)
+        image.SetDirection(self.direction)
+        return image
+
+
+# --------------------------------------------------------------------------------------------- images
+def read_grid(path: str | Path) -> Grid | None:
+    """The grid of a 3-D scalar image file from its header alone; None for DICOM folders, 2-D/4-D or vector
+    images and unreadable headers (read those with :func:`read_image`, which explains what is wrong)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(p))
+    try:
+        with keep_locale():
+            reader.ReadImageInformation()
+    except RuntimeError:
+        return None
+    if reader.GetDimension() != 3 or reader.GetNumberOfComponents() != 1:
+        return None
+    return Grid(reader.GetSize(), reader.GetSpacing(), reader.GetOrigin(), reader.GetDirection())
+
+
+def read_image_region(path: str | Path, index: tuple[int, int, int], size: tuple[int, int, int],
+                      grid: Grid | None = None) -> sitk.Image:
+    """Read only the block ``[index, index + size)`` (x, y, z voxels) of a 3-D image file, on the file's grid.
+
+    MHA/MHD and NIfTI (``.nii``, ``.nii.gz``) files are streamed by ITK, NRRD files (raw or gzip) by
+    :mod:`nbrisk.io.nrrd_block`: only the block's slices are read. ITK reads unusual NRRD whole and cuts the block
+    at once, so only the block stays in memory afterwards. ``grid``: the file's :func:`read_grid`, when the
+    caller has it already.
+    Checks as :func:`read_image`.
+    """
+    p = Path(path)
+    name = p.name.lower()
+    if name.endswith(".nrrd") and not name.endswith(".seg.nrrd"):
+        from nbrisk.io.nrrd_block import read_block
+
+        grid = grid or read_grid(p)
+        block = read_block(p, list(index), list(size)) if grid is not None else None
+        if block is not None:  # on the file's grid, as ITK would place the block
+            img = grid.apply(sitk.GetImageFromArray(block))
+            img.SetOrigin(grid.TransformContinuousIndexToPhysicalPoint([float(v) for v in index]))
+            return _check_finite(img, p)
+    return _check_finite(read_sitk(p, "image", (index, size)), p)
+
+
+def read_image(path: str | Path) -> sitk.Image:
+    """Read a 3-D scalar image (NRRD, NIfTI, MHA or a DICOM series folder) as float-capable SimpleITK image.
+
+    Raises:
+        InputError: missing, corrupt or truncated file; 4-D or vector image; NaN or infinite voxels.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: file not found; check the path")
+    if p.is_dir():
+        img = read_dicom_series(p)
+    else:
+        img = read_sitk(p, "image")
+    return _check_finite(as_3d_scalar(img, p), p)
+
+
+def _check_finite(img: sitk.Image, p: Path) -> sitk.Image:
+    arr = sitk.GetArrayViewFromImage(img)
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        n = int(np.count_nonzero(~np.isfinite(arr)))
+        raise InputError(f"{p}: image has {n} NaN/infinite voxels; fix or re-export the image")
+    return img
+
+
+def read_sitk(p: Path, what: str, region: tuple[tuple[int, ...], tuple[int, ...]] | None = None) -> sitk.Image:
+    """Read a file with SimpleITK (only the block ``region = (index, size)`` when given)."""
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(p))
+    if region is not None:
+        reader.SetExtractIndex([int(v) for v in region[0]])
+        reader.SetExtractSize([int(v) for v in region[1]])
+    try:
+        with keep_locale():
+            return reader.Execute()
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        hint = next((ln.strip() for ln in first if "ERROR" in ln or "rror" in ln), "unreadable")
+        raise InputError(
+            f"{p}: cannot read {what} (corrupt, truncated or unsupported format: {hint[:120]}); "
+            "re-export it as NRRD, NIfTI or MHA"
+        ) from None
+
+
+def as_3d_scalar(img: sitk.Image, p: Path) -> sitk.Image:
+    if img.GetNumberOfComponentsPerPixel() > 1:
+        raise InputError(
+            f"{p}: image has {img.GetNumberOfComponentsPerPixel()} components per voxel (vector/RGB or 4-D); "
+            "give a single 3-D scalar volume (e.g. one phase or one echo)"
+        )
+    if img.GetDimension() == 4:
+        if img.GetSize()[3] == 1:
+            return img[:, :, :, 0]
+        raise InputError(
+            f"{p}: image is 4-D ({img.GetSize()[3]} volumes); give a single 3-D volume (one phase/time point)"
+        )
+    if img.GetDimension() == 2:
+        return sitk.JoinSeries(img)
+    if img.GetDimension() != 3:
+        raise InputError(f"{p}: image has {img.GetDimension()} dimensions; give a 3-D volume")
+    return img
+
+
+@contextmanager
+def keep_locale() -> Iterator[None]:
+    """Restore the C library locale after GDCM, which switches LC_CTYPE to "C" (ASCII text I/O afterwards)."""
+    import locale
+
+    saved = locale.setlocale(locale.LC_ALL)
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_ALL, saved)
+
+
+def read_dicom_series(folder: Path) -> sitk.Image:
+    """Read one DICOM series from a folder, sorted by position; refuse gaps and uneven spacing."""
+    with keep_locale():
+        return _read_dicom_series(folder)
+
+
+def _read_dicom_series(folder: Path) -> sitk.Image:
+    reader = sitk.ImageSeriesReader()
+    ids = reader.GetGDCMSeriesIDs(str(folder))
+    if not ids:
+        raise InputError(f"{folder}: no DICOM series found in this folder; point to the folder of one series")
+    if len(ids) > 1:
+        raise InputError(
+            f"{folder}: holds {len(ids)} DICOM series ({', '.join(ids[:3])}...); put each series in its own folder"
+        )
+    files = list(reader.GetGDCMSeriesFileNames(str(folder), ids[0]))
+    _check_slice_positions(folder, files)
+    reader.SetFileNames(files)
+    try:
+        return reader.Execute()
+    except RuntimeError as exc:
+        raise InputError(f"{folder}: cannot read DICOM series ({str(exc).strip()[:120]})") from None
+
+
+def _check_slice_positions(folder: Path, files: list[str]) -> None:
+    import pydicom
+
+    if len(files) < 2:
+        return
+    positions, normal = [], None
+    for f in files:
+        try:
+            ds = pydicom.dcmread(f, stop_before_pixels=True)
+            ipp = np.array([float(v) for v in ds.ImagePositionPatient])
+            if normal is None:
+                iop = np.array([float(v) for v in ds.ImageOrientationPatient])
+                normal = np.cross(iop[:3], iop[3:])
+        except Exception as exc:  # pydicom raises many types for broken headers
+            raise InputError(f"{f}: unreadable DICOM header ({type(exc).__name__}); re-export the series") from None
+        positions.append(float(ipp @ normal))
+    pos = np.sort(np.array(positions))
+    gaps = np.diff(pos)
+    if np.any(gaps < 1e-3):
+        raise InputError(f"{folder}: two DICOM slices share a position; remove duplicate slices")
+    med = float(np.median(gaps))
+    worst = int(np.argmax(np.abs(gaps - med)))
+    if abs(gaps[worst] - med) > max(0.01 * med, 1e-3):
+        if gaps[worst] > 1.5 * med:
+            what = f"missing slice(s) between positions {pos[worst]:.2f} and {pos[worst + 1]:.2f} mm"
+        else:
+            what = f"uneven slice spacing ({gaps[worst]:.3f} mm vs median {med:.3f} mm)"
+        raise InputError(f"{folder}: {what}; export the complete series with regular spacing")
+
+
+# ---------------------------------------------------------------------------------------------- masks
+def read_mask(
+    path: str | Path,
+    reference: sitk.Image | Grid | None = None,
+    *,
+    label: int | None = None,
+    segment: str | None = None,
+    reference_path: str | Path | None = None,
+    resample: bool = False,
+) -> Mask:
+    """Read a mask and return the selected ROI as a binary uint8 image on the reference grid.
+
+    ``reference`` may be a :class:`Grid` (the image's header) instead of the image.
+    ``label`` picks a label value (label maps) or a segment's label value (``.seg.nrrd``); ``segment``
+    picks a Slicer segment or DICOM SEG segment by name. With one label present, it is used by default.
+    When ``reference`` is given the grid is checked (see :func:`check_geometry`); a mask stored on a
+    sub-extent of the same grid (Slicer's default) is padded losslessly; any other mismatch is an error
+    unless ``resample=True`` (nearest neighbour onto the reference grid).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: mask file not found; check the path")
+    name = p.name.lower()
+    seg_name = None
+    if name.endswith(".seg.nrrd"):
+        labelmap, sel, seg_name = read_slicer_seg(p, label, segment)
+    elif p.is_dir() or name.endswith(".dcm") and is_dicom_seg(p):
+        labelmap, sel, seg_name = read_dicom_seg(p, label, segment, reference)
+    else:
+        if segment is not None:
+            raise InputError(f"{p}: --segment works for .seg.nrrd and DICOM SEG only; use --label for label maps")
+        labelmap = as_3d_scalar(read_sitk(p, "mask"), p)
+        sel = _pick_label(p, labelmap, label)
+    binary = sitk.BinaryThreshold(labelmap, sel, sel, 1, 0)  # uint8
+    del labelmap  # a CT-sized label map is 50+ MB: free it before the grid step copies the binary mask
+    if reference is not None:
+        binary = conform_to_reference(binary, reference, p, reference_path, resample=resample)
+    n = int(np.count_nonzero(sitk.GetArrayViewFromImage(binary)))
+    if n == 0:
+        raise InputError(f"{p}: ROI (label {sel}) lies outside the image; draw the ROI on this image")
+    if n == 1:
+        raise InputError(f"{p}: ROI (label {sel}) has a single voxel; texture features need a real ROI")
+    return Mask(binary, sel, p, seg_name)
+
+
+def _pick_label(p: Path, labelmap: sitk.Image, label: int | None) -> int:
+    arr = sitk.GetArrayViewFromImage(labelmap)
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            raise InputError(f"{p}: mask has NaN voxels; a mask must hold integer labels")
+        if not np.all(np.equal(np.mod(arr, 1), 0)):
+            raise InputError(
+                f"{p}: mask holds non-integer values (a probability map?); threshold it to integer labels first"
+            )
+    present = [int(v) for v in _distinct(arr) if v != 0]
+    if not present:
+        raise InputError(f"{p}: mask is empty (no non-zero voxel); draw or export the ROI again")
+    if label is None:
+        if len(present) == 1:
+            return present[0]
+        if 1 in present:
+            return 1
+        raise InputError(f"{p}: mask holds labels {present[:10]}; choose one with --label")
+    if label not in present:
+        raise InputError(f"{p}: label {label} is absent (present: {present[:10]}); pass one of those with --label")
+    return int(label)
+
+
+def _distinct(arr: np.ndarray, slab_voxels: int = 1 << 20) -> list:
+    """Sorted distinct values, slab by slab: ``np.unique`` of a whole CT label map sorts a 50+ MB copy."""
+    step = max(1, slab_voxels // max(1, arr[0].size))
+    found: set = set()
+    for k in range(0, arr.shape[0], step):
+        found.update(np.unique(arr[k : k + step]).tolist())
+    return sorted(found)
+
+
+# ------------------------------------------------------------------------------------------- geometry
+def geometry_difference(a: sitk.Image, b: sitk.Image, tol: float = GEOMETRY_TOLERANCE) -> str | None:
+    """Return a description of the first differing grid field (size, spacing, origin, direction) or None."""
+    if a.GetSize() != b.GetSize():
+        return f"size differs ({a.GetSize()} vs {b.GetSize()})"
+    sa, sb = np.array(a.GetSpacing()), np.array(b.GetSpacing())
+    if np.any(np.abs(sa - sb) > tol * np.maximum(sa, sb)):
+        return f"spacing differs ({_fmt(sa)} vs {_fmt(sb)} mm)"
+    oa, ob = np.array(a.GetOrigin()), np.array(b.GetOrigin())
+    if np.any(np.abs(oa - ob) > max(tol, tol * float(sa.min()) * 10)):
+        return f"origin differs ({_fmt(oa)} vs {_fmt(ob)} mm)"
+    da, db = np.array(a.GetDirection()), np.array(b.GetDirection())
+    if np.any(np.abs(da - db) > tol):
+        return f"direction differs ({_fmt(da)} vs {_fmt(db)})"
+    return None
+
+
+def _fmt(v: np.ndarray) -> str:
+    return "(" + ", ".join(f"{x:.4g}" for x in v) + ")"
+
+
+def check_geometry(
+    image: sitk.Image | Grid, mask: sitk.Image | Grid, image_path: str | Path | None, mask_path: str | Path | None,
+    *, phase: bool = False,
+) -> None:
+    """Raise InputGeometryError naming both files and the differing field when the grids differ.
+
+    ``phase=True``: ``mask`` is another phase image of the same case (which must share the first one's grid).
+    """
+    diff = geometry_difference(mask, image)
+    if diff and phase:
+        raise InputGeometryError(
+            f"phase image {mask_path} does not match phase image {image_path}: {diff}; "
+            "register or resample the phases onto one grid before extraction"
+        )
+    if diff:
+        raise InputGeometryError(
+            f"mask {mask_path or '<mask>'} does not match image {image_path or '<image>'}: {diff} "
+            "(mask vs image); re-export the mask on the image grid or pass --resample-mask"
+        )
+
+
+def conform_to_reference(
+    mask: sitk.Image,
+    reference: sitk.Image | Grid,
+    mask_path: str | Path | None,
+    reference_path: str | Path | None,
+    *,
+    resample: bool = False,
+) -> sitk.Image:
+    """Put a binary mask on the reference grid: as is, by lossless padding of a sub-extent, or by resampling."""
+    grid = Grid.of(reference)
+    if geometry_difference(mask, grid) is None:
+        return grid.apply(sitk.Image(mask))
+    padded = _paste_subextent(mask, reference)
+    if padded is not None:
+        return padded
+    if not resample:
+        check_geometry(reference, mask, reference_path, mask_path)
+    logger.warning("resampling mask %s onto the grid of %s (nearest neighbour)", mask_path, reference_path)
+    return sitk.Resample(mask, grid.size, sitk.Transform(), sitk.sitkNearestNeighbor, grid.origin, grid.spacing,
+                         grid.direction, 0, sitk.sitkUInt8)
+
+
+def _paste_subextent(mask: sitk.Image, reference: sitk.Image | Grid) -> sitk.Image | None:
+    """If ``mask`` is an integer-offset sub-block of the reference grid, return it padded to that grid.
+
+    A mask whose axes are only permuted or flipped relative to the reference (e.g. a DICOM SEG whose frames
+    are stored in descending slice order) is first re-oriented losslessly.
+    """
+    tol = GEOMETRY_TOLERANCE
+    if np.any(np.abs(np.array(mask.GetDirection()) - reference.GetDirection()) > tol):
+        orient = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(reference.GetDirection())
+        mask = sitk.DICOMOrient(mask, orient)
+    sm, sr = np.array(mask.GetSpacing()), np.array(reference.GetSpacing())
+    if np.any(np.abs(sm - sr) > tol * sr) or np.any(np.abs(np.array(mask.GetDirection()) - reference.GetDirection()) > tol):
+        return None
+    idx = np.array(reference.TransformPhysicalPointToContinuousIndex(mask.GetOrigin()))
+    if np.any(np.abs(idx - np.round(idx)) > 0.01):
+        return None
+    start = np.round(idx).astype(int)
+    size = np.array(mask.GetSize())
+    ref_size = np.array(reference.GetSize())
+    marr = sitk.GetArrayFromImage(mask)
+    out = np.zeros(ref_size[::-1], dtype=np.uint8)
+    lo = np.maximum(start, 0)
+    hi = np.minimum(start + size, ref_size)
+    if np.any(hi <= lo):
+        inside = 0
+    else:
+        src = marr[
+            lo[2] - start[2] : hi[2] - start[2], lo[1] - start[1] : hi[1] - start[1], lo[0] - start[0] : hi[0] - start[0]
+        ]
+        out[lo[2] : hi[2], lo[1] : hi[1], lo[0] : hi[0]] = src
+        inside = int(np.count_nonzero(src))
+    if inside != int(np.count_nonzero(marr)):
+        return None  # part of the ROI would be cut off: let the caller report the mismatch
+    return Grid.of(reference).apply(sitk.GetImageFromArray(out))
+
+
+# --------------------------------------------------------------------------------------------- output
+@contextmanager
+def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; move it onto ``target`` only if the block succeeds."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sfx = suffix if suffix is not None else "".join(target.suffixes) or ".tmp"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=sfx, dir=target.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_image(image: sitk.Image, path: str | Path, compress: bool = True) -> Path:
+    """Write an image atomically (NRRD/NIfTI/MHA by suffix)."""
+    path = Path(path)
+    with atomic_path(path) as tmp, keep_locale():
+        sitk.WriteImage(image, str(tmp), compress)
+    return path
+
+
+def load_case(
+    image_path: str | Path,
+    mask_path: str | Path,
+    *,
+    label: int | None = None,
+    segment: str | None = None,
+    resample_mask: bool = False,
+) -> tuple[sitk.Image, Mask]:
+    """Read an image and its mask, check the grids, and return both (the usual entry point)."""
+    image = read_image(image_path)
+    mask = read_mask(
+        mask_path, image, label=label, segment=segment, reference_path=image_path, resample=resample_mask
+    )
+    return image, mask

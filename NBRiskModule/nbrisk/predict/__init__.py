@@ -1,0 +1,1 @@
+"""Prediction for one case, the feature review and the HTML/PDF report."""

@@ -1,0 +1,1 @@
+"""Reader studies: blinded export/import, agreement (Dice, HD95), ICC and perturbations."""

@@ -1,0 +1,1 @@
+"""Tumour segmentation: the backend interface, the seeded grow and region competition."""

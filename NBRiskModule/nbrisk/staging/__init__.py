@@ -1,0 +1,1 @@
+"""IDRF checklist, INRGSS stage, INRG pretreatment risk group and image hints."""
