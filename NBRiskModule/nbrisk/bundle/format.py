@@ -12,7 +12,9 @@ names, preset hash and library versions. Format changes bump :data:`BUNDLE_FORMA
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
+import os
 import logging
 import platform
 import warnings as warnings_module
@@ -31,6 +33,7 @@ from nbrisk.bundle.safety import (
     UnsafeBundleError,
     audit_skops,
     read_members,
+    seal_zip,
     sha256_bytes,
     skops_loads,
     verify_checksums,
@@ -234,6 +237,7 @@ def _reference(bundle: Bundle, training: pd.DataFrame | None, labels: Sequence[A
 
 def _card(trained: Any, preset_name: str, preset_sha256: str, dropped: list[str], input_columns: list[str],
           extras: dict[str, Any]) -> dict[str, Any]:
+    created = extras.pop("created", None) or created_now()  # pinned by the caller (nbrisk train --created)
     clash = sorted(set(extras) & _RESERVED)
     if clash:
         raise InputError(f"save_bundle: card extras {clash} would overwrite core card fields; rename them")
@@ -241,7 +245,7 @@ def _card(trained: Any, preset_name: str, preset_sha256: str, dropped: list[str]
     classes = [c.item() if hasattr(c, "item") else c for c in getattr(trained.pipeline, "classes_", [])]
     card: dict[str, Any] = {
         "bundle_format_version": BUNDLE_FORMAT_VERSION,
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "created": created,
         "not_for_clinical_use": True,
         "intended_use": extras.pop("intended_use", NOT_FOR_CLINICAL_USE),
         "model": {
@@ -266,6 +270,14 @@ def _card(trained: Any, preset_name: str, preset_sha256: str, dropped: list[str]
     }
     card.update(_plain(extras))
     return card
+
+
+def created_now() -> str:
+    """The card's ``created`` time: now, or ``SOURCE_DATE_EPOCH`` when set (reproducible builds' convention)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return _dt.datetime.fromtimestamp(int(epoch), _dt.UTC).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _plain(obj: Any) -> Any:
@@ -302,11 +314,16 @@ def save_bundle(path: str | Path, trained: Any, preset_name: str, preset_sha256:
     ref_bytes = json.dumps(_reference(draft, training_features, training_labels), indent=1).encode()
     card["members"] = {MODEL: {"sha256": sha256_bytes(model_bytes), "bytes": len(model_bytes)},
                        REFERENCE: {"sha256": sha256_bytes(ref_bytes), "bytes": len(ref_bytes)}}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, member in ((MANIFEST, json.dumps(card, indent=1).encode()), (MODEL, model_bytes),
+                             (REFERENCE, ref_bytes)):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # same bytes for the same model
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, member)
     with atomic_path(path, suffix=SUFFIX) as tmp:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(MANIFEST, json.dumps(card, indent=1))
-            zf.writestr(MODEL, model_bytes)
-            zf.writestr(REFERENCE, ref_bytes)
+        tmp.write_bytes(seal_zip(buf.getvalue()))
         load_bundle(tmp, expected_preset_sha256=preset_sha256)  # never keep a bundle we could not load
     logger.info("saved bundle %s (%d bytes)", path, path.stat().st_size)
     return path

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,35 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+SEAL = b"nbrisk-sha256:"
+_SEAL_LEN = len(SEAL) + 64
+
+
+def seal_zip(data: bytes) -> bytes:
+    """Give a zip (written without a comment) a whole-file checksum: its comment becomes ``nbrisk-sha256:<hex>``,
+    the SHA-256 of every byte before the hex digits (local headers, data, central directory, end record).
+
+    Member checksums and CRCs miss damage to the zip's own structure (a flipped bit in the central directory
+    loads without complaint); the seal covers every byte. It detects damage, not a deliberate edit (anyone
+    can recompute it): ``--model-sha256`` from the publisher covers that.
+    """
+    if data[-22:-18] != b"PK\x05\x06" or data[-2:] != b"\0\0":
+        raise ValueError("seal_zip needs a zip without a comment")
+    body = data[:-2] + _SEAL_LEN.to_bytes(2, "little") + SEAL
+    return body + hashlib.sha256(body).hexdigest().encode()
+
+
+def check_seal(path: Path, data: bytes) -> None:
+    """Refuse a bundle whose bytes do not match its whole-file checksum (see :func:`seal_zip`)."""
+    tail = data[-_SEAL_LEN:]
+    if len(data) < _SEAL_LEN + 22 or not tail.startswith(SEAL):
+        raise UnsafeBundleError(f"{path}: bundle has no whole-file checksum (damaged, cut off or saved by an older "
+                                "nbrisk); get an intact copy, or re-save it with this nbrisk")
+    if hashlib.sha256(data[:-64]).hexdigest().encode() != tail[len(SEAL):]:
+        raise UnsafeBundleError(f"{path}: the file's bytes do not match its whole-file checksum (damaged in "
+                                "transfer or edited); get an intact copy of the bundle")
+
+
 def read_members(path: Path, allowed_names: tuple[str, ...], data: bytes) -> dict[str, bytes]:
     """Unpack a bundle zip from ``data`` (the bytes of ``path``, read once by the caller, so that a file hash
     the caller checks describes exactly these members); refuse non-zips (e.g. a pickle), unknown or duplicate
@@ -136,10 +166,15 @@ def read_members(path: Path, allowed_names: tuple[str, ...], data: bytes) -> dic
             f"{path}: this is a pickle file, not an NBRisk bundle; pickles can run code when loaded. "
             "Wrap a trusted one with 'nbrisk bundle import --trust-pickle'"
         )
-    if not zipfile.is_zipfile(io.BytesIO(data)):
+    if not data.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(io.BytesIO(data)):
         raise UnsafeBundleError(f"{path}: not an NBRisk bundle (not a zip file, maybe an old pickle); "
                                 "use a .nbrisk file saved by NBRisk")
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+    check_seal(path, data)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnsafeBundleError(f"{path}: damaged zip structure ({exc}); get an intact copy of the bundle") from None
+    with zf:
         infos = zf.infolist()
         names = [i.filename for i in infos]
         if len(set(names)) != len(names):
@@ -155,7 +190,7 @@ def read_members(path: Path, allowed_names: tuple[str, ...], data: bytes) -> dic
                 raise UnsafeBundleError(f"{path}: member {info.filename} is implausibly large; refusing it")
             try:
                 out[info.filename] = zf.read(info)
-            except (zipfile.BadZipFile, OSError) as exc:  # CRC error: the member was changed in place
+            except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:  # CRC/inflate error: changed in place
                 raise UnsafeBundleError(f"{path}: member {info.filename} is corrupt ({exc}); re-export the bundle")\
                     from exc
     return out
@@ -203,7 +238,7 @@ def audit_skops(data: bytes, source: str) -> list[str]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             schema = json.loads(zf.read("schema.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, zlib.error, EOFError) as exc:
         raise UnsafeBundleError(f"{source}: the model member is not a valid skops file ({exc}); re-export it")\
             from exc
     refused: set[str] = set()

@@ -34,6 +34,12 @@ def add_scheme_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def scheme_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    if args.folds is not None and args.folds < 2:
+        raise InputError(f"--folds {args.folds}: k-fold cross-validation needs at least 2 folds; give --folds 2 or more")
+    if args.repeats is not None and args.repeats < 1:
+        raise InputError(f"--repeats {args.repeats}: give 1 or more repeats")
+    if args.test_size is not None and not (0 < args.test_size < 1 or args.test_size >= 1 and args.test_size.is_integer()):
+        raise InputError(f"--test-size {args.test_size:g}: give a fraction between 0 and 1 or a whole case count")
     return {k: v for k, v in {"scheme": args.scheme, "n_splits": args.folds, "n_repeats": args.repeats,
                               "test_size": args.test_size, "split_file": args.split_file}.items() if v is not None}
 
@@ -49,7 +55,7 @@ def read_keep(path: Path | None) -> list[str] | None:
 
         df = pd.read_csv(path)
         if "feature" not in df.columns:
-            raise InputError(f"{path}: a kept-feature CSV needs a 'feature' column")
+            raise InputError(f"{path}: a kept-feature CSV needs a 'feature' column; add one")
         if "kept" in df.columns:
             df = df[df["kept"].astype(bool)]
         names = [str(x) for x in df["feature"]]
@@ -57,7 +63,7 @@ def read_keep(path: Path | None) -> list[str] | None:
         names = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
         names = [n for n in names if n and not n.startswith("#")]
     if not names:
-        raise InputError(f"{path}: the kept-feature list is empty")
+        raise InputError(f"{path}: the kept-feature list is empty; give one feature name per line")
     return names
 
 

@@ -40,9 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from nbrisk.features.presets import load_preset
 
     _quiet_radiomics()
+    if args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs}: give 1 or more worker processes")
     preset = load_preset(args.preset)
     if args.out.suffix.lower() != ".csv":
-        raise InputError(f"{args.out}: --out must be a .csv file")
+        raise InputError(f"{args.out}: --out must be a .csv file; give a path ending in .csv")
     if args.manifest:
         if args.image or args.mask:
             raise InputError("give either --manifest or --image/--mask, not both")
@@ -56,7 +58,7 @@ def _run_single(args: argparse.Namespace, preset) -> int:
     import warnings
 
     from nbrisk.features.cohort import load_row_inputs, provenance, sidecar_paths, write_features_csv
-    from nbrisk.features.extract import extract_features
+    from nbrisk.features.extract import extract_features, naming_mask
     from nbrisk.io.images import atomic_path
 
     row: dict[str, str] = {"mask": str(args.mask), "label": "" if args.label is None else str(args.label),
@@ -80,7 +82,8 @@ def _run_single(args: argparse.Namespace, preset) -> int:
         from nbrisk.features import engine as fastextract
 
         try:
-            fv = extract_features(image, mask.image, preset, engine=args.engine, jobs=args.jobs, whole=mask.whole)
+            with naming_mask(args.mask):
+                fv = extract_features(image, mask.image, preset, engine=args.engine, jobs=args.jobs, whole=mask.whole)
         finally:
             fastextract.shutdown_pool()
     first = row.get("image") or row[f"image_{preset.phases[0]}"]
@@ -114,7 +117,8 @@ def _run_manifest(args: argparse.Namespace, preset) -> int:
     try:
         res = extract_manifest(args.manifest, preset, args.out, jobs=args.jobs, resume=not args.no_resume,
                                resample_mask=args.resample_mask, engine=args.engine, progress=progress,
-                               executor=args.executor, scheduler=args.scheduler)
+                               executor=args.executor, scheduler=args.scheduler,
+                               notice=lambda m: print(f"nbrisk extract: {m}", file=sys.stderr, flush=True))
     finally:
         if bar is not None:
             bar.close()

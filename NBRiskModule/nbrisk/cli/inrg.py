@@ -43,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from nbrisk.errors import InputError
     from nbrisk.staging.inrg import UNCLASSIFIABLE, StageResult, inrgss_stage, parse_value, risk_group
 
+    _check_number(args.age_months, "--age-months", 0.0, 600.0, "the age at diagnosis in completed months")
+    _check_number(args.marrow_percent, "--marrow-percent", 0.0, 100.0, "the percentage of tumour cells in the "
+                  "marrow (0 to 100)")
     if args.stage and (args.checklist or args.metastases):
         raise InputError("give either --stage or --checklist/--metastases to derive it, not both")
     if args.stage:
@@ -82,6 +85,18 @@ def run(args: argparse.Namespace) -> int:
     for n in res.notes:
         print(f"note: {n}")
     return 0
+
+
+def _check_number(value: float | None, flag: str, low: float, high: float, what: str) -> None:
+    """Refuse NaN, infinite and out-of-range clinical numbers (argparse's float() accepts 'nan' and 'inf')."""
+    import math
+
+    from nbrisk.errors import InputError
+
+    if value is None:
+        return
+    if not math.isfinite(value) or not low <= value <= high:
+        raise InputError(f"{flag} {value:g} is not plausible; give {what}, between {low:g} and {high:g}")
 
 
 def _checklist(path: Path | None) -> Checklist | None:

@@ -85,9 +85,12 @@ def _perturb(args: argparse.Namespace) -> int:
         raise InputError(f"{args.out}: already exists; choose a new folder")
     if not args.manifest.is_file():
         raise InputError(f"{args.manifest}: manifest not found; give a CSV with case_id,image,mask")
+    from nbrisk.io.csvcheck import check_delimiter
+
+    check_delimiter(args.manifest, "manifest")
     rows = pd.read_csv(args.manifest, dtype=str)
     if not {"case_id", "image", "mask"} <= set(rows.columns):
-        raise InputError(f"{args.manifest}: needs columns case_id,image,mask")
+        raise InputError(f"{args.manifest}: needs columns case_id,image,mask; add the missing ones")
     base = args.manifest.parent
     cases = [(r.case_id, base / r.image, base / r.mask) for r in rows.itertuples()]
     out = write_pseudo_readers(cases, args.out, [p for p in args.perturb.split(";") if p])

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -203,7 +205,8 @@ def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: st
             result = extractor.execute(image, mask, label=1)
     except (ValueError, RuntimeError, IndexError) as exc:
         msg = " ".join(str(exc).split())[:160]
-        raise InputError(f"pyradiomics cannot extract features from this ROI ({msg}); check the mask") from None
+        raise InputError(f"pyradiomics cannot extract features from this ROI ({msg}); draw the whole tumour or "
+                         "check the mask") from None
     return {k: float(v) for k, v in result.items() if not k.startswith("diagnostics_")}
 
 
@@ -272,3 +275,15 @@ def _phase_images(image: sitk.Image | Mapping[str, sitk.Image], p: Preset) -> di
             f"preset {p.name} needs phases {list(p.phases)}; missing {missing}, unexpected {extra}"
         )
     return {ph: given[ph] for ph in p.phases}
+
+
+@contextmanager
+def naming_mask(path: str | Path | None) -> Iterator[None]:
+    """Prefix an extraction error that does not name a file with the mask's path (the ROI is at fault)."""
+    try:
+        yield
+    except InputError as exc:
+        text = str(exc)
+        if path is None or str(path) in text or Path(path).name in text:
+            raise
+        raise type(exc)(f"{path}: {text}") from None

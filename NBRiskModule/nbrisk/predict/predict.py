@@ -85,7 +85,7 @@ def _json_ready(obj: Any) -> Any:
 def predict_case(bundle: Bundle, image: sitk.Image, mask: Any, clinical: Mapping[str, Any] | None = None, *,
                  case_id: str = "case", top: int = 10) -> Prediction:
     """Extract ``image``/``mask`` features with the bundle's preset and predict (see module docstring)."""
-    from nbrisk.features.extract import extract_features
+    from nbrisk.features.extract import extract_features, naming_mask
     from nbrisk.features.presets import load_preset
 
     preset = load_preset(bundle.preset_name)
@@ -95,7 +95,8 @@ def predict_case(bundle: Bundle, image: sitk.Image, mask: Any, clinical: Mapping
             f"model was trained with {bundle.preset_sha256[:12]}; install the nbrisk version that made the model"
         )
     mask_image = getattr(mask, "image", mask)
-    fv = extract_features(image, mask_image, preset)
+    with naming_mask(getattr(mask, "path", None)):
+        fv = extract_features(image, mask_image, preset)
     bundle.check_extraction(fv.preset_sha256, list(fv.values))
     extra = []
     trained_with = str(bundle.card.get("versions", {}).get("pyradiomics-bhklab") or "").lstrip("v")

@@ -81,6 +81,9 @@ def _write_csv(path: Path, rows: list[dict], fields: Sequence[str]) -> None:
 
 
 def _read_csv(path: Path) -> list[dict]:
+    from nbrisk.io.csvcheck import check_delimiter
+
+    check_delimiter(path, "table")
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
 
@@ -168,14 +171,16 @@ def export_study(
     bad = [r for r in readers if not READER_RE.match(r)]
     if bad or not readers or len(set(readers)) != len(readers):
         raise InputError(
-            f"reader names {readers} must be unique and like R1 or reader_A (letters, digits, _ -)"
+            f"--readers {','.join(readers)!r}: give unique reader names like R1,R2 or reader_A (letters, digits, _ -)"
         )
     if repeats < 1:
         raise InputError(f"--repeats must be at least 1 (got {repeats})")
     cases = read_case_manifest(manifest_csv)
     rng: random.Random = random.Random(seed) if seed is not None else secrets.SystemRandom()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    from nbrisk.io.outputs import staging_dir
+
+    tmp = staging_dir(out_dir)
     try:
         key = _write_packages(tmp, cases, readers, repeats, rng, progress)
         (tmp / "key").mkdir()

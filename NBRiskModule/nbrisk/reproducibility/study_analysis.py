@@ -185,7 +185,9 @@ def analyze_study(
     if not masks:
         raise InputError(f"{study.root}: no segmentation imported yet; run nbrisk study import first")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    from nbrisk.io.outputs import staging_dir
+
+    tmp = staging_dir(out_dir)
     try:
         agreement = segmentation_agreement(masks, progress)
         agreement.to_csv(tmp / "segmentation_agreement.csv", index=False, float_format="%.10g")
