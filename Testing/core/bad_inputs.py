@@ -14,7 +14,6 @@ pydicom from it, a bundle trained on a synthetic table), so the whole table runs
 from __future__ import annotations
 
 import copy
-import gzip
 import json
 import os
 import shutil
@@ -57,7 +56,6 @@ def write_dicom_series(folder: Path, arr: np.ndarray, *, spacing=(1.0, 1.0, 2.0)
                        series_uid: str | None = None, tilt_mm: float = 0.0, skip: tuple[int, ...] = (),
                        first_instance: int = 1) -> Path:
     """Write ``arr`` (z, y, x) as a CT series of one file per slice with pydicom (LPS, axial)."""
-    import pydicom
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 

@@ -32,6 +32,7 @@ from nbrisk import __version__
 from nbrisk.bundle.safety import (
     UnsafeBundleError,
     audit_skops,
+    normalise_skops,
     read_members,
     seal_zip,
     sha256_bytes,
@@ -308,7 +309,7 @@ def save_bundle(path: str | Path, trained: Any, preset_name: str, preset_sha256:
             "pass the fitted column order as feature_names"
         )
     card = _card(trained, preset_name, preset_sha256, dropped, input_columns, dict(card_extras))
-    model_bytes = sio.dumps(pipeline)
+    model_bytes = normalise_skops(sio.dumps(pipeline))  # same model, same bytes
     audit_skops(model_bytes, f"{path} ({type(pipeline).__name__})")  # a type we would refuse to load: fail now
     draft = Bundle(card=card, pipeline=pipeline, path=path)
     ref_bytes = json.dumps(_reference(draft, training_features, training_labels), indent=1).encode()

@@ -269,3 +269,49 @@ def skops_loads(data: bytes, source: str) -> Any:
         return sio.loads(data, trusted=trusted)
     except Exception as exc:  # skops raises bare exceptions for unexpected content; give the file context
         raise UnsafeBundleError(f"{source}: skops refused the model ({type(exc).__name__}: {exc})") from exc
+
+
+def normalise_skops(data: bytes) -> bytes:
+    """The same skops archive with deterministic bytes: object ids renumbered in order of first appearance,
+    ``<id>.npy`` members renamed to match, members in a fixed order with a fixed timestamp.
+
+    skops names members and memo entries after ``id()`` (a memory address) and stamps the current time, so
+    two dumps of one model differ; after this they are byte-identical. Only names change: the structure,
+    the shared-object links and every array's bytes stay as they were (``save_bundle`` reloads the result).
+    """
+    import json as _json
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    schema = _json.loads(src.read("schema.json"))
+    ids: dict[Any, int] = {}
+    files: dict[str, str] = {}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k == "__id__" and isinstance(v, int):
+                    out[k] = ids.setdefault(v, len(ids) + 1)
+                elif k == "file" and isinstance(v, str) and v in src.namelist():
+                    out[k] = files.setdefault(v, f"{len(files) + 1:06d}{Path(v).suffix}")
+                else:
+                    out[k] = walk(v)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    new_schema = walk(schema)
+    unknown = set(src.namelist()) - set(files) - {"schema.json"}
+    if unknown:  # a member the schema does not name: keep the archive as it is rather than guess
+        return data
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as dst:
+        entries = [("schema.json", _json.dumps(new_schema, indent=2).encode())]
+        entries += sorted((new, src.read(old)) for old, new in files.items())
+        for name, member in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = src.getinfo("schema.json").compress_type
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, member)
+    return buf.getvalue()

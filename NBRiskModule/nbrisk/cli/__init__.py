@@ -46,7 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(_run=mod.run)
         if hasattr(mod, "add_subcommands"):
             mod.add_subcommands(p)
+    _describe_sub_verbs(parser)
     return parser
+
+
+def _describe_sub_verbs(parser: argparse.ArgumentParser) -> None:
+    """Give every sub-verb (``bundle inspect``, ``study export`` ...) its one-line help as description."""
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps sub-parsers only here
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            helps = {a.dest: a.help for a in action._choices_actions}  # noqa: SLF001
+            for name, sub in action.choices.items():
+                if not sub.description and helps.get(name):
+                    sub.description = str(helps[name]).replace("%%", "%")
+                _describe_sub_verbs(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

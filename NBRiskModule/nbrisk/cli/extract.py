@@ -58,7 +58,8 @@ def _run_single(args: argparse.Namespace, preset) -> int:
     import warnings
 
     from nbrisk.features.cohort import load_row_inputs, provenance, sidecar_paths, write_features_csv
-    from nbrisk.features.extract import extract_features, naming_mask
+    from nbrisk.errors import naming_mask
+    from nbrisk.features.extract import extract_features
     from nbrisk.io.images import atomic_path
 
     row: dict[str, str] = {"mask": str(args.mask), "label": "" if args.label is None else str(args.label),
@@ -76,7 +77,12 @@ def _run_single(args: argparse.Namespace, preset) -> int:
     missing = [p for p in preset.phases if f"image_{p}" not in row]
     if missing:
         raise InputError(f"preset {preset.name} needs --image PHASE=PATH for phase(s) {', '.join(missing)}")
+    from nbrisk.cli._progress import Steps
+
+    steps = Steps("extract", 3, quiet=args.quiet)
+    steps("reading the image(s) and the mask")
     image, mask = load_row_inputs(row, preset, resample_mask=args.resample_mask, roi_only=args.engine == "nbrisk")
+    steps(f"extracting {preset.feature_count} {preset.name} features")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from nbrisk.features import engine as fastextract
@@ -89,6 +95,7 @@ def _run_single(args: argparse.Namespace, preset) -> int:
     first = row.get("image") or row[f"image_{preset.phases[0]}"]
     case_id = args.case_id or Path(first).name.split(".")[0]
     key = (case_id, "")
+    steps(f"writing {args.out}")
     write_features_csv(args.out, {key: fv.values}, [key], with_reader=False)
     _, prov, _ = sidecar_paths(args.out)
     images = {k: v for k, v in row.items() if k.startswith("image")}
@@ -96,6 +103,7 @@ def _run_single(args: argparse.Namespace, preset) -> int:
         tmp.write_text(json.dumps(provenance(preset, {"image": images, "mask": str(args.mask),
                                                       "label": mask.label, "engine": args.engine,
                                                       "diagnostics": fv.diagnostics}), indent=2))
+    steps.done()
     print(f"{case_id}: {len(fv.values)} features ({preset.name}) -> {args.out}")
     return 0
 

@@ -93,7 +93,18 @@ def _perturb(args: argparse.Namespace) -> int:
         raise InputError(f"{args.manifest}: needs columns case_id,image,mask; add the missing ones")
     base = args.manifest.parent
     cases = [(r.case_id, base / r.image, base / r.mask) for r in rows.itertuples()]
-    out = write_pseudo_readers(cases, args.out, [p for p in args.perturb.split(";") if p])
+    import shutil
+    import sys
+
+    def progress(i: int, n: int, case: str) -> None:
+        if not args.quiet:
+            print(f"nbrisk study perturb [{i}/{n}] {case}", file=sys.stderr, flush=True)
+
+    try:
+        out = write_pseudo_readers(cases, args.out, [p for p in args.perturb.split(";") if p], progress=progress)
+    except BaseException:
+        shutil.rmtree(args.out, ignore_errors=True)  # it did not exist before: leave nothing half-written
+        raise
     n = len(pd.read_csv(out))
     print(f"wrote {n} pseudo-reader masks for {len(cases)} cases -> {out}")
     print(

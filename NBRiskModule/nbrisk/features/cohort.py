@@ -148,7 +148,8 @@ def extract_row(row: dict[str, Any], preset_ref: str, options: dict[str, Any]) -
     """Extract one manifest row (runs in a worker process); returns {'key', 'values'|'error'}."""
     import warnings
 
-    from nbrisk.features.extract import extract_features, naming_mask
+    from nbrisk.errors import naming_mask
+    from nbrisk.features.extract import extract_features
 
     _quiet_radiomics()
     preset = load_preset(preset_ref)

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.features import preprocess
-from nbrisk.errors import InputError, NBRiskError
+from nbrisk.errors import InputError, NBRiskError, naming_mask  # noqa: F401 (naming_mask: re-exported)
 from nbrisk.io.images import Grid
 from nbrisk.features.presets import Preset, load_preset
 
@@ -276,14 +274,3 @@ def _phase_images(image: sitk.Image | Mapping[str, sitk.Image], p: Preset) -> di
         )
     return {ph: given[ph] for ph in p.phases}
 
-
-@contextmanager
-def naming_mask(path: str | Path | None) -> Iterator[None]:
-    """Prefix an extraction error that does not name a file with the mask's path (the ROI is at fault)."""
-    try:
-        yield
-    except InputError as exc:
-        text = str(exc)
-        if path is None or str(path) in text or Path(path).name in text:
-            raise
-        raise type(exc)(f"{path}: {text}") from None

@@ -174,7 +174,7 @@ def read_sitk(p: Path, what: str, region: tuple[tuple[int, ...], tuple[int, ...]
         with keep_locale():
             return reader.Execute()
     except RuntimeError as exc:
-        hint = _itk_reason(str(exc)).replace(str(p), p.name)
+        hint = _itk_reason(str(exc).replace(str(p), p.name))
         raise InputError(
             f"{p}: cannot read {what} (corrupt, truncated or unsupported format: {hint}); "
             "re-export it as NRRD, NIfTI or MHA"
@@ -514,8 +514,8 @@ def _itk_reason(text: str) -> str:
 
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     line = next((ln for ln in lines if "ERROR" in ln or "rror" in ln), lines[0] if lines else "unreadable")
-    line = re.sub(r"^.*?ITK ERROR:\s*", "", line)
-    line = re.sub(r"^\w+\(0x[0-9a-fA-F]+\):\s*", "", line)
+    line = re.sub(r"^.*?(?:s?itk::ERROR|ITK ERROR):\s*", "", line)
+    line = re.sub(r"\w+\(0x[0-9a-fA-F]+\):\s*", "", line)  # the object's address differs run to run
     return line[:120]
 
 

@@ -130,6 +130,7 @@ def output_lock(target: str | Path):  # noqa: ANN201 (a context manager)
         lock = target_p.with_name(f".{target_p.name}.lock")
         lock.parent.mkdir(parents=True, exist_ok=True)
         fh = open(lock, "a+", encoding="utf-8")  # noqa: SIM115 - held for the block
+        acquired = False
         try:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -142,18 +143,21 @@ def output_lock(target: str | Path):  # noqa: ANN201 (a context manager)
                 holder = f" (process {who.get('pid')}, started {who.get('started')})" if who else ""
                 raise InputError(f"{target}: another nbrisk run{holder} is writing these results; wait for it "
                                  "to finish or choose another --out") from None
+            acquired = True
             fh.seek(0)
             fh.truncate()
             fh.write(json.dumps({"pid": os.getpid(), "started": _dt.datetime.now().isoformat(timespec="seconds")}))
             fh.flush()
-            try:
-                yield lock
-            finally:
+            yield lock
+        finally:
+            if acquired:
                 try:
                     lock.unlink()
                 except OSError:
                     pass
-        finally:
-            fh.close()
+            try:
+                fh.close()
+            except OSError:  # a full disk can fail the close's flush too
+                pass
 
     return held()

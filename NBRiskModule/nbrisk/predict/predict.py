@@ -14,7 +14,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,7 +85,8 @@ def _json_ready(obj: Any) -> Any:
 def predict_case(bundle: Bundle, image: sitk.Image, mask: Any, clinical: Mapping[str, Any] | None = None, *,
                  case_id: str = "case", top: int = 10) -> Prediction:
     """Extract ``image``/``mask`` features with the bundle's preset and predict (see module docstring)."""
-    from nbrisk.features.extract import extract_features, naming_mask
+    from nbrisk.errors import naming_mask
+    from nbrisk.features.extract import extract_features
     from nbrisk.features.presets import load_preset
 
     preset = load_preset(bundle.preset_name)
@@ -309,7 +310,8 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
                    resample_mask: bool = False, clinical: Mapping[str, Any] | None = None,
                    case_id: str | None = None, idrf: Mapping[str, Any] | None = None, pdf: bool = True,
                    top: int = 10, inrg: Mapping[str, Any] | None = None,
-                   model_sha256: str | None = None) -> tuple[Prediction, dict[str, Path | None]]:
+                   model_sha256: str | None = None,
+                   step: Callable[[str], None] | None = None) -> tuple[Prediction, dict[str, Path | None]]:
     """Load, predict and write ``prediction.json``, ``report.html`` (and ``report.pdf``) into ``out_dir``.
 
     ``image_path`` is one image, or ``{phase: path}`` for a multi-phase preset (the bundle's preset says
@@ -322,10 +324,15 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
     from nbrisk.errors import NBRiskError
     from nbrisk.predict.report import write_report
 
+    step = step or (lambda _what: None)
+    step(f"checking and loading the model {Path(model).name}")
     bundle = load_bundle(model, expected_sha256=model_sha256)
+    step("reading the image(s) and the mask")
     image, mask, names = _read_inputs(bundle, image_path, mask_path, label, segment, resample_mask)
     first = Path(next(iter(image_path.values())) if isinstance(image_path, Mapping) else image_path)
+    step(f"extracting {bundle.preset_name} features and predicting")
     pred = predict_case(bundle, image, mask, clinical, case_id=case_id or _case_id(first), top=top)
+    step("writing prediction.json and the report" + (" (HTML, PDF)" if pdf else " (HTML)"))
     shown = image[list(image)[-1]] if isinstance(image, Mapping) else image  # ROI figure: the last phase
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -352,6 +359,8 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
         for name in ("report.html", "report.pdf", "prediction.json"):
             if (stage / name).exists():
                 os.replace(stage / name, out / name)
+    if hasattr(step, "done"):
+        step.done()  # type: ignore[attr-defined]
     return pred, result
 
 

@@ -29,7 +29,6 @@ import random
 import re
 import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -171,7 +170,8 @@ def export_study(
     bad = [r for r in readers if not READER_RE.match(r)]
     if bad or not readers or len(set(readers)) != len(readers):
         raise InputError(
-            f"--readers {','.join(readers)!r}: give unique reader names like R1,R2 or reader_A (letters, digits, _ -)"
+            f"--readers {','.join(readers)!r}: reader names must be unique and like R1 or reader_A (letters, digits, _ -); "
+            "give e.g. --readers R1,R2"
         )
     if repeats < 1:
         raise InputError(f"--repeats must be at least 1 (got {repeats})")
