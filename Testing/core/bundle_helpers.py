@@ -123,31 +123,24 @@ def edit_card(path: Path, **changes: Any) -> None:
 
 
 def install_stub_extraction(monkeypatch: Any, sha: str = PRESET_SHA, phases: tuple[str, ...] = ()) -> None:
-    """Put stand-ins for ``nbrisk.features.presets`` and ``nbrisk.features.extract`` (contract API) into ``sys.modules``.
+    """Replace the preset loader and feature extraction that prediction calls by fast stand-ins.
 
-    With ``phases`` the stub preset is multi-phase: extraction then needs ``{phase: image}`` and takes the
-    intensity features from the last phase.
+    Patched where prediction looks them up (``nbrisk.predict.predict`` and the single-case loader), so the
+    real extraction never runs. With ``phases`` the stub preset is multi-phase: extraction then needs
+    ``{phase: image}`` and takes the intensity features from the last phase.
     """
-    import importlib
-
-    # import the real modules that bind these names at import time first, so they never keep the stubs
-    for name in ("nbrisk.features.presets", "nbrisk.features.extract", "nbrisk.features.cohort"):
-        importlib.import_module(name)
-    presets = types.ModuleType("nbrisk.features.presets")
-    features = types.ModuleType("nbrisk.features.extract")
 
     def load_preset(name_or_path: Any) -> Any:
-        return types.SimpleNamespace(name=str(name_or_path), sha256=sha, feature_count=len(FEATURES), phases=phases)
+        return types.SimpleNamespace(name=str(name_or_path), sha256=sha, feature_count=len(FEATURES), phases=phases,
+                                     preprocessing={}, pyradiomics_params=dict)
 
-    def extract_features(image: Any, mask: sitk.Image, preset: Any) -> Any:
+    def extract_features(image: Any, mask: sitk.Image, preset: Any, **_: Any) -> Any:
         if phases:
             assert isinstance(image, dict) and list(image) == list(phases), image
             image = image[phases[-1]]
         return types.SimpleNamespace(values=stub_features(image, mask), diagnostics={}, preset_sha256=sha,
                                      pyradiomics_version="3.1.4")
 
-    presets.load_preset = load_preset  # type: ignore[attr-defined]
-    presets.Preset = types.SimpleNamespace  # type: ignore[attr-defined]  (imported by nbrisk.features.cohort)
-    features.extract_features = extract_features  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "nbrisk.features.presets", presets)
-    monkeypatch.setitem(sys.modules, "nbrisk.features.extract", features)
+    monkeypatch.setattr("nbrisk.predict.predict.load_preset", load_preset)
+    monkeypatch.setattr("nbrisk.features.presets.load_preset", load_preset)  # the demo's bundle step
+    monkeypatch.setattr("nbrisk.predict.predict.extract_features", extract_features)
