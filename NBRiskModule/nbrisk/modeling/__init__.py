@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from nbrisk.modeling.pipeline import build_pipeline
 from nbrisk.modeling.recipe import Recipe, load_recipe, shipped_recipes
-from nbrisk.modeling.trained import TrainedModel, trusted_types
+from nbrisk.modeling.trained import NBRISK_ESTIMATORS, TrainedModel
 
 
 from nbrisk.modeling.workflow import cross_validate, evaluate, train, write_report
 
 __all__ = ["Recipe", "TrainedModel", "build_pipeline", "cross_validate", "evaluate", "load_recipe",
-           "shipped_recipes", "train", "trusted_types", "write_report"]
+           "shipped_recipes", "train", "write_report", "NBRISK_ESTIMATORS"]

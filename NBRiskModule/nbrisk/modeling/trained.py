@@ -31,6 +31,7 @@ class TrainedModel:
     recipe: dict[str, Any] = field(default_factory=dict)
     selected_features: list[str] = field(default_factory=list)
     classes: list[Any] = field(default_factory=list)
+    threshold_rule: str = ""  # how ``threshold`` was chosen, in words (stored in the bundle's card)
 
     @property
     def input_columns(self) -> list[str]:
@@ -48,9 +49,15 @@ class TrainedModel:
         return SkPipeline([(n, s) for n, s in self.pipeline.steps if not hasattr(s, "fit_resample")])
 
 
-def trusted_types() -> list[str]:
-    """Fully qualified names of NBRisk's own estimator classes (for skops' trusted list)."""
-    return ["nbrisk.modeling.selectors.UnivariateFilter", "nbrisk.modeling.selectors.CorrelationFilter",
-            "nbrisk.modeling.selectors.LassoSelector", "nbrisk.modeling.selectors.MRMRSelector",
-            "nbrisk.modeling.selectors.ForwardLogisticSelector", "nbrisk.modeling.selectors.KeepList",
-            "nbrisk.modeling.radscore.Radscore", "nbrisk.modeling.pipeline.FoldSafeSMOTE"]
+# NBRisk's own estimator classes that a saved inference pipeline may hold (bundle loading allows exactly
+# these; nbrisk.bundle.safety reads this list). Resampling steps (FoldSafeSMOTE) act only during fit and are
+# dropped at export, so they are not here. Extend when a recipe adds a class.
+NBRISK_ESTIMATORS = frozenset({
+    "nbrisk.modeling.selectors.UnivariateFilter",
+    "nbrisk.modeling.selectors.CorrelationFilter",
+    "nbrisk.modeling.selectors.LassoSelector",
+    "nbrisk.modeling.selectors.MRMRSelector",
+    "nbrisk.modeling.selectors.ForwardLogisticSelector",
+    "nbrisk.modeling.selectors.KeepList",
+    "nbrisk.modeling.radscore.Radscore",
+})

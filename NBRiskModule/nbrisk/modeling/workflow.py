@@ -93,7 +93,9 @@ def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, cli
         threshold=training_cut(fitted, ds.X, ds.y, ds.kind), positive_class=_jsonable(ds.positive_class),
         metrics=_clean(metrics), recipe_name=rec.name, citation=rec.citation, training_summary=_summary(ds),
         kind=ds.kind, recipe=rec.to_dict(), selected_features=selected_features(fitted, ds.X),
-        classes=[_jsonable(c) for c in ds.classes])
+        classes=[_jsonable(c) for c in ds.classes],
+        threshold_rule=("Youden's J on the training data" if ds.kind == "classification"
+                        else "median training risk score (low/high Radscore group cut-off)"))
 
 
 def evaluate(trained: Any, features: Table, labels: Table, clinical: Table | None = None,
