@@ -125,7 +125,7 @@ def make_world(root: Path) -> World:
     from nbrisk.bundle.format import save_bundle
     from nbrisk.features.presets import load_preset
 
-    from bundle_helpers import FakeTrained
+    from nbrisk.modeling.trained import TrainedModel
 
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -137,12 +137,13 @@ def make_world(root: Path) -> World:
     y = pd.Series(np.arange(30) % 2)
     x["original_firstorder_Mean"] += 15 * y
     pipe = Pipeline([("scale", StandardScaler()), ("model", LogisticRegression())]).fit(x, y)
-    trained = FakeTrained(pipeline=pipe, feature_names=names, training_summary={"n": 30},
-                          clinical_inputs=[{"name": "age_months", "type": "float", "unit": "months",
-                                            "range": [0, 240]}])
+    del pipe
     x["age_months"] = np.linspace(6, 90, 30)
     pipe2 = Pipeline([("scale", StandardScaler()), ("model", LogisticRegression())]).fit(x, y)
-    trained.pipeline = pipe2
+    trained = TrainedModel(pipeline=pipe2, feature_names=names, training_summary={"n": 30}, threshold=0.5,
+                           clinical_inputs=[{"name": "age_months", "type": "float", "unit": "months",
+                                             "range": [0, 240]}], positive_class=1, metrics={},
+                           recipe_name="test_recipe", citation="", kind="classification", classes=[0, 1])
     preset = load_preset("pyradiomics-default")
     w.files["bundle"] = save_bundle(root / "model.nbrisk", trained, preset.name, preset.sha256,
                                     training_features=x, training_labels=y, synthetic=True)

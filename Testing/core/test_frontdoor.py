@@ -3,7 +3,6 @@ half-written (resume keyed on input content, a lock on --out, killed runs cleane
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
