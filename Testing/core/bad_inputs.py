@@ -146,7 +146,8 @@ def make_world(root: Path) -> World:
                            recipe_name="test_recipe", citation="", kind="classification", classes=[0, 1])
     preset = load_preset("pyradiomics-default")
     w.files["bundle"] = save_bundle(root / "model.nbrisk", trained, preset.name, preset.sha256,
-                                    training_features=x, training_labels=y, synthetic=True)
+                                    training_features=x, training_labels=y, synthetic=True,
+                                    created="2026-01-01T00:00:00+00:00")
     # a feature table + labels for train/cv/evaluate
     feats = x.drop(columns="age_months").copy()
     feats.insert(0, "case_id", [f"c{i:02d}" for i in range(30)])
@@ -1509,8 +1510,11 @@ def problems(c: Case, res: Outcome) -> list[str]:
 
 
 def normalise(message: str, folder: Path, world: Path) -> str:
-    """The message with the case's and the shared inputs' temporary folders written as DIR and INPUTS."""
+    """The message with the case's and the shared inputs' temporary folders written as DIR and INPUTS, and
+    file digests as HEX (a bundle's bytes depend on the library versions recorded in its card)."""
+    import re
+
     for root, name in ((folder, "DIR"), (world, "INPUTS")):
         for form in {str(root), str(root.resolve())}:
             message = message.replace(form, name)
-    return message.strip()
+    return re.sub(r"\b[0-9a-f]{16}\.\.\.", "HEX...", message.strip())

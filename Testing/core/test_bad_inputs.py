@@ -52,3 +52,31 @@ def _doc_rows() -> dict[str, str]:
         if m:
             rows[m.group(1)] = m.group(2).replace("\\|", "|")
     return rows
+
+
+def test_every_single_bit_flip_of_a_bundle_is_refused(world, tmp_path):
+    """300 single-bit flips spread over the whole file (members, local headers, central directory, end
+    record, seal): each is refused with a one-line message naming the file, none loads, none raises
+    anything but an NBRiskError."""
+    import numpy as np
+
+    from nbrisk.bundle.format import load_bundle
+    from nbrisk.errors import NBRiskError
+
+    data = world["bundle"].read_bytes()
+    rng = np.random.default_rng(19)
+    positions = sorted(set(rng.integers(0, len(data), 290).tolist()) | {len(data) - 1, len(data) - 70, 0, 30})
+    cd = data.rfind(b"PK\x01\x02")
+    positions += [cd + 12, cd + 16, cd + 38, data.rfind(b"PK\x05\x06") + 8]  # central-directory fields
+    target = tmp_path / "flip.nbrisk"
+    refused = 0
+    for pos in positions:
+        flipped = bytearray(data)
+        flipped[pos] ^= 1 << int(rng.integers(0, 8))
+        target.write_bytes(bytes(flipped))
+        with pytest.raises(NBRiskError) as exc:
+            load_bundle(target)
+        msg = str(exc.value)
+        assert str(target) in msg and "\n" not in msg and re.search(r"\b(get|use|re-save|re-export)", msg), msg
+        refused += 1
+    assert refused == len(positions) >= 290
