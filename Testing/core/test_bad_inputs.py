@@ -55,7 +55,7 @@ def _doc_rows() -> dict[str, str]:
 
 
 def test_every_single_bit_flip_of_a_bundle_is_refused(world, tmp_path):
-    """300 single-bit flips spread over the whole file (members, local headers, central directory, end
+    """About 300 single-bit flips spread over the whole file (members, local headers, central directory, end
     record, seal): each is refused with a one-line message naming the file, none loads, none raises
     anything but an NBRiskError."""
     import numpy as np
@@ -65,7 +65,7 @@ def test_every_single_bit_flip_of_a_bundle_is_refused(world, tmp_path):
 
     data = world["bundle"].read_bytes()
     rng = np.random.default_rng(19)
-    positions = sorted(set(rng.integers(0, len(data), 290).tolist()) | {len(data) - 1, len(data) - 70, 0, 30})
+    positions = sorted(set(rng.choice(len(data), 292, replace=False).tolist()) | {len(data) - 1, len(data) - 70, 0, 30})
     cd = data.rfind(b"PK\x01\x02")
     positions += [cd + 12, cd + 16, cd + 38, data.rfind(b"PK\x05\x06") + 8]  # central-directory fields
     target = tmp_path / "flip.nbrisk"
@@ -79,4 +79,4 @@ def test_every_single_bit_flip_of_a_bundle_is_refused(world, tmp_path):
         msg = str(exc.value)
         assert str(target) in msg and "\n" not in msg and re.search(r"\b(get|use|re-save|re-export)", msg), msg
         refused += 1
-    assert refused == len(positions) >= 290
+    assert refused == len(positions) >= 296
