@@ -78,7 +78,12 @@ def _tables(root: Path) -> tuple[Path, Path]:
     return root / "f.csv", root / "l.csv"
 
 
-def test_train_twice_gives_byte_identical_bundles(tmp_path, capsys):
+@pytest.fixture
+def progress_now(monkeypatch):
+    monkeypatch.setenv("NBRISK_PROGRESS_DELAY", "0")  # show progress even for these small, quick runs
+
+
+def test_train_twice_gives_byte_identical_bundles(tmp_path, capsys, progress_now):
     f, lab = _tables(tmp_path)
     base = ["train", "--features", str(f), "--labels", str(lab), "--recipe", "lr", "--no-cv"]
     for i in (1, 2):
@@ -253,7 +258,29 @@ def test_demo_is_written_atomically_and_replaces_only_a_demo(tmp_path, monkeypat
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
 
 
-def test_single_case_extract_and_perturb_show_progress(tmp_path, capsys):
+def test_progress_waits_a_second_and_never_follows_an_error(capsys, monkeypatch):
+    from nbrisk.cli._progress import Steps, cancel_all
+
+    monkeypatch.setenv("NBRISK_PROGRESS_DELAY", "0.3")
+    quick = Steps("x", 2)
+    quick("fast step")
+    quick.done()
+    assert capsys.readouterr().err == ""  # done within the delay: nothing printed
+    slow = Steps("x", 2)
+    slow("first")
+    time.sleep(0.6)
+    slow("second")
+    slow.done()
+    err = capsys.readouterr().err.splitlines()
+    assert err[:2] == ["nbrisk x [1/2] first ...", "nbrisk x [2/2] second ..."] and "done in" in err[2]
+    failed = Steps("x", 2)
+    failed("about to fail")
+    cancel_all()  # what main() does after an error
+    time.sleep(0.6)
+    assert capsys.readouterr().err == ""
+
+
+def test_single_case_extract_and_perturb_show_progress(tmp_path, capsys, progress_now):
     manifest = _cohort(tmp_path / "c", 2)
     c = tmp_path / "c"
     assert main(["extract", "--image", str(c / "c0.nrrd"), "--mask", str(c / "c0_mask.nrrd"), "--preset",

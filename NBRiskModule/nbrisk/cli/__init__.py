@@ -111,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"nbrisk {name}: internal error ({type(exc).__name__}: {first}); this is a bug in nbrisk: please "
               "report it with the output of the same command run with -vv", file=sys.stderr)
         return 3
+    finally:
+        from nbrisk.cli._progress import cancel_all
+
+        cancel_all()
 
 
 _ACTIONS = ("bundle_action", "study_action")
