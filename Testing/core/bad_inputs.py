@@ -349,10 +349,7 @@ def _(d, w):
 @case("dicom-two-series", "extract", "folder holding two DICOM series", "mixed")
 def _(d, w):
     write_dicom_series(d / "mixed", _arr(w), series_uid="1.2.826.0.1.3680043.8.498.11")
-    a2 = _arr(w)
-    for k in range(16):  # second series: other file names
-        pass
-    write_dicom_series(d / "tmp2", a2, series_uid="1.2.826.0.1.3680043.8.498.12")
+    write_dicom_series(d / "tmp2", _arr(w), series_uid="1.2.826.0.1.3680043.8.498.12")  # renamed below
     for f in sorted((d / "tmp2").iterdir()):
         f.rename(d / "mixed" / f"b_{f.name}")
     (d / "tmp2").rmdir()

@@ -35,10 +35,12 @@ def add_scheme_arguments(p: argparse.ArgumentParser) -> None:
 
 def scheme_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if args.folds is not None and args.folds < 2:
-        raise InputError(f"--folds {args.folds}: k-fold cross-validation needs at least 2 folds; give --folds 2 or more")
+        raise InputError(f"--folds {args.folds}: k-fold cross-validation needs at least 2 folds; "
+                         "give --folds 2 or more")
     if args.repeats is not None and args.repeats < 1:
         raise InputError(f"--repeats {args.repeats}: give 1 or more repeats")
-    if args.test_size is not None and not (0 < args.test_size < 1 or args.test_size >= 1 and args.test_size.is_integer()):
+    size = args.test_size
+    if size is not None and not (0 < size < 1 or size >= 1 and size.is_integer()):
         raise InputError(f"--test-size {args.test_size:g}: give a fraction between 0 and 1 or a whole case count")
     return {k: v for k, v in {"scheme": args.scheme, "n_splits": args.folds, "n_repeats": args.repeats,
                               "test_size": args.test_size, "split_file": args.split_file}.items() if v is not None}

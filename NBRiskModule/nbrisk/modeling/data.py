@@ -99,7 +99,8 @@ def read_labels(table: Table, positive: Any = None) -> tuple[str, pd.DataFrame, 
     if len(classes) < 2:
         raise InputError(f"{name}: only one class ({classes[0]!r}) present; a classifier needs two classes")
     if len(classes) > 2:
-        raise InputError(f"{name}: {len(classes)} classes {classes[:5]}; only binary labels are supported: give two classes (e.g. merge or drop one)")
+        raise InputError(f"{name}: {len(classes)} classes {classes[:5]}; only binary labels are supported: "
+                         "give two classes (e.g. merge or drop one)")
     if positive is None:
         if set(map(str, classes)) <= {"0", "1", "0.0", "1.0"}:
             positive = next(c for c in classes if str(c) in ("1", "1.0"))

@@ -170,8 +170,8 @@ def export_study(
     bad = [r for r in readers if not READER_RE.match(r)]
     if bad or not readers or len(set(readers)) != len(readers):
         raise InputError(
-            f"--readers {','.join(readers)!r}: reader names must be unique and like R1 or reader_A (letters, digits, _ -); "
-            "give e.g. --readers R1,R2"
+            f"--readers {','.join(readers)!r}: reader names must be unique and like R1 or reader_A "
+            "(letters, digits, _ -); give e.g. --readers R1,R2"
         )
     if repeats < 1:
         raise InputError(f"--repeats must be at least 1 (got {repeats})")

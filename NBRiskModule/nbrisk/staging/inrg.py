@@ -109,7 +109,8 @@ def parse_value(kind: str, value: str | bool | None) -> str | None:
         return None
     if key not in _ALIASES[kind]:
         flag = {"aberration_11q": "11q"}.get(kind, kind.replace("_", "-"))
-        raise InputError(f"--{flag} {value!r} is not valid; valid values: {', '.join(_VALID[kind])} (or 'unknown'); give one of those")
+        raise InputError(f"--{flag} {value!r} is not valid; valid values: {', '.join(_VALID[kind])} "
+                         "(or 'unknown'); give one of those")
     return _ALIASES[kind][key]
 
 
