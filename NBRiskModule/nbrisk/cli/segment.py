@@ -89,8 +89,8 @@ def _dicom_target(args: argparse.Namespace, image: object) -> object | None:
     if source is not None:
         return source
     if not args.new_dicom_references:
-        raise InputError(f"{args.image}: not a DICOM series, so {args.out} cannot be a DICOM SEG referencing it; "
-                         "give the DICOM series folder as --image, write .nrrd/.nii.gz instead, or pass "
+        raise InputError(f"{args.image}: not a DICOM series, so {args.out} cannot be a DICOM SEG referencing "
+                         "it; give the DICOM series folder as --image, write .nrrd/.nii.gz instead, or pass "
                          "--new-dicom-references")
     return new_dicom_source(image)
 

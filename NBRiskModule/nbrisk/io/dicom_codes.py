@@ -48,8 +48,10 @@ DEVICE_OBSERVER_NAME = Code("121013", "DCM", "Device Observer Name")
 DEVICE_OBSERVER_MANUFACTURER = Code("121014", "DCM", "Device Observer Manufacturer")
 DEVICE_OBSERVER_MODEL_NAME = Code("121015", "DCM", "Device Observer Model Name")
 PROCEDURE_REPORTED = Code("121058", "DCM", "Procedure reported")
-PROCEDURES = {"CT": Code("77477000", "SCT", "Computed tomography"),
-              "MR": Code("113091000", "SCT", "Magnetic resonance imaging")}
+PROCEDURES = {
+    "CT": Code("77477000", "SCT", "Computed tomography"),
+    "MR": Code("113091000", "SCT", "Magnetic resonance imaging"),
+}
 IMAGING_PROCEDURE = Code("363679005", "SCT", "Imaging procedure")  # any other modality
 IMAGE_LIBRARY = Code("111028", "DCM", "Image Library")
 IMAGE_LIBRARY_GROUP = Code("126200", "DCM", "Image Library Group")
@@ -98,24 +100,40 @@ INRG_RISK_GROUPS = {
 
 # the 20 IDRFs of nbrisk/staging/data/idrf.json (Monclair 2009; Brisse 2011), code value <= 16 characters
 IDRF_CODES = {
-    "multiple_compartments_ipsilateral": nbr("IDRF-COMPART", "IDRF: ipsilateral extension in two body compartments"),
+    "multiple_compartments_ipsilateral": nbr(
+        "IDRF-COMPART", "IDRF: ipsilateral extension in two body compartments"
+    ),
     "neck_vessel_encasement": nbr("IDRF-NECK-VES", "IDRF: neck vessel encasement"),
     "neck_skull_base_extension": nbr("IDRF-NECK-SKULL", "IDRF: neck tumour extending to the skull base"),
     "neck_tracheal_compression": nbr("IDRF-NECK-TRACH", "IDRF: neck tracheal compression"),
-    "cervicothoracic_brachial_plexus_encasement": nbr("IDRF-CT-PLEXUS",
-                                                      "IDRF: cervico-thoracic brachial plexus encasement"),
+    "cervicothoracic_brachial_plexus_encasement": nbr(
+        "IDRF-CT-PLEXUS", "IDRF: cervico-thoracic brachial plexus encasement"
+    ),
     "cervicothoracic_vessel_encasement": nbr("IDRF-CT-VES", "IDRF: cervico-thoracic vessel encasement"),
-    "cervicothoracic_tracheal_compression": nbr("IDRF-CT-TRACH", "IDRF: cervico-thoracic tracheal compression"),
-    "thorax_aorta_branches_encasement": nbr("IDRF-TH-AORTA", "IDRF: thoracic aorta or major branches encased"),
-    "thorax_airway_compression": nbr("IDRF-TH-AIRWAY", "IDRF: thoracic trachea or principal bronchi compressed"),
-    "thorax_costovertebral_junction_t9_t12": nbr("IDRF-TH-T9T12",
-                                                 "IDRF: costo-vertebral junction T9-T12 infiltrated"),
-    "thoracoabdominal_aorta_vena_cava_encasement": nbr("IDRF-TA-AOVC",
-                                                       "IDRF: thoraco-abdominal aorta or vena cava encased"),
-    "abdomen_porta_hepatis_hepatoduodenal_ligament": nbr("IDRF-AB-PORTA",
-                                                         "IDRF: porta hepatis or hepatoduodenal ligament"),
-    "abdomen_sma_branches_mesenteric_root": nbr("IDRF-AB-SMA-BR", "IDRF: SMA branches at the mesenteric root"),
-    "abdomen_celiac_sma_origin_encasement": nbr("IDRF-AB-CEL-SMA", "IDRF: coeliac axis or SMA origin encased"),
+    "cervicothoracic_tracheal_compression": nbr(
+        "IDRF-CT-TRACH", "IDRF: cervico-thoracic tracheal compression"
+    ),
+    "thorax_aorta_branches_encasement": nbr(
+        "IDRF-TH-AORTA", "IDRF: thoracic aorta or major branches encased"
+    ),
+    "thorax_airway_compression": nbr(
+        "IDRF-TH-AIRWAY", "IDRF: thoracic trachea or principal bronchi compressed"
+    ),
+    "thorax_costovertebral_junction_t9_t12": nbr(
+        "IDRF-TH-T9T12", "IDRF: costo-vertebral junction T9-T12 infiltrated"
+    ),
+    "thoracoabdominal_aorta_vena_cava_encasement": nbr(
+        "IDRF-TA-AOVC", "IDRF: thoraco-abdominal aorta or vena cava encased"
+    ),
+    "abdomen_porta_hepatis_hepatoduodenal_ligament": nbr(
+        "IDRF-AB-PORTA", "IDRF: porta hepatis or hepatoduodenal ligament"
+    ),
+    "abdomen_sma_branches_mesenteric_root": nbr(
+        "IDRF-AB-SMA-BR", "IDRF: SMA branches at the mesenteric root"
+    ),
+    "abdomen_celiac_sma_origin_encasement": nbr(
+        "IDRF-AB-CEL-SMA", "IDRF: coeliac axis or SMA origin encased"
+    ),
     "abdomen_renal_pedicle_invasion": nbr("IDRF-AB-RENAL", "IDRF: renal pedicle invasion"),
     "abdomen_aorta_vena_cava_encasement": nbr("IDRF-AB-AOVC", "IDRF: abdominal aorta or vena cava encased"),
     "abdomen_iliac_vessel_encasement": nbr("IDRF-AB-ILIAC", "IDRF: iliac vessel encasement"),
@@ -195,15 +213,21 @@ IBSI_CODES = {
     "gldm_DependenceEntropy": Code("FCBV", IBSI, "Dependence count entropy"),
     "gldm_DependenceVariance": Code("DNX2", IBSI, "Dependence count variance"),
     "gldm_DependenceNonUniformity": Code("Z87G", IBSI, "Dependence count non-uniformity"),
-    "gldm_DependenceNonUniformityNormalized": Code("OKJI", IBSI, "Dependence count non-uniformity normalized"),
+    "gldm_DependenceNonUniformityNormalized": Code(
+        "OKJI", IBSI, "Dependence count non-uniformity normalized"
+    ),
     "gldm_GrayLevelNonUniformity": Code("FP8K", IBSI, "Grey level non-uniformity of NGLDM"),
     "gldm_GrayLevelVariance": Code("1PFV", IBSI, "Grey level variance of NGLDM"),
     "gldm_LowGrayLevelEmphasis": Code("TL9H", IBSI, "Low grey level count emphasis"),
     "gldm_HighGrayLevelEmphasis": Code("OAE7", IBSI, "High grey level count emphasis"),
     "gldm_SmallDependenceLowGrayLevelEmphasis": Code("EQ3F", IBSI, "Low dependence low grey level emphasis"),
-    "gldm_SmallDependenceHighGrayLevelEmphasis": Code("JA6D", IBSI, "Low dependence high grey level emphasis"),
+    "gldm_SmallDependenceHighGrayLevelEmphasis": Code(
+        "JA6D", IBSI, "Low dependence high grey level emphasis"
+    ),
     "gldm_LargeDependenceLowGrayLevelEmphasis": Code("NBZI", IBSI, "High dependence low grey level emphasis"),
-    "gldm_LargeDependenceHighGrayLevelEmphasis": Code("9QMG", IBSI, "High dependence high grey level emphasis"),
+    "gldm_LargeDependenceHighGrayLevelEmphasis": Code(
+        "9QMG", IBSI, "High dependence high grey level emphasis"
+    ),
 }
 
 

@@ -83,12 +83,13 @@ def coding_schemes(used: set[str]) -> list[Any]:
     return out
 
 
-def base_dataset(source: DicomSource, sop_class_uid: str, modality: str, series_number: int,
-                 series_description: str) -> Any:
+def base_dataset(
+    source: DicomSource, sop_class_uid: str, modality: str, series_number: int, series_description: str
+) -> Any:
     """A new instance in the source's study: file meta, SOP Common, Patient, General Study, General Series,
     General Equipment (+ Enhanced General Equipment) filled in; the caller adds the rest."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
     sop_uid = generate_uid()
     meta = FileMetaDataset()

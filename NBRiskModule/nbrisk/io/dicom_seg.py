@@ -45,11 +45,19 @@ class SegInfo:
     sop_class_uid: str = SEG_SOP_CLASS
 
 
-def write_dicom_seg(mask: sitk.Image | Any, source: DicomSource, path: str | Path, *,
-                    algorithm_type: str = "SEMIAUTOMATIC", algorithm_name: str = "NBRisk seeded region growing",
-                    segment_label: str = "Tumour", category: Code = MORPHOLOGICALLY_ABNORMAL_STRUCTURE,
-                    segment_type: Code = NEOPLASM, series_number: int = 901,
-                    series_description: str = "NBRisk tumour segmentation (research use)") -> SegInfo:
+def write_dicom_seg(
+    mask: sitk.Image | Any,
+    source: DicomSource,
+    path: str | Path,
+    *,
+    algorithm_type: str = "SEMIAUTOMATIC",
+    algorithm_name: str = "NBRisk seeded region growing",
+    segment_label: str = "Tumour",
+    category: Code = MORPHOLOGICALLY_ABNORMAL_STRUCTURE,
+    segment_type: Code = NEOPLASM,
+    series_number: int = 901,
+    series_description: str = "NBRisk tumour segmentation (research use)",
+) -> SegInfo:
     """Write ``mask`` (binary, on the source series' grid; a :class:`~nbrisk.io.images.Mask` works too) as a
     DICOM SEG in the source's study and return its references.
 
@@ -162,11 +170,20 @@ def write_dicom_seg(mask: sitk.Image | Any, source: DicomSource, path: str | Pat
         ser = Dataset()
         ser.SeriesInstanceUID = source.series_instance_uid
         ser.ReferencedInstanceSequence = referenced_instances(
-            source.sop_class_uid, [source.sop_instance_uids[k] for k in frames_k])
+            source.sop_class_uid, [source.sop_instance_uids[k] for k in frames_k]
+        )
         ds.ReferencedSeriesSequence = [ser]
     save_dataset(ds, path)
-    return SegInfo(Path(path), str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID), 1, segment_label,
-                   tracking_uid, len(frames_k), int(arr.sum()))
+    return SegInfo(
+        Path(path),
+        str(ds.SOPInstanceUID),
+        str(ds.SeriesInstanceUID),
+        1,
+        segment_label,
+        tracking_uid,
+        len(frames_k),
+        int(arr.sum()),
+    )
 
 
 def seg_info(path: str | Path, segment_number: int | None = None) -> SegInfo:
@@ -183,9 +200,17 @@ def seg_info(path: str | Path, segment_number: int | None = None) -> SegInfo:
         raise InputError(f"{p}: DICOM SEG has no segments; export the segmentation again")
     num = segment_number if segment_number in segs else min(segs)
     s = segs[num]
-    return SegInfo(p, str(ds.SOPInstanceUID), str(ds.SeriesInstanceUID), num, str(s.get("SegmentLabel", "")),
-                   str(s.get("TrackingUID", "") or ""), int(ds.get("NumberOfFrames", 1)), -1,
-                   str(ds.SOPClassUID))
+    return SegInfo(
+        p,
+        str(ds.SOPInstanceUID),
+        str(ds.SeriesInstanceUID),
+        num,
+        str(s.get("SegmentLabel", "")),
+        str(s.get("TrackingUID", "") or ""),
+        int(ds.get("NumberOfFrames", 1)),
+        -1,
+        str(ds.SOPClassUID),
+    )
 
 
 def _ds(value: float) -> str:

@@ -23,8 +23,14 @@ from nbrisk.errors import InputError
 
 # copied from the source series into every derived object (type 2 attributes: empty when absent)
 PATIENT_KEYWORDS = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex")
-STUDY_KEYWORDS = ("StudyDate", "StudyTime", "StudyID", "AccessionNumber", "ReferringPhysicianName",
-                  "StudyDescription")
+STUDY_KEYWORDS = (
+    "StudyDate",
+    "StudyTime",
+    "StudyID",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+    "StudyDescription",
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,9 @@ class DicomSource:
     modality: str = "CT"
     series_number: int | None = None
     series_description: str = ""
-    patient: dict[str, str] = field(default_factory=dict)  # PatientName, PatientID, PatientBirthDate, PatientSex
+    patient: dict[str, str] = field(
+        default_factory=dict
+    )  # PatientName, PatientID, PatientBirthDate, PatientSex
     study: dict[str, str] = field(default_factory=dict)  # StudyDate, StudyTime, StudyID, AccessionNumber, ...
     specific_character_set: str = ""
     position_reference_indicator: str = ""
@@ -55,8 +63,10 @@ class DicomSource:
         """Refuse an image whose slice count differs from this series' (a mask on another grid)."""
         depth = int(image.GetSize()[2])
         if depth != self.slices:
-            raise InputError(f"{where or self.folder}: image has {depth} slices but the DICOM series "
-                             f"{self.series_instance_uid} has {self.slices}; use the mask on this series' grid")
+            raise InputError(
+                f"{where or self.folder}: image has {depth} slices but the DICOM series "
+                f"{self.series_instance_uid} has {self.slices}; use the mask on this series' grid"
+            )
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -111,31 +121,42 @@ def dicom_source(path: str | Path, image: sitk.Image | None = None) -> DicomSour
         try:
             headers.append(pydicom.dcmread(f, stop_before_pixels=True))
         except Exception as exc:  # pydicom raises many types for broken headers
-            raise InputError(f"{f}: unreadable DICOM header ({type(exc).__name__}); re-export the series") from None
+            raise InputError(
+                f"{f}: unreadable DICOM header ({type(exc).__name__}); re-export the series"
+            ) from None
     source = source_from_headers(p, files, headers, image)
     remember(source)
     return source
 
 
-def source_from_headers(folder: Path, files: list[str], headers: list[Any], image: sitk.Image | None) -> DicomSource:
+def source_from_headers(
+    folder: Path, files: list[str], headers: list[Any], image: sitk.Image | None
+) -> DicomSource:
     """Build the source of one series from its files' headers (pydicom datasets, same order as ``files``).
 
     Slice order: the slice index each header's Image Position (Patient) has on ``image``; without an image,
     ascending position along the slice normal (the order GDCM gives the image reader).
     """
     first = headers[0]
-    missing = [k for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
-               if not str(getattr(first, k, "") or "")]
+    missing = [
+        k
+        for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
+        if not str(getattr(first, k, "") or "")
+    ]
     if missing:
-        raise InputError(f"{files[0]}: DICOM header lacks {', '.join(missing)}; re-export the series from the PACS")
+        raise InputError(
+            f"{files[0]}: DICOM header lacks {', '.join(missing)}; re-export the series from the PACS"
+        )
     order = _slice_order(files, headers, image)
     sops = tuple(str(headers[i].SOPInstanceUID) for i in order)
     if len(set(sops)) != len(sops):
         raise InputError(f"{folder}: two slices share one SOP Instance UID; re-export the series")
     for_uid = str(getattr(first, "FrameOfReferenceUID", "") or "")
     if not for_uid:
-        raise InputError(f"{files[0]}: DICOM header has no Frame of Reference UID; re-export the series "
-                         "(a SEG or SR cannot be placed without it)")
+        raise InputError(
+            f"{files[0]}: DICOM header has no Frame of Reference UID; re-export the series "
+            "(a SEG or SR cannot be placed without it)"
+        )
     thickness = getattr(first, "SliceThickness", None)
     try:
         number = int(first.SeriesNumber) if getattr(first, "SeriesNumber", None) not in (None, "") else None
@@ -143,9 +164,13 @@ def source_from_headers(folder: Path, files: list[str], headers: list[Any], imag
         number = None
     charset = getattr(first, "SpecificCharacterSet", "") or ""
     return DicomSource(
-        study_instance_uid=str(first.StudyInstanceUID), series_instance_uid=str(first.SeriesInstanceUID),
-        frame_of_reference_uid=for_uid, sop_class_uid=str(first.SOPClassUID), sop_instance_uids=sops,
-        modality=str(getattr(first, "Modality", "") or "OT"), series_number=number,
+        study_instance_uid=str(first.StudyInstanceUID),
+        series_instance_uid=str(first.SeriesInstanceUID),
+        frame_of_reference_uid=for_uid,
+        sop_class_uid=str(first.SOPClassUID),
+        sop_instance_uids=sops,
+        modality=str(getattr(first, "Modality", "") or "OT"),
+        series_number=number,
         series_description=str(getattr(first, "SeriesDescription", "") or ""),
         patient={k: _text(first, k) for k in PATIENT_KEYWORDS},
         study={k: _text(first, k) for k in STUDY_KEYWORDS},
@@ -167,8 +192,9 @@ def _slice_order(files: list[str], headers: list[Any], image: sitk.Image | None)
         ipps = [np.array([float(v) for v in h.ImagePositionPatient]) for h in headers]
         iop = np.array([float(v) for v in headers[0].ImageOrientationPatient])
     except (AttributeError, TypeError, ValueError):
-        raise InputError(f"{files[0]}: DICOM slices lack Image Position/Orientation (Patient); re-export the "
-                         "series") from None
+        raise InputError(
+            f"{files[0]}: DICOM slices lack Image Position/Orientation (Patient); re-export the series"
+        ) from None
     if image is None:
         normal = np.cross(iop[:3], iop[3:])
         return [int(i) for i in np.argsort([float(p @ normal) for p in ipps], kind="stable")]
@@ -177,11 +203,15 @@ def _slice_order(files: list[str], headers: list[Any], image: sitk.Image | None)
     for i, k in enumerate(ks):
         kk = round(k)
         if abs(k - kk) > 0.05 or not 0 <= kk < len(order) or order[kk] != -1:
-            raise InputError(f"{files[i]}: slice position does not fall on one slice of the series' volume; "
-                             "re-export the series")
+            raise InputError(
+                f"{files[i]}: slice position does not fall on one slice of the series' volume; "
+                "re-export the series"
+            )
         order[kk] = i
     if -1 in order:
-        raise InputError(f"{files[0]}: the series has fewer slice files than volume slices; re-export the series")
+        raise InputError(
+            f"{files[0]}: the series has fewer slice files than volume slices; re-export the series"
+        )
     return order
 
 
@@ -194,11 +224,17 @@ def new_dicom_source(image: sitk.Image | Any, modality: str = "CT") -> DicomSour
     from pydicom.uid import generate_uid
 
     sop_class = {"CT": "1.2.840.10008.5.1.4.1.1.2", "MR": "1.2.840.10008.5.1.4.1.1.4"}.get(
-        modality, "1.2.840.10008.5.1.4.1.1.7")
+        modality, "1.2.840.10008.5.1.4.1.1.7"
+    )
     return DicomSource(
-        study_instance_uid=generate_uid(), series_instance_uid=generate_uid(),
-        frame_of_reference_uid=generate_uid(), sop_class_uid=sop_class,
-        sop_instance_uids=tuple(generate_uid() for _ in range(int(image.GetSize()[2]))), modality=modality,
-        patient={k: "" for k in PATIENT_KEYWORDS}, study={**{k: "" for k in STUDY_KEYWORDS}, "StudyID": "1"},
-        slice_thickness=float(image.GetSpacing()[2]), created=True,
+        study_instance_uid=generate_uid(),
+        series_instance_uid=generate_uid(),
+        frame_of_reference_uid=generate_uid(),
+        sop_class_uid=sop_class,
+        sop_instance_uids=tuple(generate_uid() for _ in range(int(image.GetSize()[2]))),
+        modality=modality,
+        patient={k: "" for k in PATIENT_KEYWORDS},
+        study={**{k: "" for k in STUDY_KEYWORDS}, "StudyID": "1"},
+        slice_thickness=float(image.GetSpacing()[2]),
+        created=True,
     )

@@ -7,7 +7,7 @@ in :mod:`nbrisk.io.images` put the ROI on the image grid and check it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import SimpleITK as sitk
@@ -134,58 +134,62 @@ def read_dicom_seg(
     return _dicom_seg_on_reference(p, seg, num, reference), int(num), str(descs[num])
 
 
-def _group(fg: object, shared: object, name: str) -> object:
+def _group(fg: Any, shared: Any, name: str) -> Any:
     """A functional group's first item, per-frame if the frame has it, else shared."""
     for where in (fg, shared):
-        if where is not None and name in where:  # type: ignore[operator]
+        if where is not None and name in where:
             return getattr(where, name)[0]
     raise InputError(f"DICOM SEG lacks {name}; re-export the SEG")
 
 
-def _seg_frames(p: Path, seg: object, num: int) -> tuple[np.ndarray, list[int], object]:
+def _seg_frames(p: Path, seg: Any, num: int) -> tuple[np.ndarray, list[int], Any]:
     """(frames as bool/threshold-ready array, indices of the frames of segment ``num``, shared group)."""
     try:
-        frames = np.asarray(seg.pixel_array)  # type: ignore[attr-defined]
+        frames = np.asarray(seg.pixel_array)
     except Exception as exc:  # pydicom raises many types for unreadable pixel data
-        raise InputError(f"{p}: cannot decode DICOM SEG pixel data ({type(exc).__name__}); re-export it") from None
+        raise InputError(f"{p}: cannot decode DICOM SEG pixel data ({type(exc).__name__}); "
+                         "re-export it") from None
     if frames.ndim == 2:
         frames = frames[None]
-    shared = seg.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in seg else None  # type: ignore[operator,attr-defined]
+    shared = seg.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in seg else None
     fractional = str(getattr(seg, "SegmentationType", "BINARY")) == "FRACTIONAL"
     thr = (int(getattr(seg, "MaximumFractionalValue", 255)) / 2.0) if fractional else 0
     chosen = []
-    for i, fg in enumerate(seg.PerFrameFunctionalGroupsSequence):  # type: ignore[attr-defined]
+    for i, fg in enumerate(seg.PerFrameFunctionalGroupsSequence):
         ident = _group(fg, shared, "SegmentIdentificationSequence")
-        if int(ident.ReferencedSegmentNumber) == num:  # type: ignore[attr-defined]
+        if int(ident.ReferencedSegmentNumber) == num:
             chosen.append(i)
     return frames > thr, chosen, shared
 
 
-def _dicom_seg_volume(p: Path, seg: object, num: int) -> sitk.Image:
+def _dicom_seg_volume(p: Path, seg: Any, num: int) -> sitk.Image:
     """The segment's frames as a volume on their own grid (origin at the first frame along the normal)."""
     frames, chosen, shared = _seg_frames(p, seg, num)
     if not chosen:
         raise InputError(f"{p}: segment {num} has no frames; the segment is empty")
-    per_frame = seg.PerFrameFunctionalGroupsSequence  # type: ignore[attr-defined]
-    iop = np.array([float(v) for v in _group(per_frame[chosen[0]], shared, "PlaneOrientationSequence")
-                    .ImageOrientationPatient])  # type: ignore[attr-defined]
+    per_frame = seg.PerFrameFunctionalGroupsSequence
+    plane = _group(per_frame[chosen[0]], shared, "PlaneOrientationSequence")
+    iop = np.array([float(v) for v in plane.ImageOrientationPatient])
     pm = _group(per_frame[chosen[0]], shared, "PixelMeasuresSequence")
-    row_sp, col_sp = (float(v) for v in pm.PixelSpacing)  # type: ignore[attr-defined]
+    row_sp, col_sp = (float(v) for v in pm.PixelSpacing)
     normal = np.cross(iop[:3], iop[3:])
-    pos = np.array([[float(v) for v in _group(per_frame[i], shared, "PlanePositionSequence").ImagePositionPatient]  # type: ignore[attr-defined]
-                    for i in chosen])
+    pos = np.array([[float(v) for v in _group(per_frame[i], shared, "PlanePositionSequence")
+                     .ImagePositionPatient] for i in chosen])
     dist = pos @ normal
     distinct = np.unique(np.round(dist, 4))
-    step = getattr(pm, "SpacingBetweenSlices", None) or (float(np.min(np.diff(distinct))) if len(distinct) > 1
-                                                         else float(getattr(pm, "SliceThickness", 1.0) or 1.0))
-    step = float(step)
+    if getattr(pm, "SpacingBetweenSlices", None):
+        step = float(pm.SpacingBetweenSlices)
+    elif len(distinct) > 1:
+        step = float(np.min(np.diff(distinct)))
+    else:
+        step = float(getattr(pm, "SliceThickness", 1.0) or 1.0)
     first = pos[int(np.argmin(dist))]
     ks = (dist - dist.min()) / step
     inplane = (pos - first) - np.outer(dist - dist.min(), normal)
     if np.abs(ks - np.round(ks)).max() > 0.01 or np.abs(inplane).max() > 1e-3 * max(row_sp, col_sp):
-        raise InputGeometryError(f"{p}: DICOM SEG frames do not lie on one regular grid; read it with its image "
-                                 "(--image) so the frames are placed on the image grid")
-    out = np.zeros((int(round(ks.max())) + 1, frames.shape[1], frames.shape[2]), np.uint8)
+        raise InputGeometryError(f"{p}: DICOM SEG frames do not lie on one regular grid; read it with its "
+                                 "image (--image) so the frames are placed on the image grid")
+    out = np.zeros((round(ks.max()) + 1, frames.shape[1], frames.shape[2]), np.uint8)
     for i, k in zip(chosen, np.round(ks).astype(int), strict=True):
         out[k] |= frames[i].astype(np.uint8)
     img = sitk.GetImageFromArray(out * np.uint8(num if num < 256 else 1))
@@ -195,29 +199,32 @@ def _dicom_seg_volume(p: Path, seg: object, num: int) -> sitk.Image:
     return img
 
 
-def _dicom_seg_on_reference(p: Path, seg: object, num: int, reference: sitk.Image | Grid) -> sitk.Image:
+def _dicom_seg_on_reference(p: Path, seg: Any, num: int, reference: sitk.Image | Grid) -> sitk.Image:
     frames, chosen, shared = _seg_frames(p, seg, num)
-    per_frame = seg.PerFrameFunctionalGroupsSequence  # type: ignore[attr-defined]
+    per_frame = seg.PerFrameFunctionalGroupsSequence
     ref_dir = np.array(reference.GetDirection()).reshape(3, 3)
     ref_sp = reference.GetSpacing()
     out = np.zeros(reference.GetSize()[::-1], np.uint8)
     for i in chosen:
         fg = per_frame[i]
-        iop = np.array([float(v) for v in _group(fg, shared, "PlaneOrientationSequence").ImageOrientationPatient])  # type: ignore[attr-defined]
-        row_sp, col_sp = (float(v) for v in _group(fg, shared, "PixelMeasuresSequence").PixelSpacing)  # type: ignore[attr-defined]
+        plane = _group(fg, shared, "PlaneOrientationSequence")
+        iop = np.array([float(v) for v in plane.ImageOrientationPatient])
+        row_sp, col_sp = (float(v) for v in _group(fg, shared, "PixelMeasuresSequence").PixelSpacing)
         if (np.abs(iop[:3] - ref_dir[:, 0]).max() > 1e-3 or np.abs(iop[3:] - ref_dir[:, 1]).max() > 1e-3
                 or abs(col_sp - ref_sp[0]) > 1e-3 * ref_sp[0] or abs(row_sp - ref_sp[1]) > 1e-3 * ref_sp[1]):
-            raise InputGeometryError(f"{p}: DICOM SEG frames are not on the image's in-plane grid; re-export the SEG "
-                                     "from this series")
-        pos = [float(v) for v in _group(fg, shared, "PlanePositionSequence").ImagePositionPatient]  # type: ignore[attr-defined]
+            raise InputGeometryError(f"{p}: DICOM SEG frames are not on the image's in-plane grid; re-export "
+                                     "the SEG from this series")
+        pos = [float(v) for v in _group(fg, shared, "PlanePositionSequence").ImagePositionPatient]
         idx = np.array(reference.TransformPhysicalPointToContinuousIndex(pos))
         if np.abs(idx - np.round(idx)).max() > 0.01:
-            raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} is off the image's voxel grid; re-export the SEG")
+            raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} is off the image's voxel grid; "
+                                     "re-export the SEG")
         x0, y0, k = (int(v) for v in np.round(idx))
         fr = frames[i]
         if not (0 <= k < out.shape[0] and x0 >= 0 and y0 >= 0 and y0 + fr.shape[0] <= out.shape[1]
                 and x0 + fr.shape[1] <= out.shape[2]):
-            raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} lies outside the image; is it from this series?")
+            raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} lies outside the image; is it from this "
+                                     "series?")
         out[k, y0 : y0 + fr.shape[0], x0 : x0 + fr.shape[1]] |= fr.astype(np.uint8)
     from nbrisk.io.images import Grid  # not at import: nbrisk.io.images imports this module
 

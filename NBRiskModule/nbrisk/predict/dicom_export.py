@@ -29,16 +29,23 @@ def image_for_export(image_path: str | Path | Mapping[str, str | Path]) -> Path:
     return Path(image_path)
 
 
-def dicom_source_for(image_path: str | Path, image: sitk.Image | None = None, *,
-                     new_references: bool = False, flag: str = "--new-dicom-references") -> DicomSource:
+def dicom_source_for(
+    image_path: str | Path,
+    image: sitk.Image | None = None,
+    *,
+    new_references: bool = False,
+    flag: str = "--new-dicom-references",
+) -> DicomSource:
     """The DICOM identity of ``image_path``, new UIDs when asked, or a one-line refusal."""
     p = Path(image_path)
     source = dicom_source(p, image)
     if source is not None:
         return source
     if not new_references:
-        raise InputError(f"{p}: not a DICOM series, so NBRisk cannot write a DICOM SEG/SR that references it; "
-                         f"give the DICOM series folder, or pass {flag} to create new study/series UIDs")
+        raise InputError(
+            f"{p}: not a DICOM series, so NBRisk cannot write a DICOM SEG/SR that references it; "
+            f"give the DICOM series folder, or pass {flag} to create new study/series UIDs"
+        )
     if image is None:
         from nbrisk.io.images import read_image
 
@@ -69,14 +76,21 @@ def select_features(inputs: Mapping[str, Any], request: str | list[str] | None) 
     names = [n.strip() for n in (request.split(",") if isinstance(request, str) else request) if n.strip()]
     unknown = [n for n in names if n not in available]
     if unknown:
-        raise InputError(f"feature(s) {', '.join(unknown[:5])} are not inputs of this model; choose among "
-                         f"{', '.join(list(available)[:5])}... or pass 'model' for all of them")
+        raise InputError(
+            f"feature(s) {', '.join(unknown[:5])} are not inputs of this model; choose among "
+            f"{', '.join(list(available)[:5])}... or pass 'model' for all of them"
+        )
     return {n: available[n] for n in names}
 
 
-def content_from_prediction(prediction: Any, mask: sitk.Image | Any, *, idrf: Mapping[str, Any] | None = None,
-                            inrg: Mapping[str, Any] | None = None,
-                            features: str | list[str] | None = None) -> SrContent:
+def content_from_prediction(
+    prediction: Any,
+    mask: sitk.Image | Any,
+    *,
+    idrf: Mapping[str, Any] | None = None,
+    inrg: Mapping[str, Any] | None = None,
+    features: str | list[str] | None = None,
+) -> SrContent:
     """The SR's values from a :class:`~nbrisk.predict.predict.Prediction` (or its ``to_dict()``), the ROI,
     an IDRF checklist (``Checklist.to_dict()``) and an INRG result (``nbrisk inrg --json``)."""
     pred = prediction.to_dict() if hasattr(prediction, "to_dict") else dict(prediction)
@@ -93,11 +107,14 @@ def content_from_prediction(prediction: Any, mask: sitk.Image | Any, *, idrf: Ma
     stage = (inrg or {}).get("stage") or {}
     risk = (inrg or {}).get("risk") or {}
     return SrContent(
-        risk_score=float(pred["score"]), predicted_class=str(pred["predicted_class"]),
+        risk_score=float(pred["score"]),
+        predicted_class=str(pred["predicted_class"]),
         risk_category=str(pred["risk_category"]),
         model_name=str(model.get("name") or model.get("recipe") or model.get("file") or "NBRisk model"),
-        model_version=str(model.get("version") or model.get("created") or "unknown"), model_sha256=sha,
-        volume_ml=volume_ml, idrf=statuses,
+        model_version=str(model.get("version") or model.get("created") or "unknown"),
+        model_sha256=sha,
+        volume_ml=volume_ml,
+        idrf=statuses,
         inrgss_stage=stage.get("stage") if isinstance(stage, Mapping) else None,
         inrg_risk_group=risk.get("risk_group") if isinstance(risk, Mapping) else None,
         inrg_group=(risk.get("group") or None) if isinstance(risk, Mapping) else None,
@@ -105,11 +122,20 @@ def content_from_prediction(prediction: Any, mask: sitk.Image | Any, *, idrf: Ma
     )
 
 
-def export_dicom(prediction: Any, source: DicomSource, mask: sitk.Image | Any, sr_path: str | Path, *,
-                 seg_path: str | Path | None = None, existing_seg: str | Path | None = None,
-                 existing_segment: int | None = None,
-                 seg_algorithm_type: str = "MANUAL", idrf: Mapping[str, Any] | None = None,
-                 inrg: Mapping[str, Any] | None = None, features: str | list[str] | None = None) -> dict[str, Path]:
+def export_dicom(
+    prediction: Any,
+    source: DicomSource,
+    mask: sitk.Image | Any,
+    sr_path: str | Path,
+    *,
+    seg_path: str | Path | None = None,
+    existing_seg: str | Path | None = None,
+    existing_segment: int | None = None,
+    seg_algorithm_type: str = "MANUAL",
+    idrf: Mapping[str, Any] | None = None,
+    inrg: Mapping[str, Any] | None = None,
+    features: str | list[str] | None = None,
+) -> dict[str, Path]:
     """Write the SEG (unless ``existing_seg``, a DICOM SEG of this series, is given) and the SR.
 
     ``mask``: the ROI on the source image's grid (a :class:`~nbrisk.io.images.Mask` or binary image).
@@ -123,8 +149,9 @@ def export_dicom(prediction: Any, source: DicomSource, mask: sitk.Image | Any, s
         seg_path = Path(seg_path) if seg_path else sr_path.with_name(f"{sr_path.stem}_seg.dcm")
         if seg_path.resolve() == sr_path.resolve():
             raise InputError(f"{sr_path}: the SEG and the SR need two file names; pass another SEG path")
-        seg = write_dicom_seg(mask, source, seg_path, algorithm_type=seg_algorithm_type,
-                              algorithm_name="NBRisk ROI")
+        seg = write_dicom_seg(
+            mask, source, seg_path, algorithm_type=seg_algorithm_type, algorithm_name="NBRisk ROI"
+        )
     write_dicom_sr(sr_path, content, source, seg)
     return {"sr": sr_path, "seg": seg.path}
 
@@ -135,6 +162,8 @@ def _check_existing_seg(path: Path, source: DicomSource, segment: int | None) ->
     info = seg_info(path, segment)
     ds = pydicom.dcmread(str(path), stop_before_pixels=True)
     if str(getattr(ds, "FrameOfReferenceUID", "")) != source.frame_of_reference_uid:
-        raise InputError(f"{path}: this DICOM SEG has another Frame of Reference than the image series "
-                         f"{source.series_instance_uid}; use the SEG made on this series")
+        raise InputError(
+            f"{path}: this DICOM SEG has another Frame of Reference than the image series "
+            f"{source.series_instance_uid}; use the SEG made on this series"
+        )
     return info

@@ -97,7 +97,9 @@ def _item(relationship: str | None, value_type: str, concept: Code | None) -> An
     return d
 
 
-def _container(relationship: str | None, concept: Code, children: list[Any], template: str | None = None) -> Any:
+def _container(
+    relationship: str | None, concept: Code, children: list[Any], template: str | None = None
+) -> Any:
     from pydicom.dataset import Dataset
 
     d = _item(relationship, "CONTAINER", concept)
@@ -133,7 +135,9 @@ def _num(concept: Code, value: float, unit: Code, children: list[Any] | None = N
     from pydicom.dataset import Dataset
 
     if not math.isfinite(value):
-        raise InputError(f"{concept.meaning}: value {value} is not a finite number; cannot write it into the SR")
+        raise InputError(
+            f"{concept.meaning}: value {value} is not a finite number; cannot write it into the SR"
+        )
     d = _item("CONTAINS", "NUM", concept)
     mv = Dataset()
     mv.NumericValue = _ds(value)
@@ -145,7 +149,9 @@ def _num(concept: Code, value: float, unit: Code, children: list[Any] | None = N
     return d
 
 
-def _image(relationship: str, concept: Code | None, sop_class: str, sop_uid: str, segment: int | None = None) -> Any:
+def _image(
+    relationship: str, concept: Code | None, sop_class: str, sop_uid: str, segment: int | None = None
+) -> Any:
     d = _item(relationship, "IMAGE", concept)
     ref = referenced_instances(sop_class, [sop_uid])[0]
     if segment is not None:
@@ -155,9 +161,11 @@ def _image(relationship: str, concept: Code | None, sop_class: str, sop_uid: str
 
 
 # ------------------------------------------------------------------------------------------------ writing
-def write_dicom_sr(path: str | Path, content: SrContent, source: DicomSource, seg: SegInfo, *,
-                   series_number: int = 902) -> str:
-    """Write ``content`` as a TID 1500 Comprehensive 3D SR in the source's study; returns its SOP Instance UID.
+def write_dicom_sr(
+    path: str | Path, content: SrContent, source: DicomSource, seg: SegInfo, *, series_number: int = 902
+) -> str:
+    """Write ``content`` as a TID 1500 Comprehensive 3D SR in the source's study; returns its SOP Instance
+    UID.
 
     ``seg``: the DICOM SEG of the tumour (written by :func:`nbrisk.io.dicom_seg.write_dicom_seg`, or an
     existing one described by :func:`nbrisk.io.dicom_seg.seg_info`).
@@ -165,8 +173,13 @@ def write_dicom_sr(path: str | Path, content: SrContent, source: DicomSource, se
     from pydicom.dataset import Dataset
     from pydicom.uid import generate_uid
 
-    ds = base_dataset(source, COMPREHENSIVE_3D_SR, "SR", series_number,
-                      "NBRisk risk assessment - research use, not for clinical use")
+    ds = base_dataset(
+        source,
+        COMPREHENSIVE_3D_SR,
+        "SR",
+        series_number,
+        "NBRisk risk assessment - research use, not for clinical use",
+    )
     ds.ReferencedPerformedProcedureStepSequence = []  # type 2
     ds.CompletionFlag = "COMPLETE"
     ds.VerificationFlag = "UNVERIFIED"
@@ -179,18 +192,27 @@ def write_dicom_sr(path: str | Path, content: SrContent, source: DicomSource, se
         return code
 
     # ---- the tumour (TID 1411)
-    algo = [_text("HAS CONCEPT MOD", C.ALGORITHM_NAME, content.model_name),
-            _text("HAS CONCEPT MOD", C.ALGORITHM_VERSION, content.model_version),
-            _text("HAS CONCEPT MOD", C.ALGORITHM_PARAMETERS, f"SHA-256 {content.model_sha256}")]
-    tumour = [_text("HAS OBS CONTEXT", C.TRACKING_IDENTIFIER, "tumour"),
-              _uid("HAS OBS CONTEXT", C.TRACKING_UID, seg.tracking_uid or generate_uid()),
-              _code("CONTAINS", C.FINDING, C.NEOPLASM),
-              _image("CONTAINS", C.REFERENCED_SEGMENT, seg.sop_class_uid, seg.sop_instance_uid,
-                     seg.segment_number),
-              _uid("CONTAINS", C.SOURCE_SERIES_FOR_SEGMENTATION, source.series_instance_uid)]
+    algo = [
+        _text("HAS CONCEPT MOD", C.ALGORITHM_NAME, content.model_name),
+        _text("HAS CONCEPT MOD", C.ALGORITHM_VERSION, content.model_version),
+        _text("HAS CONCEPT MOD", C.ALGORITHM_PARAMETERS, f"SHA-256 {content.model_sha256}"),
+    ]
+    tumour = [
+        _text("HAS OBS CONTEXT", C.TRACKING_IDENTIFIER, "tumour"),
+        _uid("HAS OBS CONTEXT", C.TRACKING_UID, seg.tracking_uid or generate_uid()),
+        _code("CONTAINS", C.FINDING, C.NEOPLASM),
+        _image("CONTAINS", C.REFERENCED_SEGMENT, seg.sop_class_uid, seg.sop_instance_uid, seg.segment_number),
+        _uid("CONTAINS", C.SOURCE_SERIES_FOR_SEGMENTATION, source.series_instance_uid),
+    ]
     if content.volume_ml is not None:
-        tumour.append(_num(C.VOLUME, content.volume_ml, C.CUBIC_CENTIMETER,
-                           [_code("HAS CONCEPT MOD", C.MEASUREMENT_METHOD, C.SUM_OF_VOXELS_VOLUME)]))
+        tumour.append(
+            _num(
+                C.VOLUME,
+                content.volume_ml,
+                C.CUBIC_CENTIMETER,
+                [_code("HAS CONCEPT MOD", C.MEASUREMENT_METHOD, C.SUM_OF_VOXELS_VOLUME)],
+            )
+        )
     tumour.append(_num(track(C.RISK_SCORE), content.risk_score, C.NO_UNITS, algo))
     tumour.append(_text("CONTAINS", track(C.PREDICTED_CLASS), str(content.predicted_class)))
     tumour.append(_text("CONTAINS", track(C.RISK_CATEGORY), str(content.risk_category)))
@@ -203,43 +225,76 @@ def write_dicom_sr(path: str | Path, content: SrContent, source: DicomSource, se
         tumour.append(_code("CONTAINS", track(concept), track(C.IDRF_STATUS[status])))
     for name, value in content.features.items():
         concept, _ = C.radiomics_code(name)
-        tumour.append(_num(track(concept), float(value), C.NO_UNITS,
-                           [_text("HAS CONCEPT MOD", track(FEATURE_NAME), name)]))
+        tumour.append(
+            _num(
+                track(concept),
+                float(value),
+                C.NO_UNITS,
+                [_text("HAS CONCEPT MOD", track(FEATURE_NAME), name)],
+            )
+        )
     groups = [_container("CONTAINS", C.MEASUREMENT_GROUP, tumour, "1411")]
 
     # ---- staging (TID 1501)
     staging = []
     if content.inrgss_stage is not None:
-        staging.append(_code("CONTAINS", track(C.INRGSS_STAGE), track(_lookup(C.INRGSS_STAGES, content.inrgss_stage,
-                                                                              "INRGSS stage"))))
+        staging.append(
+            _code(
+                "CONTAINS",
+                track(C.INRGSS_STAGE),
+                track(_lookup(C.INRGSS_STAGES, content.inrgss_stage, "INRGSS stage")),
+            )
+        )
     if content.inrg_risk_group is not None:
-        staging.append(_code("CONTAINS", track(C.INRG_RISK_GROUP),
-                             track(_lookup(C.INRG_RISK_GROUPS, content.inrg_risk_group, "INRG risk group"))))
+        staging.append(
+            _code(
+                "CONTAINS",
+                track(C.INRG_RISK_GROUP),
+                track(_lookup(C.INRG_RISK_GROUPS, content.inrg_risk_group, "INRG risk group")),
+            )
+        )
     if content.inrg_group:
         staging.append(_text("CONTAINS", track(C.INRG_GROUP_LETTER), content.inrg_group))
     if staging:
-        groups.append(_container("CONTAINS", C.MEASUREMENT_GROUP,
-                                 [_text("HAS OBS CONTEXT", C.TRACKING_IDENTIFIER, "INRG staging"),
-                                  _uid("HAS OBS CONTEXT", C.TRACKING_UID, generate_uid()), *staging], "1501"))
+        groups.append(
+            _container(
+                "CONTAINS",
+                C.MEASUREMENT_GROUP,
+                [
+                    _text("HAS OBS CONTEXT", C.TRACKING_IDENTIFIER, "INRG staging"),
+                    _uid("HAS OBS CONTEXT", C.TRACKING_UID, generate_uid()),
+                    *staging,
+                ],
+                "1501",
+            )
+        )
 
     # ---- root (TID 1500)
     procedure = C.PROCEDURES.get(source.modality, C.IMAGING_PROCEDURE)
-    root = [_code("HAS CONCEPT MOD", C.LANGUAGE_OF_CONTENT, C.ENGLISH_US),
-            _code("HAS OBS CONTEXT", C.OBSERVER_TYPE, C.DEVICE),
-            _uid("HAS OBS CONTEXT", C.DEVICE_OBSERVER_UID, DEVICE_OBSERVER_UID),
-            _text("HAS OBS CONTEXT", C.DEVICE_OBSERVER_NAME, MODEL_NAME),
-            _text("HAS OBS CONTEXT", C.DEVICE_OBSERVER_MANUFACTURER, MANUFACTURER),
-            _text("HAS OBS CONTEXT", C.DEVICE_OBSERVER_MODEL_NAME, MODEL_NAME),
-            _code("HAS CONCEPT MOD", C.PROCEDURE_REPORTED, procedure),
-            _text("CONTAINS", track(C.INTENDED_USE), content.intended_use)]
+    root = [
+        _code("HAS CONCEPT MOD", C.LANGUAGE_OF_CONTENT, C.ENGLISH_US),
+        _code("HAS OBS CONTEXT", C.OBSERVER_TYPE, C.DEVICE),
+        _uid("HAS OBS CONTEXT", C.DEVICE_OBSERVER_UID, DEVICE_OBSERVER_UID),
+        _text("HAS OBS CONTEXT", C.DEVICE_OBSERVER_NAME, MODEL_NAME),
+        _text("HAS OBS CONTEXT", C.DEVICE_OBSERVER_MANUFACTURER, MANUFACTURER),
+        _text("HAS OBS CONTEXT", C.DEVICE_OBSERVER_MODEL_NAME, MODEL_NAME),
+        _code("HAS CONCEPT MOD", C.PROCEDURE_REPORTED, procedure),
+        _text("CONTAINS", track(C.INTENDED_USE), content.intended_use),
+    ]
     if not source.created:
         library = [_image("CONTAINS", None, source.sop_class_uid, uid) for uid in source.sop_instance_uids]
-        root.append(_container("CONTAINS", C.IMAGE_LIBRARY,
-                               [_container("CONTAINS", C.IMAGE_LIBRARY_GROUP, library)]))
+        root.append(
+            _container("CONTAINS", C.IMAGE_LIBRARY, [_container("CONTAINS", C.IMAGE_LIBRARY_GROUP, library)])
+        )
     root.append(_container("CONTAINS", C.IMAGING_MEASUREMENTS, groups))
     top = _container(None, C.IMAGING_MEASUREMENT_REPORT, root, "1500")
-    for key in ("ValueType", "ConceptNameCodeSequence", "ContinuityOfContent", "ContentTemplateSequence",
-                "ContentSequence"):
+    for key in (
+        "ValueType",
+        "ConceptNameCodeSequence",
+        "ContinuityOfContent",
+        "ContentTemplateSequence",
+        "ContentSequence",
+    ):
         setattr(ds, key, getattr(top, key))
     schemes = coding_schemes(used)
     if schemes:
@@ -289,12 +344,21 @@ def read_dicom_sr(path: str | Path) -> tuple[SrContent, SrReferences]:
     library = next((i for i in root if _name(i) == C.IMAGE_LIBRARY), None)
     images: tuple[str, ...] = ()
     if library is not None:
-        images = tuple(str(img.ReferencedSOPSequence[0].ReferencedSOPInstanceUID)
-                       for grp in library.ContentSequence for img in grp.ContentSequence)
+        images = tuple(
+            str(img.ReferencedSOPSequence[0].ReferencedSOPInstanceUID)
+            for grp in library.ContentSequence
+            for img in grp.ContentSequence
+        )
     by_code_idrf = {c: k for k, c in C.IDRF_CODES.items()}
     by_code_status = {c: k for k, c in C.IDRF_STATUS.items()}
-    values: dict[str, Any] = {"idrf": {}, "features": {}, "volume_ml": None, "inrgss_stage": None,
-                              "inrg_risk_group": None, "inrg_group": None}
+    values: dict[str, Any] = {
+        "idrf": {},
+        "features": {},
+        "volume_ml": None,
+        "inrgss_stage": None,
+        "inrg_risk_group": None,
+        "inrg_group": None,
+    }
     refs: dict[str, Any] = {}
     for group in measurements.ContentSequence:
         for item in group.ContentSequence:
@@ -311,8 +375,11 @@ def read_dicom_sr(path: str | Path) -> tuple[SrContent, SrReferences]:
             elif name == C.RISK_SCORE:
                 values["risk_score"] = _value(item)
                 for mod in item.ContentSequence:
-                    key = {C.ALGORITHM_NAME: "model_name", C.ALGORITHM_VERSION: "model_version",
-                           C.ALGORITHM_PARAMETERS: "model_sha256"}[_name(mod)]
+                    key = {
+                        C.ALGORITHM_NAME: "model_name",
+                        C.ALGORITHM_VERSION: "model_version",
+                        C.ALGORITHM_PARAMETERS: "model_sha256",
+                    }[_name(mod)]
                     values[key] = str(mod.TextValue).removeprefix("SHA-256 ")
             elif name == C.PREDICTED_CLASS:
                 values["predicted_class"] = str(item.TextValue)
@@ -331,8 +398,14 @@ def read_dicom_sr(path: str | Path) -> tuple[SrContent, SrReferences]:
                 values["features"][column] = _value(item)
     content = SrContent(intended_use=str(intended), **values)
     seg_uid, seg_num = refs.get("seg", ("", 0))
-    return content, SrReferences(str(ds.StudyInstanceUID), refs.get("source_series_uid", ""), seg_uid, seg_num,
-                                 images, refs.get("tracking_uid", ""))
+    return content, SrReferences(
+        str(ds.StudyInstanceUID),
+        refs.get("source_series_uid", ""),
+        seg_uid,
+        seg_num,
+        images,
+        refs.get("tracking_uid", ""),
+    )
 
 
 def _name(item: Any) -> Code | None:
