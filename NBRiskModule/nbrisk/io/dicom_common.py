@@ -12,6 +12,7 @@ from typing import Any
 
 from nbrisk.io.dicom_codes import IBSI, PRIVATE_SCHEME, PRIVATE_SCHEME_NAME, PRIVATE_SCHEME_VERSION, Code
 from nbrisk.io.dicom_source import DicomSource
+from nbrisk.io.images import atomic_path
 
 MANUFACTURER = "NBRisk contributors"
 MODEL_NAME = "NBRisk"
@@ -142,8 +143,6 @@ def referenced_instances(sop_class_uid: str, sop_uids: tuple[str, ...] | list[st
 
 def save_dataset(ds: Any, path: str | Path) -> Path:
     """Write a DICOM file (Part 10, explicit VR little endian) atomically, with pydicom 2.4 or 3.x."""
-    from nbrisk.io.images import atomic_path
-
     path = Path(path)
     with atomic_path(path) as tmp:
         if pydicom_major() >= 3:

@@ -107,23 +107,22 @@ def dicom_source(path: str | Path, image: sitk.Image | None = None) -> DicomSour
     if known is not None:
         return known
     import pydicom
+    from pydicom.errors import InvalidDicomError
 
-    from nbrisk.io.images import keep_locale
-
-    reader = sitk.ImageSeriesReader()
-    with keep_locale():
-        ids = reader.GetGDCMSeriesIDs(str(p))
-        if len(ids) != 1:
-            raise InputError(f"{p}: holds {len(ids)} DICOM series; put exactly one series in the folder")
-        files = list(reader.GetGDCMSeriesFileNames(str(p), ids[0]))
-    headers = []
-    for f in files:
+    series: dict[str, list[tuple[str, Any]]] = {}
+    for f in sorted(q for q in p.iterdir() if q.is_file()):
         try:
-            headers.append(pydicom.dcmread(f, stop_before_pixels=True))
+            ds = pydicom.dcmread(str(f), stop_before_pixels=True)
+        except (InvalidDicomError, OSError):
+            continue  # not DICOM (GDCM's series reader skips such files too)
         except Exception as exc:  # pydicom raises many types for broken headers
-            raise InputError(
-                f"{f}: unreadable DICOM header ({type(exc).__name__}); re-export the series"
-            ) from None
+            what = type(exc).__name__
+            raise InputError(f"{f}: unreadable DICOM header ({what}); re-export the series") from None
+        if "ImagePositionPatient" in ds:
+            series.setdefault(str(getattr(ds, "SeriesInstanceUID", "")), []).append((str(f), ds))
+    if len(series) != 1:
+        raise InputError(f"{p}: holds {len(series)} DICOM image series; put exactly one series in the folder")
+    files, headers = (list(t) for t in zip(*next(iter(series.values())), strict=True))
     source = source_from_headers(p, files, headers, image)
     remember(source)
     return source

@@ -17,6 +17,7 @@ import SimpleITK as sitk
 from nbrisk.errors import InputError
 from nbrisk.io.dicom_seg import SegInfo, seg_info, write_dicom_seg
 from nbrisk.io.dicom_source import DicomSource, dicom_source, new_dicom_source
+from nbrisk.io.images import read_image
 from nbrisk.predict.dicom_sr import SrContent, write_dicom_sr
 
 RADIOMICS_CLASSES = ("shape", "shape2D", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm")
@@ -47,8 +48,6 @@ def dicom_source_for(
             f"give the DICOM series folder, or pass {flag} to create new study/series UIDs"
         )
     if image is None:
-        from nbrisk.io.images import read_image
-
         image = read_image(p)
     return new_dicom_source(image)
 
