@@ -40,3 +40,10 @@ def dciodvfy(path: Path) -> tuple[list[str], list[str], str]:
 def unexpected_warnings(warnings: list[str]) -> list[str]:
     """Warnings other than the one docs/dicom.md explains (the private coding scheme 99NBRISK)."""
     return [w for w in warnings if "Unrecognized defined term = <99NBRISK>" not in w]
+
+
+def dsrdump(path: Path) -> tuple[int, list[str]]:
+    """(exit status, error lines) of DCMTK's dsrdump, which refuses SR content trees whose relationships the
+    IOD does not allow (dciodvfy does not check the tree). Debian: apt-get install dcmtk."""
+    proc = subprocess.run(["dsrdump", str(path)], capture_output=True, text=True, check=False, timeout=120)
+    return proc.returncode, [ln for ln in proc.stderr.splitlines() if ln.startswith(("E:", "F:"))]

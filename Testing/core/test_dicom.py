@@ -8,6 +8,7 @@ file again under pydicom 2.4.4, the version 3D Slicer 5.10 bundles.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
-from dicom_check import dciodvfy, unexpected_warnings
+from dicom_check import dciodvfy, dsrdump, unexpected_warnings
 from nbrisk.errors import InputError
 from nbrisk.io import dicom_codes as C
 from nbrisk.io.dicom_seg import SEG_SOP_CLASS, write_dicom_seg
@@ -160,6 +161,27 @@ def test_sr_passes_dciodvfy_and_reads_back_every_value(lung_dicom, tmp_path) -> 
             info,
         )
     assert not (tmp_path / "bad.dcm").exists()
+
+
+@pytest.mark.skipif(shutil.which("dsrdump") is None, reason="DCMTK's dsrdump not installed (apt-get install "
+                    "dcmtk); CI installs it, so this check runs there")
+def test_sr_content_tree_passes_dcmtk_relationship_checks(lung_dicom, tmp_path) -> None:
+    """dciodvfy checks modules and attributes, not the content tree: DCMTK checks every relationship."""
+    image = read_image(lung_dicom["lung1"])
+    src = dicom_source(lung_dicom["lung1"])
+    info = write_dicom_seg(read_mask(lung_dicom["lung1_label"], image), src, tmp_path / "seg.dcm")
+    write_dicom_sr(tmp_path / "sr.dcm", _content(), src, info)
+    assert dsrdump(tmp_path / "sr.dcm") == (0, [])
+    ds = pydicom.dcmread(str(tmp_path / "sr.dcm"))  # the check can fail: a NUM may not hold a CONTAINER
+    group = ds.ContentSequence[-1].ContentSequence[0]
+    num = next(i for i in group.ContentSequence if i.ValueType == "NUM")
+    container = pydicom.Dataset()
+    container.RelationshipType, container.ValueType, container.ContinuityOfContent = "CONTAINS", "CONTAINER", "SEPARATE"
+    container.ConceptNameCodeSequence = [group.ConceptNameCodeSequence[0]]
+    num.ContentSequence.append(container)
+    ds.save_as(str(tmp_path / "bad.dcm"))
+    status, errors = dsrdump(tmp_path / "bad.dcm")
+    assert status != 0 and any("Cannot add" in e for e in errors), errors
 
 
 def test_highdicom_reads_our_seg_and_sr(lung_dicom, tmp_path) -> None:
