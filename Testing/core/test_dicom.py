@@ -20,6 +20,7 @@ import SimpleITK as sitk
 from dicom_check import dciodvfy, dsrdump, unexpected_warnings
 from nbrisk.errors import InputError
 from nbrisk.io import dicom_codes as C
+from nbrisk.io.dicom_common import read_code
 from nbrisk.io.dicom_seg import SEG_SOP_CLASS, write_dicom_seg
 from nbrisk.io.dicom_source import dicom_source, new_dicom_source
 from nbrisk.io.images import read_image, read_mask, write_image
@@ -145,6 +146,22 @@ def test_sr_passes_dciodvfy_and_reads_back_every_value(lung_dicom, tmp_path) -> 
     assert ds.SOPInstanceUID == uid and ds.SOPClassUID == COMPREHENSIVE_3D_SR
     assert ds.StudyInstanceUID == src.study_instance_uid and ds.PatientID == src.patient["PatientID"]
     assert ds.ContentTemplateSequence[0].TemplateIdentifier == "1500"
+    # TID 1500's mandatory rows (no tool checks the template): procedure reported, imaging measurements; in
+    # TID 1411: tracking identifier and UID, the ROI (referenced segment)
+    names = [read_code(i.ConceptNameCodeSequence) for i in ds.ContentSequence]
+    assert C.PROCEDURE_REPORTED in names and C.IMAGING_MEASUREMENTS in names
+    tumour = ds.ContentSequence[-1].ContentSequence[0]
+    rows = [
+        (i.RelationshipType, i.ValueType, read_code(i.ConceptNameCodeSequence))
+        for i in tumour.ContentSequence
+    ]
+    for row in (
+        ("HAS OBS CONTEXT", "TEXT", C.TRACKING_IDENTIFIER),
+        ("HAS OBS CONTEXT", "UIDREF", C.TRACKING_UID),
+        ("CONTAINS", "IMAGE", C.REFERENCED_SEGMENT),
+        ("CONTAINS", "CODE", C.FINDING),
+    ):
+        assert row in rows
     evidence = {
         s.SeriesInstanceUID: len(s.ReferencedSOPSequence)
         for s in ds.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence
@@ -163,8 +180,10 @@ def test_sr_passes_dciodvfy_and_reads_back_every_value(lung_dicom, tmp_path) -> 
     assert not (tmp_path / "bad.dcm").exists()
 
 
-@pytest.mark.skipif(shutil.which("dsrdump") is None, reason="DCMTK's dsrdump not installed (apt-get install "
-                    "dcmtk); CI installs it, so this check runs there")
+@pytest.mark.skipif(
+    shutil.which("dsrdump") is None,
+    reason="DCMTK's dsrdump not installed (apt-get install dcmtk); CI installs it, so this check runs there",
+)
 def test_sr_content_tree_passes_dcmtk_relationship_checks(lung_dicom, tmp_path) -> None:
     """dciodvfy checks modules and attributes, not the content tree: DCMTK checks every relationship."""
     image = read_image(lung_dicom["lung1"])
@@ -176,7 +195,11 @@ def test_sr_content_tree_passes_dcmtk_relationship_checks(lung_dicom, tmp_path) 
     group = ds.ContentSequence[-1].ContentSequence[0]
     num = next(i for i in group.ContentSequence if i.ValueType == "NUM")
     container = pydicom.Dataset()
-    container.RelationshipType, container.ValueType, container.ContinuityOfContent = "CONTAINS", "CONTAINER", "SEPARATE"
+    container.RelationshipType, container.ValueType, container.ContinuityOfContent = (
+        "CONTAINS",
+        "CONTAINER",
+        "SEPARATE",
+    )
     container.ConceptNameCodeSequence = [group.ConceptNameCodeSequence[0]]
     num.ContentSequence.append(container)
     ds.save_as(str(tmp_path / "bad.dcm"))
@@ -221,8 +244,10 @@ def test_non_dicom_images_are_refused_or_get_new_references(lung_dicom, tmp_path
     assert src.created and src.slices == nrrd_image.GetSize()[2]
     info = write_dicom_seg(mask, src, tmp_path / "new.dcm", algorithm_type="MANUAL")
     errors, warnings, _ = dciodvfy(info.path)
-    no_patient = ("Warning - </PatientID(0010,0020)> - Missing attribute or value that would be needed to "
-                  "build DICOMDIR")
+    no_patient = (
+        "Warning - </PatientID(0010,0020)> - Missing attribute or value that would be needed to "
+        "build DICOMDIR"
+    )
     assert errors == [] and warnings == [no_patient], errors + warnings  # NBRisk does not know the patient
     ds = pydicom.dcmread(str(info.path))
     assert (
