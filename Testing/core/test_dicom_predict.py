@@ -177,6 +177,22 @@ def test_predict_refuses_an_sr_for_a_non_dicom_image_before_any_work(
     assert not out.exists() and not (tmp_path / "sr.dcm").exists()
     assert main([*base, "--sr-features", "model"]) == 2
     assert "needs --dicom-sr" in capsys.readouterr().err
+    bad = tmp_path / "checklist.json"
+    rows = [{"id": "intraspinal_extension", "status": "maybe"}]
+    bad.write_text(json.dumps({"idrf": rows}), encoding="utf-8")
+    dicom = [
+        *base[:4],
+        str(lung_dicom["lung1"]),
+        *base[5:],
+        "--dicom-sr",
+        str(tmp_path / "sr.dcm"),
+        "--idrf",
+        str(bad),
+    ]
+    assert main(dicom) == 2
+    err = capsys.readouterr().err.strip()
+    assert "status 'maybe'" in err and len(err.splitlines()) == 1
+    assert not out.exists() and not (tmp_path / "sr.dcm").exists()
     assert main([*base, "--dicom-sr", str(tmp_path / "sr.dcm"), "--new-dicom-references"]) == 0
     errors, warnings, _ = dciodvfy(tmp_path / "sr.dcm")
     assert errors == [] and all("PatientID" in w for w in unexpected_warnings(warnings)), errors + warnings

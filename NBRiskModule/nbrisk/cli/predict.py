@@ -87,7 +87,8 @@ def _read_json(path: Path | None, what: str, flag: str) -> dict[str, Any] | None
     return data
 
 
-def _dicom_preflight(args: argparse.Namespace, images: str | dict[str, str]) -> tuple[Any, Any] | None:
+def _dicom_preflight(args: argparse.Namespace, images: str | dict[str, str], idrf: dict | None,
+                     inrg: dict | None) -> tuple[Any, Any] | None:
     """Before any work: the DICOM source of the image (and the image) when --dicom-sr asks for an SR."""
     if args.dicom_sr is None:
         for flag in ("dicom_seg", "sr_features"):
@@ -95,8 +96,9 @@ def _dicom_preflight(args: argparse.Namespace, images: str | dict[str, str]) -> 
                 raise InputError(f"--{flag.replace('_', '-')} needs --dicom-sr PATH")
         return None
     from nbrisk.io.images import read_image
-    from nbrisk.predict.dicom_export import dicom_source_for, image_for_export
+    from nbrisk.predict.dicom_export import check_staging, dicom_source_for, image_for_export
 
+    check_staging(idrf, inrg)
     path = image_for_export(images)
     image = read_image(path)
     return dicom_source_for(path, image, new_references=args.new_dicom_references), image
@@ -128,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     idrf = _read_json(args.idrf, "IDRF checklist", "--idrf")
     inrg = _read_json(args.inrg, "INRG result", "--inrg")
     images = parse_images(args.image)
-    dicom = _dicom_preflight(args, images)
+    dicom = _dicom_preflight(args, images, idrf, inrg)
     pred, files = predict_to_dir(args.model, images, args.mask, args.out, label=args.label,
                                  segment=args.segment, resample_mask=args.resample_mask, clinical=clinical,
                                  case_id=args.case_id, idrf=idrf, pdf=not args.no_pdf, top=args.top,

@@ -15,6 +15,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError
+from nbrisk.io import dicom_codes as C
 from nbrisk.io.dicom_seg import SegInfo, seg_info, write_dicom_seg
 from nbrisk.io.dicom_source import DicomSource, dicom_source, new_dicom_source
 from nbrisk.io.images import read_image
@@ -121,6 +122,31 @@ def content_from_prediction(
     )
 
 
+def check_staging(idrf: Mapping[str, Any] | None, inrg: Mapping[str, Any] | None) -> None:
+    """Refuse, before any work, IDRF checklist or INRG values the SR cannot code."""
+    for row in (idrf or {}).get("idrf", []):
+        item, status = str(row.get("id")), str(row.get("status", "unset"))
+        if item not in C.IDRF_CODES:
+            raise InputError(
+                f"IDRF checklist: {item!r} is not one of the 20 IDRFs NBRisk codes; save the "
+                "checklist again from 'nbrisk idrf'"
+            )
+        if status not in C.IDRF_STATUS:
+            raise InputError(
+                f"IDRF checklist: {item}: status {status!r}; use one of {', '.join(C.IDRF_STATUS)}"
+            )
+    stage = (inrg or {}).get("stage") or {}
+    risk = (inrg or {}).get("risk") or {}
+    if isinstance(stage, Mapping) and stage.get("stage") not in (None, *C.INRGSS_STAGES):
+        raise InputError(
+            f"INRG result: stage {stage.get('stage')!r}; use one of {', '.join(C.INRGSS_STAGES)}"
+        )
+    if isinstance(risk, Mapping) and risk.get("risk_group") not in (None, *C.INRG_RISK_GROUPS):
+        raise InputError(
+            f"INRG result: risk group {risk.get('risk_group')!r}; use one of {', '.join(C.INRG_RISK_GROUPS)}"
+        )
+
+
 def export_dicom(
     prediction: Any,
     source: DicomSource,
@@ -141,6 +167,7 @@ def export_dicom(
     ``seg_path`` defaults to the SR's name with ``_seg`` added. Returns ``{"sr": ..., "seg": ...}``.
     """
     sr_path = Path(sr_path)
+    check_staging(idrf, inrg)
     content = content_from_prediction(prediction, mask, idrf=idrf, inrg=inrg, features=features)
     if existing_seg is not None:
         seg = _check_existing_seg(Path(existing_seg), source, existing_segment)
@@ -151,7 +178,12 @@ def export_dicom(
         seg = write_dicom_seg(
             mask, source, seg_path, algorithm_type=seg_algorithm_type, algorithm_name="NBRisk ROI"
         )
-    write_dicom_sr(sr_path, content, source, seg)
+    try:
+        write_dicom_sr(sr_path, content, source, seg)
+    except BaseException:
+        if existing_seg is None:  # no SEG without its SR
+            seg.path.unlink(missing_ok=True)
+        raise
     return {"sr": sr_path, "seg": seg.path}
 
 
