@@ -22,7 +22,7 @@ from nbrisk.errors import InputError
 from nbrisk.io import dicom_codes as C
 from nbrisk.io.dicom_common import read_code
 from nbrisk.io.dicom_seg import SEG_SOP_CLASS, write_dicom_seg
-from nbrisk.io.dicom_source import dicom_source, new_dicom_source
+from nbrisk.io.dicom_source import dicom_source, dicom_source_from_files, new_dicom_source
 from nbrisk.io.images import read_image, read_mask, write_image
 from nbrisk.predict.dicom_sr import COMPREHENSIVE_3D_SR, SrContent, read_dicom_sr, write_dicom_sr
 
@@ -52,6 +52,12 @@ def test_reader_keeps_study_series_frame_of_reference_and_slice_uids(lung_dicom)
             k = image.TransformPhysicalPointToContinuousIndex([float(v) for v in ds.ImagePositionPatient])[2]
             assert src.sop_instance_uids[round(k)] == ds.SOPInstanceUID
     assert dicom_source(lung_dicom["lung1_label"]) is None  # a NRRD file is no DICOM series
+    # from a list of files (what Slicer's DICOM database gives), in any order, other files skipped
+    folder = lung_dicom["lung1"]
+    files = [*sorted(folder.glob("*.dcm"), reverse=True), lung_dicom["lung1_label"]]
+    assert dicom_source_from_files(files) == dicom_source(folder)
+    with pytest.raises(InputError, match="holds 2 DICOM image series"):
+        dicom_source_from_files([*folder.glob("*.dcm"), *lung_dicom["lung2"].glob("*.dcm")])
 
 
 def test_seg_of_a_real_ct_reads_back_voxel_for_voxel_and_passes_dciodvfy(lung_dicom, tmp_path) -> None:

@@ -106,11 +106,22 @@ def dicom_source(path: str | Path, image: sitk.Image | None = None) -> DicomSour
         known = _CACHE.get(_key(p))
     if known is not None:
         return known
+    files = sorted(q for q in p.iterdir() if q.is_file())
+    source = dicom_source_from_files(files, image, where=p)
+    remember(source)
+    return source
+
+
+def dicom_source_from_files(
+    files: list[str | Path], image: sitk.Image | None = None, *, where: Path | None = None
+) -> DicomSource:
+    """The :class:`DicomSource` of one image series given as files (e.g. the files Slicer's DICOM database
+    lists for a loaded series); files that are not DICOM images are skipped, two series are refused."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     series: dict[str, list[tuple[str, Any]]] = {}
-    for f in sorted(q for q in p.iterdir() if q.is_file()):
+    for f in files:
         try:
             ds = pydicom.dcmread(str(f), stop_before_pixels=True)
         except (InvalidDicomError, OSError):
@@ -120,12 +131,13 @@ def dicom_source(path: str | Path, image: sitk.Image | None = None) -> DicomSour
             raise InputError(f"{f}: unreadable DICOM header ({what}); re-export the series") from None
         if "ImagePositionPatient" in ds:
             series.setdefault(str(getattr(ds, "SeriesInstanceUID", "")), []).append((str(f), ds))
+    place = where or (Path(files[0]).parent if files else Path("."))
     if len(series) != 1:
-        raise InputError(f"{p}: holds {len(series)} DICOM image series; put exactly one series in the folder")
-    files, headers = (list(t) for t in zip(*next(iter(series.values())), strict=True))
-    source = source_from_headers(p, files, headers, image)
-    remember(source)
-    return source
+        raise InputError(
+            f"{place}: holds {len(series)} DICOM image series; give the files of exactly one series"
+        )
+    names, headers = (list(t) for t in zip(*next(iter(series.values())), strict=True))
+    return source_from_headers(place, names, headers, image)
 
 
 def source_from_headers(
