@@ -75,7 +75,7 @@ def _read_json(path: Path | None, what: str, flag: str) -> dict[str, Any] | None
 
 def run(args: argparse.Namespace) -> int:
     from nbrisk.features.cohort import _quiet_radiomics
-    from nbrisk.predict.predict import predict_to_dir
+    from nbrisk.prediction.predict import predict_to_dir
 
     _quiet_radiomics()  # pyradiomics sets its own log level on import; keep the CLI's output readable
     clinical = parse_clinical(args.clinical)

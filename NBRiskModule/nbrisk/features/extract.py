@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -228,6 +229,13 @@ def extract_features(
             (``Mask.whole`` from :func:`nbrisk.features.case.load_row_inputs` with ``roi_only``); ``nbrisk`` engine.
     """
     p = load_preset(preset)
+    for what, obj in (("image", image), ("mask", mask)):
+        if isinstance(obj, str | Path):
+            raise InputError(f"{obj}: extract_features takes SimpleITK images, not a path as its {what}; "
+                             "use nbrisk.extract(image_path, mask_path, preset) for files")
+    if not isinstance(mask, sitk.Image):
+        raise InputError(f"mask is a {type(mask).__name__}; give the binary ROI as a SimpleITK image "
+                         "(e.g. nbrisk.load_case(...)[1].image)")
     images = _phase_images(image, p)
     values: dict[str, float] = {}
     diag: dict[str, str] = {}

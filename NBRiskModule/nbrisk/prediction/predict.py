@@ -29,9 +29,9 @@ from nbrisk.features.extract import extract_features
 from nbrisk.features.presets import load_preset
 from nbrisk.bundle.format import load_bundle
 from nbrisk.errors import NBRiskError
-from nbrisk.predict.report import write_report
+from nbrisk.prediction.report import write_report
 from nbrisk.features.case import load_row_inputs
-from nbrisk.predict.report import html_to_pdf
+from nbrisk.prediction.report import html_to_pdf
 
 BORDERLINE = 0.05  # |probability - threshold| below this is flagged as uncertain
 MAX_RANGE_WARNINGS = 5
