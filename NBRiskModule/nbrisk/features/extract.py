@@ -23,7 +23,7 @@ import SimpleITK as sitk
 from nbrisk.features import preprocess
 from nbrisk.errors import InputError, NBRiskError
 from nbrisk.io.images import Grid
-from nbrisk.features.presets import Preset, load_preset
+from nbrisk.features.presets import Preset, load_preset, phase_refs
 from nbrisk.features import engine as fastextract
 
 logger = logging.getLogger(__name__)
@@ -260,22 +260,4 @@ def extract_features(
 
 
 def _phase_images(image: sitk.Image | Mapping[str, sitk.Image], p: Preset) -> dict[str, sitk.Image]:
-    if isinstance(image, sitk.Image):
-        if p.phases:
-            raise InputError(
-                f"preset {p.name} needs one image per phase ({', '.join(p.phases)}); "
-                f"give them as image_{p.phases[0]}=... columns / --image {p.phases[0]}=PATH"
-            )
-        return {"": image}
-    given = dict(image)
-    if not p.phases:
-        if len(given) == 1:
-            return {"": next(iter(given.values()))}
-        raise InputError(f"preset {p.name} is single-phase but {len(given)} phase images were given")
-    missing = [ph for ph in p.phases if ph not in given]
-    extra = [ph for ph in given if ph not in p.phases]
-    if missing or extra:
-        raise InputError(
-            f"preset {p.name} needs phases {list(p.phases)}; missing {missing}, unexpected {extra}"
-        )
-    return {ph: given[ph] for ph in p.phases}
+    return phase_refs(image, p)  # type: ignore[return-value]
