@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from nbrisk.bundle.card import card_lines
 from nbrisk.errors import InputError, MissingDependencyError

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from nbrisk.errors import InputError
+from nbrisk.features.case import parse_phase_images
 
 COMMAND = "predict"
 HELP = "apply a .nbrisk model to one patient: prediction.json plus an HTML/PDF review report"
@@ -66,13 +67,6 @@ def parse_clinical(items: list[str]) -> dict[str, str]:
     return _pairs(items, "--clinical", "NAME=VALUE", "age_months=18")
 
 
-def parse_images(items: list[str]) -> str | dict[str, str]:
-    """One ``PATH``, or ``PHASE=PATH`` pairs for a multi-phase model."""
-    if len(items) == 1 and "=" not in items[0]:
-        return items[0]
-    return _pairs(items, "--image", "PHASE=PATH for each image", "venous=v.nrrd")
-
-
 def _read_json(path: Path | None, what: str, flag: str) -> dict[str, Any] | None:
     if path is None:
         return None
@@ -96,7 +90,7 @@ def _dicom_preflight(args: argparse.Namespace, images: str | dict[str, str], idr
                 raise InputError(f"--{flag.replace('_', '-')} needs --dicom-sr PATH")
         return None
     from nbrisk.io.images import read_image
-    from nbrisk.predict.dicom_export import check_staging, dicom_source_for, image_for_export
+    from nbrisk.prediction.dicom_export import check_staging, dicom_source_for, image_for_export
 
     check_staging(idrf, inrg)
     path = image_for_export(images)
@@ -108,7 +102,7 @@ def _export_dicom(args: argparse.Namespace, pred: Any, dicom: tuple[Any, Any], i
                   inrg: dict | None) -> dict[str, Path]:
     from nbrisk.io.images import read_mask
     from nbrisk.io.segfiles import is_dicom_seg
-    from nbrisk.predict.dicom_export import export_dicom
+    from nbrisk.prediction.dicom_export import export_dicom
 
     source, image = dicom
     mask = read_mask(args.mask, image, label=args.label, segment=args.segment, reference_path=args.image[-1],
@@ -123,13 +117,13 @@ def _export_dicom(args: argparse.Namespace, pred: Any, dicom: tuple[Any, Any], i
 
 def run(args: argparse.Namespace) -> int:
     from nbrisk.features.cohort import _quiet_radiomics
-    from nbrisk.predict.predict import predict_to_dir
+    from nbrisk.prediction.predict import predict_to_dir
 
     _quiet_radiomics()  # pyradiomics sets its own log level on import; keep the CLI's output readable
     clinical = parse_clinical(args.clinical)
     idrf = _read_json(args.idrf, "IDRF checklist", "--idrf")
     inrg = _read_json(args.inrg, "INRG result", "--inrg")
-    images = parse_images(args.image)
+    images = parse_phase_images(args.image)
     dicom = _dicom_preflight(args, images, idrf, inrg)
     pred, files = predict_to_dir(args.model, images, args.mask, args.out, label=args.label,
                                  segment=args.segment, resample_mask=args.resample_mask, clinical=clinical,

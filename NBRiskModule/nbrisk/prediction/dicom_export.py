@@ -19,7 +19,7 @@ from nbrisk.io import dicom_codes as C
 from nbrisk.io.dicom_seg import SegInfo, seg_info, write_dicom_seg
 from nbrisk.io.dicom_source import DicomSource, dicom_source, new_dicom_source
 from nbrisk.io.images import read_image
-from nbrisk.predict.dicom_sr import SrContent, write_dicom_sr
+from nbrisk.prediction.dicom_sr import SrContent, write_dicom_sr
 
 RADIOMICS_CLASSES = ("shape", "shape2D", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm")
 
@@ -91,7 +91,7 @@ def content_from_prediction(
     inrg: Mapping[str, Any] | None = None,
     features: str | list[str] | None = None,
 ) -> SrContent:
-    """The SR's values from a :class:`~nbrisk.predict.predict.Prediction` (or its ``to_dict()``), the ROI,
+    """The SR's values from a :class:`~nbrisk.prediction.predict.Prediction` (or its ``to_dict()``), the ROI,
     an IDRF checklist (``Checklist.to_dict()``) and an INRG result (``nbrisk inrg --json``)."""
     pred = prediction.to_dict() if hasattr(prediction, "to_dict") else dict(prediction)
     model = pred.get("model") or {}

@@ -24,9 +24,9 @@ from nbrisk.io.dicom_common import read_code
 from nbrisk.io.dicom_seg import SEG_SOP_CLASS, write_dicom_seg
 from nbrisk.io.dicom_source import dicom_source, dicom_source_from_files, new_dicom_source
 from nbrisk.io.images import read_image, read_mask, write_image
-from nbrisk.predict.dicom_sr import COMPREHENSIVE_3D_SR, SrContent, read_dicom_sr, write_dicom_sr
+from nbrisk.prediction.dicom_sr import COMPREHENSIVE_3D_SR, SrContent, read_dicom_sr, write_dicom_sr
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _headers(folder: Path) -> list:
@@ -345,7 +345,7 @@ def test_dicom_io_under_pydicom_2_4_4(tmp_path) -> None:
             "no:cacheprovider",
             "-m",
             "not slow",
-            str(ROOT / "Testing" / "core" / "test_dicom.py"),
+            str(ROOT / "Testing" / "core" / "io" / "test_dicom.py"),
         ],
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ from dicom_check import dciodvfy, unexpected_warnings
 from nbrisk.bundle.format import save_bundle
 from nbrisk.cli import main
 from nbrisk.io.images import read_image, read_mask
-from nbrisk.predict.dicom_sr import read_dicom_sr
+from nbrisk.prediction.dicom_sr import read_dicom_sr
 from nbrisk.staging.idrf import Checklist
 
 
