@@ -76,8 +76,9 @@ _CACHE_SIZE = 16
 
 
 def _key(folder: Path) -> str:
+    """The folder and its modification time: adding or removing a file makes the record stale."""
     try:
-        return str(folder.resolve())
+        return f"{folder.resolve()}|{folder.stat().st_mtime_ns}"
     except OSError:
         return str(folder)
 

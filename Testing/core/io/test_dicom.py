@@ -60,6 +60,16 @@ def test_reader_keeps_study_series_frame_of_reference_and_slice_uids(lung_dicom)
         dicom_source_from_files([*folder.glob("*.dcm"), *lung_dicom["lung2"].glob("*.dcm")])
 
 
+def test_source_record_follows_the_folder(lung_dicom, tmp_path) -> None:
+    folder = tmp_path / "series"
+    shutil.copytree(lung_dicom["lung1"], folder)
+    first = dicom_source(folder, read_image(folder))
+    sorted(folder.glob("*.dcm"))[-1].unlink()  # a file removed after the read: the record is not reused
+    again = dicom_source(folder)
+    assert again is not None and again.slices == first.slices - 1
+    assert again.sop_instance_uids == first.sop_instance_uids[:-1]
+
+
 def test_seg_of_a_real_ct_reads_back_voxel_for_voxel_and_passes_dciodvfy(lung_dicom, tmp_path) -> None:
     errors, _, iod = dciodvfy(sorted(lung_dicom["lung1"].glob("*.dcm"))[0])
     assert iod == "CTImage" and errors == []  # the test series itself is valid DICOM
