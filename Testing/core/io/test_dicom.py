@@ -365,3 +365,24 @@ def test_dicom_io_under_pydicom_2_4_4(tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and " failed" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "direction",
+    [(1, 0, 0, 0, 1, 0, 0, 0, -1), (0, 1, 0, 1, 0, 0, 0, 0, 1), (0.8, 0.6, 0, -0.6, 0.8, 0, 0, 0, 1)],
+    ids=["z-flipped", "x-y-swapped", "oblique"],
+)
+def test_seg_geometry_for_any_orientation(direction, tmp_path) -> None:
+    """Frames placed by position and orientation: the mask comes back on its grid and on the frames' own."""
+    arr = np.zeros((10, 20, 30), np.uint8)
+    arr[2:7, 5:12, 8:20] = 1
+    arr[4, 0:3, 0:2] = 1
+    mask = sitk.GetImageFromArray(arr)
+    mask.SetSpacing((0.7, 0.9, 2.5))
+    mask.SetOrigin((10.0, -20.0, 5.0))
+    mask.SetDirection(direction)
+    info = write_dicom_seg(mask, new_dicom_source(mask), tmp_path / "seg.dcm")
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(read_mask(info.path, mask).image), arr)
+    alone = read_mask(info.path).image
+    back = sitk.Resample(alone, mask, sitk.Transform(), sitk.sitkNearestNeighbor)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(back), arr)
