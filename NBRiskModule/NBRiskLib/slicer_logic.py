@@ -191,7 +191,7 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
             raise InputError("No tumour seeds: place at least one point inside the tumour.")
         if segmentation_node is None:
             raise InputError("No segmentation: pick or create one in the Segmentation section.")
-        from nbrisk.segment.grow import grow_with_notes
+        from nbrisk.segmentation.grow import grow_with_notes
 
         kwargs = {"background_lps": seeds_lps(background_seeds)}
         if largest_slice_2d:

@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError
-from nbrisk.segment.params import GrowParams  # re-exported: the grow's parameters
-from nbrisk.segment.region_competition import CT_TUMOUR_RANGE_HU, segment_array
+from nbrisk.segmentation.params import GrowParams  # re-exported: the grow's parameters
+from nbrisk.segmentation.region_competition import CT_TUMOUR_RANGE_HU, segment_array
 
 __all__ = [
     "CT_TUMOUR_RANGE_HU",
@@ -166,7 +165,7 @@ def grow_with_notes(image: sitk.Image, seeds_lps: Sequence[Sequence[float]],
             notes.append(record.getMessage())
 
     handler = _Collect(logging.WARNING)
-    loggers = [logging.getLogger(n) for n in ("nbrisk.segment.grow", "nbrisk.segment.region_competition")]
+    loggers = [logging.getLogger(n) for n in ("nbrisk.segmentation.grow", "nbrisk.segmentation.region_competition")]
     for lg in loggers:
         lg.addHandler(handler)
     try:

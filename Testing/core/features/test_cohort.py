@@ -169,7 +169,7 @@ def test_multiphase_cohort_and_single_case_cli(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["extract", "--image", str(c / "case001_venous.nrrd"), "--mask", str(c / "case001_mask.nrrd"),
                  "--preset", str(raw), "--out", str(tmp_path / "x.csv")]) == 2
-    assert "needs --image PHASE=PATH" in capsys.readouterr().err
+    assert "needs one image per phase: --image arterial=PATH --image venous=PATH" in capsys.readouterr().err
 
 
 def test_readers_of_one_image_share_its_n4(tmp_path: Path, monkeypatch) -> None:

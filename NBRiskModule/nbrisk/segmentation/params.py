@@ -1,4 +1,4 @@
-"""Parameters of the seeded grow (shared by :mod:`nbrisk.segment.grow` and its region competition)."""
+"""Parameters of the seeded grow (shared by :mod:`nbrisk.segmentation.grow` and its region competition)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class GrowParams:
     snap_mm: float = 5.0  # high-contrast edges: move the border up to this far to the mid-intensity level
     passes: int = 2
     # background far field only where its intensity is in the tumour histogram's window (the leak guard's
-    # second try; see nbrisk.segment.region_competition.segment_array)
+    # second try; see nbrisk.segmentation.region_competition.segment_array)
     far_in_window: bool = False
     leak_guard: bool = True  # step 8: re-segment with far_in_window when the mask reaches the working region's side
     bins: int = 48

@@ -340,7 +340,7 @@ def test_sklearn_inconsistent_version_warning_becomes_a_bundle_warning(bundle_co
 def test_shipped_recipes_bundle_and_predict_identically(recipe, tmp_path):
     modeling = pytest.importorskip("nbrisk.modeling", reason="needs the modeling branch (nbrisk.modeling)")
     from nbrisk.modeling.synthetic import classification_tables, survival_tables
-    from nbrisk.predict.predict import predict_features
+    from nbrisk.prediction.predict import predict_features
 
     rec = modeling.load_recipe(recipe)
     if rec.kind == "classification":
