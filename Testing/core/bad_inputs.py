@@ -595,15 +595,16 @@ def _(d, w):
 
 
 @case("multiphase-one-image", "extract", "multi-phase preset given one plain --image", "bi2025-ct",
-      fix="PHASE=PATH")
+      fix="--image plain=PATH")
 def _(d, w):
     return _extract(d, w, preset="bi2025-ct")
 
 
-@case("singlephase-phase-image", "extract", "single-phase preset given --image PHASE=PATH",
-      "pyradiomics-default", fix="one --image")
+@case("singlephase-two-images", "extract", "single-phase preset given two phase images",
+      "pyradiomics-default")
 def _(d, w):
-    return _extract(d, w, f"venous={w['image']}")
+    args = _extract(d, w, f"venous={w['image']}")
+    return [*args, "--image", f"arterial={w['image']}"]
 
 
 @case("manifest-and-image", "extract", "--manifest together with --image", "--manifest", fix="either")
@@ -1085,12 +1086,12 @@ def _(d, w):
     return ["inrg", "--stage", "L7", "--age-months", "20"]
 
 
-@case("inrg-no-stage", "inrg", "neither --stage nor --checklist/--metastases", "--stage")
+@case("inrg-no-stage", "inrg", "neither --stage nor --checklist/--metastases", "stage")
 def _(d, w):
     return ["inrg", "--age-months", "20"]
 
 
-@case("inrg-stage-and-checklist", "inrg", "--stage together with --metastases", "--stage", fix="either")
+@case("inrg-stage-and-checklist", "inrg", "--stage together with --metastases", "stage", fix="either")
 def _(d, w):
     return ["inrg", "--stage", "L1", "--metastases", "none"]
 
