@@ -33,6 +33,9 @@ from nbrisk.features import preprocess
 from nbrisk.features.extract import pyradiomics_version
 from nbrisk.features.case import load_row_inputs
 from nbrisk.errors import MissingDependencyError
+from nbrisk.errors import naming_mask
+from nbrisk.io.csvcheck import check_delimiter
+from nbrisk.io.outputs import output_lock
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,8 +72,6 @@ def read_manifest(path: str | Path, preset: Preset | None = None) -> pd.DataFram
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: manifest not found; give a CSV with case_id,image,mask columns")
-    from nbrisk.io.csvcheck import check_delimiter
-
     check_delimiter(path, "manifest")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -112,8 +113,6 @@ def _row_key(row: dict[str, Any]) -> tuple[str, str]:
 def extract_row(row: dict[str, Any], preset_ref: str, options: dict[str, Any]) -> dict[str, Any]:
     """Extract one manifest row (runs in a worker process); returns {'key', 'values'|'error'}."""
     import warnings
-
-    from nbrisk.errors import naming_mask
 
     _quiet_radiomics()
     preset = load_preset(preset_ref)
@@ -298,8 +297,6 @@ def extract_manifest(
     was rewritten since is extracted again, and ``notice`` says which. A lock on ``out_csv``
     (:func:`nbrisk.io.outputs.output_lock`) refuses a second concurrent run on the same results.
     """
-    from nbrisk.io.outputs import output_lock
-
     p = load_preset(preset)
     out_csv = Path(out_csv)
     errors_csv, prov_path, parts = sidecar_paths(out_csv)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nbrisk.errors import InputError
+
 _TYPES = {
     "i1": ("signed char", "int8", "int8_t"),
     "u1": ("uchar", "unsigned char", "uint8", "uint8_t"),
@@ -41,8 +43,6 @@ def read_block(path: str | Path, index: list[int], size: list[int]) -> np.ndarra
     try:
         return _read_block(path, index, size)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        from nbrisk.errors import InputError
-
         raise InputError(f"{path}: cannot read image (gzip data truncated or damaged: {str(exc)[:80]}); "
                          "copy or re-export the file again") from None
 

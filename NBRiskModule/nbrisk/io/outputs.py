@@ -161,3 +161,19 @@ def output_lock(target: str | Path):  # noqa: ANN201 (a context manager)
                 pass
 
     return held()
+
+
+def staged(out_dir: str | Path):  # noqa: ANN201 (a context manager)
+    """``with staged(path) as folder:`` a :func:`staging_dir` for ``path``, removed when the block ends."""
+    import shutil
+    from contextlib import contextmanager
+
+    @contextmanager
+    def block():  # noqa: ANN202
+        folder = staging_dir(out_dir)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    return block()

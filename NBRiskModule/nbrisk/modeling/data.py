@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from nbrisk.errors import InputError
+from nbrisk.io.csvcheck import check_delimiter
 from nbrisk.modeling.recipe import ClinicalInput, Recipe
 from nbrisk.modeling.radscore import to_structured
 
@@ -47,8 +48,6 @@ def _read(table: Table, what: str) -> tuple[pd.DataFrame, str]:
         path = Path(table)
         if not path.is_file():
             raise InputError(f"{path}: {what} file not found; check the path")
-        from nbrisk.io.csvcheck import check_delimiter
-
         check_delimiter(path, what)
         try:
             df = pd.read_csv(path)

@@ -13,7 +13,6 @@ import datetime as _dt
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,8 @@ from nbrisk.features.extract import extract_features
 from nbrisk.features.presets import load_preset
 from nbrisk.bundle.format import load_bundle
 from nbrisk.errors import NBRiskError
+from nbrisk.errors import naming_mask
+from nbrisk.io.outputs import staged
 from nbrisk.prediction.report import write_report
 from nbrisk.features.case import load_inputs, phase_refs
 from nbrisk.prediction.report import html_to_pdf
@@ -92,8 +93,6 @@ def _json_ready(obj: Any) -> Any:
 def predict_case(bundle: Bundle, image: sitk.Image, mask: Any, clinical: Mapping[str, Any] | None = None, *,
                  case_id: str = "case", top: int = 10) -> Prediction:
     """Extract ``image``/``mask`` features with the bundle's preset and predict (see module docstring)."""
-    from nbrisk.errors import naming_mask
-
     preset = load_preset(bundle.preset_name)
     if preset.sha256 != bundle.preset_sha256:
         raise ModelCompatibilityError(
@@ -337,7 +336,7 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
     shown = image[list(image)[-1]] if isinstance(image, Mapping) else image  # ROI figure: the last phase
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".nbrisk-predict-", dir=out) as staging:
+    with staged(out / "report") as staging:  # a killed run's staging folder is removed by the next run
         stage = Path(staging)
         data = pred.to_dict()
         files = write_report(stage, data, bundle.card, bundle.reference, shown, mask, idrf=idrf, pdf=False,

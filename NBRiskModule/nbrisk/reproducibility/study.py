@@ -38,6 +38,8 @@ import SimpleITK as sitk
 
 from nbrisk import __version__
 from nbrisk.errors import InputError
+from nbrisk.io.csvcheck import check_delimiter
+from nbrisk.io.outputs import staging_dir
 from nbrisk.io.images import read_image, write_image
 
 logger = logging.getLogger(__name__)
@@ -80,8 +82,6 @@ def _write_csv(path: Path, rows: list[dict], fields: Sequence[str]) -> None:
 
 
 def _read_csv(path: Path) -> list[dict]:
-    from nbrisk.io.csvcheck import check_delimiter
-
     check_delimiter(path, "table")
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
@@ -178,8 +178,6 @@ def export_study(
     cases = read_case_manifest(manifest_csv)
     rng: random.Random = random.Random(seed) if seed is not None else secrets.SystemRandom()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    from nbrisk.io.outputs import staging_dir
-
     tmp = staging_dir(out_dir)
     try:
         key = _write_packages(tmp, cases, readers, repeats, rng, progress)

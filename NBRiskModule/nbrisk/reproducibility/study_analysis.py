@@ -23,6 +23,7 @@ import pandas as pd
 
 from nbrisk import __version__
 from nbrisk.errors import InputError
+from nbrisk.io.outputs import staging_dir
 from nbrisk.reproducibility.icc import (
     CATEGORIES,
     DEFAULT_FORM,
@@ -182,8 +183,6 @@ def analyze_study(
     if not masks:
         raise InputError(f"{study.root}: no segmentation imported yet; run nbrisk study import first")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    from nbrisk.io.outputs import staging_dir
-
     tmp = staging_dir(out_dir)
     try:
         agreement = segmentation_agreement(masks, progress)

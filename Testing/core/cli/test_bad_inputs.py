@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from bad_inputs import CASES, make_world, normalise, problems, run_case
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs" / "errors.md"
 
 
