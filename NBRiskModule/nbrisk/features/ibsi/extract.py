@@ -127,7 +127,7 @@ def compute(image: np.ndarray, mask: np.ndarray, spacing_zyx, settings: Settings
     if tex:
         g = np.zeros(p.image.shape, dtype=np.int64)
         g[p.int_mask] = g_vals
-        idx = np.nonzero(p.int_mask)
+        idx = np.nonzero(p.morph_mask)  # the morphological mask's box: GLDZM distances use its border
         sl = tuple(slice(i.min(), i.max() + 1) for i in idx)
         g = g[sl]
         dims = settings.dims
@@ -139,7 +139,7 @@ def compute(image: np.ndarray, mask: np.ndarray, spacing_zyx, settings: Settings
             out.update(texture.glrlm(g, ng, dims))
         if tex & {"szm", "dzm"}:
             step("GLSZM/GLDZM")
-            zz = texture.glszm_gldzm(g, ng, dims)
+            zz = texture.glszm_gldzm(g, ng, dims, dist_mask=p.morph_mask[sl])
             out.update({k: v for k, v in zz.items() if k.split("_")[0] in tex})
         if "ngt" in tex:
             step("NGTDM")

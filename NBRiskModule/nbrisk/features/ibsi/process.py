@@ -70,12 +70,14 @@ def _diag(prefix: str, img: np.ndarray, spacing: np.ndarray) -> dict[str, float]
             f"max_int_{prefix}": float(img.max())}
 
 
-def _mask_diag(prefix: str, img: np.ndarray, int_mask: np.ndarray, morph_mask: np.ndarray) -> dict[str, float]:
+def _mask_diag(prefix: str, img: np.ndarray, int_mask: np.ndarray, morph_mask: np.ndarray,
+               grid: tuple[int, ...] | None = None) -> dict[str, float]:
     out: dict[str, float] = {}
     for kind, m in (("int", int_mask), ("morph", morph_mask)):
-        out[f"{kind}_mask_dim_x_{prefix}"] = m.shape[2]
-        out[f"{kind}_mask_dim_y_{prefix}"] = m.shape[1]
-        out[f"{kind}_mask_dim_z_{prefix}"] = m.shape[0]
+        shape = grid or m.shape
+        out[f"{kind}_mask_dim_x_{prefix}"] = shape[2]
+        out[f"{kind}_mask_dim_y_{prefix}"] = shape[1]
+        out[f"{kind}_mask_dim_z_{prefix}"] = shape[0]
         idx = np.nonzero(m)
         for ax, name in ((2, "x"), (1, "y"), (0, "z")):
             out[f"{kind}_mask_bb_dim_{name}_{prefix}"] = float(idx[ax].max() - idx[ax].min() + 1) if m.any() else 0.0
@@ -101,6 +103,7 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
     diag = _diag("init_img", image, spacing)
     diag.update(_mask_diag("init_roi", image, mask, mask))
     offset = np.zeros(3)
+    grid_shape = image.shape
     if settings.spacing is not None:
         new = list(spacing)
         sp = settings.spacing
@@ -111,7 +114,7 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
         # crop to the ROI first (with a border wide enough for the spline) so large images stay cheap;
         # the grid positions are still those of the whole-image centred grid
         coords_full = [centred_grid(image.shape[a], spacing[a], new_sp[a]) for a in range(3)]
-        diag_interp_shape = tuple(len(c) for c in coords_full)
+        diag_interp_shape = grid_shape = tuple(len(c) for c in coords_full)
         lo, hi = _bbox(mask)
         sel = []
         for a in range(3):
@@ -147,7 +150,7 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
     sl = tuple(slice(max(lo[a] - border[a], 0), hi[a] + border[a] + 1) for a in range(3))
     offset = offset + np.array([s.start for s in sl]) * spacing
     image, morph = image[sl], morph[sl]
-    diag.update(_mask_diag("interp_roi", image, morph, morph))
+    diag.update(_mask_diag("interp_roi", image, morph, morph, grid_shape))
     int_mask = morph.copy()
     rr = settings.reseg_range
     if rr is not None:
@@ -160,7 +163,7 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
         mu, sd = v.mean(), v.std()
         k = settings.outlier_sigma
         int_mask &= (image >= mu - k * sd) & (image <= mu + k * sd)
-    diag.update(_mask_diag("reseg_roi", image, int_mask, morph))
+    diag.update(_mask_diag("reseg_roi", image, int_mask, morph, grid_shape))
     return Processed(image, morph, int_mask, spacing, offset, diag, rr)
 
 
