@@ -154,7 +154,7 @@ def compute_sitk(image, mask, settings: Settings, **kw) -> dict[str, float]:
     """:func:`compute` for SimpleITK images (the mask must be on the image grid)."""
     import SimpleITK as sitk
 
-    arr = sitk.GetArrayFromImage(image)
+    arr = sitk.GetArrayViewFromImage(image)
     m = sitk.GetArrayFromImage(mask) > 0
     if arr.shape != m.shape:
         raise InputError("the mask is not on the image grid; resample it first (--resample-mask)")

@@ -82,7 +82,7 @@ def _moran_geary(int_mask: np.ndarray, image: np.ndarray, spacing: np.ndarray) -
     Exact: the weight of a pair depends only on its offset on the grid, so every pairwise sum is a
     correlation of the ROI's fields with the kernel 1/|offset| (FFT, O(n log n) instead of O(n^2)).
     """
-    from scipy.signal import fftconvolve
+    from scipy import fft
 
     idx = np.nonzero(int_mask)
     sl = tuple(slice(i.min(), i.max() + 1) for i in idx)
@@ -99,9 +99,12 @@ def _moran_geary(int_mask: np.ndarray, image: np.ndarray, spacing: np.ndarray) -
     d = np.sqrt(sum(gr ** 2 for gr in grids))
     kern = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)
 
+    shape = [fft.next_fast_len(a + b - 1, real=True) for a, b in zip(m.shape, kern.shape)]
+    kf = fft.rfftn(kern, shape)
+
     def corr(f: np.ndarray) -> np.ndarray:  # sum over k != j of w_jk f_k, at every j (kernel is symmetric)
-        return fftconvolve(f, kern, mode="same") if f.shape == kern.shape else \
-            fftconvolve(f, kern, mode="full")[tuple(slice(k - 1, 2 * k - 1) for k in f.shape)]
+        full = fft.irfftn(fft.rfftn(f, shape) * kf, shape)
+        return full[tuple(slice(k - 1, 2 * k - 1) for k in f.shape)]
 
     km = corr(m)
     kd = corr(dev)

@@ -57,17 +57,28 @@ def centred_grid(size: int, spacing: float, new_spacing: float) -> np.ndarray:
 
 
 def _resample(arr: np.ndarray, coords: list[np.ndarray], order: int) -> np.ndarray:
-    grid = np.meshgrid(*coords, indexing="ij")
-    return ndimage.map_coordinates(arr.astype(np.float64), grid, order=order, mode="nearest",
-                                   prefilter=order > 1)
+    """Interpolate ``arr`` at the grid ``coords`` (index units), reading only the block the grid needs.
+
+    Beyond the image, intensities extend the nearest boundary value (IBSI's padding). For the cubic spline
+    the block keeps a 16-voxel margin, so the spline prefilter is the whole image's to ~1e-9 (its poles
+    decay as 0.27^k); linear needs just the neighbours.
+    """
+    margin = 16 if order > 1 else 1
+    lo = [max(int(np.floor(c.min())) - margin, 0) for c in coords]
+    hi = [min(int(np.ceil(c.max())) + margin + 1, n) for c, n in zip(coords, arr.shape)]
+    block = arr[tuple(slice(a, b) for a, b in zip(lo, hi))].astype(np.float64)
+    grid = np.meshgrid(*[c - a for c, a in zip(coords, lo)], indexing="ij")
+    return ndimage.map_coordinates(block, grid, order=order, mode="nearest", prefilter=order > 1)
 
 
-def _diag(prefix: str, img: np.ndarray, spacing: np.ndarray) -> dict[str, float]:
-    return {f"img_dim_x_{prefix}": img.shape[2], f"img_dim_y_{prefix}": img.shape[1],
-            f"img_dim_z_{prefix}": img.shape[0], f"vox_dim_x_{prefix}": spacing[2],
-            f"vox_dim_y_{prefix}": spacing[1], f"vox_dim_z_{prefix}": spacing[0],
-            f"mean_int_{prefix}": float(img.mean()), f"min_int_{prefix}": float(img.min()),
-            f"max_int_{prefix}": float(img.max())}
+def _diag(prefix: str, img: np.ndarray, spacing: np.ndarray, intensities: bool) -> dict[str, float]:
+    out = {f"img_dim_x_{prefix}": img.shape[2], f"img_dim_y_{prefix}": img.shape[1],
+           f"img_dim_z_{prefix}": img.shape[0], f"vox_dim_x_{prefix}": spacing[2],
+           f"vox_dim_y_{prefix}": spacing[1], f"vox_dim_z_{prefix}": spacing[0]}
+    if intensities:
+        out.update({f"mean_int_{prefix}": float(img.mean(dtype=np.float64)), f"min_int_{prefix}": float(img.min()),
+                    f"max_int_{prefix}": float(img.max())})
+    return out
 
 
 def _mask_diag(prefix: str, img: np.ndarray, int_mask: np.ndarray, morph_mask: np.ndarray,
@@ -97,11 +108,13 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
     ``image_diagnostics``: also interpolate the whole image for IBSI's diagnostic intensity features of the
     interpolated image (costly on a large CT; the features themselves only need the ROI's neighbourhood).
     """
-    image = np.asarray(image, dtype=np.float64)
+    image = np.asarray(image)  # converted to float64 block by block: a whole CT stays as read
     mask = np.asarray(mask) > 0
     spacing = np.asarray(spacing_zyx, dtype=np.float64)
-    diag = _diag("init_img", image, spacing)
-    diag.update(_mask_diag("init_roi", image, mask, mask))
+    diag = _diag("init_img", image, spacing, image_diagnostics)
+    lo0, hi0 = _bbox(mask)
+    box = tuple(slice(a, b + 1) for a, b in zip(lo0, hi0))
+    diag.update(_mask_diag("init_roi", image[box], mask[box], mask[box], mask.shape))
     offset = np.zeros(3)
     grid_shape = image.shape
     if settings.spacing is not None:
@@ -128,7 +141,7 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
         img_i = _resample(image, coords, order)
         if settings.round_intensities:
             img_i = np.round(img_i)
-        m_i = _resample(mask.astype(np.float64), coords, 1)
+        m_i = _resample(mask, coords, 1)
         morph = m_i >= settings.mask_threshold - 1e-9
         offset = np.array([coords[a][0] for a in range(3)]) * spacing
         spacing = new_sp
@@ -149,7 +162,7 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
     border = np.ceil(CROP_MARGIN_MM / spacing).astype(int) + 1
     sl = tuple(slice(max(lo[a] - border[a], 0), hi[a] + border[a] + 1) for a in range(3))
     offset = offset + np.array([s.start for s in sl]) * spacing
-    image, morph = image[sl], morph[sl]
+    image, morph = image[sl].astype(np.float64), morph[sl]
     diag.update(_mask_diag("interp_roi", image, morph, morph, grid_shape))
     int_mask = morph.copy()
     rr = settings.reseg_range
@@ -168,10 +181,13 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
 
 
 def _bbox(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    idx = np.nonzero(mask)
-    if not idx[0].size:
+    zs = np.flatnonzero(mask.reshape(mask.shape[0], -1).any(axis=1))  # one pass over the whole mask
+    if not zs.size:
         raise ValueError("the ROI is empty after processing")
-    return np.array([i.min() for i in idx]), np.array([i.max() for i in idx])
+    slab = mask[zs[0]:zs[-1] + 1]
+    ys = np.flatnonzero(slab.any(axis=(0, 2)))
+    xs = np.flatnonzero(slab.any(axis=(0, 1)))
+    return np.array([zs[0], ys[0], xs[0]]), np.array([zs[-1], ys[-1], xs[-1]])
 
 
 def discretise(values: np.ndarray, method: tuple[str, float] | None, lower: float | None,
