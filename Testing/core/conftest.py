@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-IBSI_REPORT: list[str] = []
-
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - pytest hook signature
-    if IBSI_REPORT:
+    lines = getattr(config, "ibsi_report", None)
+    if lines:
         terminalreporter.section("IBSI reference values: pass counts per configuration and family")
-        for line in IBSI_REPORT:
+        for line in lines:
             terminalreporter.write_line(line)

@@ -20,10 +20,11 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "ibsi"
 REFERENCE = DATA / "ibsi1_reference_values.csv"
 
 
-def _report(comparison) -> None:
-    from conftest import IBSI_REPORT  # Testing/core/conftest.py
-
-    IBSI_REPORT.extend(comparison.lines())
+def _report(request, comparison) -> None:
+    """Print the pass counts now (-rP) and in pytest's closing summary (Testing/core/conftest.py)."""
+    if not hasattr(request.config, "ibsi_report"):
+        request.config.ibsi_report = []
+    request.config.ibsi_report.extend(comparison.lines())
     print("\n".join(comparison.lines()))
 
 
@@ -33,18 +34,18 @@ def ct_phantom_dir() -> Path | None:
     return d if (d / "image.nii.gz").exists() and (d / "mask.nii.gz").exists() else None
 
 
-def test_digital_phantom_all_reference_features() -> None:
+def test_digital_phantom_all_reference_features(request) -> None:
     img = sitk.ReadImage(str(DATA / "digital_phantom_image.nii.gz"))
     msk = sitk.ReadImage(str(DATA / "digital_phantom_mask.nii.gz"))
     values = compute_sitk(img, msk, load_ibsi_preset("ibsi1-digital-phantom"))
     res = compare(values, read_reference(REFERENCE, "digital_phantom"), "digital_phantom")
-    _report(res)
+    _report(request, res)
     assert res.n_total == 482
     assert not res.failures, "\n".join(res.lines())
 
 
 @pytest.mark.parametrize("config", list("ABCDE"))
-def test_ct_phantom_configuration(config: str) -> None:
+def test_ct_phantom_configuration(config: str, request) -> None:
     d = ct_phantom_dir()
     if d is None:
         pytest.skip("IBSI CT radiomics phantom not cached: it is CC BY-NC 3.0 and no package registry ships it; "
@@ -54,7 +55,7 @@ def test_ct_phantom_configuration(config: str) -> None:
     msk = sitk.ReadImage(str(d / "mask.nii.gz"))
     values = compute_sitk(img, msk, load_ibsi_preset(f"ibsi1-config-{config.lower()}"), image_diagnostics=True)
     res = compare(values, read_reference(REFERENCE, config), f"configuration {config}")
-    _report(res)
+    _report(request, res)
     assert res.n_passed >= 0.95 * res.n_total, "\n".join(res.lines())
     assert not res.failures, "\n".join(res.lines())
 
@@ -97,3 +98,33 @@ def test_presets_ship() -> None:
     assert {f"ibsi1-config-{c}" for c in "abcde"} <= set(available_ibsi_presets())
     s = load_ibsi_preset("ibsi1-config-e")
     assert s.interpolation == "cubic" and s.outlier_sigma == 3 and s.discretisation == ("FBN", 32)
+
+
+def test_cli_extract_ibsi_end_to_end(tmp_path: Path) -> None:
+    import csv
+    import json
+
+    from nbrisk.cli import main
+
+    out = tmp_path / "dp.csv"
+    rc = main(["extract", "--image", str(DATA / "digital_phantom_image.nii.gz"), "--mask",
+               str(DATA / "digital_phantom_mask.nii.gz"), "--mode", "ibsi", "--preset", "ibsi1-digital-phantom",
+               "--out", str(out)])
+    assert rc == 0
+    row = next(csv.DictReader(out.open()))
+    res = compare({k: float(v) for k, v in row.items() if k != "case_id"},
+                  read_reference(REFERENCE, "digital_phantom"), "digital_phantom (CLI)")
+    assert res.n_passed == res.n_total == 482
+    prov = json.loads((tmp_path / "dp.provenance.json").read_text())
+    assert prov["mode"] == "ibsi" and prov["ibsi_codes"]["morph_volume"] == "RNU0"
+    assert prov["ibsi_codes"]["cm_joint_max_3D_avg"] == "GYBY"
+
+
+def test_cli_bad_ibsi_preset_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
+    from nbrisk.cli import main
+
+    out = tmp_path / "x.csv"
+    rc = main(["extract", "--image", str(DATA / "digital_phantom_image.nii.gz"), "--mask",
+               str(DATA / "digital_phantom_mask.nii.gz"), "--mode", "ibsi", "--preset", "no-such", "--out", str(out)])
+    assert rc == 2 and not out.exists()
+    assert "unknown IBSI preset" in capsys.readouterr().err
