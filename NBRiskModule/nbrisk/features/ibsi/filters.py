@@ -152,3 +152,63 @@ def gabor_filter(img: np.ndarray, sigma_mm: float, lambda_mm: float, gamma: floa
             res += np.abs(_conv2d_fft(moved, gabor_kernel(sigma, lam, gamma, th, half), boundary))
         acc += np.moveaxis(res / len(thetas), 0, axis)
     return acc / len(planes)
+
+
+def _wavelet_bank(wavelet: str) -> tuple[np.ndarray, np.ndarray]:
+    import pywt
+
+    w = pywt.Wavelet(wavelet)
+    return np.asarray(w.dec_lo, dtype=np.float64), np.asarray(w.dec_hi, dtype=np.float64)
+
+
+def _atrous(k: np.ndarray, level: int) -> np.ndarray:
+    """The filter of decomposition ``level`` of the undecimated transform (2^(level-1) - 1 zeros inserted)."""
+    step = 2 ** (level - 1)
+    out = np.zeros(len(k) * step)  # keeps the level-1 filter's even/odd length and so its centre
+    out[::step] = k
+    return out
+
+
+def wavelet_filter(img: np.ndarray, wavelet: str, response: str, level: int = 1, boundary: str = "constant",
+                   rot_invariant: bool = False, origin_shift: int = 0) -> np.ndarray:
+    """Undecimated separable wavelet response (``response`` letters for x, y, z: ``LHL``...), à trous filters
+    at ``level`` applied to the low-pass (``LLL``) image of the previous level; rotation invariance averages
+    the response over the 24 right-angle rotations of the image."""
+    lo, hi = _wavelet_bank(wavelet)
+    mode = _mode(boundary)
+
+    def one(x: np.ndarray) -> np.ndarray:
+        cur = x.astype(np.float64)
+        for lev in range(1, level + 1):
+            letters = response if lev == level else "LLL"
+            res = cur
+            for letter, axis in zip(letters.upper(), (2, 1, 0)):
+                k = _atrous(lo if letter == "L" else hi, lev)
+                org = origin_shift if lev > 1 else 0
+                res = ndimage.convolve1d(res, k, axis=axis, mode=mode, cval=0.0, origin=org)
+            cur = res
+        return cur
+
+    if not rot_invariant:
+        return one(img)
+    acc = np.zeros(img.shape)
+    n = 0
+    for a, b, c in _rotation_steps():
+        r = np.rot90(np.rot90(np.rot90(img, a, (1, 2)), b, (0, 2)), c, (0, 1))
+        out = one(r)
+        out = np.rot90(np.rot90(np.rot90(out, -c, (0, 1)), -b, (0, 2)), -a, (1, 2))
+        acc += out
+        n += 1
+    return acc / n
+
+
+def _rotation_steps() -> list[tuple[int, int, int]]:
+    """(a, b, c) quarter-turn counts giving the 24 distinct right-angle rotations (see :func:`rotations_3d`)."""
+    probe = np.arange(27).reshape(3, 3, 3)
+    steps, seen = [], set()
+    for a, b, c in itertools.product(range(4), repeat=3):
+        r = np.rot90(np.rot90(np.rot90(probe, a, (1, 2)), b, (0, 2)), c, (0, 1))
+        if r.tobytes() not in seen:
+            seen.add(r.tobytes())
+            steps.append((a, b, c))
+    return steps
