@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from nbrisk.features.cohort import _quiet_radiomics
     from nbrisk.features.presets import load_preset
 
-    from nbrisk.features.ibsi.run import is_ibsi_preset
+    from nbrisk.cli.extract_ibsi import is_ibsi_preset
 
     if args.mode == "ibsi" or (args.mode is None and is_ibsi_preset(str(args.preset))):
-        from nbrisk.features.ibsi import run as ibsi_run
+        from nbrisk.cli import extract_ibsi as ibsi_run
 
         return ibsi_run.run(args)
     _quiet_radiomics()

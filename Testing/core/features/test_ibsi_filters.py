@@ -14,7 +14,7 @@ import SimpleITK as sitk
 
 from nbrisk.features.ibsi import filters as F
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "ibsi"
+DATA = Path(__file__).resolve().parents[2] / "data" / "ibsi"
 SP = (2.0, 2.0, 2.0)  # the phantoms' spacing (mm)
 
 

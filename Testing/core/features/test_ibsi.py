@@ -16,7 +16,7 @@ from nbrisk.features.ibsi.extract import (available_ibsi_presets, compute, compu
 from nbrisk.features.ibsi.process import Settings, centred_grid, discretise
 from nbrisk.features.ibsi.reference import compare, read_reference
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "ibsi"
+DATA = Path(__file__).resolve().parents[2] / "data" / "ibsi"
 REFERENCE = DATA / "ibsi1_reference_values.csv"
 
 

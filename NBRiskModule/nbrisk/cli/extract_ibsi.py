@@ -1,4 +1,6 @@
-"""``nbrisk extract --mode ibsi`` / ``--preset ibsi1-config-*``: IBSI features for one case or a manifest.
+"""Helper of ``nbrisk extract`` (no verb of its own): ``--mode ibsi`` / ``--preset ibsi1-config-*``.
+
+IBSI features for one case or a manifest.
 
 Writes the features CSV (IBSI feature tags as columns) and ``<out>.provenance.json`` with the settings and
 each column's IBSI code, so a CSV can be compared with IBSI's reference table by code.
