@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 
 from nbrisk.errors import InputError
-from nbrisk.features.ibsi import firstorder, texture
+from nbrisk.features.ibsi import filters, firstorder, texture
 from nbrisk.features.ibsi.process import Processed, Settings, discretise, process
 
 FAMILIES = ("diag", "morph", "loc", "stat", "ih", "ivh", "cm", "rlm", "szm", "dzm", "ngt", "ngl")
@@ -39,7 +39,7 @@ def available_ibsi_presets() -> list[str]:
 
 
 _KEYS = {"name", "title", "dims", "spacing", "interpolation", "round_intensities", "mask_threshold",
-         "reseg_range", "outlier_sigma", "discretisation", "ivh_discretisation", "families"}
+         "reseg_range", "outlier_sigma", "discretisation", "ivh_discretisation", "families", "filter"}
 
 
 def load_ibsi_preset(name: str | Path) -> Settings:
@@ -102,7 +102,12 @@ def compute(image: np.ndarray, mask: np.ndarray, spacing_zyx, settings: Settings
 
     fams = set(settings.families)
     step("processing")
-    p = process(image, mask, spacing_zyx, settings, image_diagnostics=image_diagnostics)
+    margin = filters.reach_mm(settings.filter, spacing_zyx if settings.spacing is None else
+                              settings.spacing) if settings.filter else 0.0
+    p = process(image, mask, spacing_zyx, settings, image_diagnostics=image_diagnostics, margin_mm=margin)
+    if settings.filter:  # IBSI-2: the intensity mask comes from the unfiltered image; features from the response
+        step("filter")
+        p.image = filters.apply(p.image, settings.filter, p.spacing)
     out: dict[str, float] = {}
     if "diag" in fams:
         out.update(p.diagnostics)

@@ -170,27 +170,29 @@ def _atrous(k: np.ndarray, level: int) -> np.ndarray:
 
 
 def wavelet_filter(img: np.ndarray, wavelet: str, response: str, level: int = 1, boundary: str = "constant",
-                   rot_invariant: bool = False, origin_shift: int = 0) -> np.ndarray:
-    """Undecimated separable wavelet response (``response`` letters for x, y, z: ``LHL``...), à trous filters
-    at ``level`` applied to the low-pass (``LLL``) image of the previous level; rotation invariance averages
-    the response over the 24 right-angle rotations of the image."""
+                   rot_invariant: bool = False) -> np.ndarray:
+    """Undecimated separable wavelet response (``response`` letters for x, y[, z]: ``LHL``; two letters: 2D
+    in-plane), à trous filters at ``level`` applied to the low-pass image of the previous level; rotation
+    invariance averages the response over the 24 (2D: 4 in-plane) right-angle rotations of the image."""
     lo, hi = _wavelet_bank(wavelet)
     mode = _mode(boundary)
+    axes = (2, 1, 0)[:len(response)]
 
     def one(x: np.ndarray) -> np.ndarray:
         cur = x.astype(np.float64)
         for lev in range(1, level + 1):
-            letters = response if lev == level else "LLL"
+            letters = response if lev == level else "L" * len(response)
             res = cur
-            for letter, axis in zip(letters.upper(), (2, 1, 0)):
+            for letter, axis in zip(letters.upper(), axes):
                 k = _atrous(lo if letter == "L" else hi, lev)
-                org = origin_shift if lev > 1 else 0
-                res = ndimage.convolve1d(res, k, axis=axis, mode=mode, cval=0.0, origin=org)
+                res = ndimage.convolve1d(res, k, axis=axis, mode=mode, cval=0.0)
             cur = res
         return cur
 
     if not rot_invariant:
         return one(img)
+    if len(response) == 2:
+        return np.mean([np.rot90(one(np.rot90(img, a, (1, 2))), -a, (1, 2)) for a in range(4)], axis=0)
     acc = np.zeros(img.shape)
     n = 0
     for a, b, c in _rotation_steps():
@@ -212,3 +214,51 @@ def _rotation_steps() -> list[tuple[int, int, int]]:
             seen.add(r.tobytes())
             steps.append((a, b, c))
     return steps
+
+
+FILTER_KINDS = ("mean", "log", "laws", "gabor", "wavelet")
+
+
+def apply(img: np.ndarray, spec: dict, spacing_zyx) -> np.ndarray:
+    """Apply the filter described by a preset's ``filter:`` block (see docs/ibsi.md)."""
+    kind = spec.get("kind")
+    b = spec.get("boundary", "mirror")
+    dims = spec.get("dims", "3D")
+    if kind == "mean":
+        return mean_filter(img, int(spec["support"]), b, dims)
+    if kind == "log":
+        return log_filter(img, float(spec["sigma_mm"]), spacing_zyx, b, dims, float(spec.get("truncate", 4.0)))
+    if kind == "laws":
+        return laws_filter(img, spec["kernel"], b, bool(spec.get("rotation_invariant", False)),
+                           spec.get("pooling", "max"), spec.get("energy_distance"))
+    if kind == "gabor":
+        step = spec.get("theta_step_deg")
+        return gabor_filter(img, float(spec["sigma_mm"]), float(spec["lambda_mm"]), float(spec["gamma"]),
+                            np.deg2rad(float(spec.get("theta_deg", 0.0))), float(spacing_zyx[-1]), b,
+                            None if step is None else np.deg2rad(float(step)),
+                            bool(spec.get("orthogonal_planes", False)))
+    if kind == "wavelet":
+        return wavelet_filter(img, spec["wavelet"], spec["response"], int(spec.get("level", 1)), b,
+                              bool(spec.get("rotation_invariant", False)))
+    raise ValueError(f"unknown filter kind {kind!r}; use one of {', '.join(FILTER_KINDS)}")
+
+
+def reach_mm(spec: dict, spacing_zyx) -> float:
+    """How far (mm) the filter looks from a voxel: the crop around the ROI must be at least this wide."""
+    sp = float(max(spacing_zyx))
+    kind = spec.get("kind")
+    if kind == "mean":
+        return (int(spec["support"]) // 2 + 1) * sp
+    if kind == "log":
+        return float(spec.get("truncate", 4.0)) * float(spec["sigma_mm"]) + 2 * sp
+    if kind == "laws":
+        return (3 + int(spec.get("energy_distance") or 0)) * sp
+    if kind == "gabor":
+        g = float(spec["gamma"])
+        return 4.0 * float(spec["sigma_mm"]) * max(1.0, 1.0 / g) + 2 * sp
+    if kind == "wavelet":
+        import pywt
+
+        n = pywt.Wavelet(spec["wavelet"]).dec_len
+        return (n * 2 ** int(spec.get("level", 1)) + 2) * sp
+    return 0.0

@@ -32,6 +32,7 @@ class Settings:
     ivh_discretisation: tuple[str, float] | None = None  # None: intensities as they are (discrete case)
     texture_distance: int = 1
     ngldm_alpha: int = 0
+    filter: dict | None = None  # IBSI-2 filter applied after interpolation (see filters.apply)
     families: tuple[str, ...] = field(default=("diag", "morph", "loc", "stat", "ih", "ivh", "cm", "rlm",
                                                 "szm", "dzm", "ngt", "ngl"))
 
@@ -102,7 +103,7 @@ def _mask_diag(prefix: str, img: np.ndarray, int_mask: np.ndarray, morph_mask: n
 
 
 def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float, float],
-            settings: Settings, image_diagnostics: bool = False) -> Processed:
+            settings: Settings, image_diagnostics: bool = False, margin_mm: float = 0.0) -> Processed:
     """Interpolate, re-segment and crop one image + ROI mask as IBSI-1 describes.
 
     ``image_diagnostics``: also interpolate the whole image for IBSI's diagnostic intensity features of the
@@ -132,7 +133,7 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
         sel = []
         for a in range(3):
             c = coords_full[a]
-            pad = 2 + CROP_MARGIN_MM / spacing[a]
+            pad = 2 + (CROP_MARGIN_MM + margin_mm) / spacing[a]
             keep = np.nonzero((c >= lo[a] - pad) & (c <= hi[a] + pad))[0]
             sel.append(keep)
         coords = [coords_full[a][sel[a]] for a in range(3)]
@@ -159,7 +160,7 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
         morph = mask
         diag.update({k.replace("init_img", "interp_img"): v for k, v in diag.items() if k.endswith("init_img")})
     lo, hi = _bbox(morph)
-    border = np.ceil(CROP_MARGIN_MM / spacing).astype(int) + 1
+    border = np.ceil((CROP_MARGIN_MM + margin_mm) / spacing).astype(int) + 1
     sl = tuple(slice(max(lo[a] - border[a], 0), hi[a] + border[a] + 1) for a in range(3))
     offset = offset + np.array([s.start for s in sl]) * spacing
     image, morph = image[sl].astype(np.float64), morph[sl]
