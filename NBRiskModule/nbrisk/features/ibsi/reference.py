@@ -29,7 +29,8 @@ class Comparison:
         return sum(self.total.values())
 
     def lines(self) -> list[str]:
-        out = [f"IBSI {self.dataset}: {self.n_passed}/{self.n_total} reference features pass"]
+        name = self.dataset if self.dataset.startswith("IBSI") else f"IBSI {self.dataset}"
+        out = [f"{name}: {self.n_passed}/{self.n_total} reference features pass"]
         for fam in self.total:
             out.append(f"  {fam:<50} {self.passed[fam]:>3}/{self.total[fam]}")
         for fam, tag, ref, tol, got in self.failures:
