@@ -160,7 +160,7 @@ def compute_sitk(image, mask, settings: Settings, **kw) -> dict[str, float]:
     import SimpleITK as sitk
 
     arr = sitk.GetArrayViewFromImage(image)
-    m = sitk.GetArrayFromImage(mask) > 0
+    m = sitk.GetArrayViewFromImage(mask) > 0
     if arr.shape != m.shape:
         raise InputError("the mask is not on the image grid; resample it first (--resample-mask)")
     direction = np.asarray(image.GetDirection()).reshape(3, 3)

@@ -336,8 +336,11 @@ def glszm_gldzm(g: np.ndarray, ng: int, dims: str, dist_mask: np.ndarray | None 
         out.update(_zone_family(m, g, two_d, SZM_NAMES, "szm", ""))
         dist = _border_distance(dmask, two_d)
         dists = []
-        for level, lab, n in labs:
-            dists.append(ndimage.minimum(dist, lab, np.arange(1, n + 1)).astype(np.int64))
+        for level, lab, n in labs:  # each zone's distance: the smallest of its voxels'
+            sel = lab > 0
+            dmin = np.full(n + 1, np.iinfo(np.int64).max)
+            np.minimum.at(dmin, lab[sel], dist[sel].astype(np.int64))
+            dists.append(dmin[1:])
         dz = np.concatenate(dists)
         m = _per_slice_or_volume(lv, dz, z, ng, int(dz.max()), nz, two_d)
         out.update(_zone_family(m, g, two_d, DZM_NAMES, "dzm", ""))
