@@ -43,8 +43,8 @@ def main() -> int:
     ap.add_argument("--cases", nargs="+", default=["brain1", "lung2", "ibsi-ct"])
     ap.add_argument("--preset", default="pyradiomics-default", help="pyradiomics-equal preset")
     ap.add_argument("--ibsi-preset", default="auto",
-                    help="IBSI preset; auto: ibsi1-config-c (HU range) for the IBSI CT phantom, ibsi1-config-d "
-                         "(3D, 2 mm, outlier filter, FBN 32; no HU range) for the pyradiomics samples")
+                    help="IBSI preset; auto: ibsi1-config-c (HU range) for the IBSI CT phantom, "
+                         "ibsi1-config-d (3D, 2 mm, outlier filter, FBN 32; no HU range) for the samples")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     logging.getLogger("radiomics").setLevel(logging.ERROR)

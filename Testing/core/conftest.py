@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - pytest hook signature
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
     lines = getattr(config, "ibsi_report", None)
     if lines:
         terminalreporter.section("IBSI reference values: pass counts per configuration and family")

@@ -35,11 +35,13 @@ def _case_features(image_path: str, mask_path: str, label, segment, settings, re
 
     _progress(case)("reading")
     image = read_image(image_path)
-    mask = read_mask(mask_path, image, label=label, segment=segment, reference_path=image_path, resample=resample)
+    mask = read_mask(mask_path, image, label=label, segment=segment, reference_path=image_path,
+                     resample=resample)
     try:
         return compute_sitk(image, mask.image, settings, progress=_progress(case)), mask.label
     except ValueError as exc:
-        raise InputError(f"{mask_path}: {exc}; check the mask and the preset's re-segmentation range") from None
+        raise InputError(f"{mask_path}: {exc}; check the mask and the preset's re-segmentation range") \
+            from None
 
 
 def run(args: argparse.Namespace) -> int:

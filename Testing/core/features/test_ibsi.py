@@ -10,9 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-
-from nbrisk.features.ibsi.extract import (available_ibsi_presets, compute, compute_sitk, ibsi_code,
-                                          load_ibsi_preset)
+from nbrisk.features.ibsi.extract import (
+    available_ibsi_presets,
+    compute,
+    compute_sitk,
+    ibsi_code,
+    load_ibsi_preset,
+)
 from nbrisk.features.ibsi.process import Settings, centred_grid, discretise
 from nbrisk.features.ibsi.reference import compare, read_reference
 
@@ -48,12 +52,13 @@ def test_digital_phantom_all_reference_features(request) -> None:
 def test_ct_phantom_configuration(config: str, request) -> None:
     d = ct_phantom_dir()
     if d is None:
-        pytest.skip("IBSI CT radiomics phantom not cached: it is CC BY-NC 3.0 and no package registry ships it; "
-                    "put image.nii.gz and mask.nii.gz from IBSI's data_sets (ibsi_1_ct_radiomics_phantom/nifti) "
-                    "in ~/.cache/nbrisk/ibsi/ct_phantom/")
+        pytest.skip("IBSI CT radiomics phantom not cached: it is CC BY-NC 3.0 and no package registry "
+                    "ships it; put image.nii.gz and mask.nii.gz from IBSI's data_sets "
+                    "(ibsi_1_ct_radiomics_phantom/nifti) in ~/.cache/nbrisk/ibsi/ct_phantom/")
     img = sitk.ReadImage(str(d / "image.nii.gz"))
     msk = sitk.ReadImage(str(d / "mask.nii.gz"))
-    values = compute_sitk(img, msk, load_ibsi_preset(f"ibsi1-config-{config.lower()}"), image_diagnostics=True)
+    settings = load_ibsi_preset(f"ibsi1-config-{config.lower()}")
+    values = compute_sitk(img, msk, settings, image_diagnostics=True)
     res = compare(values, read_reference(REFERENCE, config), f"configuration {config}")
     _report(request, res)
     assert res.n_passed >= 0.95 * res.n_total, "\n".join(res.lines())
@@ -108,8 +113,8 @@ def test_cli_extract_ibsi_end_to_end(tmp_path: Path) -> None:
 
     out = tmp_path / "dp.csv"
     rc = main(["extract", "--image", str(DATA / "digital_phantom_image.nii.gz"), "--mask",
-               str(DATA / "digital_phantom_mask.nii.gz"), "--mode", "ibsi", "--preset", "ibsi1-digital-phantom",
-               "--out", str(out)])
+               str(DATA / "digital_phantom_mask.nii.gz"), "--mode", "ibsi",
+               "--preset", "ibsi1-digital-phantom", "--out", str(out)])
     assert rc == 0
     row = next(csv.DictReader(out.open()))
     res = compare({k: float(v) for k, v in row.items() if k != "case_id"},
@@ -125,6 +130,7 @@ def test_cli_bad_ibsi_preset_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
 
     out = tmp_path / "x.csv"
     rc = main(["extract", "--image", str(DATA / "digital_phantom_image.nii.gz"), "--mask",
-               str(DATA / "digital_phantom_mask.nii.gz"), "--mode", "ibsi", "--preset", "no-such", "--out", str(out)])
+               str(DATA / "digital_phantom_mask.nii.gz"), "--mode", "ibsi", "--preset", "no-such",
+               "--out", str(out)])
     assert rc == 2 and not out.exists()
     assert "unknown IBSI preset" in capsys.readouterr().err

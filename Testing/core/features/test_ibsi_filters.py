@@ -5,22 +5,22 @@ Testing/data/ibsi/. Pass counts print in pytest's closing summary."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
-
 from nbrisk.features.ibsi import filters as F
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "ibsi"
 SP = (2.0, 2.0, 2.0)  # the phantoms' spacing (mm)
 
 
-@lru_cache(maxsize=None)
+@cache
 def phantom(name: str) -> np.ndarray:
-    return sitk.GetArrayFromImage(sitk.ReadImage(str(DATA / f"ibsi2_phantom_{name}.nii.gz"))).astype(np.float64)
+    img = sitk.ReadImage(str(DATA / f"ibsi2_phantom_{name}.nii.gz"))
+    return sitk.GetArrayFromImage(img).astype(np.float64)
 
 
 @lru_cache(maxsize=1)
@@ -119,7 +119,8 @@ def test_phase2_filtered_ct_phantom_statistics(config: str, request) -> None:
     msk = sitk.ReadImage(str(d / "mask.nii.gz"))
     values = compute_sitk(img, msk, load_ibsi_preset(f"ibsi2-config-{config}"))
     ident = f"{config[0]}.{config[1].upper()}"
-    res = compare(values, read_reference(DATA / "ibsi2_reference_values.csv", ident), f"IBSI-2 phase 2 {ident}")
+    rows = read_reference(DATA / "ibsi2_reference_values.csv", ident)
+    res = compare(values, rows, f"IBSI-2 phase 2 {ident}")
     if not hasattr(request.config, "ibsi_report"):
         request.config.ibsi_report = []
     request.config.ibsi_report.extend(res.lines())
@@ -129,7 +130,7 @@ def test_phase2_filtered_ct_phantom_statistics(config: str, request) -> None:
 
 
 def test_filter_preset_wiring_uses_the_response_map_inside_the_unfiltered_intensity_mask() -> None:
-    """A filter preset's statistics are those of the response map over the ROI (checkerboard, whole-image ROI)."""
+    """A filter preset's statistics are the response map's over the ROI (checkerboard, whole-image ROI)."""
     from nbrisk.features.ibsi.extract import compute, load_ibsi_preset
 
     x = phantom("checkerboard")

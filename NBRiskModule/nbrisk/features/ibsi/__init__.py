@@ -1,1 +1,1 @@
-"""IBSI-compliant extraction mode (IBSI-1 image processing and features), beside the pyradiomics-equal mode."""
+"""IBSI-compliant extraction mode (IBSI-1 processing and features, IBSI-2 filters)."""

@@ -46,7 +46,8 @@ def load_ibsi_preset(name: str | Path) -> Settings:
     """An IBSI preset by name (``ibsi1-config-a`` ...) or YAML path."""
     name = str(name)
     if name in available_ibsi_presets():
-        text = (resources.files("nbrisk.features.ibsi") / "presets" / f"{name}.yaml").read_text(encoding="utf-8")
+        path = resources.files("nbrisk.features.ibsi") / "presets" / f"{name}.yaml"
+        text = path.read_text(encoding="utf-8")
         source = f"preset {name}"
     elif Path(name).is_file():
         text, source = Path(name).read_text(encoding="utf-8"), name
@@ -105,7 +106,7 @@ def compute(image: np.ndarray, mask: np.ndarray, spacing_zyx, settings: Settings
     margin = filters.reach_mm(settings.filter, spacing_zyx if settings.spacing is None else
                               settings.spacing) if settings.filter else 0.0
     p = process(image, mask, spacing_zyx, settings, image_diagnostics=image_diagnostics, margin_mm=margin)
-    if settings.filter:  # IBSI-2: the intensity mask comes from the unfiltered image; features from the response
+    if settings.filter:  # IBSI-2: intensity mask from the unfiltered image, features from the response
         step("filter")
         p.image = filters.apply(p.image, settings.filter, p.spacing)
     out: dict[str, float] = {}
@@ -113,7 +114,8 @@ def compute(image: np.ndarray, mask: np.ndarray, spacing_zyx, settings: Settings
         out.update(p.diagnostics)
     vals = p.image[p.int_mask]
     if vals.size == 0:
-        raise InputError("the ROI has no voxels left after re-segmentation; check the mask and the preset's range")
+        raise InputError("the ROI has no voxels left after re-segmentation; "
+                         "check the mask and the preset's range")
     if "morph" in fams:
         step("morphology")
         out.update(firstorder.morphology(p.morph_mask, p.int_mask, p.image, p.spacing))
@@ -165,5 +167,6 @@ def compute_sitk(image, mask, settings: Settings, **kw) -> dict[str, float]:
         raise InputError("the mask is not on the image grid; resample it first (--resample-mask)")
     direction = np.asarray(image.GetDirection()).reshape(3, 3)
     if not np.allclose(np.abs(direction), np.eye(3), atol=1e-4):
-        raise InputError("IBSI mode needs an axis-aligned image (identity direction); reorient the image first")
+        raise InputError("IBSI mode needs an axis-aligned image (identity direction); "
+                         "reorient the image first")
     return compute(arr, m, tuple(image.GetSpacing()[::-1]), settings, **kw)

@@ -121,7 +121,7 @@ def gabor_kernel(sigma: float, lam: float, gamma: float, theta: float, half: int
 
 
 def _conv2d_fft(img: np.ndarray, kern: np.ndarray, boundary: str) -> np.ndarray:
-    """Convolve every plane ``img[k]`` with the 2-D (complex) ``kern`` by FFT, padding by the boundary rule."""
+    """Convolve every plane ``img[k]`` with the 2-D (complex) ``kern`` by FFT, padded by the boundary rule."""
     from scipy import fft
 
     h = kern.shape[0] // 2
@@ -139,7 +139,7 @@ def gabor_filter(img: np.ndarray, sigma_mm: float, lambda_mm: float, gamma: floa
     """Modulus of the Gabor response in axial planes; ``theta_step``: average over theta, 0..2pi;
     ``orthogonal_planes``: average the axial, coronal and sagittal responses."""
     img = img.astype(np.float64)
-    mode = _mode(boundary)
+    _mode(boundary)  # validates the name
     sigma, lam = sigma_mm / spacing_mm, lambda_mm / spacing_mm
     half = int(np.ceil(truncate * sigma * max(1.0, 1.0 / gamma)))
     thetas = [theta] if theta_step is None else list(np.arange(0, 2 * np.pi - 1e-9, theta_step) + 0.0)
@@ -183,7 +183,7 @@ def wavelet_filter(img: np.ndarray, wavelet: str, response: str, level: int = 1,
         for lev in range(1, level + 1):
             letters = response if lev == level else "L" * len(response)
             res = cur
-            for letter, axis in zip(letters.upper(), axes):
+            for letter, axis in zip(letters.upper(), axes, strict=True):
                 k = _atrous(lo if letter == "L" else hi, lev)
                 res = ndimage.convolve1d(res, k, axis=axis, mode=mode, cval=0.0)
             cur = res
@@ -205,7 +205,7 @@ def wavelet_filter(img: np.ndarray, wavelet: str, response: str, level: int = 1,
 
 
 def _rotation_steps() -> list[tuple[int, int, int]]:
-    """(a, b, c) quarter-turn counts giving the 24 distinct right-angle rotations (see :func:`rotations_3d`)."""
+    """(a, b, c) quarter-turn counts of the 24 distinct right-angle rotations (see :func:`rotations_3d`)."""
     probe = np.arange(27).reshape(3, 3, 3)
     steps, seen = [], set()
     for a, b, c in itertools.product(range(4), repeat=3):
@@ -227,7 +227,8 @@ def apply(img: np.ndarray, spec: dict, spacing_zyx) -> np.ndarray:
     if kind == "mean":
         return mean_filter(img, int(spec["support"]), b, dims)
     if kind == "log":
-        return log_filter(img, float(spec["sigma_mm"]), spacing_zyx, b, dims, float(spec.get("truncate", 4.0)))
+        return log_filter(img, float(spec["sigma_mm"]), spacing_zyx, b, dims,
+                          float(spec.get("truncate", 4.0)))
     if kind == "laws":
         return laws_filter(img, spec["kernel"], b, bool(spec.get("rotation_invariant", False)),
                            spec.get("pooling", "max"), spec.get("energy_distance"))

@@ -95,11 +95,12 @@ def _moran_geary(int_mask: np.ndarray, image: np.ndarray, spacing: np.ndarray) -
     var = (dev ** 2).sum()
     if var == 0:
         return float("nan"), float("nan")
-    grids = np.meshgrid(*[np.arange(-(k - 1), k) * s for k, s in zip(m.shape, spacing)], indexing="ij")
+    axes = [np.arange(-(k - 1), k) * s for k, s in zip(m.shape, spacing, strict=True)]
+    grids = np.meshgrid(*axes, indexing="ij")
     d = np.sqrt(sum(gr ** 2 for gr in grids))
     kern = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)
 
-    shape = [fft.next_fast_len(a + b - 1, real=True) for a, b in zip(m.shape, kern.shape)]
+    shape = [fft.next_fast_len(a + b - 1, real=True) for a, b in zip(m.shape, kern.shape, strict=True)]
     kf = fft.rfftn(kern, shape)
 
     def corr(f: np.ndarray) -> np.ndarray:  # sum over k != j of w_jk f_k, at every j (kernel is symmetric)
@@ -118,7 +119,8 @@ def local_intensity(image: np.ndarray, int_mask: np.ndarray, spacing: np.ndarray
     """Local and global intensity peak: mean in a 1 cm^3 sphere around ROI voxels (IBSI 3.2)."""
     r = (3 / (4 * np.pi) * 1000.0) ** (1 / 3)  # mm
     half = np.floor(r / spacing).astype(int)
-    zz, yy, xx = np.meshgrid(*[np.arange(-h, h + 1) * s for h, s in zip(half, spacing)], indexing="ij")
+    axes = [np.arange(-h, h + 1) * s for h, s in zip(half, spacing, strict=True)]
+    zz, yy, xx = np.meshgrid(*axes, indexing="ij")
     kern = ((zz ** 2 + yy ** 2 + xx ** 2) <= r ** 2 + 1e-9).astype(np.float64)
     sums = ndimage.correlate(image, kern, mode="constant", cval=0.0)
     counts = ndimage.correlate(np.ones_like(image), kern, mode="constant", cval=0.0)
@@ -166,10 +168,8 @@ def histogram(g: np.ndarray, ng: int) -> dict[str, float]:
     nz = p[p > 0]
     out["ih_entropy"] = float(-(nz * np.log2(nz)).sum())
     out["ih_uniformity"] = float((p ** 2).sum())
-    if ng > 1:
-        grad = np.gradient(h)  # central differences inside, one-sided at the ends (IBSI 3.4.21)
-    else:
-        grad = np.zeros(1)
+    # central differences inside, one-sided at the ends (IBSI 3.4.21)
+    grad = np.gradient(h) if ng > 1 else np.zeros(1)
     out["ih_max_grad"] = float(grad.max())
     out["ih_max_grad_g"] = float(np.argmax(grad) + 1)
     out["ih_min_grad"] = float(grad.min())
@@ -177,7 +177,8 @@ def histogram(g: np.ndarray, ng: int) -> dict[str, float]:
     return out
 
 
-def intensity_volume_histogram(levels: np.ndarray, values: np.ndarray, lo: float, hi: float) -> dict[str, float]:
+def intensity_volume_histogram(levels: np.ndarray, values: np.ndarray, lo: float,
+                               hi: float) -> dict[str, float]:
     """IVH features (IBSI 3.5).
 
     ``levels``: the grey levels that exist on the discretisation grid, ascending (intensity values or bin
@@ -195,7 +196,9 @@ def intensity_volume_histogram(levels: np.ndarray, values: np.ndarray, lo: float
 
     def i_at(x: float) -> float:
         sel = frac <= x + 1e-12
-        return float(levels[np.argmax(sel)]) if sel.any() else float(levels[-1] + (levels[-1] - levels[-2] if len(levels) > 1 else 1))
+        if sel.any():
+            return float(levels[np.argmax(sel)])
+        return float(levels[-1] + (levels[-1] - levels[-2] if len(levels) > 1 else 1))
 
     out = {"ivh_v10": v_at(0.10), "ivh_v90": v_at(0.90), "ivh_i10": i_at(0.10), "ivh_i90": i_at(0.90)}
     out["ivh_diff_v10_v90"] = out["ivh_v10"] - out["ivh_v90"]

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-
 CROP_MARGIN_MM = 7.0  # > radius of the 1 cm^3 sphere of the local intensity peak (6.2 mm)
 
 
@@ -66,9 +65,9 @@ def _resample(arr: np.ndarray, coords: list[np.ndarray], order: int) -> np.ndarr
     """
     margin = 16 if order > 1 else 1
     lo = [max(int(np.floor(c.min())) - margin, 0) for c in coords]
-    hi = [min(int(np.ceil(c.max())) + margin + 1, n) for c, n in zip(coords, arr.shape)]
-    block = arr[tuple(slice(a, b) for a, b in zip(lo, hi))].astype(np.float64)
-    grid = np.meshgrid(*[c - a for c, a in zip(coords, lo)], indexing="ij")
+    hi = [min(int(np.ceil(c.max())) + margin + 1, n) for c, n in zip(coords, arr.shape, strict=True)]
+    block = arr[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))].astype(np.float64)
+    grid = np.meshgrid(*[c - a for c, a in zip(coords, lo, strict=True)], indexing="ij")
     return ndimage.map_coordinates(block, grid, order=order, mode="nearest", prefilter=order > 1)
 
 
@@ -77,7 +76,8 @@ def _diag(prefix: str, img: np.ndarray, spacing: np.ndarray, intensities: bool) 
            f"img_dim_z_{prefix}": img.shape[0], f"vox_dim_x_{prefix}": spacing[2],
            f"vox_dim_y_{prefix}": spacing[1], f"vox_dim_z_{prefix}": spacing[0]}
     if intensities:
-        out.update({f"mean_int_{prefix}": float(img.mean(dtype=np.float64)), f"min_int_{prefix}": float(img.min()),
+        out.update({f"mean_int_{prefix}": float(img.mean(dtype=np.float64)),
+                    f"min_int_{prefix}": float(img.min()),
                     f"max_int_{prefix}": float(img.max())})
     return out
 
@@ -92,7 +92,8 @@ def _mask_diag(prefix: str, img: np.ndarray, int_mask: np.ndarray, morph_mask: n
         out[f"{kind}_mask_dim_z_{prefix}"] = shape[0]
         idx = np.nonzero(m)
         for ax, name in ((2, "x"), (1, "y"), (0, "z")):
-            out[f"{kind}_mask_bb_dim_{name}_{prefix}"] = float(idx[ax].max() - idx[ax].min() + 1) if m.any() else 0.0
+            extent = float(idx[ax].max() - idx[ax].min() + 1) if m.any() else 0.0
+            out[f"{kind}_mask_bb_dim_{name}_{prefix}"] = extent
         out[f"{kind}_mask_vox_count_{prefix}"] = float(m.sum())
         vals = img[m]
         if vals.size:
@@ -114,7 +115,7 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
     spacing = np.asarray(spacing_zyx, dtype=np.float64)
     diag = _diag("init_img", image, spacing, image_diagnostics)
     lo0, hi0 = _bbox(mask)
-    box = tuple(slice(a, b + 1) for a, b in zip(lo0, hi0))
+    box = tuple(slice(a, b + 1) for a, b in zip(lo0, hi0, strict=True))
     diag.update(_mask_diag("init_roi", image[box], mask[box], mask[box], mask.shape))
     offset = np.zeros(3)
     grid_shape = image.shape
@@ -153,12 +154,14 @@ def process(image: np.ndarray, mask: np.ndarray, spacing_zyx: tuple[float, float
                 whole = np.round(whole)
             diag.update({"mean_int_interp_img": float(whole.mean()), "min_int_interp_img": float(whole.min()),
                          "max_int_interp_img": float(whole.max())})
-        diag.update({"img_dim_x_interp_img": diag_interp_shape[2], "img_dim_y_interp_img": diag_interp_shape[1],
+        diag.update({"img_dim_x_interp_img": diag_interp_shape[2],
+                     "img_dim_y_interp_img": diag_interp_shape[1],
                      "img_dim_z_interp_img": diag_interp_shape[0], "vox_dim_x_interp_img": new_sp[2],
                      "vox_dim_y_interp_img": new_sp[1], "vox_dim_z_interp_img": new_sp[0]})
     else:
         morph = mask
-        diag.update({k.replace("init_img", "interp_img"): v for k, v in diag.items() if k.endswith("init_img")})
+        diag.update({k.replace("init_img", "interp_img"): v for k, v in diag.items()
+                     if k.endswith("init_img")})
     lo, hi = _bbox(morph)
     border = np.ceil((CROP_MARGIN_MM + margin_mm) / spacing).astype(int) + 1
     sl = tuple(slice(max(lo[a] - border[a], 0), hi[a] + border[a] + 1) for a in range(3))

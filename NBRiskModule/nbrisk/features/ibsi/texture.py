@@ -24,7 +24,7 @@ DIRS_2D = [d for d in DIRS_3D if d[0] == 0]  # 4 in-plane directions
 def _shift_pairs(g: np.ndarray, d: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(a, b, z) for all voxel pairs x, x+d: grey levels of both and the slice index of x."""
     src, dst = [], []
-    for k, n in zip(d, g.shape):
+    for k, n in zip(d, g.shape, strict=True):
         src.append(slice(max(0, -k), n - max(0, k)))
         dst.append(slice(max(0, k), n - max(0, -k)))
     a, b = g[tuple(src)], g[tuple(dst)]
@@ -62,9 +62,9 @@ def glcm_matrices(g: np.ndarray, ng: int, dims: str) -> dict[str, np.ndarray]:
     return out
 
 
-CM_NAMES = ["joint_max", "joint_avg", "joint_var", "joint_entr", "diff_avg", "diff_var", "diff_entr", "sum_avg",
-            "sum_var", "sum_entr", "energy", "contrast", "dissimilarity", "inv_diff", "inv_diff_norm",
-            "inv_diff_mom", "inv_diff_mom_norm", "inv_var", "corr", "auto_corr", "clust_tend", "clust_shade",
+CM_NAMES = ["joint_max", "joint_avg", "joint_var", "joint_entr", "diff_avg", "diff_var", "diff_entr",
+            "sum_avg", "sum_var", "sum_entr", "energy", "contrast", "dissimilarity", "inv_diff",
+            "inv_diff_norm", "inv_diff_mom", "inv_diff_mom_norm", "inv_var", "corr", "auto_corr", "clust_tend", "clust_shade",
             "clust_prom", "info_corr1", "info_corr2"]
 
 
@@ -256,7 +256,8 @@ def glrlm(g: np.ndarray, ng: int, dims: str) -> dict[str, float]:
         # merging over directions: run percentage divides by the voxels counted once per direction
         variants["2D_comb"] = size_features(m2.sum(1), per_slice * m2.shape[1], RLM_NAMES)
         variants["2_5D_avg"] = size_features(m2.sum(0), np.full(m2.shape[1], total), RLM_NAMES)
-        variants["2_5D_comb"] = size_features(m2.sum((0, 1))[None], np.array([total * m2.shape[1]]), RLM_NAMES)
+        variants["2_5D_comb"] = size_features(m2.sum((0, 1))[None], np.array([total * m2.shape[1]]),
+                                              RLM_NAMES)
     if "3D" in mats:
         m3 = mats["3D"]
         variants["3D_avg"] = size_features(m3, np.full(m3.shape[0], total), RLM_NAMES)
@@ -268,7 +269,7 @@ def glrlm(g: np.ndarray, ng: int, dims: str) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------------ zones (GLSZM, GLDZM)
-def _zones(g: np.ndarray, ng: int, two_d: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+def _zones(g: np.ndarray, ng: int, two_d: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """Connected zones of equal grey level: level, size, slice and voxel label map per level."""
     if two_d:
         st = np.zeros((3, 3, 3), bool)
@@ -336,7 +337,7 @@ def glszm_gldzm(g: np.ndarray, ng: int, dims: str, dist_mask: np.ndarray | None 
         out.update(_zone_family(m, g, two_d, SZM_NAMES, "szm", ""))
         dist = _border_distance(dmask, two_d)
         dists = []
-        for level, lab, n in labs:  # each zone's distance: the smallest of its voxels'
+        for _level, lab, n in labs:  # each zone's distance: the smallest of its voxels'
             sel = lab > 0
             dmin = np.full(n + 1, np.iinfo(np.int64).max)
             np.minimum.at(dmin, lab[sel], dist[sel].astype(np.int64))
@@ -398,7 +399,8 @@ def _ngtdm_features(n: np.ndarray, s: np.ndarray) -> dict[str, np.ndarray]:
     """NGTDM features per row of ``n`` (voxel counts per level) and ``s`` (summed differences)."""
     ng = n.shape[-1]
     nv = n.sum(-1)
-    res = {k: np.full(n.shape[0], np.nan) for k in ("coarseness", "contrast", "busyness", "complexity", "strength")}
+    names = ("coarseness", "contrast", "busyness", "complexity", "strength")
+    res = {k: np.full(n.shape[0], np.nan) for k in names}
     lv = np.arange(1, ng + 1, dtype=np.float64)
     for r in range(n.shape[0]):
         if nv[r] == 0:
