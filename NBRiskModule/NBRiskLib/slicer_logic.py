@@ -152,13 +152,25 @@ def case_id(volume_node) -> str:
 
 
 def update_results_table(table_node, rows: Sequence[tuple[str, str]], name: str):
-    """Fill (or create) a two-column table node (Item, Value) with the shown results."""
+    """Fill (or create) a two-column string table node (Item, Value) with the shown results.
+
+    Built from ``vtkStringArray`` columns: ``slicer.util.updateTableFromArray`` cannot take numpy string
+    columns (VTK's numpy_support raises "Could not find a suitable VTK type for <U...").
+    """
     if table_node is None:
         table_node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", TABLE_NAME.format(name=name))
-    items = np.array([r[0] for r in rows], dtype=str)
-    values = np.array([r[1] for r in rows], dtype=str)
-    slicer.util.updateTableFromArray(table_node, [items, values], ["Item", "Value"])
+    table = vtk.vtkTable()
+    for column, title in enumerate(("Item", "Value")):
+        array = vtk.vtkStringArray()
+        array.SetName(title)
+        for row in rows:
+            array.InsertNextValue(str(row[column]))
+        table.AddColumn(array)
+    was_modifying = table_node.StartModify()
+    table_node.SetAndObserveTable(table)
+    table_node.SetUseColumnTitleAsColumnHeader(True)
     table_node.SetAttribute("NBRisk.Results", "1")
+    table_node.EndModify(was_modifying)
     return table_node
 
 
@@ -169,14 +181,18 @@ def set_segment_colour(segmentation_node, segment_id: str, rgb: Sequence[float])
 
 
 def show_slice_text(text: str) -> None:
-    """Show a short text in the upper-right corner of every slice view."""
+    """Show a short text in the upper-right corner of every slice view's *overlay* corner annotation.
+
+    ``qMRMLSliceWidget::overlayCornerAnnotation()`` is drawn above the views and left alone by DataProbe, which
+    rewrites all four corners of ``sliceView().cornerAnnotation()`` on every slice change.
+    """
     layout_manager = slicer.app.layoutManager()
     if layout_manager is None:
         return
     for view_name in layout_manager.sliceViewNames():
-        view = layout_manager.sliceWidget(view_name).sliceView()
-        view.cornerAnnotation().SetText(vtk.vtkCornerAnnotation.UpperRight, text)
-        view.forceRender()
+        widget = layout_manager.sliceWidget(view_name)
+        widget.overlayCornerAnnotation().SetText(vtk.vtkCornerAnnotation.UpperRight, text)
+        widget.sliceView().scheduleRender()
 
 
 class NBRiskLogic(ScriptedLoadableModuleLogic):
