@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import errors
-from .panel_helpers import build_module_widget, prediction_json, save_screenshot, small_volume
+from .panel_helpers import prop, set_prop, build_module_widget, prediction_json, save_screenshot, small_volume
 
 pytestmark = pytest.mark.gui
 
@@ -22,11 +22,11 @@ def test_setup_loads_the_ui_without_asking_or_installing_anything(standin) -> No
     assert panel.uiWidget.objectName() == "NBRisk"
     assert [k for k, *_ in standin.util.messages] == []          # no dialog at setup
     assert standin.util.pip_installed == []
-    presets = [panel.ui.presetComboBox.itemText(i) for i in range(panel.ui.presetComboBox.count())]
+    presets = [panel.ui.presetComboBox.itemText(i) for i in range(prop(panel.ui.presetComboBox, "count"))]
     assert "jia2023-mri" in presets and "kim2024-mri-2d" in presets
-    histology = [panel.ui.histologyComboBox.itemText(i) for i in range(panel.ui.histologyComboBox.count())]
+    histology = [panel.ui.histologyComboBox.itemText(i) for i in range(prop(panel.ui.histologyComboBox, "count"))]
     assert histology[0] == "unknown" and "neuroblastoma" in histology
-    assert panel.ui.idrfTableWidget.rowCount() == 0
+    assert prop(panel.ui.idrfTableWidget, "rowCount") == 0
 
 
 def test_widgets_and_parameter_node_stay_in_sync(standin, tmp_path: Path) -> None:
@@ -36,31 +36,31 @@ def test_widgets_and_parameter_node_stay_in_sync(standin, tmp_path: Path) -> Non
     volume = small_volume(standin, tmp_path)
     p.inputVolume = volume
     assert panel.ui.inputVolumeSelector.currentNode() is volume
-    panel.ui.tumourSegmentNameLineEdit.setText("Mass")
+    set_prop(panel.ui.tumourSegmentNameLineEdit, "text", "Mass")
     assert p.tumourSegmentName == "Mass"
     panel.ui.largestSlice2DCheckBox.setChecked(True)
     assert p.largestSlice2D is True
     panel.ui.bundlePathLineEdit.setCurrentPath(str(tmp_path / "model.nbrisk"))
     assert p.bundlePath == str(tmp_path / "model.nbrisk")
     p.readers = "A,B,C"
-    assert panel.ui.readersLineEdit.text() == "A,B,C"
+    assert prop(panel.ui.readersLineEdit, "text") == "A,B,C"
 
 
 def test_buttons_enable_only_when_their_inputs_exist(standin, tmp_path: Path) -> None:
     _, widget = build_module_widget()
     panel, p = widget.panel, widget.panel.parameterNode
-    assert not panel.ui.growButton.isEnabled() and not panel.ui.predictButton.isEnabled()
+    assert not prop(panel.ui.growButton, "enabled") and not prop(panel.ui.predictButton, "enabled")
     p.inputVolume = small_volume(standin, tmp_path)
     p.segmentation = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
-    assert not panel.ui.growButton.isEnabled()
+    assert not prop(panel.ui.growButton, "enabled")
     p.tumourSeeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
-    assert panel.ui.growButton.isEnabled()
-    assert not panel.ui.predictButton.isEnabled()
+    assert prop(panel.ui.growButton, "enabled")
+    assert not prop(panel.ui.predictButton, "enabled")
     p.bundlePath = str(tmp_path / "model.nbrisk")
-    assert panel.ui.predictButton.isEnabled() and panel.ui.loadBundleButton.isEnabled()
-    assert not panel.ui.exportStudyButton.isEnabled()
+    assert prop(panel.ui.predictButton, "enabled") and prop(panel.ui.loadBundleButton, "enabled")
+    assert not prop(panel.ui.exportStudyButton, "enabled")
     p.studyDirectory = str(tmp_path / "study")
-    assert panel.ui.exportStudyButton.isEnabled()
+    assert prop(panel.ui.exportStudyButton, "enabled")
 
 
 def test_user_errors_show_the_core_one_line_message(standin, tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_user_errors_show_the_core_one_line_message(standin, tmp_path: Path) -> 
     panel.onGrow()
     assert errors(standin) == ["Growing the tumour failed: No tumour seeds: place at least one point inside the "
                                "tumour."]
-    assert panel.ui.statusLabel.text() == errors(standin)[0]
+    assert prop(panel.ui.statusLabel, "text") == errors(standin)[0]
     assert standin.app.cursorDepth == 0                    # wait cursor restored
 
 
@@ -89,10 +89,10 @@ def test_grow_warnings_are_shown_under_the_segment(standin, tmp_path: Path, monk
                             lambda *a, notes=notes: {"volume_ml": 8.0, "slices": 10, "notes": notes})
         panel.onGrow()
         assert errors(standin) == []
-        text = panel.ui.segmentationInfoLabel.text()
+        text = prop(panel.ui.segmentationInfoLabel, "text")
         assert text.startswith("Tumour: 8.0 ml on 10 slice(s)")
         assert (f"Check: {note}" in text) is shown
-        assert ("check the warning" in panel.ui.statusLabel.text()) is shown
+        assert ("check the warning" in prop(panel.ui.statusLabel, "text")) is shown
 
 
 def test_declining_the_install_dialog_gives_a_clear_message(standin, tmp_path: Path) -> None:
@@ -118,11 +118,11 @@ def test_saved_scene_restores_the_last_results(standin, tmp_path: Path) -> None:
     first.cleanup()
     _, second = build_module_widget()                       # same scene, new panel (scene reopened)
     ui = second.panel.ui
-    assert ui.riskScoreLabel.text() == "0.73"
-    assert ui.riskClassLabel.text() == "1" and ui.riskCategoryLabel.text() == "high"
-    assert ui.contributionsTableWidget.rowCount() == 1
+    assert prop(ui.riskScoreLabel, "text") == "0.73"
+    assert prop(ui.riskClassLabel, "text") == "1" and prop(ui.riskCategoryLabel, "text") == "high"
+    assert prop(ui.contributionsTableWidget, "rowCount") == 1
     assert ui.contributionsTableWidget.item(0, 0).text() == "original_firstorder_Mean"
-    assert "training range" in ui.warningsLabel.text()
+    assert "training range" in prop(ui.warningsLabel, "text")
 
 
 def test_reload_purges_nbrisk_and_nbrisklib(standin) -> None:
@@ -179,16 +179,16 @@ def test_bundle_card_generates_clinical_fields_that_reach_the_predict_command(st
     slicer_logic.update_segment_from_mask(mask, seg, slicer_logic.find_or_add_segment(seg, "Tumour"), volume)
     p.inputVolume, p.segmentation, p.bundlePath = volume, seg, str(tmp_path / "m.nbrisk")
     panel.ui.loadBundleButton.click()
-    card_text = panel.ui.modelCardTextBrowser.toPlainText()
+    card_text = prop(panel.ui.modelCardTextBrowser, "plainText")
     assert card_text.startswith("Use: Research use only") and "Recipe: zhang2026-combined" in card_text
-    assert p.preset == "zhang2026-ct" and panel.ui.presetComboBox.currentText() == "zhang2026-ct"
+    assert p.preset == "zhang2026-ct" and prop(panel.ui.presetComboBox, "currentText") == "zhang2026-ct"
     form = panel.ui.clinicalInputsGroupBox.layout()
-    assert form.rowCount() == 2
+    assert prop(form, "rowCount") == 2
     ferritin = panel.uiWidget.findChild(type(panel.ui.readersLineEdit), "clinical_ferritin")
     assert ferritin.placeholderText() == "float 0-2000 ng/mL"
-    ferritin.setText("310")
+    set_prop(ferritin, "text", "310")
     nse = panel._clinicalEditors["nse_high"]
-    nse.setCurrentIndex(nse.findText("yes"))
+    set_prop(nse, "currentIndex", nse.findText("yes"))
     started = []
     monkeypatch.setattr(panel.runner, "start", lambda args, done, out=None: started.append(args))
     panel.ui.predictButton.click()

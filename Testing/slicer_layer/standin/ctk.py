@@ -17,27 +17,23 @@ FILTER_VALUES = {"Dirs": 0x001, "Files": 0x002, "Drives": 0x004, "NoSymLinks": 0
 
 
 class ctkCollapsibleButton(QGroupBox):
-    """A checkable titled group: unchecked = collapsed (contents hidden), like the real one."""
+    """A titled group whose ``collapsed`` property hides (never disables) its contents, like the real one."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setCheckable(True)
-        self.setChecked(True)
-        self.toggled.connect(self._show_contents)
-
-    def _show_contents(self, expanded: bool) -> None:
-        for child in self.children():
-            if hasattr(child, "setVisible") and child is not self.layout():
-                child.setVisible(expanded)
+        self._is_collapsed = False
 
     def setText(self, text):
         self.setTitle(text)
 
     def _collapsed(self) -> bool:
-        return not self.isChecked()
+        return self._is_collapsed
 
     def _set_collapsed(self, value: bool) -> None:
-        self.setChecked(not value)
+        self._is_collapsed = bool(value)
+        for child in self.children():
+            if hasattr(child, "setVisible"):
+                child.setVisible(not self._is_collapsed)
 
     collapsed = Property(bool, _collapsed, _set_collapsed)
 

@@ -43,7 +43,7 @@ def loadUI(path):
         raise RuntimeError(f"Could not load UI file: {path}: {loader.errorString()}")
     for box in widget.findChildren(ctk.ctkCollapsibleButton):
         box.setTitle(str(box.property("text") or ""))
-        box.setChecked(not bool(box.property("collapsed")))
+        box.collapsed = bool(box.property("collapsed"))
     for edit in widget.findChildren(ctk.ctkPathLineEdit):
         if edit.objectName() in filters:
             edit.apply_designer_filters(filters[edit.objectName()])
