@@ -17,8 +17,16 @@ import slicer
 from NBRiskLib import slicer_logic
 
 RESOURCES = Path(__file__).resolve().parents[1] / "Resources"
+SKIP_MARKER = "NBRisk self-test skipped:"  # NBRiskModule/CMakeLists.txt: SKIP_REGULAR_EXPRESSION
 PRESET = "pyradiomics-default"
 RECIPE = "lr"
+
+
+def missing_packages() -> list[str]:
+    """The requirements not installed in this Python (the self-test never installs; it skips instead)."""
+    from NBRiskLib import dependencies
+
+    return dependencies.missing_requirements(dependencies.read_requirements(RESOURCES / "requirements.txt"))
 
 
 def build_demo_bundle(work: Path, n_cases: int = 10, seed: int = 11) -> Path:

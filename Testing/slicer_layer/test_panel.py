@@ -241,3 +241,38 @@ def test_opening_the_module_imports_no_optional_heavy_package(standin, tmp_path:
     assert "messages []" in lines, out.stdout
     assert int(next(ln for ln in lines if ln.startswith("presets")).split()[1]) > 3
     assert lines[-1] == "[]"
+
+
+def test_folder_fields_open_folder_dialogs_and_file_fields_file_dialogs(standin) -> None:
+    """Defect 6: ctkPathLineEdit's default filters open a *file* dialog; folder fields need CTK's Dirs filter."""
+    _, widget = build_module_widget()
+    ui = widget.panel.ui
+    for name in ("studyDirectoryPathLineEdit", "importFolderPathLineEdit", "studyResultsPathLineEdit"):
+        assert getattr(ui, name).opens_folder_dialog(), name
+    for name in ("bundlePathLineEdit", "checklistPathLineEdit", "studyManifestPathLineEdit"):
+        assert not getattr(ui, name).opens_folder_dialog(), name
+
+
+def test_unset_path_fields_are_empty_not_a_dot(standin, tmp_path: Path) -> None:
+    """Defect 6: Slicer's Path connector shows an unset Path() as '.'; the panel's path fields start empty and
+    round-trip what the user types."""
+    from NBRiskLib.widget import PATH_FIELDS
+
+    _, widget = build_module_widget()
+    ui, p = widget.panel.ui, widget.panel.parameterNode
+    assert {name: prop(getattr(ui, name), "currentPath") for name in PATH_FIELDS} == dict.fromkeys(PATH_FIELDS, "")
+    ui.importFolderPathLineEdit.setCurrentPath(str(tmp_path))
+    assert p.importFolder == str(tmp_path)
+    p.studyDirectory = str(tmp_path / "study")
+    assert prop(ui.studyDirectoryPathLineEdit, "currentPath") == str(tmp_path / "study")
+
+
+def test_leaving_the_module_stops_the_segment_editor_effect(standin) -> None:
+    """Defect 6: exit() left the embedded Segment Editor's effect active (painting went on in other modules)."""
+    _, widget = build_module_widget()
+    editor = widget.panel.ui.segmentEditorWidget
+    editor.setActiveEffectByName("Paint")
+    widget.exit()
+    assert editor.activeEffect() is None
+    widget.enter()
+    assert widget.panel.parameterNode is not None
