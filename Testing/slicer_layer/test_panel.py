@@ -109,7 +109,7 @@ def test_declining_the_install_dialog_gives_a_clear_message(standin, tmp_path: P
     assert standin.util.pip_installed == []
     standin.util.confirm_answer = True
     panel.ui.installDependenciesButton.click()
-    assert standin.util.pip_installed == [["nbrisk-surely-not-installed>=1"]]
+    assert [args[:2] for args in standin.util.pip_installed] == [["nbrisk-surely-not-installed>=1", "-c"]]
 
 
 def test_saved_scene_restores_the_last_results(standin, tmp_path: Path) -> None:
