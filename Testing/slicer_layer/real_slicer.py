@@ -37,7 +37,6 @@ class CoreApplication:
 
 # (python module name, Slicer module name used by SetModuleLogic, logic class in slicer-core)
 MODULE_LOGICS = (
-    ("colors", "Colors", "vtkSlicerColorLogic"),
     ("subjecthierarchy", "SubjectHierarchy", "vtkSlicerSubjectHierarchyModuleLogic"),
     ("volumes", "Volumes", "vtkSlicerVolumesLogic"),
     ("segmentations", "Segmentations", "vtkSlicerSegmentationsModuleLogic"),
@@ -57,13 +56,18 @@ def build_core_application() -> CoreApplication:
     app_logic.SetSliceLogics(vtk.vtkCollection())
     app_logic.SetViewLogics(vtk.vtkCollection())
     app = CoreApplication(scene, app_logic)
+    # Colors: the application's own vtkMRMLColorLogic (its default colour nodes need no files on disk; Slicer's
+    # vtkSlicerColorLogic would also look for colour files under Slicer's home directory, which is not here)
+    colors = app_logic.GetColorLogic()
+    colors.SetMRMLScene(scene)
+    app_logic.SetModuleLogic("Colors", colors)
+    app.logics["colors"] = colors
     for python_name, module_name, class_name in MODULE_LOGICS:
         logic = getattr(slicer, class_name)()
         logic.SetMRMLApplicationLogic(app_logic)
         logic.SetMRMLScene(scene)
         app_logic.SetModuleLogic(module_name, logic)
         app.logics[python_name] = logic
-    app.logics["colors"].AddDefaultColorNodes() if hasattr(app.logics["colors"], "AddDefaultColorNodes") else None
     return app
 
 
