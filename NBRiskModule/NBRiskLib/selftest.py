@@ -124,6 +124,7 @@ def run_full_flow(test, logic, work: Path | None = None) -> dict:
     test.assertIsNotNone(view)
     test.assertTrue(0.0 <= view.probability <= 1.0)
     test.assertEqual(panel.ui.riskScoreLabel.text, f"{view.probability:.2f}")
+    test.assertFalse(view.class_text.strip().lstrip("-").isdigit(), view.class_text)  # a name, never "1"
     test.assertGreater(p.resultsTable.GetNumberOfRows(), 3)
     report["probability"], report["predicted_class"] = view.probability, view.class_text
 

@@ -62,6 +62,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         self._dependenciesChecked = False
         self._clinicalEditors: dict = {}
         self._checklist = None
+        self._classNames: dict[str, str] = {}
         self._connectSignals()
 
     # ---- lifecycle (called by NBRiskModuleWidget) -------------------------------------------------------
@@ -282,6 +283,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             self._ensureDependencies()
             card = self.logic.load_bundle_card(_path(self._parameterNode.bundlePath))
             lines = review.card_lines(card)
+            self._classNames = review.class_names(card)
             self.ui.modelCardTextBrowser.plainText = "\n".join(f"{k}: {v}" for k, v in lines)
             self._buildClinicalFields(review.clinical_fields(card))
             preset = review.card_preset(card)
@@ -340,7 +342,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
     def _showPrediction(self, prediction: dict, writeScene: bool = True) -> None:
         from nbrisk.predict import review
 
-        view = review.prediction_view(prediction)
+        view = review.prediction_view(prediction, names=self._classNames)
         self.lastPredictionView = view
         ui = self.ui
         ui.riskScoreLabel.text = view.score_text

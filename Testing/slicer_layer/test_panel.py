@@ -119,7 +119,7 @@ def test_saved_scene_restores_the_last_results(standin, tmp_path: Path) -> None:
     _, second = build_module_widget()                       # same scene, new panel (scene reopened)
     ui = second.panel.ui
     assert prop(ui.riskScoreLabel, "text") == "0.73"
-    assert prop(ui.riskClassLabel, "text") == "1" and prop(ui.riskCategoryLabel, "text") == "high"
+    assert prop(ui.riskClassLabel, "text") == "high risk" and prop(ui.riskCategoryLabel, "text") == "high"
     assert prop(ui.contributionsTableWidget, "rowCount") == 1
     assert ui.contributionsTableWidget.item(0, 0).text() == "original_firstorder_Mean"
     assert "training range" in prop(ui.warningsLabel, "text")
