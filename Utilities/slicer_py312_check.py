@@ -1,3 +1,4 @@
+# ruff: noqa: T201 - a command-line check that reports on stdout
 """Checks run inside a venv that reproduces 3D Slicer 5.10's Python (see slicer_py312_env.sh).
 
     python slicer_py312_check.py before-install   # the module opens without PyYAML; pip's plan keeps the pins
@@ -45,10 +46,9 @@ def check_pins_unchanged() -> None:
 
 
 def open_panel():
-    from PySide6.QtWidgets import QApplication
-
     import harness
     import pythonqt_rules
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
     slicer, _ = harness.setup_slicer(tempfile.mkdtemp(prefix="nbrisk312-"))

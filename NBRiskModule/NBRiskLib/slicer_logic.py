@@ -17,9 +17,8 @@ import numpy as np
 import SimpleITK as sitk
 import slicer
 import vtk
-from slicer.ScriptedLoadableModule import ScriptedLoadableModuleLogic
-
 from nbrisk.errors import InputError
+from slicer.ScriptedLoadableModule import ScriptedLoadableModuleLogic
 
 logger = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import qt
 import slicer
 import vtk
+from nbrisk.errors import NBRiskError
 from slicer.util import VTKObservationMixin
 
 from NBRiskLib import dependencies
@@ -26,7 +27,6 @@ from NBRiskLib.idrf_view import IdrfSection
 from NBRiskLib.parameter_node import NBRiskParameterNode
 from NBRiskLib.runner import CliRunner
 from NBRiskLib.study_view import StudySection
-from nbrisk.errors import NBRiskError
 
 logger = logging.getLogger(__name__)
 

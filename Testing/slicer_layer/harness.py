@@ -41,7 +41,6 @@ def setup_slicer(temporary_path: str, with_qt: bool = True, set_attr: Callable =
         slicer.__path__.append(str(STANDIN_DIR / "slicer"))
     import qtutil
     import slicerapp
-
     from slicer import widgets
 
     _set(set_attr, slicer, "app", slicerapp.App(core, temporary_path))

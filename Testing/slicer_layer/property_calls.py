@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import xml.etree.ElementTree as ET
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -26,7 +26,7 @@ def ui_classes(ui_path: Path) -> dict[str, str]:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def properties(class_name: str) -> frozenset[str]:
     """Names of the Qt properties of a class (Qt classes from PySide6's meta-object, CTK/MRML from the headers)."""
     slicer_classes = json.loads(SLICER_PROPERTIES.read_text(encoding="utf-8"))

@@ -25,7 +25,7 @@ class _TruePropertyLoader(importlib.abc.Loader):
         return self.inner.create_module(spec)
 
     def exec_module(self, module) -> None:
-        exec("from __feature__ import true_property", module.__dict__)  # noqa: S102 - the feature switch
+        exec("from __feature__ import true_property", module.__dict__)
         self.inner.exec_module(module)
 
 

@@ -47,7 +47,6 @@ def test_no_property_is_called_as_a_method_in_the_slicer_layer() -> None:
 def test_nbrisklib_is_loaded_with_true_property_in_the_panel_tests(standin) -> None:
     """The panel tests load NBRiskLib under PySide6's true_property: a property called as a method fails."""
     import qt
-
     from NBRiskLib import idrf_view
 
     combo = qt.QComboBox()
