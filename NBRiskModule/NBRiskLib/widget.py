@@ -4,7 +4,7 @@ Follows PythonQt's rules (Slicer): Qt *properties* are attributes - read ``combo
 ``label.text = ...`` - and only real methods are called (``addItems``, ``findText``, ``setRange``); the tests load
 this module with PySide6's ``true_property`` so a property called as a method fails there as in Slicer.
 Path fields are plain strings bound by hand to the ``ctkPathLineEdit``s (folder fields use CTK's ``Dirs``
-filter in the .ui), so an unset path shows an empty field, not ".". Presentation comes from ``nbrisk.predict.review``; nothing
+filter in the .ui), so an unset path shows an empty field, not ".". Presentation comes from ``nbrisk.prediction.review``; nothing
 here decides anything medical.
 """
 
@@ -277,7 +277,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
 
     # ---- model and results ------------------------------------------------------------------------------
     def onLoadBundle(self) -> None:
-        from nbrisk.predict import review
+        from nbrisk.prediction import review
 
         with self._userAction("Could not load the model bundle"):
             self._ensureDependencies()
@@ -340,7 +340,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         self._showPrediction(prediction)
 
     def _showPrediction(self, prediction: dict, writeScene: bool = True) -> None:
-        from nbrisk.predict import review
+        from nbrisk.prediction import review
 
         view = review.prediction_view(prediction, names=self._classNames)
         self.lastPredictionView = view
