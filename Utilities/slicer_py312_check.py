@@ -112,12 +112,12 @@ def install() -> None:
 def selftest() -> None:
     import unittest
 
+    _, slicer, _ = open_panel()  # puts the real slicer package and the Qt stand-ins in place first
+    import NBRiskModule
     from NBRiskLib import selftest as flow
 
     if flow.missing_packages():
         fail(f"packages missing: {flow.missing_packages()}")
-    _, slicer, _ = open_panel()
-    import NBRiskModule
 
     slicer.mrmlScene.Clear(0)
     case = NBRiskModule.NBRiskModuleTest()
