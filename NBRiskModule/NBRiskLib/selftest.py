@@ -102,9 +102,14 @@ def run_full_flow(test, logic, work: Path | None = None) -> dict:
     panel.onGrow()
     test.assertIsNone(panel.lastError)
     test.assertIn("on 1 slice(s)", panel.ui.segmentationInfoLabel.text)
+    panel.onUndoGrow()                       # the preview goes, the tumour segment was never touched
+    test.assertFalse(segmentation.GetSegmentation().GetSegmentIdBySegmentName(p.tumourSegmentName))
     p.largestSlice2D = False
     panel.onGrow()
     test.assertIsNone(panel.lastError)
+    panel.onAcceptGrow()
+    test.assertIsNone(panel.lastError)
+    test.assertFalse(panel.logic.has_grow_preview(segmentation))
     segment_id = segmentation.GetSegmentation().GetSegmentIdBySegmentName(p.tumourSegmentName)
     grown = slicer_logic.mask_from_segment(segmentation, segment_id, volume)
     report["dice"] = compare_masks(phantom.tumour, grown)["dice"]

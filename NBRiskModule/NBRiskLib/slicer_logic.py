@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
 TABLE_NAME = "NBRisk_{name}_results"
 EDITOR_NODE_NAME = "NBRisk_SegmentEditor"
+PREVIEW_SEGMENT = "NBRisk grow preview"
+PREVIEW_RGB = (1.0, 0.85, 0.0)  # yellow: not yet the tumour
 
 
 def ras_to_lps(point: Sequence[float]) -> tuple[float, float, float]:
@@ -199,7 +201,8 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
 
     def grow_tumour(self, volume_node, tumour_seeds, background_seeds, segmentation_node, segment_name_: str,
                     largest_slice_2d: bool = False) -> dict[str, float]:
-        """Grow the tumour from seed points (core semiautomatic ROI) into a segment; return its summary."""
+        """Grow the tumour from seed points (core semiautomatic ROI) into a yellow *preview* segment; return its
+        summary. The tumour segment changes only when the user accepts (:meth:`accept_grow`)."""
         image = image_from_volume(volume_node)
         seeds = seeds_lps(tumour_seeds)
         if not seeds:
@@ -212,13 +215,36 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
         if largest_slice_2d:
             kwargs["slice_2d"] = True
         mask, notes = grow_with_notes(image, seeds, **kwargs)
-        segment_id = find_or_add_segment(segmentation_node, segment_name_)
         segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
-        update_segment_from_mask(mask, segmentation_node, segment_id, volume_node)
+        preview_id = find_or_add_segment(segmentation_node, PREVIEW_SEGMENT)
+        set_segment_colour(segmentation_node, preview_id, PREVIEW_RGB)
+        update_segment_from_mask(mask, segmentation_node, preview_id, volume_node)
         array = sitk.GetArrayViewFromImage(mask)
         voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
         return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum()),
                 "notes": notes}
+
+    @staticmethod
+    def has_grow_preview(segmentation_node) -> bool:
+        return segmentation_node is not None and bool(
+            segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(PREVIEW_SEGMENT))
+
+    def accept_grow(self, volume_node, segmentation_node, segment_name_: str) -> None:
+        """Replace the tumour segment with the grow preview, then remove the preview (one undo step in Slicer's
+        Segment Editor terms: the user saw the result before it touched the tumour)."""
+        if not self.has_grow_preview(segmentation_node):
+            raise InputError("No grow preview: press 'Grow tumour from seeds' first.")
+        preview_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(PREVIEW_SEGMENT)
+        mask = mask_from_segment(segmentation_node, preview_id, volume_node)
+        segment_id = find_or_add_segment(segmentation_node, segment_name_)
+        update_segment_from_mask(mask, segmentation_node, segment_id, volume_node)
+        segmentation_node.GetSegmentation().RemoveSegment(preview_id)
+
+    def discard_grow(self, segmentation_node) -> None:
+        """Remove the grow preview; the tumour segment is left as it was."""
+        if self.has_grow_preview(segmentation_node):
+            segmentation = segmentation_node.GetSegmentation()
+            segmentation.RemoveSegment(segmentation.GetSegmentIdBySegmentName(PREVIEW_SEGMENT))
 
     @staticmethod
     def segment_editor_node():

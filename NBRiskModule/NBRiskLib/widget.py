@@ -76,7 +76,8 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
                              ("loadChecklistButton", self.onLoadChecklist), ("exportStudyButton", self.onExportStudy),
                              ("importStudyButton", self.onImportStudy), ("analyzeStudyButton", self.onAnalyzeStudy),
                              ("openStudyReportButton", self.onOpenStudyReport), ("acceptHintsButton", self.onAcceptHints),
-                             ("openReportButton", self.onOpenReport)):
+                             ("openReportButton", self.onOpenReport), ("acceptGrowButton", self.onAcceptGrow),
+                             ("undoGrowButton", self.onUndoGrow)):
             getattr(ui, button).clicked.connect(slot)
         ui.presetComboBox.currentTextChanged.connect(self._onPresetChanged)
         for widgetName, field in PATH_FIELDS.items():
@@ -150,6 +151,9 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         for name in ACTION_BUTTONS:
             getattr(self.ui, name).enabled = ready[name] and not busy
         self.ui.cancelJobButton.enabled = busy
+        preview = bool(p and self.logic.has_grow_preview(p.segmentation))
+        self.ui.acceptGrowButton.enabled = preview
+        self.ui.undoGrowButton.enabled = preview
         if p is not None:
             self._syncMrmlWidgets(p)
             self._syncPathWidgets(p)
@@ -272,8 +276,24 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             self.ui.segmentationInfoLabel.text = (
                 f"{p.tumourSegmentName}: {summary['volume_ml']:.1f} ml on {summary['slices']} slice(s)"
                 + "".join(f"\nCheck: {n}" for n in notes))
-            self._status("Tumour grown from seeds; " + ("check the warning below the segment, then refine"
-                         if notes else "refine") + " with more seeds or the Segment Editor.")
+            self._status("Grown tumour shown in yellow: 'Accept' makes it the tumour segment, 'Undo' removes it"
+                         + ("; check the warning below first." if notes else "."))
+            self._updateState()
+
+    def onAcceptGrow(self) -> None:
+        p = self._parameterNode
+        with self._userAction("Could not accept the grown tumour"):
+            self.logic.accept_grow(p.inputVolume, p.segmentation, p.tumourSegmentName)
+            self._status(f"'{p.tumourSegmentName}' replaced by the grown tumour; refine it with the Segment Editor.")
+            self._updateState()
+
+    def onUndoGrow(self) -> None:
+        p = self._parameterNode
+        with self._userAction("Could not undo the grow"):
+            self.logic.discard_grow(p.segmentation)
+            self.ui.segmentationInfoLabel.text = ""
+            self._status("Grow undone; the tumour segment is unchanged.")
+            self._updateState()
 
     # ---- model and results ------------------------------------------------------------------------------
     def onLoadBundle(self) -> None:

@@ -276,3 +276,46 @@ def test_leaving_the_module_stops_the_segment_editor_effect(standin) -> None:
     assert editor.activeEffect() is None
     widget.enter()
     assert widget.panel.parameterNode is not None
+
+
+def test_grow_is_a_preview_the_user_accepts_or_undoes(standin, tmp_path: Path) -> None:
+    """Issue 16 (seed 001 in Slicer): seeds are a markups node; the grow lands in a yellow preview segment and
+    the tumour segment changes only on Accept; Undo removes the preview and leaves the tumour as it was."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    image = sitk.GetImageFromArray(np.zeros((10, 24, 24), dtype=np.int16))
+    array = sitk.GetArrayFromImage(image)
+    array[3:7, 8:16, 8:16] = 200
+    bright = sitk.GetImageFromArray(array)
+    bright.SetSpacing((1.0, 1.0, 2.0))
+    sitk.WriteImage(bright, str(tmp_path / "bright.nrrd"))
+    _, widget = build_module_widget()
+    panel, p = widget.panel, widget.panel.parameterNode
+    p.inputVolume = standin.util.loadVolume(str(tmp_path / "bright.nrrd"))
+    p.segmentation = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    p.segmentation.CreateDefaultDisplayNodes()
+    seeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
+    seeds.AddControlPoint([-12.0, -12.0, 10.0])       # RAS of voxel (12, 12, 5): inside the bright block
+    p.tumourSeeds = seeds
+    segmentation = p.segmentation.GetSegmentation()
+    assert not prop(panel.ui.acceptGrowButton, "enabled")
+    panel.onGrow()
+    assert errors(standin) == []
+    assert segmentation.GetSegmentIdBySegmentName("NBRisk grow preview")
+    assert not segmentation.GetSegmentIdBySegmentName("Tumour")      # untouched until accepted
+    assert prop(panel.ui.acceptGrowButton, "enabled") and prop(panel.ui.undoGrowButton, "enabled")
+    panel.ui.undoGrowButton.click()
+    assert not segmentation.GetSegmentIdBySegmentName("NBRisk grow preview")
+    assert not segmentation.GetSegmentIdBySegmentName("Tumour")
+    assert not prop(panel.ui.acceptGrowButton, "enabled")
+    panel.onGrow()
+    preview = standin.util.arrayFromSegmentBinaryLabelmap(
+        p.segmentation, segmentation.GetSegmentIdBySegmentName("NBRisk grow preview"), p.inputVolume).copy()
+    assert preview[5, 12, 12] == 1 and preview.sum() > 0
+    panel.ui.acceptGrowButton.click()
+    tumour = standin.util.arrayFromSegmentBinaryLabelmap(p.segmentation, segmentation.GetSegmentIdBySegmentName(
+        "Tumour"), p.inputVolume)
+    np.testing.assert_array_equal(tumour > 0, preview > 0)
+    assert errors(standin) == []
+    assert not segmentation.GetSegmentIdBySegmentName("NBRisk grow preview")
