@@ -122,7 +122,8 @@ FLAT = {"io": "io", "segfiles": "io", "nrrd_block": "io", "structures": "io", "s
 
 
 def main(argv: list[str]) -> int:
-    pkg = Path(argv[1] if len(argv) > 1 else "NBRiskModule/nbrisk").resolve()
+    args = [a for a in argv[1:] if not a.startswith("-")]
+    pkg = Path(args[0] if args else "NBRiskModule/nbrisk").resolve()
     mods = modules(pkg)
     es = edges(pkg)
     adj: dict[str, set[str]] = defaultdict(set)

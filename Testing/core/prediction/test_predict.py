@@ -30,7 +30,7 @@ from nbrisk.prediction.predict import predict_case, predict_features
 from nbrisk.prediction.report import find_chromium, screenshot, write_report
 
 AGE = {"name": "age_months", "type": "float", "unit": "months", "range": [0, 240]}
-ARTIFACTS = Path(os.environ.get("NBRISK_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
+ARTIFACTS = Path(os.environ.get("NBRISK_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
 
 
 @pytest.fixture(scope="module")
