@@ -21,6 +21,7 @@ from typing import Any
 
 
 from nbrisk.errors import InputError, MissingDependencyError
+from nbrisk.io.yaml_text import safe_load
 
 # derived images per pyradiomics image type (Wavelet: 8 per level; LoG: one per sigma)
 _FIXED_IMAGES = {"Original": 1, "Square": 1, "SquareRoot": 1, "Logarithm": 1, "Exponential": 1,
@@ -89,8 +90,6 @@ def load_preset(name_or_path: str | Path | Preset) -> Preset:
 @lru_cache(maxsize=64)
 def _parse(text: str, source: str) -> Preset:
     """Parse and validate a preset's text once per process (validation took ~0.08 s, on every case)."""
-    from nbrisk.io.yaml_text import safe_load
-
     return _build(safe_load(text, source), source, text)
 
 

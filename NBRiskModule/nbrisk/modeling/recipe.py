@@ -17,6 +17,7 @@ from typing import Any
 
 
 from nbrisk.errors import InputError
+from nbrisk.io.yaml_text import safe_load
 
 #: step name -> allowed parameter names (the parameters of the estimator it builds)
 STEP_PARAMS: dict[str, set[str]] = {
@@ -108,8 +109,6 @@ def load_recipe(name_or_path: str | Path | Recipe) -> Recipe:
     if isinstance(name_or_path, Recipe):
         return name_or_path
     text, source = _recipe_text(name_or_path)
-    from nbrisk.io.yaml_text import safe_load
-
     recipe = parse_recipe(safe_load(text, source), source)
     from dataclasses import replace
 
