@@ -3,7 +3,7 @@
 ``standin`` returns Slicer's own ``slicer`` package (from Kitware's ``slicer-core``) with a fresh real scene,
 application logic and module logics, plus the Qt-only stand-ins (``slicer.app``, MRML/CTK widgets, message
 boxes) from ``standin/``. NBRiskLib is imported with PySide6's ``true_property`` so Qt properties behave as in
-PythonQt. ``mrml`` is the same real MRML without Qt (no PySide6 needed).
+PythonQt. ``mrml_app`` is the same fixture for the logic tests (no panel).
 """
 
 from __future__ import annotations
@@ -39,14 +39,6 @@ def _real_slicer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, with_qt: bool)
 
 
 @pytest.fixture
-def mrml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """Slicer's real MRML (slicer-core) without Qt: ``slicer.mrmlScene``, ``slicer.modules.*.logic()``."""
-    slicer, core = _real_slicer(monkeypatch, tmp_path, with_qt=False)
-    yield slicer
-    core.scene.Clear(1)
-
-
-@pytest.fixture
 def standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Real MRML plus the Qt stand-ins and a QApplication (offscreen); NBRiskLib loaded under PythonQt rules."""
     pytest.importorskip("PySide6", reason="the panel tests need PySide6 for the Qt widgets")
@@ -76,12 +68,6 @@ def artifacts_dir() -> Path:
 
 def errors(slicer_module) -> list[str]:
     return [text for kind, text, _ in slicer_module.util.messages if kind == "error"]
-
-
-def scene_nodes(scene, class_name: str = "vtkMRMLNode") -> list:
-    """Every node of a class in a real scene, as a list."""
-    collection = scene.GetNodesByClass(class_name)
-    return [collection.GetItemAsObject(i) for i in range(collection.GetNumberOfItems())]
 
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
