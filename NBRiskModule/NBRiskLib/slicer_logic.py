@@ -27,6 +27,9 @@ TABLE_NAME = "NBRisk_{name}_results"
 EDITOR_NODE_NAME = "NBRisk_SegmentEditor"
 PREVIEW_SEGMENT = "NBRisk grow preview"
 PREVIEW_RGB = (1.0, 0.85, 0.0)  # yellow: not yet the tumour
+SEED_SEGMENT = "NBRisk seeds"   # seeds painted with the Segment Editor (alternative to markups points)
+HELPER_SEGMENTS = (PREVIEW_SEGMENT, SEED_SEGMENT)  # never anatomy: left out of the IDRF structures
+MAX_PAINTED_SEEDS = 64
 
 
 def ras_to_lps(point: Sequence[float]) -> tuple[float, float, float]:
@@ -113,6 +116,25 @@ def seeds_lps(markups_node) -> list[tuple[float, float, float]]:
     return [ras_to_lps(p) for p in np.asarray(points).reshape(-1, 3)]
 
 
+def painted_seeds_lps(segmentation_node, volume_node, limit: int = MAX_PAINTED_SEEDS) -> list[tuple]:
+    """Voxel centres (LPS, mm) of the ``NBRisk seeds`` segment painted in the Segment Editor, at most ``limit``
+    spread evenly over the painted voxels; [] when there is no such segment or it is empty."""
+    if segmentation_node is None or volume_node is None:
+        return []
+    segment_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(SEED_SEGMENT)
+    if not segment_id:
+        return []
+    try:
+        array = slicer.util.arrayFromSegmentBinaryLabelmap(segmentation_node, segment_id, volume_node)
+    except RuntimeError:  # empty segment
+        return []
+    kji = np.argwhere(np.asarray(array) > 0)
+    if len(kji) > limit:
+        kji = kji[np.linspace(0, len(kji) - 1, limit).astype(int)]
+    image = image_from_volume(volume_node)
+    return [image.TransformIndexToPhysicalPoint((int(i), int(j), int(k))) for k, j, i in kji]
+
+
 def structures_from_segmentation(segmentation_node, volume_node) -> tuple[sitk.Image, dict[int, str]]:
     """Merge every segment into one label map on the volume grid; return it and {label: segment name}."""
     segmentation = segmentation_node.GetSegmentation()
@@ -121,6 +143,8 @@ def structures_from_segmentation(segmentation_node, volume_node) -> tuple[sitk.I
     names: dict[int, str] = {}
     for index in range(segmentation.GetNumberOfSegments()):
         segment_id = segmentation.GetNthSegmentID(index)
+        if segmentation.GetSegment(segment_id).GetName() in HELPER_SEGMENTS:
+            continue
         try:
             array = slicer.util.arrayFromSegmentBinaryLabelmap(segmentation_node, segment_id, volume_node)
         except RuntimeError:  # an empty segment has nothing to contribute to the hints
@@ -204,9 +228,10 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
         """Grow the tumour from seed points (core semiautomatic ROI) into a yellow *preview* segment; return its
         summary. The tumour segment changes only when the user accepts (:meth:`accept_grow`)."""
         image = image_from_volume(volume_node)
-        seeds = seeds_lps(tumour_seeds)
+        seeds = seeds_lps(tumour_seeds) + painted_seeds_lps(segmentation_node, volume_node)
         if not seeds:
-            raise InputError("No tumour seeds: place at least one point inside the tumour.")
+            raise InputError(f"No tumour seeds: place at least one point inside the tumour, or paint segment "
+                             f"'{SEED_SEGMENT}' with the Segment Editor.")
         if segmentation_node is None:
             raise InputError("No segmentation: pick or create one in the Segmentation section.")
         from nbrisk.segmentation.grow import grow_with_notes
@@ -223,6 +248,11 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
         voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
         return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum()),
                 "notes": notes}
+
+    @staticmethod
+    def has_painted_seeds(segmentation_node) -> bool:
+        return segmentation_node is not None and bool(
+            segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(SEED_SEGMENT))
 
     @staticmethod
     def has_grow_preview(segmentation_node) -> bool:

@@ -63,6 +63,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         self._clinicalEditors: dict = {}
         self._checklist = None
         self._classNames: dict[str, str] = {}
+        self._observedSegmentation = None
         self._connectSignals()
 
     # ---- lifecycle (called by NBRiskModuleWidget) -------------------------------------------------------
@@ -139,7 +140,8 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
     def _updateState(self, caller=None, event=None) -> None:
         p, busy = self._parameterNode, self.runner.is_running()
         ready = {
-            "growButton": bool(p and p.inputVolume and p.tumourSeeds and p.segmentation),
+            "growButton": bool(p and p.inputVolume and p.segmentation
+                               and (p.tumourSeeds or self.logic.has_painted_seeds(p.segmentation))),
             "loadBundleButton": bool(p and _path(p.bundlePath)),
             "predictButton": bool(p and p.inputVolume and p.segmentation and _path(p.bundlePath)),
             "suggestHintsButton": bool(p and p.inputVolume and p.segmentation),
@@ -157,7 +159,19 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         if p is not None:
             self._syncMrmlWidgets(p)
             self._syncPathWidgets(p)
+            self._observeSegmentation(p.segmentation)
 
+    def _observeSegmentation(self, node) -> None:
+        """Follow segments added/removed in the Segment Editor (painted seeds, preview) to update the buttons."""
+        if node is self._observedSegmentation:
+            return
+        old, self._observedSegmentation = self._observedSegmentation, node
+        for target, segmentation in ((old, False), (node, True)):
+            if target is None:
+                continue
+            for event in (slicer.vtkSegmentation.SegmentAdded, slicer.vtkSegmentation.SegmentRemoved):
+                (self.addObserver if segmentation else self.removeObserver)(
+                    target.GetSegmentation(), event, self._updateState)
     def _syncPathWidgets(self, p: NBRiskParameterNode) -> None:
         for widgetName, field in PATH_FIELDS.items():
             widget, value = getattr(self.ui, widgetName), getattr(p, field)

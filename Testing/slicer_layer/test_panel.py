@@ -71,7 +71,7 @@ def test_user_errors_show_the_core_one_line_message(standin, tmp_path: Path) -> 
     p.tumourSeeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
     panel.onGrow()
     assert errors(standin) == ["Growing the tumour failed: No tumour seeds: place at least one point inside the "
-                               "tumour."]
+                               "tumour, or paint segment 'NBRisk seeds' with the Segment Editor."]
     assert prop(panel.ui.statusLabel, "text") == errors(standin)[0]
     assert standin.app.cursorDepth == 0                    # wait cursor restored
 
@@ -319,3 +319,35 @@ def test_grow_is_a_preview_the_user_accepts_or_undoes(standin, tmp_path: Path) -
     np.testing.assert_array_equal(tumour > 0, preview > 0)
     assert errors(standin) == []
     assert not segmentation.GetSegmentIdBySegmentName("NBRisk grow preview")
+
+
+def test_seeds_painted_with_the_segment_editor_grow_the_tumour(standin, tmp_path: Path) -> None:
+    """Seeds may be Segment Editor strokes in the 'NBRisk seeds' segment instead of markups points; helper
+    segments (seeds, preview) never count as anatomy for the IDRF hints."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from NBRiskLib import slicer_logic
+
+    array = np.zeros((10, 24, 24), dtype=np.int16)
+    array[3:7, 8:16, 8:16] = 200
+    image = sitk.GetImageFromArray(array)
+    sitk.WriteImage(image, str(tmp_path / "bright.nrrd"))
+    _, widget = build_module_widget()
+    panel, p = widget.panel, widget.panel.parameterNode
+    p.inputVolume = standin.util.loadVolume(str(tmp_path / "bright.nrrd"))
+    p.segmentation = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    stroke = np.zeros((10, 24, 24), dtype=np.uint8)
+    stroke[5, 11:13, 10:14] = 1                        # a short paint stroke inside the bright block
+    seeds_id = slicer_logic.find_or_add_segment(p.segmentation, "NBRisk seeds")
+    standin.util.updateSegmentBinaryLabelmapFromArray(stroke, p.segmentation, seeds_id, p.inputVolume)
+    assert prop(panel.ui.growButton, "enabled")          # no markups point list needed
+    seeds = slicer_logic.painted_seeds_lps(p.segmentation, p.inputVolume)
+    assert sorted(seeds) == sorted((float(i), float(j), 5.0) for i in range(10, 14) for j in (11, 12))  # LPS = index
+    panel.onGrow()
+    assert errors(standin) == []
+    preview_id = p.segmentation.GetSegmentation().GetSegmentIdBySegmentName("NBRisk grow preview")
+    preview = standin.util.arrayFromSegmentBinaryLabelmap(p.segmentation, preview_id, p.inputVolume)
+    assert preview[5, 12, 12] == 1 and preview[0, 0, 0] == 0
+    _, names = slicer_logic.structures_from_segmentation(p.segmentation, p.inputVolume)
+    assert "NBRisk seeds" not in names.values() and "NBRisk grow preview" not in names.values()
