@@ -113,8 +113,9 @@ def selftest() -> None:
     import unittest
 
     _, slicer, _ = open_panel()  # puts the real slicer package and the Qt stand-ins in place first
-    import NBRiskModule
     from NBRiskLib import selftest as flow
+
+    import NBRiskModule
 
     if flow.missing_packages():
         fail(f"packages missing: {flow.missing_packages()}")
