@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from nbrisk.cli._args import parse_phase_images
 from nbrisk.errors import InputError
-from nbrisk.features.case import parse_phase_images
 
 COMMAND = "predict"
 HELP = "apply a .nbrisk model to one patient: prediction.json plus an HTML/PDF review report"
