@@ -1,4 +1,3 @@
-# ruff: noqa: T201 - a command-line check that reports on stdout
 """Checks run inside a venv that reproduces 3D Slicer 5.10's Python (see slicer_py312_env.sh).
 
     python slicer_py312_check.py before-install   # the module opens without PyYAML; pip's plan keeps the pins
@@ -113,9 +112,8 @@ def selftest() -> None:
     import unittest
 
     _, slicer, _ = open_panel()  # puts the real slicer package and the Qt stand-ins in place first
-    from NBRiskLib import selftest as flow
-
     import NBRiskModule
+    from NBRiskLib import selftest as flow
 
     if flow.missing_packages():
         fail(f"packages missing: {flow.missing_packages()}")

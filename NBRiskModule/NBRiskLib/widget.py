@@ -4,8 +4,8 @@ Follows PythonQt's rules (Slicer): Qt *properties* are attributes - read ``combo
 ``label.text = ...`` - and only real methods are called (``addItems``, ``findText``, ``setRange``); the tests load
 this module with PySide6's ``true_property`` so a property called as a method fails there as in Slicer.
 Path fields are plain strings bound by hand to the ``ctkPathLineEdit``s (folder fields use CTK's ``Dirs``
-filter in the .ui), so an unset path shows an empty field, not ".". Presentation comes from ``nbrisk.prediction.review``; nothing
-here decides anything medical.
+filter in the .ui), so an unset path shows an empty field, not ".". Presentation comes from
+``nbrisk.prediction.review``; nothing here decides anything medical.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT, errors
-from .panel_helpers import prop, set_prop, save_screenshot
+from .panel_helpers import prop, save_screenshot, set_prop
 
 pytestmark = [pytest.mark.gui]
 
@@ -56,7 +56,8 @@ def test_full_flow_shows_results_and_exports(standin, tmp_path: Path, artifacts_
     assert prop(ui.contributionsTableWidget, "rowCount") > 0
     table = panel.parameterNode.resultsTable
     items = [table.GetCellText(r, 0) for r in range(table.GetNumberOfRows())]
-    assert "Probability" in items and table.GetCellText(items.index("Probability"), 1) == prop(ui.riskScoreLabel, "text")
+    assert "Probability" in items
+    assert table.GetCellText(items.index("Probability"), 1) == prop(ui.riskScoreLabel, "text")
     seg = panel.parameterNode.segmentation
     tumour = seg.GetSegmentation().GetSegment(seg.GetSegmentation().GetSegmentIdBySegmentName("Tumour"))
     assert tumour.GetColor() == panel.lastPredictionView.colour

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import errors
-from .panel_helpers import prop, set_prop, build_module_widget, prediction_json, save_screenshot, small_volume
+from .panel_helpers import build_module_widget, prediction_json, prop, save_screenshot, set_prop, small_volume
 
 pytestmark = pytest.mark.gui
 
@@ -163,6 +163,7 @@ def test_bundle_card_generates_clinical_fields_that_reach_the_predict_command(st
                                                                               monkeypatch) -> None:
     import numpy as np
     import SimpleITK as sitk
+
     from NBRiskLib import slicer_logic
 
     _, widget = build_module_widget()

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.gui
 
 ROOT = Path(__file__).resolve().parents[2]
 UI = ROOT / "NBRiskModule" / "Resources" / "UI" / "NBRiskModule.ui"
-LAYER = sorted((ROOT / "NBRiskModule" / "NBRiskLib").glob("*.py")) + [ROOT / "NBRiskModule" / "NBRiskModule.py"]
+LAYER = [*sorted((ROOT / "NBRiskModule" / "NBRiskLib").glob("*.py")), ROOT / "NBRiskModule" / "NBRiskModule.py"]
 
 
 def test_property_lists_come_from_qt_and_the_headers() -> None:
@@ -47,6 +47,7 @@ def test_no_property_is_called_as_a_method_in_the_slicer_layer() -> None:
 def test_nbrisklib_is_loaded_with_true_property_in_the_panel_tests(standin) -> None:
     """The panel tests load NBRiskLib under PySide6's true_property: a property called as a method fails."""
     import qt
+
     from NBRiskLib import idrf_view
 
     combo = qt.QComboBox()

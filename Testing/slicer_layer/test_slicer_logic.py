@@ -83,9 +83,8 @@ def test_segment_is_exported_on_the_volume_grid(mrml_app, tmp_path: Path) -> Non
 
 
 def test_empty_or_missing_segment_gives_a_clear_error(mrml_app, tmp_path: Path) -> None:
-    from NBRiskLib import slicer_logic
-
     from nbrisk.errors import InputError
+    from NBRiskLib import slicer_logic
 
     _, path = oblique_image(tmp_path)
     volume = mrml_app.util.loadVolume(path)
@@ -127,9 +126,8 @@ def test_structures_are_merged_into_one_label_map_with_names(mrml_app, tmp_path:
 
 
 def test_results_go_to_a_table_node_a_segment_colour_and_the_slice_views(mrml_app, tmp_path: Path) -> None:
-    from NBRiskLib import slicer_logic
-
     from nbrisk.prediction import review
+    from NBRiskLib import slicer_logic
 
     _, path = oblique_image(tmp_path)
     volume = mrml_app.util.loadVolume(path)
@@ -164,8 +162,9 @@ def test_results_table_holds_strings_in_real_mrml(mrml_app) -> None:
 
 def test_risk_text_survives_data_probe_rewriting_the_corners(mrml_app) -> None:
     """Defect 6: DataProbe rewrites sliceView().cornerAnnotation() on every slice change; NBRisk uses the overlay."""
-    from NBRiskLib import slicer_logic
     from slicerapp import data_probe_update
+
+    from NBRiskLib import slicer_logic
 
     slicer_logic.show_slice_text("NBRisk p=0.82 high")
     layout = mrml_app.app.layoutManager()

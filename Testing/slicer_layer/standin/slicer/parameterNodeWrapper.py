@@ -14,11 +14,10 @@ Kept because its GUI half needs Slicer's Qt widgets. Checked against Slicer 5.10
 from __future__ import annotations
 
 import enum
+import json
 import pathlib
 import types
 import typing
-
-import json
 
 import vtk
 from slicer import vtkMRMLNode
@@ -157,7 +156,6 @@ def _connector(widget, tp):
     """Return (read, write, signal) for a widget/type pair the real wrapper supports."""
     import ctk
     import qt
-
     import slicer
 
     base, annotations = _split(tp)
