@@ -134,3 +134,18 @@ def test_cli_bad_ibsi_preset_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
                "--out", str(out)])
     assert rc == 2 and not out.exists()
     assert "unknown IBSI preset" in capsys.readouterr().err
+
+
+def test_cli_manifest_in_ibsi_mode(tmp_path: Path) -> None:
+    import csv
+
+    from nbrisk.cli import main
+
+    man = tmp_path / "cases.csv"
+    img, msk = DATA / "digital_phantom_image.nii.gz", DATA / "digital_phantom_mask.nii.gz"
+    man.write_text(f"case_id,image,mask\np1,{img},{msk}\np2,{img},{msk}\n")
+    out = tmp_path / "f.csv"
+    assert main(["extract", "--manifest", str(man), "--preset", "ibsi1-config-a", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [r["case_id"] for r in rows] == ["p1", "p2"]
+    assert rows[0]["stat_mean"] == rows[1]["stat_mean"] and float(rows[0]["stat_max"]) == 6.0

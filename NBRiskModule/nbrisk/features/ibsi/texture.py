@@ -33,7 +33,11 @@ def _shift_pairs(g: np.ndarray, d: tuple[int, int, int]) -> tuple[np.ndarray, np
 
 
 def _nanmean(x: np.ndarray, axis=None) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
+    """Mean over the matrices that define the feature; NaN when none does (e.g. no slice has a pair)."""
+    import warnings
+
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(x, axis=axis)
 
 
