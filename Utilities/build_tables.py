@@ -1,4 +1,11 @@
-"""One-off: build NBRisk's IBSI code table and reference-value table from IBSI's published manual/tables."""
+"""One-off: build NBRisk's IBSI code table and reference-value table from IBSI's published manual/tables.
+
+Inputs in the working directory: ``feat.rst`` (the IBSI-1 manual's feature chapter, theibsi/ibsi-doc
+docs/03_Image_features.rst) and ``ref_{digital_phantom,config_A..E}.csv`` (IBSI-1 reference value tables).
+Usage: python build_tables.py OUT_REFERENCE_CSV OUT_CODES_CSV
+Two codes are not in that manual version's text and are set by hand: ih_qcod (SLWD, from the manual's
+section text) and szm_sze (5QRC, IBSI's code for GLSZM small zone emphasis).
+"""
 import csv, re, sys
 t = open('feat.rst').read().splitlines()
 anchors = []
