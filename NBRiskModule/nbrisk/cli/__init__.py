@@ -89,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_writable(out)
         return int(args._run(args) or 0)
     except NBRiskError as exc:
+        _stop_progress()
         remove_empty(created)
         print(f"nbrisk {name}: error: {exc}", file=sys.stderr)
         return 2
@@ -96,14 +97,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 0
     except OSError as exc:
+        _stop_progress()
         remove_empty(created)
         print(f"nbrisk {name}: error: {os_error_message(exc, out)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _stop_progress()
         remove_empty(created)
         print("nbrisk: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        _stop_progress()
         remove_empty(created)
         if args.verbose > 1:
             raise
@@ -112,12 +116,17 @@ def main(argv: Sequence[str] | None = None) -> int:
               "report it with the output of the same command run with -vv", file=sys.stderr)
         return 3
     finally:
-        from nbrisk.cli._progress import cancel_all
-
-        cancel_all()
+        _stop_progress()
 
 
 _ACTIONS = ("bundle_action", "study_action")
+
+
+def _stop_progress() -> None:
+    """Stop pending progress printers before the error line, so none can print after (or into) it."""
+    from nbrisk.cli._progress import cancel_all
+
+    cancel_all()
 
 
 def _quiet_itk(verbose: int) -> None:

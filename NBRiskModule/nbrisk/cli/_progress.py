@@ -50,7 +50,8 @@ class Lines:
         _ACTIVE.append(self)
 
     def _emit(self, text: str) -> None:
-        print(f"nbrisk {self.verb} {text}", file=sys.stderr, flush=True)
+        sys.stderr.write(f"nbrisk {self.verb} {text}\n")  # one write: a line is never split by another thread
+        sys.stderr.flush()
 
     def _flush(self) -> None:
         with self.lock:
