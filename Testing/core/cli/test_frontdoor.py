@@ -261,11 +261,12 @@ def test_demo_is_written_atomically_and_replaces_only_a_demo(tmp_path, monkeypat
 def test_progress_waits_a_second_and_never_follows_an_error(capsys, monkeypatch):
     from nbrisk.cli._progress import Steps, cancel_all
 
-    monkeypatch.setenv("NBRISK_PROGRESS_DELAY", "0.3")
+    monkeypatch.setenv("NBRISK_PROGRESS_DELAY", "5")
     quick = Steps("x", 2)
     quick("fast step")
     quick.done()
     assert capsys.readouterr().err == ""  # done within the delay: nothing printed
+    monkeypatch.setenv("NBRISK_PROGRESS_DELAY", "0.3")
     slow = Steps("x", 2)
     slow("first")
     time.sleep(0.6)
