@@ -103,6 +103,7 @@ class OnnxBackend:
         so.intra_op_num_threads = int(threads or 0)
         so.inter_op_num_threads = 1
         so.log_severity_level = 3
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting on shared cores
         try:
             self.session = ort.InferenceSession(str(p), so, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types (InvalidProtobuf, Fail...)
