@@ -39,7 +39,7 @@ def _dice(a, b) -> float:
 
 
 def held_out(n: int, threads: int, with_grow: bool) -> dict:
-    from nbrisk.segment.backend import load_backend
+    from nbrisk.segment.autoseg import load_backend
     from nbrisk.segment.grow import grow_from_seeds
     from nbrisk.synthetic.phantom import PHASE_VALUES, PhantomSpec, make_phantom
 

@@ -13,7 +13,8 @@ import pytest
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError, MissingDependencyError
-from nbrisk.segment.backend import BUILTIN_MODEL, Prompts, SegmentationBackend, load_backend
+from nbrisk.segment.autoseg import load_backend
+from nbrisk.segment.backend import BUILTIN_MODEL, Prompts, SegmentationBackend
 from nbrisk.segment.onnx_backend import gaussian_weight, sliding_window, window_starts
 from nbrisk.segment.preprocessing import ModelConfig, model_grid, normalise
 from nbrisk.synthetic.phantom import PhantomSpec, make_phantom

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
 def _run_single(args: argparse.Namespace, preset) -> int:
     import warnings
 
-    from nbrisk.features.cohort import load_row_inputs, provenance, sidecar_paths, write_features_csv
+    from nbrisk.features.case import load_row_inputs
+    from nbrisk.features.cohort import provenance, sidecar_paths, write_features_csv
     from nbrisk.features.extract import extract_features
     from nbrisk.io.images import atomic_path
 

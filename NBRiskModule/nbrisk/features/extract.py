@@ -23,6 +23,7 @@ from nbrisk.features import preprocess
 from nbrisk.errors import InputError, NBRiskError
 from nbrisk.io.images import Grid
 from nbrisk.features.presets import Preset, load_preset
+from nbrisk.features import engine as fastextract
 
 logger = logging.getLogger(__name__)
 SHAPE_CLASSES = ("shape", "shape2D")
@@ -182,8 +183,6 @@ def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: st
     first thing in ``loadImage``, before resampling, so the steps are the same. The benchmarks keep it off:
     they time pyradiomics exactly as it runs on its own.
     """
-    from nbrisk.features import engine as fastextract
-
     params = copy.deepcopy(params)
     params.setdefault("setting", {})["label"] = 1
     if engine == "nbrisk":
@@ -226,7 +225,7 @@ def extract_features(
         jobs: worker processes for the image types of one case (``nbrisk`` engine only; use 1 inside a
             cohort that already runs cases in parallel).
         whole: the whole image's grid when ``image``/``mask`` are only the block around the ROI
-            (``Mask.whole`` from :func:`nbrisk.features.cohort.load_row_inputs` with ``roi_only``); ``nbrisk`` engine.
+            (``Mask.whole`` from :func:`nbrisk.features.case.load_row_inputs` with ``roi_only``); ``nbrisk`` engine.
     """
     p = load_preset(preset)
     images = _phase_images(image, p)

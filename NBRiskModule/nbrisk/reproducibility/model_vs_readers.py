@@ -33,6 +33,8 @@ import pandas as pd
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError
+from nbrisk.io.images import read_mask
+from nbrisk.reproducibility.agreement import compare_masks
 
 # metric -> (column of compare_masks, higher is better, default non-inferiority margin, unit)
 METRICS: dict[str, tuple[str, bool, float, str]] = {
@@ -87,9 +89,6 @@ def compare_cases(readers: Mapping[str, Mapping[str, sitk.Image | Path]],
     ``readers``: ``{reader: {case_id: mask}}``; ``model``: ``{case_id: mask}``. Cases need the model and at
     least two readers; others are skipped. Masks are images or paths (read with ``read_mask``).
     """
-    from nbrisk.io.images import read_mask
-    from nbrisk.reproducibility.agreement import compare_masks
-
     def load(m, ref=None, ref_path=None):
         if isinstance(m, sitk.Image):
             return m

@@ -36,6 +36,10 @@ from nbrisk.io.images import read_mask
 from nbrisk.reproducibility.perturb import DEFAULT_PERTURBATIONS, write_pseudo_readers
 from nbrisk.reproducibility.study import Study
 from nbrisk.reproducibility.study_report import plot_bland_altman, plot_icc_histograms, plot_ranked_icc, render_summary
+from nbrisk.reproducibility.agreement import METRICS, compare_masks
+from nbrisk.reproducibility.model_vs_readers import compare_model_to_readers, write_outputs
+from nbrisk.features.cohort import extract_manifest
+from nbrisk.features.presets import load_preset
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None] | None
@@ -74,8 +78,6 @@ def case_images(study: Study) -> dict[str, str]:
 
 def segmentation_agreement(masks: dict[str, dict[str, Path]], progress: Progress = None) -> pd.DataFrame:
     """Compare every inter-observer pair (same pass, two readers) and intra pair (one reader, two passes)."""
-    from nbrisk.reproducibility.agreement import METRICS, compare_masks
-
     rows = []
     pairs = [(a, b) for a, b in itertools.combinations(sorted(masks), 2) if _pair_kind(a, b)]
     for i, (a, b) in enumerate(pairs):
@@ -106,8 +108,6 @@ def _extract(
     rows: list[dict], preset: object, jobs: int, workdir: Path, name: str, errors: list[str]
 ) -> pd.DataFrame:
     """Run the cohort extractor on manifest rows; failures go to ``errors`` and leave the table."""
-    from nbrisk.features.cohort import extract_manifest
-
     manifest = workdir / f"{name}.csv"
     pd.DataFrame(rows).to_csv(manifest, index=False)
     res = extract_manifest(manifest, preset, workdir / f"{name}_features.csv", jobs=jobs)  # type: ignore[arg-type]
@@ -182,8 +182,6 @@ def analyze_study(
     report gains "Model vs readers" (:mod:`nbrisk.reproducibility.model_vs_readers`, first pass of every
     reader) and ``model_vs_readers/`` holds its tables, verdict and plots.
     """
-    from nbrisk.features.presets import load_preset
-
     study, out_dir, form = Study.open(study_dir), Path(out_dir), normalize_form(form)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise InputError(f"{out_dir}: exists and is not empty; choose a new results folder")
@@ -394,8 +392,6 @@ def _default_ba_feature(table: pd.DataFrame) -> str | None:
 def _model_section(masks: dict[str, dict[str, Path]], model_masks: Mapping[str, Path], consensus: str,
                    tmp: Path) -> dict:
     """Model vs readers (first pass of every reader): write ``model_vs_readers/``, return the report context."""
-    from nbrisk.reproducibility.model_vs_readers import compare_model_to_readers, write_outputs
-
     first = {r.rsplit("_pass", 1)[0]: m for r, m in masks.items() if r.endswith("_pass1")}
     if len(first) < 2:
         raise InputError("model vs readers needs the first pass of at least two readers; import a second reader")

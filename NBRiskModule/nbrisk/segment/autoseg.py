@@ -1,6 +1,6 @@
 """Automatic tumour segmentation for the CLI, the demo and the Slicer panel.
 
-``autoseg`` runs a backend (:func:`nbrisk.segment.backend.load_backend`) on one image;
+``load_backend`` picks the backend for a model; ``autoseg`` runs it on one image;
 ``autoseg_manifest`` runs it on a cohort manifest with progress and resume and writes a manifest that
 ``nbrisk extract`` reads. The Slicer panel builds its command line with :func:`panel_command` and runs it
 in its ``CliRunner`` (the CLI prints ``window k/n`` lines its progress bar parses), then loads the mask
@@ -20,7 +20,32 @@ import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError, NBRiskError
-from nbrisk.segment.backend import BUILTIN, BUILTIN_MODEL, Progress, Prompts, SegmentationBackend, load_backend
+from nbrisk.io.images import atomic_path, read_image, write_image
+from nbrisk.segment.backend import BUILTIN, BUILTIN_MODEL, Progress, Prompts, SegmentationBackend
+from nbrisk.segment.nnunet_backend import NnUNetBackend
+from nbrisk.segment.onnx_backend import OnnxBackend
+
+
+def load_backend(model: str | Path | None = None, *, threads: int | None = None,
+                 modality: str = "auto") -> SegmentationBackend:
+    """Return the backend for ``model``.
+
+    ``None`` or ``"builtin"``: the shipped ONNX U-Net. A ``.onnx`` file: :class:`OnnxBackend` with the
+    ``.json`` beside it. A folder holding ``plans.json`` and ``dataset.json`` (an nnU-Net v2 results folder
+    such as ``.../nnUNetTrainer__nnUNetPlans__3d_fullres``): :class:`NnUNetBackend`.
+    """
+    if model is None or str(model) == BUILTIN:
+        return OnnxBackend(BUILTIN_MODEL, threads=threads, modality=modality)
+    p = Path(model)
+    if not p.exists():
+        raise InputError(f"{p}: model not found; give an .onnx file (with its .json), an nnU-Net model "
+                         "folder, or 'builtin'")
+    if p.is_dir():
+        return NnUNetBackend(p)
+    if p.suffix.lower() == ".onnx":
+        return OnnxBackend(p, threads=threads, modality=modality)
+    raise InputError(f"{p}: unknown model type; give an .onnx file (with its .json), an nnU-Net v2 model "
+                     "folder, or 'builtin'")
 
 
 @dataclass(frozen=True)
@@ -112,8 +137,6 @@ def autoseg_manifest(manifest: str | Path, out_dir: str | Path, model: str | Pat
     paths) for ``nbrisk extract``; failed cases go to ``out_dir/errors.csv``. With ``resume`` a case whose
     mask already exists is not run again (masks are written atomically, so an existing file is complete).
     """
-    from nbrisk.io.images import atomic_path, read_image, write_image
-
     mpath = Path(manifest)
     if not mpath.is_file():
         raise InputError(f"{mpath}: manifest not found; check the path")

@@ -1,4 +1,4 @@
-"""The automatic-segmentation backend interface and the loader that picks a backend for a model.
+"""The automatic-segmentation backend interface (``load_backend`` in :mod:`nbrisk.segment.autoseg` picks one).
 
 A backend turns an image into a tumour mask on the image's own grid. Prompts are optional: an interactive
 model uses them as its input; a fully automatic model (the shipped ONNX U-Net, nnU-Net) uses them to pick
@@ -65,31 +65,3 @@ class SegmentationBackend(Protocol):
                 progress: Progress | None = None) -> sitk.Image:
         """Return a uint8 mask (1 = tumour) on ``image``'s grid. ``progress(fraction, message)`` is optional."""
         ...
-
-
-def load_backend(model: str | Path | None = None, *, threads: int | None = None,
-                 modality: str = "auto") -> SegmentationBackend:
-    """Return the backend for ``model``.
-
-    ``None`` or ``"builtin"``: the shipped ONNX U-Net. A ``.onnx`` file: :class:`OnnxBackend` with the
-    ``.json`` beside it. A folder holding ``plans.json`` and ``dataset.json`` (an nnU-Net v2 results folder
-    such as ``.../nnUNetTrainer__nnUNetPlans__3d_fullres``): :class:`NnUNetBackend`.
-    """
-    if model is None or str(model) == BUILTIN:
-        from nbrisk.segment.onnx_backend import OnnxBackend
-
-        return OnnxBackend(BUILTIN_MODEL, threads=threads, modality=modality)
-    p = Path(model)
-    if not p.exists():
-        raise InputError(f"{p}: model not found; give an .onnx file (with its .json), an nnU-Net model "
-                         "folder, or 'builtin'")
-    if p.is_dir():
-        from nbrisk.segment.nnunet_backend import NnUNetBackend
-
-        return NnUNetBackend(p)
-    if p.suffix.lower() == ".onnx":
-        from nbrisk.segment.onnx_backend import OnnxBackend
-
-        return OnnxBackend(p, threads=threads, modality=modality)
-    raise InputError(f"{p}: unknown model type; give an .onnx file (with its .json), an nnU-Net v2 model "
-                     "folder, or 'builtin'")

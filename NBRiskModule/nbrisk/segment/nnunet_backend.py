@@ -21,6 +21,7 @@ from scipy import ndimage
 
 from nbrisk.errors import InputError, MissingDependencyError
 from nbrisk.segment.backend import Progress, Prompts
+from nbrisk.segment.onnx_backend import _box_mask, _label_at
 
 INSTALL_HINT = "pip install 'nbrisk[nnunet]'"
 
@@ -114,8 +115,6 @@ class NnUNetBackend:
 def _apply_prompts(image: sitk.Image, mask: np.ndarray, prompts: Prompts | None) -> np.ndarray:
     if not prompts:
         return mask
-    from nbrisk.segment.onnx_backend import _box_mask, _label_at
-
     if prompts.box is not None:
         mask = mask * _box_mask(image, prompts.box).astype(np.uint8)
     if prompts.points or prompts.background:

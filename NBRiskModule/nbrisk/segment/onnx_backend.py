@@ -25,6 +25,7 @@ from scipy import ndimage
 
 from nbrisk.errors import InputError, MissingDependencyError
 from nbrisk.segment.backend import Progress, Prompts
+from nbrisk.segment.grow import detect_modality
 from nbrisk.segment.preprocessing import ModelConfig, model_grid, normalise
 
 _IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
@@ -118,8 +119,6 @@ class OnnxBackend:
 
     # -------------------------------------------------------------------------------------------- steps
     def pick_modality(self, image: sitk.Image) -> str:
-        from nbrisk.segment.grow import detect_modality
-
         mod = detect_modality(image) if self.modality == "auto" else self.modality
         if mod not in self.config.normalization:
             raise InputError(f"model {self.name} has no normalisation for modality {mod!r} (it knows "

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
 from nbrisk.errors import InputError
+from nbrisk.segment.params import GrowParams
 
-if TYPE_CHECKING:
-    from nbrisk.segment.grow import GrowParams
 
 logger = logging.getLogger(__name__)
 
