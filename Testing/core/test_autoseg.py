@@ -266,6 +266,9 @@ def test_nnunet_model_folder_checks(tmp_path: Path) -> None:
     (tmp_path / "fold_0").mkdir()
     (tmp_path / "fold_0" / "checkpoint_final.pth").write_bytes(b"")
     assert tumour_label(check_model_folder(tmp_path)) == 2
+    (tmp_path / "plans.json").write_text(json.dumps({"image_reader_writer": "NibabelIO"}))
+    with pytest.raises(InputError, match="SimpleITKIO models only"):
+        check_model_folder(tmp_path)
     assert tumour_label({"labels": {"background": 0, "lesion": 1}}) == 1
 
 

@@ -47,9 +47,17 @@ def check_model_folder(folder: Path) -> dict:
         raise InputError(f"{folder}: no fold_N/checkpoint_*.pth in the model folder; train or copy the "
                          "checkpoints there (NBRisk never downloads weights)")
     try:
-        return json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+        dataset = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+        plans = json.loads((folder / "plans.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{folder / 'dataset.json'}: unreadable ({exc}); restore the model's dataset.json") from None
+        raise InputError(f"{folder}: dataset.json or plans.json unreadable ({exc}); restore the model's files") from None
+    reader = str(plans.get("image_reader_writer", "SimpleITKIO")) if isinstance(plans, dict) else "SimpleITKIO"
+    if reader not in ("SimpleITKIO", "SimpleITKIOWithReorient"):
+        # NBRisk hands nnU-Net SimpleITK arrays (z, y, x); a model trained on NibabelIO's axis order would
+        # see its input transposed
+        raise InputError(f"{folder}: the model was trained with nnU-Net's {reader}; NBRisk runs SimpleITKIO "
+                         "models only (retrain with the default reader)")
+    return dataset
 
 
 def tumour_label(dataset: dict, label: int | None = None) -> int:
