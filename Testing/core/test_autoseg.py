@@ -178,31 +178,30 @@ def test_prompts_pick_and_clip_the_result() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- CLI
-def _nbrisk(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nbrisk", *args], capture_output=True, text=True, cwd=cwd,
-                          env={"PYTHONPATH": str(ROOT / "NBRiskModule"), "PATH": "/usr/bin:/bin"})
-
-
-def test_cli_autoseg_one_image_and_errors(tmp_path: Path) -> None:
+def test_cli_autoseg_one_image_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from nbrisk.cli import main
     from nbrisk.io.images import write_image
 
     ph = _case(5)
     img = write_image(ph.image, tmp_path / "img.nrrd")
     out = tmp_path / "auto.nrrd"
-    r = _nbrisk("autoseg", "--image", str(img), "--out", str(out), "--threads", "1")
-    assert r.returncode == 0, r.stderr
-    assert "not for patients" in r.stdout and "window" in r.stderr  # progress on stderr
+    assert main(["autoseg", "--image", str(img), "--out", str(out), "--threads", "1"]) == 0
+    cap = capsys.readouterr()
+    assert "not for patients" in cap.out and "window" in cap.err  # progress on stderr
     assert _dice(sitk.ReadImage(str(out)), ph.tumour) > 0.85
-    bad = _nbrisk("autoseg", "--image", str(tmp_path / "nope.nrrd"), "--out", str(tmp_path / "x.nrrd"))
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "nope.nrrd" in bad.stderr
-    assert not (tmp_path / "x.nrrd").exists()
-    none = _nbrisk("autoseg", "--image", str(img), "--out", str(tmp_path / "y.nrrd"),
-                   "--box-lps=-48,-48,-48,-30,-30,-30")
-    assert none.returncode == 2 and "found no tumour" in none.stderr and not (tmp_path / "y.nrrd").exists()
-    assert "Traceback" not in bad.stderr + none.stderr
+    assert main(["autoseg", "--image", str(tmp_path / "nope.nrrd"), "--out", str(tmp_path / "x.nrrd")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "nope.nrrd" in err and not (tmp_path / "x.nrrd").exists()
+    assert main(["autoseg", "--image", str(img), "--out", str(tmp_path / "y.nrrd"),
+                 "--box-lps=-48,-48,-48,-30,-30,-30"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "found no tumour" in err[-1] and "img.nrrd" in err[-1] and not (tmp_path / "y.nrrd").exists()
+    assert main(["autoseg", "--image", str(img), "--out", str(tmp_path / "z.csv")]) == 2
+    assert "--out must be a mask file" in capsys.readouterr().err
 
 
-def test_cli_autoseg_manifest_with_resume(tmp_path: Path) -> None:
+def test_cli_autoseg_manifest_with_resume(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from nbrisk.cli import main
     from nbrisk.io.images import write_image
 
     rows = []
@@ -215,18 +214,19 @@ def test_cli_autoseg_manifest_with_resume(tmp_path: Path) -> None:
         w.writeheader()
         w.writerows(rows)
     out = tmp_path / "auto"
-    r = _nbrisk("autoseg", "--manifest", str(tmp_path / "cases.csv"), "--out", str(out), "--threads", "1")
-    assert r.returncode == 1, r.stderr  # one case failed
-    assert "2 segmented, 0 already done, 1 failed" in r.stdout
+    args = ["autoseg", "--manifest", str(tmp_path / "cases.csv"), "--out", str(out), "--threads", "1"]
+    assert main(args) == 1  # one case failed
+    assert "2 segmented, 0 already done, 1 failed" in capsys.readouterr().out
     with open(out / "manifest.csv", newline="") as fh:
         done = list(csv.DictReader(fh))
     assert [d["case_id"] for d in done] == ["c0", "c1"] and all(Path(d["mask"]).is_file() for d in done)
     assert "missing.nrrd" in (out / "errors.csv").read_text()
-    r2 = _nbrisk("autoseg", "--manifest", str(tmp_path / "cases.csv"), "--out", str(out))
-    assert "0 segmented, 2 already done, 1 failed" in r2.stdout
+    assert main(args) == 1
+    assert "0 segmented, 2 already done, 1 failed" in capsys.readouterr().out
 
 
 def test_panel_command_runs_as_given(tmp_path: Path) -> None:
+    """The argument list the Slicer panel hands its CliRunner, run as a real subprocess."""
     from nbrisk.io.images import write_image
     from nbrisk.segment.autoseg import model_choices, model_info, panel_command
 
@@ -234,8 +234,10 @@ def test_panel_command_runs_as_given(tmp_path: Path) -> None:
     img = write_image(ph.image, tmp_path / "img.nrrd")
     c = ph.tumour_centre_lps
     args = panel_command(img, tmp_path / "m.nrrd", points_lps=[c])
-    r = _nbrisk(*args)
+    r = subprocess.run([sys.executable, "-m", "nbrisk", *args], capture_output=True, text=True,
+                       env={"PYTHONPATH": str(ROOT / "NBRiskModule"), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stderr
+    assert "window" in r.stderr and "/" in r.stderr  # k/n counters for the runner's progress bar
     assert _dice(sitk.ReadImage(str(tmp_path / "m.nrrd")), ph.tumour) > 0.85
     assert model_choices()[0][1] == "builtin" and model_info("builtin")["synthetic_only"]
 
@@ -284,3 +286,18 @@ def test_nnunet_backend_runs_a_real_model_folder() -> None:
     ph = _case(9)
     mask = NnUNetBackend(folder, folds=None).segment(ph.image)
     assert mask.GetSize() == ph.image.GetSize() and mask.GetPixelID() == sitk.sitkUInt8
+
+
+# --------------------------------------------------------------------------------------------- demo
+def test_demo_step_reports_both_dice_values(tmp_path: Path) -> None:
+    from nbrisk.synthetic.demo import DemoContext
+    from nbrisk.synthetic.demo_steps import s10_cohort, s22_autoseg
+
+    lines: list[str] = []
+    ctx = DemoContext(out_dir=tmp_path, n_cases=2, seed=0, log=lines.append)
+    s10_cohort.run(ctx)
+    ctx.state["semiauto_dice"] = 0.5  # what the seeded-grow step would have left (not run here: slow)
+    s22_autoseg.run(ctx)
+    assert ctx.state["autoseg_dice"] > 0.85
+    assert any("automatic ROI: mean Dice" in s and "seeded grow: mean Dice 0.500" in s for s in lines)
+    assert len(list((tmp_path / "autoseg").glob("*_autoseg.nrrd"))) == 2

@@ -246,7 +246,7 @@ def plot_volume_bland_altman(per_case: pd.DataFrame, path: Path) -> Path:
     ax.set_xlabel("mean volume (ml)")
     ax.set_ylabel("difference (ml)")
     ax.set_title("Bland-Altman of tumour volumes", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="best")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     return path

@@ -157,8 +157,10 @@ class OnnxBackend:
         if prompts is not None and prompts.box is not None:
             arr *= _box_mask(prob, prompts.box)
         lab, n = ndimage.label(arr >= thr, structure=np.ones((3, 3, 3), bool))
-        if n == 0:
-            return prob
+        if n == 0:  # nothing reaches the threshold (inside the box): an empty result
+            out = sitk.GetImageFromArray(np.zeros_like(arr))
+            out.CopyInformation(prob)
+            return out
         keep = np.zeros(n + 1, bool)
         hit = [_label_at(prob, lab, p) for p in (prompts.points if prompts else ())]
         hit = [h for h in hit if h > 0]
