@@ -35,8 +35,8 @@ import SimpleITK as sitk
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "NBRiskModule"))
 
-from nbrisk.segment.preprocessing import ModelConfig, normalise, to_model_grid  # noqa: E402
-from nbrisk.synthetic.phantom import PHASE_VALUES, PhantomSpec, make_phantom  # noqa: E402
+from nbrisk.segment.preprocessing import ModelConfig, normalise, to_model_grid
+from nbrisk.synthetic.phantom import PHASE_VALUES, PhantomSpec, make_phantom
 
 NAME = "nbrisk-synthetic-unet3d"
 SPACING = (2.0, 2.0, 2.0)

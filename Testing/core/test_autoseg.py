@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
-
 from nbrisk.errors import InputError, MissingDependencyError
 from nbrisk.segment.autoseg import load_backend
 from nbrisk.segment.backend import BUILTIN_MODEL, Prompts, SegmentationBackend
@@ -65,7 +64,7 @@ def test_sliding_window_stitches_exactly() -> None:
         arr = rng.normal(size=shape).astype(np.float32)
         calls = []
 
-        def predict(batch: np.ndarray) -> np.ndarray:
+        def predict(batch: np.ndarray, calls: list = calls) -> np.ndarray:
             calls.append(batch.shape)
             assert batch.shape[1:] == (1, 16, 16, 16)
             return batch

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
-
 from nbrisk.errors import InputError
 from nbrisk.reproducibility.agreement import compare_masks
 from nbrisk.reproducibility.model_vs_readers import (
@@ -20,6 +19,7 @@ from nbrisk.reproducibility.model_vs_readers import (
     write_outputs,
 )
 from nbrisk.reproducibility.perturb import perturb_mask
+
 
 def _ellipsoid(seed: int) -> sitk.Image:
     rng = np.random.default_rng(seed)
