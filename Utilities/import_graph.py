@@ -16,7 +16,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-STAGES = ["errors", "io", "segment", "features", "reproducibility", "modeling", "bundle", "staging", "predict",
+STAGES = ["errors", "io", "segmentation", "features", "reproducibility", "modeling", "bundle", "staging", "prediction",
           "synthetic", "cli"]
 
 
@@ -110,19 +110,20 @@ def stage_of(name: str, flat_map: dict[str, str] | None = None) -> int | None:
 
 
 # the flat layout's modules, by the stage they belonged to (to count upward arrows before the reshape)
-FLAT = {"io": "io", "segfiles": "io", "nrrd_block": "io", "structures": "io", "segmentation": "segment",
-        "region_competition": "segment", "presets": "features", "preprocess": "features", "features": "features",
+FLAT = {"io": "io", "segfiles": "io", "nrrd_block": "io", "structures": "io", "segmentation": "segmentation",
+        "region_competition": "segmentation", "presets": "features", "preprocess": "features", "features": "features",
         "fastextract": "features", "cohort": "features", "icc": "reproducibility", "agreement": "reproducibility",
         "perturb": "reproducibility", "study": "reproducibility", "study_import": "reproducibility",
         "study_analysis": "reproducibility", "study_report": "reproducibility", "bundle": "bundle",
-        "bundle_safety": "bundle", "bundle_import": "bundle", "predict": "predict", "review": "predict",
-        "report": "predict", "idrf": "staging", "idrf_csv": "staging", "idrf_defs": "staging", "inrg": "staging",
+        "bundle_safety": "bundle", "bundle_import": "bundle", "predict": "prediction", "review": "prediction",
+        "report": "prediction", "idrf": "staging", "idrf_csv": "staging", "idrf_defs": "staging", "inrg": "staging",
         "surgical_risk": "staging", "hints": "staging", "hints_anatomy": "staging", "hints_geometry": "staging",
         "phantom": "synthetic", "demo": "synthetic", "demo_steps": "synthetic"}
 
 
 def main(argv: list[str]) -> int:
-    pkg = Path(argv[1] if len(argv) > 1 else "NBRiskModule/nbrisk").resolve()
+    args = [a for a in argv[1:] if not a.startswith("-")]
+    pkg = Path(args[0] if args else "NBRiskModule/nbrisk").resolve()
     mods = modules(pkg)
     es = edges(pkg)
     adj: dict[str, set[str]] = defaultdict(set)

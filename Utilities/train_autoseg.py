@@ -10,7 +10,7 @@ A pool of ``--pool`` cases is made first; every training step then replaces one 
 so the network sees several hundred to a few thousand distinct cases. Validation cases come from seeds that
 training never uses; the held-out test (``bench/bench_autoseg.py``) uses yet other seeds.
 
-Each case is resampled to the model grid and normalised by :mod:`nbrisk.segment.preprocessing` (the code
+Each case is resampled to the model grid and normalised by :mod:`nbrisk.segmentation.preprocessing` (the code
 the ONNX backend runs at inference). The target is the truth mask resampled linearly (a soft label, so
 the network learns sub-voxel borders). Loss: binary cross-entropy + soft Dice. AdamW with a cosine
 learning-rate decay over the wall-clock budget (``--minutes``); the weights with the best validation Dice
@@ -18,7 +18,7 @@ are exported.
 
 Usage::
 
-    nice -n 5 python Utilities/train_autoseg.py --minutes 35 --out NBRiskModule/nbrisk/segment/models
+    nice -n 5 python Utilities/train_autoseg.py --minutes 35 --out NBRiskModule/nbrisk/segmentation/models
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import SimpleITK as sitk
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "NBRiskModule"))
 
-from nbrisk.segment.preprocessing import ModelConfig, normalise, to_model_grid
+from nbrisk.segmentation.preprocessing import ModelConfig, normalise, to_model_grid
 from nbrisk.synthetic.phantom import PHASE_VALUES, PhantomSpec, make_phantom
 
 NAME = "nbrisk-synthetic-unet3d"

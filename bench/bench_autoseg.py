@@ -39,8 +39,8 @@ def _dice(a, b) -> float:
 
 
 def held_out(n: int, threads: int, with_grow: bool) -> dict:
-    from nbrisk.segment.autoseg import load_backend
-    from nbrisk.segment.grow import grow_from_seeds
+    from nbrisk.segmentation.autoseg import load_backend
+    from nbrisk.segmentation.grow import grow_from_seeds
     from nbrisk.synthetic.phantom import PHASE_VALUES, PhantomSpec, make_phantom
 
     backend = load_backend("builtin", threads=threads)

@@ -57,7 +57,7 @@ def main() -> int:
     args = ap.parse_args()
     from nbrisk.io.images import write_image
     from nbrisk.reproducibility.model_vs_readers import compare_model_to_readers, write_outputs
-    from nbrisk.segment.autoseg import load_backend
+    from nbrisk.segmentation.autoseg import load_backend
     from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
 
     out = args.out

@@ -113,7 +113,7 @@ def edit_card(path: Path, **changes: Any) -> None:
 def install_stub_extraction(monkeypatch: Any, sha: str = PRESET_SHA, phases: tuple[str, ...] = ()) -> None:
     """Replace the preset loader and feature extraction that prediction calls by fast stand-ins.
 
-    Patched where prediction looks them up (``nbrisk.predict.predict`` and the single-case loader), so the
+    Patched where prediction looks them up (``nbrisk.prediction.predict`` and the single-case loader), so the
     real extraction never runs. With ``phases`` the stub preset is multi-phase: extraction then needs
     ``{phase: image}`` and takes the intensity features from the last phase.
     """
@@ -129,6 +129,6 @@ def install_stub_extraction(monkeypatch: Any, sha: str = PRESET_SHA, phases: tup
         return types.SimpleNamespace(values=stub_features(image, mask), diagnostics={}, preset_sha256=sha,
                                      pyradiomics_version="3.1.4")
 
-    monkeypatch.setattr("nbrisk.predict.predict.load_preset", load_preset)
+    monkeypatch.setattr("nbrisk.prediction.predict.load_preset", load_preset)
     monkeypatch.setattr("nbrisk.features.presets.load_preset", load_preset)  # the demo's bundle step
-    monkeypatch.setattr("nbrisk.predict.predict.extract_features", extract_features)
+    monkeypatch.setattr("nbrisk.prediction.predict.extract_features", extract_features)

@@ -61,8 +61,8 @@ def _stderr_progress(quiet: bool):
 
 def _run_single(args: argparse.Namespace) -> int:
     from nbrisk.io.images import read_image, write_image
-    from nbrisk.segment.autoseg import autoseg, model_info
-    from nbrisk.segment.backend import Prompts
+    from nbrisk.segmentation.autoseg import autoseg, model_info
+    from nbrisk.segmentation.backend import Prompts
 
     if not any(str(args.out).lower().endswith(s) for s in (".nrrd", ".nii", ".nii.gz", ".mha", ".mhd")):
         raise InputError(f"{args.out}: --out must be a mask file (.nrrd, .nii.gz or .mha)")
@@ -86,7 +86,7 @@ def _run_single(args: argparse.Namespace) -> int:
 def _run_manifest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from nbrisk.segment.autoseg import autoseg_manifest
+    from nbrisk.segmentation.autoseg import autoseg_manifest
 
     if args.out.suffix.lower() in (".nrrd", ".gz", ".nii", ".mha", ".csv"):
         raise InputError(f"{args.out}: with --manifest, --out is a folder for the masks and their manifest.csv")

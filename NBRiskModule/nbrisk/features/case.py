@@ -15,7 +15,7 @@ import SimpleITK as sitk
 
 from nbrisk.errors import InputError
 from nbrisk.features.extract import roi_region
-from nbrisk.features.presets import Preset
+from nbrisk.features.presets import Preset, phase_refs
 from nbrisk.io.images import Mask, check_geometry, read_grid, read_image, read_image_region, read_mask
 
 ImageRef = str | Path | sitk.Image
@@ -40,21 +40,8 @@ def load_inputs(image: ImageRef | Mapping[str, ImageRef], mask: str | Path | sit
     pass it to :func:`~nbrisk.features.extract.extract_features`). Features are the same; memory holds the block
     instead of the whole CT.
     """
+    refs = phase_refs(image, preset)
     phases = tuple(preset.phases) if preset is not None and preset.phases else ()
-    if isinstance(image, Mapping):
-        if not phases:
-            raise InputError(f"preset '{getattr(preset, 'name', '')}' is single-phase; give one image, not "
-                             f"{', '.join(map(str, image))}")
-        missing = [p for p in phases if p not in image]
-        if missing:
-            raise InputError(f"preset '{preset.name}' needs phase images {', '.join(phases)}; "  # type: ignore[union-attr]
-                             f"missing {', '.join(missing)}")
-        refs: dict[str, ImageRef] = {p: image[p] for p in phases}
-    else:
-        if phases:
-            raise InputError(f"preset '{preset.name}' needs one image per phase ({', '.join(phases)}); "  # type: ignore[union-attr]
-                             "give a mapping phase -> image")
-        refs = {"": image}
     ref_path = next(iter(refs.values()))
     on_disk = all(not isinstance(r, sitk.Image) for r in refs.values())
     grids = {p: read_grid(r) for p, r in refs.items()} if roi_only and on_disk and preset is not None else {}

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ import SimpleITK as sitk
 from nbrisk.features import preprocess
 from nbrisk.errors import InputError, NBRiskError
 from nbrisk.io.images import Grid
-from nbrisk.features.presets import Preset, load_preset
+from nbrisk.features.presets import Preset, load_preset, phase_refs
 from nbrisk.features import engine as fastextract
 
 logger = logging.getLogger(__name__)
@@ -228,6 +229,13 @@ def extract_features(
             (``Mask.whole`` from :func:`nbrisk.features.case.load_row_inputs` with ``roi_only``); ``nbrisk`` engine.
     """
     p = load_preset(preset)
+    for what, obj in (("image", image), ("mask", mask)):
+        if isinstance(obj, str | Path):
+            raise InputError(f"{obj}: extract_features takes SimpleITK images, not a path as its {what}; "
+                             "use nbrisk.extract(image_path, mask_path, preset) for files")
+    if not isinstance(mask, sitk.Image):
+        raise InputError(f"mask is a {type(mask).__name__}; give the binary ROI as a SimpleITK image "
+                         "(e.g. nbrisk.load_case(...)[1].image)")
     images = _phase_images(image, p)
     values: dict[str, float] = {}
     diag: dict[str, str] = {}
@@ -252,22 +260,4 @@ def extract_features(
 
 
 def _phase_images(image: sitk.Image | Mapping[str, sitk.Image], p: Preset) -> dict[str, sitk.Image]:
-    if isinstance(image, sitk.Image):
-        if p.phases:
-            raise InputError(
-                f"preset {p.name} needs one image per phase ({', '.join(p.phases)}); "
-                f"give them as image_{p.phases[0]}=... columns / --image {p.phases[0]}=PATH"
-            )
-        return {"": image}
-    given = dict(image)
-    if not p.phases:
-        if len(given) == 1:
-            return {"": next(iter(given.values()))}
-        raise InputError(f"preset {p.name} is single-phase but {len(given)} phase images were given")
-    missing = [ph for ph in p.phases if ph not in given]
-    extra = [ph for ph in given if ph not in p.phases]
-    if missing or extra:
-        raise InputError(
-            f"preset {p.name} needs phases {list(p.phases)}; missing {missing}, unexpected {extra}"
-        )
-    return {ph: given[ph] for ph in p.phases}
+    return phase_refs(image, p)  # type: ignore[return-value]

@@ -15,7 +15,7 @@ def run(ctx: DemoContext) -> None:
     from nbrisk.errors import NBRiskError
     from nbrisk.io.images import read_image, read_mask, write_image
     from nbrisk.reproducibility.agreement import compare_masks
-    from nbrisk.segment.autoseg import autoseg, load_backend
+    from nbrisk.segmentation.autoseg import autoseg, load_backend
 
     cohort = ctx.state["cohort_dir"]
     with open(ctx.state["manifest"], newline="") as fh:
