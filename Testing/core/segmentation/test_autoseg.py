@@ -279,12 +279,18 @@ def test_nnunet_backend_runs_a_real_model_folder() -> None:
     pytest.importorskip("nnunetv2", reason="nnU-Net v2 is not installed (pip install 'nbrisk[nnunet]')")
     folder = os.environ.get("NBRISK_NNUNET_MODEL")
     if not folder:
-        pytest.skip("set NBRISK_NNUNET_MODEL to a trained single-channel nnU-Net v2 trainer folder to run this")
+        pytest.skip("set NBRISK_NNUNET_MODEL to a single-channel nnU-Net v2 trainer folder to run this "
+                    "(Utilities/make_tiny_nnunet_model.py makes one)")
     from nbrisk.segmentation.nnunet_backend import NnUNetBackend
 
     ph = _case(9)
-    mask = NnUNetBackend(folder, folds=None).segment(ph.image)
+    backend = NnUNetBackend(folder, folds=None)
+    mask = backend.segment(ph.image)
     assert mask.GetSize() == ph.image.GetSize() and mask.GetPixelID() == sitk.sitkUInt8
+    assert mask.GetOrigin() == ph.image.GetOrigin() and mask.GetSpacing() == ph.image.GetSpacing()
+    assert set(np.unique(sitk.GetArrayViewFromImage(mask))) <= {0, 1}
+    aside = backend.segment(ph.image, Prompts.of(box=(-48, -48, -48, -30, -30, -30)))
+    assert not np.any(sitk.GetArrayViewFromImage(aside)[30:, 30:, 30:])  # clipped to the corner box
 
 
 # --------------------------------------------------------------------------------------------- demo
