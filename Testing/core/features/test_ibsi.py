@@ -33,9 +33,14 @@ def _report(request, comparison) -> None:
 
 
 def ct_phantom_dir() -> Path | None:
+    """The IBSI CT radiomics phantom: committed test data (Testing/data/ibsi/ct_phantom, CC BY-NC 3.0), or a cache."""
+    import os
+
     base = os.environ.get("NBRISK_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    d = Path(base) / "nbrisk" / "ibsi" / "ct_phantom"
-    return d if (d / "image.nii.gz").exists() and (d / "mask.nii.gz").exists() else None
+    for d in (DATA / "ct_phantom", Path(base) / "nbrisk" / "ibsi" / "ct_phantom"):
+        if (d / "image.nii.gz").exists() and (d / "mask.nii.gz").exists():
+            return d
+    return None
 
 
 def test_digital_phantom_all_reference_features(request) -> None:
@@ -52,8 +57,7 @@ def test_digital_phantom_all_reference_features(request) -> None:
 def test_ct_phantom_configuration(config: str, request) -> None:
     d = ct_phantom_dir()
     if d is None:
-        pytest.skip("IBSI CT radiomics phantom not cached: it is CC BY-NC 3.0 and no package registry "
-                    "ships it; put image.nii.gz and mask.nii.gz from IBSI's data_sets "
+        pytest.skip("IBSI CT radiomics phantom missing from Testing/data/ibsi/ct_phantom; put image.nii.gz and mask.nii.gz from IBSI's data_sets "
                     "(ibsi_1_ct_radiomics_phantom/nifti) in ~/.cache/nbrisk/ibsi/ct_phantom/")
     img = sitk.ReadImage(str(d / "image.nii.gz"))
     msk = sitk.ReadImage(str(d / "mask.nii.gz"))

@@ -97,11 +97,14 @@ PHASE2_SLOW = {"4b", "5a", "5b", "6b", "7b"}  # > 2 s each on the 1 mm CT phanto
 
 
 def _ct_phantom_dir() -> Path | None:
+    """The IBSI CT radiomics phantom: committed test data (Testing/data/ibsi/ct_phantom, CC BY-NC 3.0), or a cache."""
     import os
 
     base = os.environ.get("NBRISK_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    d = Path(base) / "nbrisk" / "ibsi" / "ct_phantom"
-    return d if (d / "image.nii.gz").exists() and (d / "mask.nii.gz").exists() else None
+    for d in (DATA / "ct_phantom", Path(base) / "nbrisk" / "ibsi" / "ct_phantom"):
+        if (d / "image.nii.gz").exists() and (d / "mask.nii.gz").exists():
+            return d
+    return None
 
 
 @pytest.mark.parametrize("config", [pytest.param(c, marks=pytest.mark.slow) if c in PHASE2_SLOW else c

@@ -126,7 +126,7 @@ def _conv2d_fft(img: np.ndarray, kern: np.ndarray, boundary: str) -> np.ndarray:
 
     h = kern.shape[0] // 2
     _mode(boundary)
-    pad = np.pad(img, ((0, 0), (h, h), (h, h)), mode=PAD_MODES[boundary])
+    pad = np.pad(img, ((0, 0), (h, h), (h, h)), mode=PAD_MODES[boundary])  # type: ignore[call-overload]
     shape = [fft.next_fast_len(pad.shape[a] + kern.shape[a - 1] - 1) for a in (1, 2)]
     f = fft.fftn(pad, shape, axes=(1, 2)) * fft.fftn(kern, shape)[None]
     full = fft.ifftn(f, axes=(1, 2))

@@ -49,7 +49,7 @@ def glcm_matrices(g: np.ndarray, ng: int, dims: str) -> dict[str, np.ndarray]:
     if dims in ("2D", "all"):
         m = np.zeros((nz, len(DIRS_2D), ng, ng))
         for k, d in enumerate(DIRS_2D):
-            a, b, z = _shift_pairs(g, d)
+            a, b, z = _shift_pairs(g, d)  # type: ignore[arg-type]
             ok = (a > 0) & (b > 0)
             idx = (z[ok] * ng + (a[ok] - 1)) * ng + (b[ok] - 1)
             c = np.bincount(idx, minlength=nz * ng * ng).reshape(nz, ng, ng)
@@ -58,9 +58,9 @@ def glcm_matrices(g: np.ndarray, ng: int, dims: str) -> dict[str, np.ndarray]:
     if dims in ("3D", "all"):
         m = np.zeros((len(DIRS_3D), ng, ng))
         for k, d in enumerate(DIRS_3D):
-            a, b, _ = _shift_pairs(g, d)
+            a, b, _ = _shift_pairs(g, d)  # type: ignore[arg-type]
             ok = (a > 0) & (b > 0)
-            c = np.bincount((a[ok] - 1) * ng + (b[ok] - 1), minlength=ng * ng).reshape(ng, ng)
+            c = np.bincount((a[ok] - 1) * ng + (b[ok] - 1), minlength=ng * ng).reshape(ng, ng)  # type: ignore[assignment]
             m[k] = c + c.T
         out["3D"] = m
     return out
@@ -190,14 +190,14 @@ def glrlm_matrices(g: np.ndarray, ng: int, dims: str) -> dict[str, np.ndarray]:
     if dims in ("2D", "all"):
         m = np.zeros((nz, len(DIRS_2D), ng, nr))
         for k, d in enumerate(DIRS_2D):
-            lv, rl, z = _run_lengths(g, d)
+            lv, rl, z = _run_lengths(g, d)  # type: ignore[arg-type]
             c = np.bincount((z * ng + lv - 1) * nr + rl - 1, minlength=nz * ng * nr)
             m[:, k] = c.reshape(nz, ng, nr)
         out["2D"] = m
     if dims in ("3D", "all"):
         m = np.zeros((len(DIRS_3D), ng, nr))
         for k, d in enumerate(DIRS_3D):
-            lv, rl, _ = _run_lengths(g, d)
+            lv, rl, _ = _run_lengths(g, d)  # type: ignore[arg-type]
             m[k] = np.bincount((lv - 1) * nr + rl - 1, minlength=ng * nr).reshape(ng, nr)
         out["3D"] = m
     return out
