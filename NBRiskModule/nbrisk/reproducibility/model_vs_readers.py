@@ -61,7 +61,7 @@ def consensus_mask(masks: Sequence[sitk.Image], method: str = "staple") -> sitk.
     """STAPLE (probability >= 0.5) or majority (> half of the readers) of binary masks on one grid."""
     bins = [sitk.Cast(m != 0, sitk.sitkUInt8) for m in masks]
     if method == "majority":
-        total = sum(sitk.GetArrayFromImage(b).astype(np.int32) for b in bins)
+        total = np.sum([sitk.GetArrayFromImage(b).astype(np.int32) for b in bins], axis=0)
         arr = (2 * total > len(bins)).astype(np.uint8)
     elif method == "staple":
         prob = sitk.STAPLE(bins, 1.0)
@@ -74,9 +74,10 @@ def consensus_mask(masks: Sequence[sitk.Image], method: str = "staple") -> sitk.
 
 
 def _row(case: str, comparison: str, kind: str, ref: str, test: str, m: Mapping[str, float]) -> dict:
-    r = {"case_id": case, "comparison": comparison, "kind": kind, "reference": ref, "test": test}
+    r: dict[str, str | float] = {"case_id": case, "comparison": comparison, "kind": kind, "reference": ref,
+                                 "test": test}
     r.update({k: float(m[col]) for k, (col, _, _, _) in METRICS.items()})
-    r["abs_volume_diff_pct"] = abs(r["abs_volume_diff_pct"])
+    r["abs_volume_diff_pct"] = abs(float(m["volume_diff_pct"]))
     r["volume_ref_ml"], r["volume_test_ml"] = float(m["volume_ref_ml"]), float(m["volume_test_ml"])
     return r
 
