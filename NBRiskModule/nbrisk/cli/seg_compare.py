@@ -14,7 +14,8 @@ import SimpleITK as sitk
 from nbrisk.errors import InputError, NBRiskError
 
 COMMAND = "seg-compare"
-HELP = "Dice, Jaccard, volume difference, Hausdorff (max/95%), mean surface distance, FPRm, FNR of two masks"
+HELP = ("Dice, Jaccard, volume difference, Hausdorff (max/95%), mean surface distance, FPRm, FNR of two masks; "
+        "with --readers and --model-masks: is a model as good as a second reader?")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,6 +30,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", type=Path, default=None,
                    help="CSV with case_id,reference,test[,label] (paths relative to the CSV) for a cohort")
     p.add_argument("--out", type=Path, default=None, help="with --manifest: output CSV (default: print CSV)")
+    mv = p.add_argument_group("model vs readers (seed 002)")
+    mv.add_argument("--readers", type=Path, default=None,
+                    help="CSV case_id,reader,mask (paths relative to it): two or more readers per case")
+    mv.add_argument("--model-masks", type=Path, default=None,
+                    help="CSV case_id,mask of the model's segmentations (e.g. the manifest.csv of "
+                         "nbrisk autoseg --manifest)")
+    mv.add_argument("--out-dir", type=Path, default=None, help="folder for the tables, verdict and plots")
+    mv.add_argument("--consensus", choices=("staple", "majority"), default="staple",
+                    help="readers' consensus for model vs consensus (default STAPLE)")
+    mv.add_argument("--margin", type=float, default=None,
+                    help="non-inferiority margin for the primary metric (default: Dice 0.05)")
+    mv.add_argument("--primary", default="dice",
+                    help="metric of the plain verdict: dice, jaccard, hd95_mm, msd_mm, fpr_m, abs_volume_diff_pct")
 
 
 def _read_pair(
@@ -64,6 +78,8 @@ def _fmt(v: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.readers is not None or args.model_masks is not None:
+        return _run_model_vs_readers(args)
     if args.manifest is not None:
         return _run_manifest(args)
     if args.reference is None or args.test is None:
@@ -130,3 +146,45 @@ def _run_manifest(args: argparse.Namespace) -> int:
         w.writeheader()
         w.writerows(results)
     return 1 if failed else 0
+
+
+def _run_model_vs_readers(args: argparse.Namespace) -> int:
+    import sys
+
+    from nbrisk.reproducibility.model_vs_readers import (
+        METRICS,
+        compare_model_to_readers,
+        read_mask_manifest,
+        write_outputs,
+    )
+
+    if args.readers is None or args.model_masks is None or args.out_dir is None:
+        raise InputError("model vs readers needs --readers readers.csv, --model-masks model.csv and --out-dir DIR")
+    if args.primary not in METRICS:
+        raise InputError(f"--primary {args.primary}: use one of {', '.join(METRICS)}")
+    if args.margin is not None and args.margin <= 0:
+        raise InputError(f"--margin {args.margin}: give a positive margin")
+    readers: dict[str, dict[str, str]] = {}
+    for r in read_mask_manifest(args.readers, need_reader=True):
+        readers.setdefault(r["reader"], {})[r["case_id"]] = r["mask"]
+    if len(readers) < 2:
+        raise InputError(f"{args.readers}: needs masks of at least two readers (column reader)")
+    model = {r["case_id"]: r["mask"] for r in read_mask_manifest(args.model_masks, need_reader=False)}
+    last = [-1]
+
+    def progress(f: float, msg: str) -> None:
+        if not args.quiet and int(f * 10) != last[0]:
+            last[0] = int(f * 10)
+            print(f"seg-compare: {msg}", file=sys.stderr, flush=True)
+
+    margins = {args.primary: args.margin} if args.margin is not None else None
+    res = compare_model_to_readers(readers, model, consensus=args.consensus, margins=margins,
+                                   primary=args.primary, progress=progress)
+    files = write_outputs(res, args.out_dir)
+    for _, r in res.summary.iterrows():
+        print(f"{r['metric']}\tmodel {r['model_mean']:.4g}\tinter-reader {r['inter_reader_mean']:.4g}\t"
+              f"diff {r['diff_mean']:+.4g} [{r['ci_low']:+.4g}, {r['ci_high']:+.4g}]\tmargin {r['margin']:g}\t"
+              f"{'within' if r['within_inter_observer'] else 'not within'}")
+    print(res.verdict["text"])
+    print(f"tables, verdict and plots in {args.out_dir} ({files['summary'].name}, plots/)")
+    return 0

@@ -56,6 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="one-reader pseudo-readers, ';'-separated (default: %(default)s)",
     )
     a.add_argument("-j", "--jobs", type=int, default=1, help="worker processes for extraction")
+    a.add_argument("--model-masks", type=Path, default=None,
+                   help="CSV case_id,mask of a model's segmentations (e.g. nbrisk autoseg --manifest's "
+                        "manifest.csv): adds 'Model vs readers' to the report")
+    a.add_argument("--consensus", choices=("staple", "majority"), default="staple",
+                   help="readers' consensus for model vs consensus (default STAPLE)")
 
     q = sub.add_parser(
         "perturb",
@@ -179,6 +184,8 @@ def _analyze(args: argparse.Namespace) -> int:
         bland_altman_feature=args.bland_altman,
         perturbations=[p for p in args.perturb.split(";") if p],
         progress=_fraction_progress("study analyze", args.quiet),
+        model_masks=_model_masks(args.model_masks),
+        consensus=args.consensus,
     )
     for name, icc in res.icc.items():
         n_feat = icc.table["feature"].nunique()
@@ -190,5 +197,18 @@ def _analyze(args: argparse.Namespace) -> int:
                 f"median HD95 {g['hd95_mm'].median():.2f} mm ({len(g)} case pairs)"
             )
     print(f"kept {len(res.kept)} features ({args.form} >= {args.threshold:g}) -> {res.out_dir / 'kept.txt'}")
+    verdict = res.out_dir / "model_vs_readers" / "model_vs_readers_verdict.json"
+    if verdict.is_file():
+        import json
+
+        print(json.loads(verdict.read_text(encoding="utf-8"))["text"])
     print(f"summary: {res.out_dir / 'summary.html'}")
     return 0
+
+
+def _model_masks(path: Path | None) -> dict[str, Path] | None:
+    if path is None:
+        return None
+    from nbrisk.reproducibility.model_vs_readers import read_mask_manifest
+
+    return {r["case_id"]: Path(r["mask"]) for r in read_mask_manifest(path, need_reader=False)}
