@@ -65,7 +65,7 @@ def _run_single(args: argparse.Namespace) -> int:
     from nbrisk.segmentation.backend import Prompts
 
     if not any(str(args.out).lower().endswith(s) for s in (".nrrd", ".nii", ".nii.gz", ".mha", ".mhd")):
-        raise InputError(f"{args.out}: --out must be a mask file (.nrrd, .nii.gz or .mha)")
+        raise InputError(f"{args.out}: --out must be a mask file; give a .nrrd, .nii.gz or .mha path")
     image = read_image(args.image)
     prompts = Prompts.of(args.point_lps, args.background_lps, args.box_lps)
     try:

@@ -21,6 +21,7 @@ import SimpleITK as sitk
 
 from nbrisk.errors import InputError, NBRiskError
 from nbrisk.io.images import atomic_path, read_image, write_image
+from nbrisk.segmentation.grow import lps_to_index
 from nbrisk.segmentation.backend import BUILTIN, BUILTIN_MODEL, Progress, Prompts, SegmentationBackend
 from nbrisk.segmentation.nnunet_backend import NnUNetBackend
 from nbrisk.segmentation.onnx_backend import OnnxBackend
@@ -93,6 +94,10 @@ def autoseg(image: sitk.Image, model: str | Path | SegmentationBackend | None = 
     """Segment the tumour in ``image`` automatically; an empty result raises :class:`InputError`."""
     backend = model if isinstance(model, SegmentationBackend) else load_backend(model, threads=threads,
                                                                                  modality=modality)
+    for what, points in (("tumour point", prompts.points if prompts else ()),
+                         ("background point", prompts.background if prompts else ())):
+        for point in points:  # a prompt outside the image would be ignored silently: refuse it
+            lps_to_index(image, point, what)
     t0 = time.perf_counter()
     mask = backend.segment(image, prompts, progress=progress)
     seconds = time.perf_counter() - t0
@@ -143,7 +148,7 @@ def autoseg_manifest(manifest: str | Path, out_dir: str | Path, model: str | Pat
     with open(mpath, newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     if not rows or not {"case_id", "image"} <= set(rows[0]):
-        raise InputError(f"{mpath}: manifest needs the columns case_id,image (paths relative to the manifest)")
+        raise InputError(f"{mpath}: manifest needs the columns case_id,image; add them (image paths relative to the manifest)")
     ids = [r["case_id"] for r in rows]
     if len(set(ids)) != len(ids):
         raise InputError(f"{mpath}: case_id values repeat; give each case one row")

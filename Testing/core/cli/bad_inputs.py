@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
-FIX = (r"\b(re-export|export|give|use|pass|check|choose|free|fix|draw|save|remove|rename|get|delete|threshold|"
+FIX = (r"\b(re-export|export|give|place|use|pass|check|choose|free|fix|draw|save|remove|rename|get|delete|threshold|"
        r"update|put|wait|write|resample|install|add|run|retrain|register|enter|correct|split|copy|report)")
 
 
@@ -1241,6 +1241,32 @@ def _(d, w):
     a[0, 0, 0] = np.nan
     return ["segment", "--image", str(write(_img(a), d / "nan.nrrd")), "--seed-ijk", "16,16,8", "--out",
             str(d / "out" / "s.nrrd")]
+
+
+@case("autoseg-image-missing", "autoseg", "autoseg of an image that does not exist", "none.nrrd")
+def _(d, w):
+    return ["autoseg", "--image", str(d / "none.nrrd"), "--out", str(d / "out" / "m.nrrd")]
+
+
+@case("autoseg-model-missing", "autoseg", "autoseg with a model file that does not exist", "nope.onnx")
+def _(d, w):
+    return ["autoseg", "--image", str(w["image"]), "--model", str(d / "nope.onnx"), "--out", str(d / "out" / "m.nrrd")]
+
+
+@case("autoseg-point-outside", "autoseg", "autoseg with a tumour point outside the image", "tumour point")
+def _(d, w):
+    return ["autoseg", "--image", str(w["image"]), "--point-lps", "9999,0,0", "--out", str(d / "out" / "m.nrrd")]
+
+
+@case("autoseg-manifest-columns", "autoseg", "autoseg manifest without an image column", "m.csv")
+def _(d, w):
+    (d / "m.csv").write_text("case_id,img\nc1,x.nrrd\n", encoding="utf-8")
+    return ["autoseg", "--manifest", str(d / "m.csv"), "--out", str(d / "out" / "masks")]
+
+
+@case("autoseg-out-suffix", "autoseg", "autoseg --out that is not a mask file", "m.txt")
+def _(d, w):
+    return ["autoseg", "--image", str(w["image"]), "--out", str(d / "out" / "m.txt")]
 
 
 @case("segcompare-missing", "seg-compare", "reference mask that does not exist", "ref.nrrd")
