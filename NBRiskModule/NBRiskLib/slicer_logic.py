@@ -249,6 +249,43 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
         return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum()),
                 "notes": notes}
 
+    def autoseg_args(self, volume_node, tumour_seeds, background_seeds, segmentation_node, model: str,
+                     work_dir: Path) -> tuple[list[str], Path]:
+        """Write the volume to ``work_dir`` and return the ``nbrisk autoseg`` arguments and the mask's path.
+
+        Seed points (markups or painted), when there are any, choose the model's region that holds them.
+        """
+        from nbrisk.segmentation.autoseg import panel_command
+
+        if segmentation_node is None:
+            raise InputError("No segmentation: pick or create one in the Segmentation section.")
+        image_path, _ = write_case_files(volume_node, None, work_dir / "case")
+        out = work_dir / "autoseg.nrrd"
+        points = seeds_lps(tumour_seeds) + painted_seeds_lps(segmentation_node, volume_node)
+        return panel_command(image_path, out, model or "builtin", points_lps=points,
+                             background_lps=seeds_lps(background_seeds)), out
+
+    def show_autoseg_preview(self, mask_path: Path, volume_node, segmentation_node) -> dict[str, float]:
+        """Put an automatic segmentation (a mask file on the volume's grid) into the yellow preview segment."""
+        from nbrisk.io.images import read_mask
+
+        image = image_from_volume(volume_node)
+        mask = read_mask(mask_path, image, reference_path=None).image
+        segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
+        preview_id = find_or_add_segment(segmentation_node, PREVIEW_SEGMENT)
+        set_segment_colour(segmentation_node, preview_id, PREVIEW_RGB)
+        update_segment_from_mask(mask, segmentation_node, preview_id, volume_node)
+        array = sitk.GetArrayViewFromImage(mask)
+        voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
+        return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum())}
+
+    @staticmethod
+    def autoseg_models() -> list[tuple[str, str]]:
+        """(label, value) of the models the panel offers: the built-in U-Net first."""
+        from nbrisk.segmentation.autoseg import model_choices
+
+        return model_choices()
+
     @staticmethod
     def has_painted_seeds(segmentation_node) -> bool:
         return segmentation_node is not None and bool(
