@@ -50,6 +50,10 @@ class PanelLogic(Protocol):
 
     def read_prediction(self, path: Path) -> dict: ...
 
+    def export_dicom_results(self, volume_node: Any, segmentation_node: Any, segment_name_: str,
+                             prediction: Mapping, checklist_json: str, inrg_json: str,
+                             out_dir: Path) -> dict[str, Path]: ...
+
     def show_prediction(self, view: Any, segmentation_node: Any, segment_name_: str, table_node: Any,
                         case_name: str) -> Any: ...
 

@@ -286,6 +286,38 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
 
         return model_choices()
 
+    def export_dicom_results(self, volume_node, segmentation_node, segment_name_: str, prediction: Mapping,
+                             checklist_json: str, inrg_json: str, out_dir: Path) -> dict[str, Path]:
+        """Write the tumour segment as a DICOM SEG and the prediction as a TID 1500 SR referencing the series.
+
+        The volume must come from Slicer's DICOM database (its ``DICOM.instanceUIDs`` attribute names the files).
+        """
+        from nbrisk.io.dicom_source import dicom_source_from_files
+        from nbrisk.prediction.dicom_export import export_dicom
+
+        uids = (volume_node.GetAttribute("DICOM.instanceUIDs") or "").split() if volume_node else []
+        database = getattr(slicer, "dicomDatabase", None)
+        if not uids or database is None:
+            raise InputError("This volume was not loaded from DICOM; load the series with the DICOM module to "
+                             "export a DICOM SEG and SR that reference it.")
+        files = [database.fileForInstance(uid) for uid in uids]
+        missing = [uid for uid, f in zip(uids, files, strict=True) if not f]
+        if missing:
+            raise InputError(f"{len(missing)} instance(s) of this series are not in the DICOM database (first "
+                             f"{missing[0]}); import the series into the DICOM database again.")
+        if not prediction:
+            raise InputError("No prediction yet: press 'Compute risk' first.")
+        image = image_from_volume(volume_node)
+        source = dicom_source_from_files(files, image)
+        segment_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(segment_name_) \
+            if segmentation_node is not None else ""
+        mask = mask_from_segment(segmentation_node, segment_id, volume_node)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        idrf = json.loads(checklist_json) if checklist_json else None
+        inrg = json.loads(inrg_json) if inrg_json else None
+        return export_dicom(dict(prediction), source, mask, Path(out_dir) / "nbrisk_sr.dcm",
+                            seg_algorithm_type="SEMIAUTOMATIC", idrf=idrf, inrg=inrg)
+
     @staticmethod
     def has_painted_seeds(segmentation_node) -> bool:
         return segmentation_node is not None and bool(

@@ -78,7 +78,8 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
                              ("loadChecklistButton", self.onLoadChecklist), ("exportStudyButton", self.onExportStudy),
                              ("importStudyButton", self.onImportStudy), ("analyzeStudyButton", self.onAnalyzeStudy),
                              ("openStudyReportButton", self.onOpenStudyReport), ("acceptHintsButton", self.onAcceptHints),
-                             ("openReportButton", self.onOpenReport), ("acceptGrowButton", self.onAcceptGrow),
+                             ("openReportButton", self.onOpenReport),
+                             ("exportDicomButton", self.onExportDicom), ("acceptGrowButton", self.onAcceptGrow),
                              ("autosegButton", self.onAutoSegment),
                              ("undoGrowButton", self.onUndoGrow)):
             getattr(ui, button).clicked.connect(slot)
@@ -428,6 +429,23 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             name = p.inputVolume.GetName() if p.inputVolume else "case"
             p.resultsTable = self.logic.show_prediction(view, p.segmentation, p.tumourSegmentName, p.resultsTable,
                                                         name)
+
+    def onExportDicom(self) -> None:
+        from NBRiskLib import idrf_view
+
+        p = self._parameterNode
+        with self._userAction("DICOM export failed"):
+            self._ensureDependencies()
+            prediction = json.loads(p.lastPrediction or "{}")
+            checklist = getattr(self, "_checklist", None)
+            inrg = json.dumps(idrf_view.staging_result(self.ui, checklist)) if checklist is not None else ""
+            report = prediction.get("report_path") or ""
+            out = (Path(report).parent if report else self.logic.work_dir()) / "dicom"
+            files = self.logic.export_dicom_results(p.inputVolume, p.segmentation, p.tumourSegmentName, prediction,
+                                                    p.checklistJson, inrg, out)
+            self.lastDicomExport = files
+            self._status(f"Wrote DICOM SEG {files['seg']} and SR {files['sr']} (research use); send them to PACS "
+                         "with the DICOM module.")
 
     def onOpenReport(self) -> None:
         with self._userAction("Could not open the report"):
