@@ -9,9 +9,9 @@ import math
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 
 from nbrisk.errors import InputError, NBRiskError
+from nbrisk.reproducibility.agreement import compare_mask_files, read_pairs_manifest
 
 COMMAND = "seg-compare"
 HELP = ("Dice, Jaccard, volume difference, Hausdorff (max/95%), mean surface distance, FPRm, FNR of two masks; "
@@ -45,34 +45,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                     help="metric of the plain verdict: dice, jaccard, hd95_mm, msd_mm, fpr_m, abs_volume_diff_pct")
 
 
-def _read_pair(
-    ref_path: Path, test_path: Path, label: int | None, test_label: int | None
-) -> dict[str, float]:
-    from nbrisk.reproducibility.agreement import compare_masks
-    from nbrisk.io.images import read_mask
-
-    ref = read_mask(ref_path, label=label)
-    if not test_path.exists():
-        raise InputError(f"{test_path}: test mask not found; check the path")
-    raw = None if test_path.is_dir() or test_path.name.lower().endswith(".seg.nrrd") else _try_read(test_path)
-    if raw is not None and not np.any(sitk.GetArrayViewFromImage(raw)):
-        empty = sitk.Image(ref.image.GetSize(), sitk.sitkUInt8)
-        empty.CopyInformation(ref.image)
-        if raw.GetSize() != ref.image.GetSize():
-            raise InputError(f"{test_path}: empty test mask on a different grid; export it on the image grid")
-        return compare_masks(ref.image, empty)
-    tst = read_mask(test_path, ref.image, label=test_label if test_label is not None else label,
-                    reference_path=ref_path)
-    return compare_masks(ref.image, tst.image)
-
-
-def _try_read(p: Path) -> sitk.Image | None:
-    try:
-        return sitk.ReadImage(str(p))
-    except RuntimeError:
-        return None  # let read_mask produce the one-line error
-
-
 def _fmt(v: float) -> str:
     return "" if math.isnan(v) else f"{v:.6g}"
 
@@ -84,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_manifest(args)
     if args.reference is None or args.test is None:
         raise InputError("give --reference and --test (or --manifest pairs.csv for a cohort)")
-    metrics = _read_pair(args.reference, args.test, args.label, args.test_label)
+    metrics = compare_mask_files(args.reference, args.test, args.label, args.test_label)
     if args.json is not None:
         from nbrisk.io.images import atomic_path
 
@@ -97,32 +69,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_manifest(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        raise InputError(f"{path}: manifest not found; check the path")
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    cols = set(rows[0]) if rows else set()
-    missing = {"case_id", "reference", "test"} - cols
-    if missing:
-        raise InputError(
-            f"{path}: manifest lacks column(s) {sorted(missing)}; need case_id,reference,test[,label]"
-        )
-    return rows
-
-
 def _run_manifest(args: argparse.Namespace) -> int:
-    from nbrisk.reproducibility.agreement import METRICS
     from nbrisk.io.images import atomic_path
+    from nbrisk.reproducibility.agreement import METRICS
 
-    rows = _read_manifest(args.manifest)
+    rows = read_pairs_manifest(args.manifest)
     base = args.manifest.parent
     results, failed = [], 0
     for row in rows:
         label = int(row["label"]) if row.get("label") else args.label
         out: dict[str, str] = {"case_id": row["case_id"]}
         try:
-            m = _read_pair(base / row["reference"], base / row["test"], label, args.test_label)
+            m = compare_mask_files(base / row["reference"], base / row["test"], label, args.test_label)
             out.update({k: _fmt(m[k]) for k in METRICS})
             out["error"] = ""
         except NBRiskError as exc:
