@@ -24,6 +24,7 @@ import pandas as pd
 from scipy.special import fdtri  # the F distribution's quantile: scipy.stats.f.ppf(q, a, b) == fdtri(a, b, q)
 
 from nbrisk.errors import InputError
+from nbrisk.io.csvcheck import check_delimiter
 
 logger = logging.getLogger(__name__)
 
@@ -396,8 +397,6 @@ def read_feature_tables(paths: Sequence[str | Path], readers: Sequence[str] | No
     for path in map(Path, paths):
         if not path.is_file():
             raise InputError(f"{path}: feature table not found; check the path")
-        from nbrisk.io.csvcheck import check_delimiter
-
         check_delimiter(path, "feature table")
         try:
             tables.append(pd.read_csv(path, dtype={"case_id": str, "reader": str}))
