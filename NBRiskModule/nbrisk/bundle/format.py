@@ -254,7 +254,7 @@ def _card(trained: Any, preset_name: str, preset_sha256: str, dropped: list[str]
             "classes": classes,
             "positive_class": _plain(getattr(trained, "positive_class", classes[-1] if classes else 1)),
             "threshold": float(getattr(trained, "threshold", 0.5)),
-            "threshold_rule": extras.pop("threshold_rule", "Youden's J on the training data"),
+            "threshold_rule": extras.pop("threshold_rule", getattr(trained, "threshold_rule", "") or "not recorded"),
         },
         "metrics": _plain(getattr(trained, "metrics", {}) or {}),
         "training": _plain(getattr(trained, "training_summary", {}) or {}),

@@ -20,7 +20,8 @@ HELP = "validate a model recipe (repeated k-fold, nested CV or fixed split) and 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_data_arguments(p)
     add_scheme_arguments(p)
-    p.add_argument("--compare", help="second recipe validated on the same folds; adds a DeLong test of the AUCs")
+    p.add_argument("--compare", help="second recipe validated on the same folds; adds a corrected resampled t-test of the "
+                        "AUCs (C-indices) that is valid for CV")
     p.add_argument("--out", type=Path, required=True, help="output folder (metrics.json, predictions.csv, plots)")
 
 
@@ -36,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     compare = None
     if args.compare:
         compare, _, _ = cross_validate(args.features, args.labels, args.compare, args.clinical, keep,
-                                       args.positive, **kw)
+                                       args.positive, fold_seed=preds.details.get("fold_seed"),
+                                       n_splits=preds.details.get("n_splits"), n_repeats=preds.details.get("n_repeats"),
+                                       **{k: v for k, v in kw.items() if k not in ("n_splits", "n_repeats")})
     extra = {"recipe": rec.name, "recipe_sha256": rec.sha256, "citation": rec.citation,
              "comparison_recipe": args.compare}
     metrics = write_report(preds, args.out, extra, trained=trained, X_train=ds.X, compare=compare)

@@ -44,10 +44,8 @@ def save(path: Path, trained: Any, preset_name: str, preset_sha: str, training: 
     """Save a ``.nbrisk`` bundle with the training reference data and the recipe in the card."""
     from nbrisk.bundle.format import save_bundle
 
-    rule = ("Youden's J on the training data" if trained.kind == "classification"
-            else "median training risk score (low/high Radscore group cut-off)")
     return save_bundle(path, trained, preset_name, preset_sha, training_features=training, training_labels=labels,
-                       threshold_rule=rule, recipe=trained.recipe, selected_features=trained.selected_features)
+                       recipe=trained.recipe, selected_features=trained.selected_features)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,5 +66,5 @@ def run(args: argparse.Namespace) -> int:
           f"(selected: {', '.join(trained.selected_features[:8])}{' ...' if len(trained.selected_features) > 8 else ''})")
     if trained.metrics:
         print(f"cross-validated: {fmt_metrics(trained.metrics)}")
-    print(f"threshold (training Youden / median risk): {trained.threshold:.4f}; saved {out}")
+    print(f"threshold {trained.threshold:.4f} ({trained.threshold_rule}); saved {out}")
     return 0

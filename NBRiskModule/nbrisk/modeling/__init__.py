@@ -20,9 +20,10 @@ class TrainedModel:
     """A recipe fitted on all given cases, with what a bundle and a model card need.
 
     ``pipeline`` takes a DataFrame with the columns ``feature_names`` (in that order) followed by the
-    clinical inputs (``clinical_inputs``: dicts with name/type/unit/range). ``threshold`` is Youden's on the
-    training data (classification; applied to P(positive_class)) or the median training risk score that
-    splits low/high Radscore risk groups (survival). ``metrics`` holds the cross-validated metrics.
+    clinical inputs (``clinical_inputs``: dicts with name/type/unit/range). ``threshold`` follows the recipe's rule
+    (:mod:`~nbrisk.modeling.thresholds`): by default Youden's J on out-of-fold predictions of an inner CV of
+    the training cases (classification; applied to P(positive_class)), or the median training risk score
+    that splits low/high Radscore risk groups (survival); ``threshold_rule`` says which. ``metrics`` holds the cross-validated metrics.
     """
 
     pipeline: Any
@@ -38,6 +39,7 @@ class TrainedModel:
     recipe: dict[str, Any] = field(default_factory=dict)
     selected_features: list[str] = field(default_factory=list)
     classes: list[Any] = field(default_factory=list)
+    threshold_rule: str = ""  # how ``threshold`` was chosen (one line for the model card)
 
     @property
     def input_columns(self) -> list[str]:
