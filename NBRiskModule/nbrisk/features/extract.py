@@ -230,6 +230,11 @@ def extract_features(
     """
     p = load_preset(preset)
     images = _phase_images(image, p)
+    from nbrisk.features.modality import warn_if_mismatch
+
+    for phase, img in images.items():
+        warn_if_mismatch(img, p.name, p.modality, whole_image=whole is None,
+                         what=f"the {phase} image" if phase else "the image")
     values: dict[str, float] = {}
     diag: dict[str, str] = {}
     for i, (phase, img) in enumerate(images.items()):
@@ -255,9 +260,13 @@ def extract_features(
 def _phase_images(image: sitk.Image | Mapping[str, sitk.Image], p: Preset) -> dict[str, sitk.Image]:
     if isinstance(image, sitk.Image):
         if p.phases:
+            from nbrisk.features.presets import available_presets, load_preset as _load
+
+            single = [n for n in available_presets() if _load(n).variant_of == p.name]
             raise InputError(
                 f"preset {p.name} needs one image per phase ({', '.join(p.phases)}); "
                 f"give them as image_{p.phases[0]}=... columns / --image {p.phases[0]}=PATH"
+                + (f", or use {single[0]} for a single {_load(single[0]).phase} image" if single else "")
             )
         return {"": image}
     given = dict(image)

@@ -25,7 +25,7 @@ from nbrisk.errors import InputError, MissingDependencyError
 _FIXED_IMAGES = {"Original": 1, "Square": 1, "SquareRoot": 1, "Logarithm": 1, "Exponential": 1,
                  "Gradient": 1, "LBP2D": 1}
 _NBRISK_KEYS = {"name", "title", "citation", "modality", "paper_feature_count", "preprocessing", "rationale",
-                "phases"}
+                "phases", "variant_of", "phase"}
 _PREPROCESSING_KEYS = {"n4", "normalize", "slice2d"}
 
 
@@ -42,6 +42,8 @@ class Preset:
     pyradiomics: dict[str, Any]
     phases: tuple[str, ...] = ()
     rationale: str = ""
+    variant_of: str = ""  # single-phase variant: the multi-phase preset whose settings it applies
+    phase: str = ""  # single-phase variant: the contrast phase its one image must be
     source: str = ""
     sha256: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -127,6 +129,8 @@ def _build(raw: Any, source: str, text: str) -> Preset:
     phases = tuple(str(p) for p in (nb.get("phases") or ()))
     if len(set(phases)) != len(phases):
         raise InputError(f"{source}: duplicate phase names {list(phases)}")
+    if nb.get("phase") and phases:
+        raise InputError(f"{source}: 'phase' (one image of that phase) and 'phases' (several) exclude each other")
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
     return Preset(
         name=str(nb.get("name") or Path(source).stem),
@@ -138,6 +142,8 @@ def _build(raw: Any, source: str, text: str) -> Preset:
         pyradiomics=pyr,
         phases=phases,
         rationale=str(nb.get("rationale", "")).strip(),
+        variant_of=str(nb.get("variant_of") or ""),
+        phase=str(nb.get("phase") or ""),
         source=source,
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),
         raw=raw,
