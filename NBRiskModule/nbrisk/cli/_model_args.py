@@ -20,6 +20,9 @@ def add_data_arguments(p: argparse.ArgumentParser, recipe: bool = True) -> None:
         p.add_argument("--keep", type=Path, help="kept-feature list (one name per line, or a CSV with a 'feature' "
                                                  "column), e.g. the ICC-reproducible features")
     p.add_argument("--clinical", type=Path, help="clinical CSV merged on case_id (columns as the recipe declares)")
+    if recipe:
+        p.add_argument("--batch-table", type=Path,
+                       help="manifest (case_id + centre/scanner column) for a recipe with a 'combat' step")
     p.add_argument("--positive", help="the positive class when labels are named (e.g. --positive high)")
 
 

@@ -30,14 +30,16 @@ def run(args: argparse.Namespace) -> int:
 
     keep = read_keep(args.keep)
     kw = scheme_kwargs(args)
-    preds, ds, rec = cross_validate(args.features, args.labels, args.recipe, args.clinical, keep, args.positive, **kw)
+    preds, ds, rec = cross_validate(args.features, args.labels, args.recipe, args.clinical, keep, args.positive,
+                                    batch=args.batch_table, **kw)
     trained = None
     if rec.kind == "survival":  # the nomogram is drawn from the model fitted on all cases
-        trained = train(args.features, args.labels, rec, args.clinical, keep, positive=args.positive, validate=False)
+        trained = train(args.features, args.labels, rec, args.clinical, keep, positive=args.positive, validate=False,
+                        batch=args.batch_table)
     compare = None
     if args.compare:
         compare, _, _ = cross_validate(args.features, args.labels, args.compare, args.clinical, keep,
-                                       args.positive, fold_seed=preds.details.get("fold_seed"),
+                                       args.positive, batch=args.batch_table, fold_seed=preds.details.get("fold_seed"),
                                        n_splits=preds.details.get("n_splits"), n_repeats=preds.details.get("n_repeats"),
                                        **{k: v for k, v in kw.items() if k not in ("n_splits", "n_repeats")})
     extra = {"recipe": rec.name, "recipe_sha256": rec.sha256, "citation": rec.citation,

@@ -57,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     name, sha = preset_identity(args.preset)
     keep = read_keep(args.keep)
     trained = train(args.features, args.labels, args.recipe, args.clinical, keep,
-                    positive=args.positive, validate=not args.no_cv, **scheme_kwargs(args))
-    ds, _ = prepare(args.features, args.labels, load_recipe(args.recipe), args.clinical, keep, args.positive)
+                    positive=args.positive, validate=not args.no_cv, batch=args.batch_table, **scheme_kwargs(args))
+    ds, _ = prepare(args.features, args.labels, load_recipe(args.recipe), args.clinical, keep, args.positive,
+                    args.batch_table)
     labels = ds.y.tolist() if ds.kind == "classification" else None
     out = save(args.out, trained, name, sha, training=ds.X, labels=labels)
     s = trained.training_summary

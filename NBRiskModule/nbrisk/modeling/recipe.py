@@ -31,6 +31,7 @@ STEP_PARAMS: dict[str, set[str]] = {
     "forward": {"max_features", "criterion"},
     "radscore": {"alpha", "cv", "max_features", "n_alphas"},
     "smote": {"k_neighbors", "sampling_strategy"},
+    "combat": {"batch", "eb", "mean_only"},
 }
 MODEL_PARAMS: dict[str, set[str]] = {
     "lr": {"C", "l1_ratio", "max_iter", "class_weight"},
@@ -169,6 +170,8 @@ def parse_recipe(data: Any, source: str = "recipe") -> Recipe:
         raise InputError(f"{source}: steps 'smote' and 'forward' are for classification recipes only")
     if kind == "classification" and any(n == "radscore" for n, _ in body):
         raise InputError(f"{source}: step 'radscore' needs a survival ('cox') model")
+    if any(n == "combat" for n, _ in body[1:]):
+        raise InputError(f"{source}: step 'combat' must be the first step (it harmonises the raw features)")
     seen_post = False
     for n, _ in body:
         if n in POST_MERGE_STEPS:

@@ -39,10 +39,11 @@ def _summary(ds: Dataset) -> dict[str, Any]:
 
 def cross_validate(features: Table, labels: Table, recipe: str | Path | Recipe, clinical: Table | None = None,
                    keep: list[str] | None = None, positive: Any = None, progress: Progress = None,
-                   **scheme: Any) -> tuple[Predictions, Dataset, Recipe]:
-    """Validate a recipe (scheme from the recipe, overridable: scheme, n_splits, n_repeats, test_size, split_file)."""
+                   batch: Table | None = None, **scheme: Any) -> tuple[Predictions, Dataset, Recipe]:
+    """Validate a recipe (scheme from the recipe, overridable: scheme, n_splits, n_repeats, test_size,
+    split_file, fold_seed, thresholds); ``batch``: manifest with the centre column of a combat step."""
     rec = load_recipe(recipe)
-    ds, rec = prepare(features, labels, rec, clinical, keep, positive)
+    ds, rec = prepare(features, labels, rec, clinical, keep, positive, batch)
     return run_validation(ds, rec, keep=keep, progress=progress, **scheme), ds, rec
 
 
@@ -89,7 +90,7 @@ def headline(preds: Predictions) -> dict[str, Any]:
 
 def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, clinical_df: Table | None = None,
           keep: list[str] | None = None, *, positive: Any = None, validate: bool = True,
-          cv_metrics: dict[str, Any] | None = None, progress: Progress = None,
+          cv_metrics: dict[str, Any] | None = None, progress: Progress = None, batch: Table | None = None,
           **scheme: Any):  # noqa: ANN201 (TrainedModel: circular import)
     """Fit a recipe on all given cases; ``metrics`` are from the recipe's validation scheme (if ``validate``).
 
@@ -101,7 +102,7 @@ def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, cli
     from nbrisk.modeling.validation import make_estimator
 
     rec = load_recipe(recipe)
-    ds, rec = prepare(features_df, labels_df, rec, clinical_df, keep, positive)
+    ds, rec = prepare(features_df, labels_df, rec, clinical_df, keep, positive, batch)
     metrics: dict[str, Any] = {k: v for k, v in (cv_metrics or {}).items() if not isinstance(v, dict | list)}
     if validate and cv_metrics is None:
         preds = run_validation(ds, rec, keep=keep, progress=progress, **scheme)
