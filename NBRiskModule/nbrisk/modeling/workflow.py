@@ -78,6 +78,9 @@ def headline(preds: Predictions) -> dict[str, Any]:
     out[f"{key}_pooled_note"] = ("metric of the out-of-fold scores averaged over the repeats (optimistic, "
                                  "no interval); the headline is the per-repeat mean")
     thresholds = preds.details.get("thresholds", True)
+    if not thresholds:  # validated without thresholds: no thresholded metric at all
+        for k in [k for k in out if k.split("_ci_")[0] in ("sensitivity", "specificity", "accuracy", "ppv", "npv")]:
+            del out[k]
     for k, v in cv.items():
         if not thresholds and k.split("_ci_")[0].split("_sd_")[0] in ("sensitivity", "specificity", "accuracy",
                                                                        "ppv", "npv"):
