@@ -191,7 +191,7 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
             raise InputError("No tumour seeds: place at least one point inside the tumour.")
         if segmentation_node is None:
             raise InputError("No segmentation: pick or create one in the Segmentation section.")
-        from nbrisk.segment.grow import grow_with_notes
+        from nbrisk.segmentation.grow import grow_with_notes
 
         kwargs = {"background_lps": seeds_lps(background_seeds)}
         if largest_slice_2d:
@@ -263,10 +263,11 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
 
         Hints are suggestions: item statuses are left as they are (see ``nbrisk.staging.idrf.accept_suggestions``).
         """
+        from nbrisk.staging import hints as image_hints
         from nbrisk.staging import idrf
 
         structures, names = structures_from_segmentation(segmentation_node, volume_node)
-        hints = idrf.hints_from_segmentation(structures, names, tumour=tumour_segment)
+        hints = image_hints.hints_from_segmentation(structures, names, tumour=tumour_segment)
         if checklist is None:
             return idrf.Checklist.new(volume_node.GetName(), hints=hints)
         checklist.hints = list(hints)

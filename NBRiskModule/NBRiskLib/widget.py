@@ -1,7 +1,7 @@
 """The NBRisk panel: loads the .ui, binds it to the parameter node, forwards clicks to the logic, shows results.
 
 Uses only APIs that PythonQt (Slicer) and PySide6 (the test stand-in) share: methods, not property assignment;
-``signal.connect(slot)``; values read through ``_value``. Presentation comes from ``nbrisk.predict.review``; nothing
+``signal.connect(slot)``; values read through ``_value``. Presentation comes from ``nbrisk.prediction.review``; nothing
 here decides anything medical.
 """
 
@@ -256,7 +256,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
 
     # ---- model and results ------------------------------------------------------------------------------
     def onLoadBundle(self) -> None:
-        from nbrisk.predict import review
+        from nbrisk.prediction import review
 
         with self._userAction("Could not load the model bundle"):
             self._ensureDependencies()
@@ -318,7 +318,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         self._showPrediction(prediction)
 
     def _showPrediction(self, prediction: dict, writeScene: bool = True) -> None:
-        from nbrisk.predict import review
+        from nbrisk.prediction import review
 
         view = review.prediction_view(prediction)
         self.lastPredictionView = view

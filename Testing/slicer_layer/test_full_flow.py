@@ -14,7 +14,7 @@ from .panel_helpers import save_screenshot
 
 pytestmark = [pytest.mark.gui]
 
-NEEDED = {"nbrisk.segment.grow": "semiautomatic ROI (branch seg)", "nbrisk.cli.predict": "predict CLI (branch bundle)",
+NEEDED = {"nbrisk.segmentation.grow": "semiautomatic ROI (branch seg)", "nbrisk.cli.predict": "predict CLI (branch bundle)",
           "nbrisk.bundle.format": "bundles", "nbrisk.modeling": "training", "nbrisk.staging.idrf": "IDRF checklist",
           "nbrisk.cli.study": "reader study CLI", "nbrisk.reproducibility.agreement": "Dice"}
 

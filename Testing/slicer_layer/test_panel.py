@@ -127,7 +127,7 @@ def test_saved_scene_restores_the_last_results(standin, tmp_path: Path) -> None:
 
 def test_reload_purges_nbrisk_and_nbrisklib(standin) -> None:
     _, widget = build_module_widget()
-    assert "NBRiskLib.widget" in sys.modules and "nbrisk.predict.review" in sys.modules
+    assert "NBRiskLib.widget" in sys.modules and "nbrisk.prediction.review" in sys.modules
     saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] == "nbrisk"}
     try:
         widget.onReload()

@@ -125,7 +125,7 @@ def test_structures_are_merged_into_one_label_map_with_names(standin, tmp_path: 
 def test_results_go_to_a_table_node_a_segment_colour_and_the_slice_views(standin, tmp_path: Path) -> None:
     from NBRiskLib import slicer_logic
 
-    from nbrisk.predict import review
+    from nbrisk.prediction import review
 
     _, path = oblique_image(tmp_path)
     volume = standin.util.loadVolume(path)

@@ -36,6 +36,28 @@ def add_scheme_arguments(p: argparse.ArgumentParser) -> None:
                    help="fixed split: reuse this case_id,set CSV if it exists (a new split is saved as split.csv)")
 
 
+def stderr_progress(label: str) -> Any:
+    """A progress callback (fraction, message) that rewrites one line on stderr, at most every 0.5 s."""
+    import sys
+    import time
+
+    last = [0.0]
+
+    def report(frac: float, msg: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5 or frac >= 1:
+            last[0] = now
+            sys.stderr.write(f"\r{label}: {100 * frac:3.0f}% {msg}\033[K")
+            sys.stderr.flush()
+
+    def done() -> None:
+        sys.stderr.write(f"\r{label}: done\033[K\n")
+        sys.stderr.flush()
+
+    report.done = done  # type: ignore[attr-defined]
+    return report
+
+
 def scheme_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in {"scheme": args.scheme, "n_splits": args.folds, "n_repeats": args.repeats,
                               "test_size": args.test_size, "split_file": args.split_file}.items() if v is not None}

@@ -11,6 +11,7 @@ from nbrisk.cli._model_args import (
     print_report_summary,
     read_keep,
     scheme_kwargs,
+    stderr_progress,
 )
 
 COMMAND = "cv"
@@ -30,18 +31,23 @@ def run(args: argparse.Namespace) -> int:
 
     keep = read_keep(args.keep)
     kw = scheme_kwargs(args)
+    bar = stderr_progress(f"cv {args.recipe}")
     preds, ds, rec = cross_validate(args.features, args.labels, args.recipe, args.clinical, keep, args.positive,
-                                    batch=args.batch_table, **kw)
+                                    batch=args.batch_table, progress=bar, **kw)
+    bar.done()
     trained = None
     if rec.kind == "survival":  # the nomogram is drawn from the model fitted on all cases
         trained = train(args.features, args.labels, rec, args.clinical, keep, positive=args.positive, validate=False,
                         batch=args.batch_table)
     compare = None
     if args.compare:
+        bar = stderr_progress(f"cv {args.compare}")
         compare, _, _ = cross_validate(args.features, args.labels, args.compare, args.clinical, keep,
                                        args.positive, batch=args.batch_table, fold_seed=preds.details.get("fold_seed"),
+                                       progress=bar,
                                        n_splits=preds.details.get("n_splits"), n_repeats=preds.details.get("n_repeats"),
                                        **{k: v for k, v in kw.items() if k not in ("n_splits", "n_repeats")})
+        bar.done()
     extra = {"recipe": rec.name, "recipe_sha256": rec.sha256, "citation": rec.citation,
              "comparison_recipe": args.compare}
     metrics = write_report(preds, args.out, extra, trained=trained, X_train=ds.X, compare=compare)

@@ -55,26 +55,14 @@ def run(args: argparse.Namespace) -> int:
 def _run_single(args: argparse.Namespace, preset) -> int:
     import warnings
 
-    from nbrisk.features.cohort import load_row_inputs, provenance, sidecar_paths, write_features_csv
+    from nbrisk.features.case import load_inputs, parse_phase_images
+    from nbrisk.features.cohort import provenance, sidecar_paths, write_features_csv
     from nbrisk.features.extract import extract_features
     from nbrisk.io.images import atomic_path
 
-    row: dict[str, str] = {"mask": str(args.mask), "label": "" if args.label is None else str(args.label),
-                           "segment": args.segment or ""}
-    for spec in args.image:
-        phase, sep, path = spec.rpartition("=")
-        if not preset.phases:
-            if sep or len(args.image) > 1:
-                raise InputError(f"preset {preset.name} is single-phase; give one --image PATH")
-            row["image"] = path
-        elif not sep:
-            raise InputError(f"preset {preset.name} needs --image PHASE=PATH for {', '.join(preset.phases)}")
-        else:
-            row[f"image_{phase}"] = path
-    missing = [p for p in preset.phases if f"image_{p}" not in row]
-    if missing:
-        raise InputError(f"preset {preset.name} needs --image PHASE=PATH for phase(s) {', '.join(missing)}")
-    image, mask = load_row_inputs(row, preset, resample_mask=args.resample_mask, roi_only=args.engine == "nbrisk")
+    images = parse_phase_images(args.image)
+    image, mask = load_inputs(images, args.mask, preset, label=args.label, segment=args.segment,
+                              resample_mask=args.resample_mask, roi_only=args.engine == "nbrisk")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from nbrisk.features import engine as fastextract
@@ -83,12 +71,12 @@ def _run_single(args: argparse.Namespace, preset) -> int:
             fv = extract_features(image, mask.image, preset, engine=args.engine, jobs=args.jobs, whole=mask.whole)
         finally:
             fastextract.shutdown_pool()
-    first = row.get("image") or row[f"image_{preset.phases[0]}"]
+    first = images if isinstance(images, str) else next(iter(images.values()))
     case_id = args.case_id or Path(first).name.split(".")[0]
     key = (case_id, "")
     write_features_csv(args.out, {key: fv.values}, [key], with_reader=False)
     _, prov, _ = sidecar_paths(args.out)
-    images = {k: v for k, v in row.items() if k.startswith("image")}
+    images = {"image": images} if isinstance(images, str) else {f"image_{p}": v for p, v in images.items()}
     with atomic_path(prov) as tmp:
         tmp.write_text(json.dumps(provenance(preset, {"image": images, "mask": str(args.mask),
                                                       "label": mask.label, "engine": args.engine,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from nbrisk.errors import InputError
+from nbrisk.features.case import parse_phase_images
 
 COMMAND = "predict"
 HELP = "apply a .nbrisk model to one patient: prediction.json plus an HTML/PDF review report"
@@ -52,13 +53,6 @@ def parse_clinical(items: list[str]) -> dict[str, str]:
     return _pairs(items, "--clinical", "NAME=VALUE", "age_months=18")
 
 
-def parse_images(items: list[str]) -> str | dict[str, str]:
-    """One ``PATH``, or ``PHASE=PATH`` pairs for a multi-phase model."""
-    if len(items) == 1 and "=" not in items[0]:
-        return items[0]
-    return _pairs(items, "--image", "PHASE=PATH for each image", "venous=v.nrrd")
-
-
 def _read_json(path: Path | None, what: str, flag: str) -> dict[str, Any] | None:
     if path is None:
         return None
@@ -75,13 +69,13 @@ def _read_json(path: Path | None, what: str, flag: str) -> dict[str, Any] | None
 
 def run(args: argparse.Namespace) -> int:
     from nbrisk.features.cohort import _quiet_radiomics
-    from nbrisk.predict.predict import predict_to_dir
+    from nbrisk.prediction.predict import predict_to_dir
 
     _quiet_radiomics()  # pyradiomics sets its own log level on import; keep the CLI's output readable
     clinical = parse_clinical(args.clinical)
     idrf = _read_json(args.idrf, "IDRF checklist", "--idrf")
     inrg = _read_json(args.inrg, "INRG result", "--inrg")
-    pred, files = predict_to_dir(args.model, parse_images(args.image), args.mask, args.out, label=args.label,
+    pred, files = predict_to_dir(args.model, parse_phase_images(args.image), args.mask, args.out, label=args.label,
                                  segment=args.segment, resample_mask=args.resample_mask, clinical=clinical,
                                  case_id=args.case_id, idrf=idrf, pdf=not args.no_pdf, top=args.top,
                                  inrg=inrg, model_sha256=args.model_sha256)

@@ -63,7 +63,7 @@ Triple = tuple[float, float, float]
 
 
 def _ijk_points(image: object, triples: list[Triple], what: str) -> list[Triple]:
-    from nbrisk.segment.grow import index_to_lps
+    from nbrisk.segmentation.grow import index_to_lps
 
     out = []
     for t in triples:
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     import SimpleITK as sitk
 
     from nbrisk.io.images import read_image, write_image
-    from nbrisk.segment.grow import GrowParams, grow_from_seeds
+    from nbrisk.segmentation.grow import GrowParams, grow_from_seeds
 
     image = read_image(args.image)
     seeds = list(args.seed_lps) + _ijk_points(image, args.seed_ijk, "tumour seed")

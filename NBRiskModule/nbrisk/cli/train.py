@@ -41,11 +41,10 @@ def preset_identity(preset: str | None) -> tuple[str, str]:
 
 def save(path: Path, trained: Any, preset_name: str, preset_sha: str, training: Any = None,
          labels: Any = None) -> Path:
-    """Save a ``.nbrisk`` bundle with the training reference data and the recipe in the card."""
+    """Save a ``.nbrisk`` bundle with the training reference data (the card comes from the model itself)."""
     from nbrisk.bundle.format import save_bundle
 
-    return save_bundle(path, trained, preset_name, preset_sha, training_features=training, training_labels=labels,
-                       recipe=trained.recipe, selected_features=trained.selected_features)
+    return save_bundle(path, trained, preset_name, preset_sha, training_features=training, training_labels=labels)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,9 +56,8 @@ def run(args: argparse.Namespace) -> int:
     name, sha = preset_identity(args.preset)
     keep = read_keep(args.keep)
     trained = train(args.features, args.labels, args.recipe, args.clinical, keep,
-                    positive=args.positive, validate=not args.no_cv, batch=args.batch_table, **scheme_kwargs(args))
-    ds, _ = prepare(args.features, args.labels, load_recipe(args.recipe), args.clinical, keep, args.positive,
-                    args.batch_table)
+                    positive=args.positive, validate=not args.no_cv, **scheme_kwargs(args))
+    ds, _ = prepare(args.features, args.labels, load_recipe(args.recipe), args.clinical, keep, args.positive)
     labels = ds.y.tolist() if ds.kind == "classification" else None
     out = save(args.out, trained, name, sha, training=ds.X, labels=labels)
     s = trained.training_summary
@@ -67,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
           f"(selected: {', '.join(trained.selected_features[:8])}{' ...' if len(trained.selected_features) > 8 else ''})")
     if trained.metrics:
         print(f"cross-validated: {fmt_metrics(trained.metrics)}")
-    print(f"threshold {trained.threshold:.4f} ({trained.threshold_rule}); saved {out}")
+    print(f"threshold (training Youden / median risk): {trained.threshold:.4f}; saved {out}")
     return 0

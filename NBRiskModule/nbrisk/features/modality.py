@@ -28,10 +28,12 @@ def modality_mismatch(image: sitk.Image, modality: str, whole_image: bool = True
     f.Execute(image)
     lo, hi = float(f.GetMinimum()), float(f.GetMaximum())
     if mod.startswith("MR") and lo <= AIR_HU:
-        return (f"intensities reach {lo:.0f} (range {lo:.0f} to {hi:.0f}); values at or below {AIR_HU:.0f} are "
+        return (f"intensities reach {lo:.0f} (range {lo:.0f} to {hi:.0f}); values at or below {AIR_HU:.0f} "
+                "are "
                 "air in Hounsfield units, so this looks like a CT")
     if mod == "CT" and whole_image and lo > AIR_HU:
-        return (f"no intensity at or below {AIR_HU:.0f} (range {lo:.4g} to {hi:.4g}); a body CT in Hounsfield "
+        return (f"no intensity at or below {AIR_HU:.0f} (range {lo:.4g} to {hi:.4g}); a body CT in "
+                "Hounsfield "
                 "units contains air at about -1000, so this looks like an MRI (or a CT not in HU)")
     return None
 

@@ -8,6 +8,8 @@ phases) plus the paper, its feature count and the reasons for every choice the p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import copy
 import hashlib
 import json
@@ -230,3 +232,32 @@ def feature_count(params: dict[str, Any], include_shape: bool = True) -> int:
     if include_shape:
         total += sum(_enabled_feature_count(params, c) for c in fc if c in ("shape", "shape2D"))
     return total
+
+
+def phase_refs(image: Any, preset: Preset | None) -> dict[str, Any]:
+    """``{phase: image}`` in the preset's phase order (``{"": image}`` for a single-phase preset), checked.
+
+    A single-phase preset takes one image (a one-entry mapping is accepted); a multi-phase one needs exactly
+    its phases.
+    """
+    phases = tuple(preset.phases) if preset is not None and preset.phases else ()
+    name = getattr(preset, "name", "")
+    if not isinstance(image, Mapping):
+        if phases:
+            single = [n for n in available_presets() if load_preset(n).variant_of == name]
+            raise InputError(f"preset {name} needs one image per phase: "
+                             + " ".join(f"--image {p}=PATH" for p in phases)
+                             + (f"; or use {single[0]} for a single {load_preset(single[0]).phase} image"
+                                if single else ""))
+        return {"": image}
+    if not phases:
+        if len(image) == 1:
+            return {"": next(iter(image.values()))}
+        raise InputError(f"preset {name} is single-phase but {len(image)} phase images were given; "
+                         "give one --image PATH")
+    missing = [p for p in phases if p not in image]
+    unknown = sorted(set(image) - set(phases))
+    if missing or unknown:
+        raise InputError(f"preset {name} needs --image PHASE=PATH for phases {', '.join(phases)} "
+                         f"(missing {missing}, unknown {unknown})")
+    return {p: image[p] for p in phases}

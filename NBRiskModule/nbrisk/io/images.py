@@ -23,6 +23,8 @@ import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError, InputGeometryError
+from nbrisk.io import nrrd_block
+from nbrisk.io.grid import Grid  # re-exported: grids are part of this module's API
 from nbrisk.io.segfiles import is_dicom_seg, read_dicom_seg, read_slicer_seg
 
 logger = logging.getLogger(__name__)
@@ -44,56 +46,6 @@ class Mask:
     @property
     def voxel_count(self) -> int:
         return int(np.count_nonzero(sitk.GetArrayViewFromImage(self.image)))
-
-
-@dataclass(frozen=True, slots=True)
-class Grid:
-    """An image's voxel grid without its voxels (read from the file header): stands in for a reference image.
-
-    Offers the geometry methods of ``sitk.Image`` that grid checks use (size, spacing, origin, direction,
-    physical point to index), so a mask can be checked against and put on an image's grid before, or
-    instead of, reading the image's voxels.
-    """
-
-    size: tuple[int, ...]
-    spacing: tuple[float, ...]
-    origin: tuple[float, ...]
-    direction: tuple[float, ...]
-
-    @classmethod
-    def of(cls, image: sitk.Image | Grid) -> Grid:
-        if isinstance(image, Grid):
-            return image
-        return cls(image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
-
-    def GetSize(self) -> tuple[int, ...]:  # noqa: N802 (sitk.Image's names)
-        return self.size
-
-    def GetSpacing(self) -> tuple[float, ...]:  # noqa: N802
-        return self.spacing
-
-    def GetOrigin(self) -> tuple[float, ...]:  # noqa: N802
-        return self.origin
-
-    def GetDirection(self) -> tuple[float, ...]:  # noqa: N802
-        return self.direction
-
-    def TransformPhysicalPointToContinuousIndex(self, point: tuple[float, ...]) -> tuple[float, ...]:  # noqa: N802
-        return self._probe().TransformPhysicalPointToContinuousIndex([float(v) for v in point])
-
-    def TransformContinuousIndexToPhysicalPoint(self, index: tuple[float, ...]) -> tuple[float, ...]:  # noqa: N802
-        return self._probe().TransformContinuousIndexToPhysicalPoint([float(v) for v in index])
-
-    def _probe(self) -> sitk.Image:
-        """A one-voxel image on this grid: ITK's own index/point arithmetic, bit for bit."""
-        return self.apply(sitk.Image([1] * len(self.size), sitk.sitkUInt8))
-
-    def apply(self, image: sitk.Image) -> sitk.Image:
-        """Give ``image`` this grid's spacing, origin and direction (it keeps its own size); returns it."""
-        image.SetSpacing(self.spacing)
-        image.SetOrigin(self.origin)
-        image.SetDirection(self.direction)
-        return image
 
 
 # --------------------------------------------------------------------------------------------- images
@@ -128,10 +80,8 @@ def read_image_region(path: str | Path, index: tuple[int, int, int], size: tuple
     p = Path(path)
     name = p.name.lower()
     if name.endswith(".nrrd") and not name.endswith(".seg.nrrd"):
-        from nbrisk.io.nrrd_block import read_block
-
         grid = grid or read_grid(p)
-        block = read_block(p, list(index), list(size)) if grid is not None else None
+        block = nrrd_block.read_block(p, list(index), list(size)) if grid is not None else None
         if block is not None:  # on the file's grid, as ITK would place the block
             img = grid.apply(sitk.GetImageFromArray(block))
             img.SetOrigin(grid.TransformContinuousIndexToPhysicalPoint([float(v) for v in index]))
@@ -269,7 +219,7 @@ def _check_slice_positions(folder: Path, files: list[str]) -> None:
 
 # ---------------------------------------------------------------------------------------------- masks
 def read_mask(
-    path: str | Path,
+    path: str | Path | sitk.Image,
     reference: sitk.Image | Grid | None = None,
     *,
     label: int | None = None,
@@ -285,7 +235,13 @@ def read_mask(
     When ``reference`` is given the grid is checked (see :func:`check_geometry`); a mask stored on a
     sub-extent of the same grid (Slicer's default) is padded losslessly; any other mismatch is an error
     unless ``resample=True`` (nearest neighbour onto the reference grid).
+    ``path`` may also be a SimpleITK label image already in memory (named ``<mask>`` in messages).
     """
+    if isinstance(path, sitk.Image):
+        p = Path("<mask>")
+        labelmap = as_3d_scalar(path, p)
+        sel = _pick_label(p, labelmap, label)
+        return _finish_mask(labelmap, sel, p, None, reference, reference_path, resample)
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: mask file not found; check the path")
@@ -300,6 +256,11 @@ def read_mask(
             raise InputError(f"{p}: --segment works for .seg.nrrd and DICOM SEG only; use --label for label maps")
         labelmap = as_3d_scalar(read_sitk(p, "mask"), p)
         sel = _pick_label(p, labelmap, label)
+    return _finish_mask(labelmap, sel, p, seg_name, reference, reference_path, resample)
+
+
+def _finish_mask(labelmap: sitk.Image, sel: int, p: Path, seg_name: str | None, reference: sitk.Image | Grid | None,
+                 reference_path: str | Path | None, resample: bool) -> Mask:
     binary = sitk.BinaryThreshold(labelmap, sel, sel, 1, 0)  # uint8
     del labelmap  # a CT-sized label map is 50+ MB: free it before the grid step copies the binary mask
     if reference is not None:

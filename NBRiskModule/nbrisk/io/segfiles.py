@@ -7,15 +7,13 @@ in :mod:`nbrisk.io.images` put the ROI on the image grid and check it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError, InputGeometryError
+from nbrisk.io.grid import Grid
 
-if TYPE_CHECKING:
-    from nbrisk.io.images import Grid
 
 
 def read_slicer_seg(p: Path, label: int | None, segment: str | None) -> tuple[sitk.Image, int, str]:
@@ -172,6 +170,5 @@ def _dicom_seg_on_reference(p: Path, seg: object, num: int, reference: sitk.Imag
                 and x0 + fr.shape[1] <= out.shape[2]):
             raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} lies outside the image; is it from this series?")
         out[k, y0 : y0 + fr.shape[0], x0 : x0 + fr.shape[1]] |= fr.astype(np.uint8)
-    from nbrisk.io.images import Grid  # not at import: nbrisk.io.images imports this module
 
     return Grid.of(reference).apply(sitk.GetImageFromArray(out * np.uint8(num if num < 256 else 1)))

@@ -33,7 +33,7 @@ METHOD = "Nadeau-Bengio corrected resampled t (fold-level variance, k-1 df)"
 
 
 def corrected_se(fold_values: Any, n_train: float, n_test: float) -> tuple[float, int]:
-    """(standard error, degrees of freedom) of a CV mean by the Nadeau-Bengio correction; nan if < 2 values."""
+    """(standard error, degrees of freedom) of a CV mean, Nadeau-Bengio corrected; nan if < 2 values."""
     v = np.asarray(fold_values, float)
     v = v[np.isfinite(v)]
     j = len(v)
@@ -60,7 +60,8 @@ def corrected_interval(centre: float, fold_values: Any, n_train: float, n_test: 
     return float(lo), float(hi)
 
 
-def corrected_t_test(fold_diffs: Any, n_train: float, n_test: float, df: int | None = None) -> dict[str, float]:
+def corrected_t_test(fold_diffs: Any, n_train: float, n_test: float,
+                     df: int | None = None) -> dict[str, float]:
     """Corrected resampled paired t-test of mean(fold differences) == 0 (two-sided; ``df`` as above)."""
     d = np.asarray(fold_diffs, float)
     d = d[np.isfinite(d)]

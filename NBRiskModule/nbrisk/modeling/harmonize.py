@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted
 
 def combat_estimates(X: np.ndarray, batch: np.ndarray, covariates: np.ndarray | None = None,
                      eb: bool = True, mean_only: bool = False, conv: float = 1e-4) -> dict[str, Any]:
-    """Fit ComBat on X (cases x features) with batch labels; returns the estimates (neuroCombat's algorithm)."""
+    """Fit ComBat on X (cases x features) with batch labels; returns the estimates (neuroCombat's method)."""
     X = np.asarray(X, float)
     batch = np.asarray(batch).astype(str)
     levels, idx = np.unique(batch, return_inverse=True)
@@ -55,7 +55,8 @@ def combat_estimates(X: np.ndarray, batch: np.ndarray, covariates: np.ndarray | 
     mod_mean = D[:, nb:] @ B_hat[nb:] if D.shape[1] > nb else np.zeros_like(X)
     s = (X - grand_mean - mod_mean) / np.sqrt(var_pooled)
     gamma_hat = np.linalg.solve(D[:, :nb].T @ D[:, :nb], D[:, :nb].T @ s)  # nb x p
-    delta_hat = np.ones((nb, p)) if mean_only else np.vstack([s[idx == b].var(axis=0, ddof=1) for b in range(nb)])
+    delta_hat = (np.ones((nb, p)) if mean_only
+                 else np.vstack([s[idx == b].var(axis=0, ddof=1) for b in range(nb)]))
     delta_hat[delta_hat == 0] = 1.0
     if not eb:
         gamma_star, delta_star = gamma_hat, delta_hat

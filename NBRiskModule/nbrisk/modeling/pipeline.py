@@ -16,6 +16,9 @@ from imblearn.over_sampling import SMOTE
 from sklearn.neighbors import NearestNeighbors
 
 from nbrisk.modeling.recipe import ClinicalInput, Recipe, load_recipe
+from nbrisk.modeling import selectors as s
+from nbrisk.modeling.radscore import Radscore
+from nbrisk.modeling.harmonize import ComBat
 
 
 class FoldSafeSMOTE(SMOTE):
@@ -37,9 +40,6 @@ def make_step(name: str, params: dict[str, Any], random_state: int, keep: list[s
     """Instantiate one recipe step (not the model)."""
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import RobustScaler, StandardScaler
-
-    from nbrisk.modeling import selectors as s
-    from nbrisk.modeling.radscore import Radscore
 
     p = dict(params)
     if name == "impute":
@@ -63,8 +63,6 @@ def make_step(name: str, params: dict[str, Any], random_state: int, keep: list[s
     if name == "smote":
         return FoldSafeSMOTE(random_state=random_state, **p)
     if name == "combat":
-        from nbrisk.modeling.harmonize import ComBat
-
         return ComBat(**p)
     raise ValueError(f"unknown step {name!r}")
 

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
+
+from nbrisk.modeling.folds import stratified_folds
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
@@ -89,8 +91,6 @@ class Radscore(TransformerMixin, BaseEstimator):
         from sksurv.exceptions import NoComparablePairException
         from sksurv.linear_model import CoxnetSurvivalAnalysis
         from sksurv.metrics import concordance_index_censored
-
-        from nbrisk.modeling.validation import stratified_folds
 
         folds = max(2, min(int(self.cv), int(y["event"].sum()), int((~y["event"]).sum()) or int(self.cv)))
         scores = np.zeros((folds, len(alphas)))

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from nbrisk.errors import InputError
+from nbrisk.modeling.threshold_rule import parse_rule
 
 #: step name -> allowed parameter names (the parameters of the estimator it builds)
 STEP_PARAMS: dict[str, set[str]] = {
@@ -85,8 +86,6 @@ class Recipe:
     @property
     def threshold_rule(self) -> Any:
         """How the decision threshold is chosen (:class:`~nbrisk.modeling.thresholds.ThresholdRule`)."""
-        from nbrisk.modeling.thresholds import parse_rule
-
         return parse_rule(self.threshold, self.kind, self.source or self.name)
 
     @property
@@ -178,8 +177,6 @@ def parse_recipe(data: Any, source: str = "recipe") -> Recipe:
             seen_post = True
         elif seen_post:
             raise InputError(f"{source}: step '{n}' must come before 'smote' (resampling is the last step)")
-    from nbrisk.modeling.thresholds import parse_rule
-
     parse_rule(data.get("threshold"), kind, source)  # validated here: a typo is a one-line error at load time
     return Recipe(
         threshold=data.get("threshold"), name=str(data.get("name") or Path(source).stem), kind=kind, steps=tuple(body), model=model,

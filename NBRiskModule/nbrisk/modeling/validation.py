@@ -21,8 +21,11 @@ from nbrisk.errors import InputError
 from nbrisk.modeling.data import Dataset
 from nbrisk.modeling.pipeline import build_pipeline
 from nbrisk.modeling.recipe import Recipe
-
-TIMES = (6.0, 12.0, 24.0)  # months: the seeds' 6/12/24-month PFS
+from nbrisk.modeling.cvstats import summarise
+from nbrisk.modeling.folds import strata_of, stratified_folds
+from nbrisk.modeling.metrics import brier
+from nbrisk.modeling.scoring import TIMES, predict_scores
+from nbrisk.modeling.thresholds import default_rule, learn_threshold
 
 
 @dataclass
@@ -40,32 +43,6 @@ class Predictions:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def predict_scores(fitted: Any, X: pd.DataFrame, kind: str) -> tuple[np.ndarray, dict[float, np.ndarray]]:
-    """Return (score, survival-at-TIMES) of a fitted pipeline."""
-    if kind == "classification":
-        return fitted.predict_proba(X)[:, 1], {}
-    from nbrisk.modeling.pipeline import transform_head
-
-    head = transform_head(fitted)
-    Xt = head.transform(X) if head is not None else X
-    model = fitted[-1]
-    risk = np.asarray(model.predict(Xt), float)
-    if not np.isfinite(risk).all():
-        raise InputError(f"the Cox model gave non-finite risk scores ({int((~np.isfinite(risk)).sum())} of "
-                         f"{len(risk)} cases): its fit diverged; use fewer folds, fewer predictors or more cases")
-    # S(t|x) = S0(t) ** exp(lp), computed in log space: exp(lp) of a near-separating fit overflows
-    base = model._baseline_model.baseline_survival_
-    grid = np.asarray(base.x, float)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        log_s0 = np.log(np.clip(np.asarray(base.y, float), 1e-300, 1.0))
-        rel = np.exp(np.clip(risk, -500.0, 500.0))
-    surv = {}
-    for t in TIMES:
-        i = int(np.searchsorted(grid, t, side="right")) - 1
-        surv[t] = np.ones(len(risk)) if i < 0 else np.exp(np.maximum(rel * log_s0[i], -745.0))
-    return risk, surv
-
-
 def training_cut(fitted: Any, X: pd.DataFrame, y: np.ndarray, kind: str, rule: Any = None,
                  estimator: Any = None, seed: int = 0, oof: np.ndarray | None = None) -> float:
     """The recipe's threshold for a model fitted on (X, y): see :mod:`~nbrisk.modeling.thresholds`.
@@ -75,8 +52,6 @@ def training_cut(fitted: Any, X: pd.DataFrame, y: np.ndarray, kind: str, rule: A
     survival rule is the median training risk score.
     """
     from sklearn.base import clone
-
-    from nbrisk.modeling.thresholds import default_rule, learn_threshold
 
     rule = rule or default_rule(kind)
     return learn_threshold(estimator if estimator is not None else clone(fitted), fitted, X, y, kind, rule,
@@ -104,37 +79,8 @@ def _safe_c_index(est: Any, X: pd.DataFrame, y: np.ndarray) -> float:
     return 0.5 if np.isnan(c) else c
 
 
-def strata_of(y: np.ndarray, kind: str) -> np.ndarray:
-    """What folds are stratified by: the class (classification) or the event indicator (survival)."""
-    return np.asarray(y["event"] if kind == "survival" else y).astype(int)
-
-
 def _strata(ds: Dataset) -> np.ndarray:
     return strata_of(ds.y, ds.kind)
-
-
-def stratified_folds(strata: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """k (train, test) index pairs stratified by ``strata``.
-
-    scikit-learn's StratifiedKFold when every stratum has at least k members; otherwise (e.g. 14 events
-    and 2 censored cases) each stratum is shuffled and dealt round the folds in turn, so the small
-    stratum lands in as many folds as it has members and no warning is raised.
-    """
-    strata = np.asarray(strata).astype(int)
-    counts = np.bincount(strata)
-    if counts[counts > 0].min() >= k:
-        from sklearn.model_selection import StratifiedKFold
-
-        skf = StratifiedKFold(k, shuffle=True, random_state=seed)
-        return list(skf.split(np.zeros(len(strata)), strata))
-    rng = np.random.default_rng(seed)
-    fold = np.empty(len(strata), int)
-    start = 0
-    for s in np.flatnonzero(counts):
-        idx = rng.permutation(np.flatnonzero(strata == s))
-        fold[idx] = (start + np.arange(len(idx))) % k
-        start = (start + len(idx)) % k
-    return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
 
 
 def check_fold_sizes(ds: Dataset, n_splits: int) -> None:
@@ -163,8 +109,6 @@ def point_metrics(y: np.ndarray, score: np.ndarray, pred: np.ndarray | None, kin
     """Point estimates (no intervals) of one set of held-out predictions: a fold or one repeat."""
     if kind == "survival":
         return {"c_index": _c_index(y, score)}
-    from nbrisk.modeling.metrics import brier
-
     y = np.asarray(y).astype(int)
     out = {"auc": float("nan"), "brier": brier(y, score)}
     if len(np.unique(y)) == 2:
@@ -257,8 +201,6 @@ def run_validation(ds: Dataset, recipe: Recipe, keep: list[str] | None = None, s
             n_tr.append(len(tr))
             n_te.append(len(te))
         per_repeat.append(point_metrics(ds.y, rep_score, rep_pred if thresholds else None, ds.kind))
-    from nbrisk.modeling.cvstats import summarise
-
     score = sums / reps
     pred = (high / reps > 0.5).astype(int)  # the majority of the repeats' held-out decisions
     head = "auc" if ds.kind == "classification" else "c_index"

@@ -21,6 +21,19 @@ from nbrisk.modeling import plots
 from nbrisk.modeling.data import Dataset, Table, prepare
 from nbrisk.modeling.recipe import Recipe, load_recipe
 from nbrisk.modeling.validation import Predictions, predict_scores, run_validation, training_cut
+from nbrisk.modeling.survival import survival_summary
+from nbrisk.modeling.trained import TrainedModel
+from nbrisk.modeling.pipeline import selected_features
+from nbrisk.modeling.validation import make_estimator
+from nbrisk.errors import ModelCompatibilityError
+from nbrisk.modeling.recipe import ClinicalInput, parse_recipe
+from nbrisk.modeling.metrics import classification_summary
+from nbrisk.modeling.metrics import delong_test
+from nbrisk.modeling.metrics import calibration, decision_curve
+from nbrisk.modeling.survival import nomogram_axes
+from nbrisk.modeling.cvstats import METHOD, corrected_t_test
+from nbrisk.modeling.thresholds import describe
+from nbrisk.errors import InputError
 
 Progress = Callable[[float, str], None] | None
 
@@ -56,18 +69,12 @@ def headline(preds: Predictions) -> dict[str, Any]:
     fixed split or an external set is one independent test set: DeLong / bootstrap intervals.
     """
     if preds.kind == "classification":
-        from nbrisk.modeling.metrics import classification_summary
-
         out = classification_summary(preds.y, preds.score, preds.pred)
     else:
-        from nbrisk.modeling.survival import survival_summary
-
         out = survival_summary(preds.y, preds.score, preds.pred, preds.surv, preds.y_train)
     cv = preds.details.get("cv")
     if not cv:
         return out
-    from nbrisk.modeling.cvstats import METHOD
-
     key = "auc" if preds.kind == "classification" else "c_index"
     pooled = {f"{key}_pooled": out[key]}
     for k in list(out):  # pooled intervals assume independent cases: not valid for CV, so not reported
@@ -100,10 +107,6 @@ def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, cli
     ``cv_metrics`` (e.g. what :func:`write_report` returned for the same data) is stored instead of
     running the validation again.
     """
-    from nbrisk.modeling import TrainedModel
-    from nbrisk.modeling.pipeline import selected_features
-    from nbrisk.modeling.validation import make_estimator
-
     rec = load_recipe(recipe)
     ds, rec = prepare(features_df, labels_df, rec, clinical_df, keep, positive, batch)
     metrics: dict[str, Any] = {k: v for k, v in (cv_metrics or {}).items() if not isinstance(v, dict | list)}
@@ -113,8 +116,6 @@ def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, cli
     est = make_estimator(rec, keep, rec.validation["scheme"] == "nested" and bool(rec.search),
                          int(rec.validation["inner_splits"])).fit(ds.X, ds.y)
     fitted = getattr(est, "best_estimator_", est)
-    from nbrisk.modeling.thresholds import describe
-
     rule = rec.threshold_rule
     threshold = training_cut(fitted, ds.X, ds.y, ds.kind, rule, seed=rec.random_state)
     clinical = []
@@ -135,9 +136,6 @@ def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, cli
 def evaluate(trained: Any, features: Table, labels: Table, clinical: Table | None = None,
              positive: Any = None, threshold: float | None = None) -> tuple[Predictions, pd.DataFrame]:
     """Predict an external/test set with a trained model (its training threshold) → (predictions, X)."""
-    from nbrisk.errors import ModelCompatibilityError
-    from nbrisk.modeling.recipe import ClinicalInput, parse_recipe
-
     model_type = "cox" if trained.kind == "survival" else "lr"  # only kind and clinical inputs matter here
     rec = parse_recipe({"name": trained.recipe_name or "model", "steps": [{"model": {"type": model_type}}]},
                        str(trained.recipe_name))
@@ -177,9 +175,6 @@ def compare_cv(a: Predictions, b: Predictions) -> dict[str, Any]:
 
     DeLong's test assumes one independent test set; on repeated CV its p values are far too small.
     """
-    from nbrisk.errors import InputError
-    from nbrisk.modeling.cvstats import corrected_t_test
-
     if a.case_ids != b.case_ids or not np.array_equal(a.details.get("folds"), b.details.get("folds")):
         raise InputError("the two recipes were not validated on the same folds; run both with the same "
                          "folds/repeats (cv --compare does this)")
@@ -201,8 +196,6 @@ def write_report(preds: Predictions, out_dir: Path, extra: dict[str, Any] | None
     if compare is not None and preds.details.get("cv"):
         metrics["cv_test_vs_comparison"] = compare_cv(preds, compare)
     elif compare is not None and preds.kind == "classification":
-        from nbrisk.modeling.metrics import delong_test
-
         metrics["delong_vs_comparison"] = delong_test(preds.y, preds.score, compare.score)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -221,8 +214,6 @@ def _write_files(preds: Predictions, metrics: dict[str, Any], d: Path, trained: 
     table = pd.DataFrame({"case_id": preds.case_ids, "score": preds.score, "predicted": preds.pred})
     if preds.kind == "classification":
         table["label"] = preds.y
-        from nbrisk.modeling.metrics import calibration, decision_curve
-
         metrics["calibration_curve"] = calibration(preds.y, preds.score)
         metrics["decision_curve"] = decision_curve(preds.y, preds.score, np.arange(0.05, 0.951, 0.05))
         plots.roc(preds.y, preds.score, d)
@@ -236,8 +227,6 @@ def _write_files(preds: Predictions, metrics: dict[str, Any], d: Path, trained: 
         plots.td_auc(metrics, d)
         plots.survival_calibration(metrics, d)
         if trained is not None and X_train is not None:
-            from nbrisk.modeling.survival import nomogram_axes
-
             nomo = nomogram_axes(trained.pipeline, X_train[trained.input_columns])
             metrics["nomogram"] = nomo
             plots.nomogram(nomo, d)

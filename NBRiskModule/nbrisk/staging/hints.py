@@ -25,7 +25,7 @@ from scipy import ndimage
 from nbrisk.errors import InputError
 from nbrisk.staging.hints_anatomy import canal_hints, evidence_at, midline_hint, organ_hint
 from nbrisk.staging.hints_geometry import Crop, sub_ref, vessel_profile
-from nbrisk.staging.idrf import Hint
+from nbrisk.staging.evidence import Hint
 
 logger = logging.getLogger(__name__)
 

@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError
-from nbrisk.segment.region_competition import CT_TUMOUR_RANGE_HU, segment_array
+from nbrisk.segmentation.params import GrowParams  # re-exported: the grow's parameters
+from nbrisk.segmentation.region_competition import CT_TUMOUR_RANGE_HU, segment_array
 
 __all__ = [
     "CT_TUMOUR_RANGE_HU",
@@ -57,39 +57,6 @@ logger = logging.getLogger(__name__)
 
 Point = tuple[float, float, float]
 _FLAT = 1e6  # spacing (mm) given to the slice axis in 2-D mode: no smoothing or morphology across slices
-
-
-@dataclass(frozen=True, slots=True)
-class GrowParams:
-    """Tunable parameters of :func:`grow_from_seeds` (all lengths in mm)."""
-
-    seed_radius_mm: float = 5.0  # sphere around each seed that teaches the models
-    far_mm: float = 30.0  # background is learned beyond this distance from every tumour seed
-    max_extent_mm: float = 60.0  # without a box: work within this margin around the seeds
-    smoothing_mm: float = 1.0  # Gaussian sigma of the intensity feature
-    texture_mm: float = 1.0  # Gaussian window sigma of the local standard deviation
-    decision_smoothing_mm: float = 1.5  # Gaussian sigma applied to the log-likelihood ratio
-    opening_mm: float = 4.0  # ball radius of the opening that cuts leaks
-    reconstruct_mm: float = 3.0  # how far the opened region may grow back into the candidates
-    shell_mm: tuple[float, float] = (2.0, 6.0)  # pass-2 local background shell around the region
-    core_erosion_mm: float = 2.0  # pass-2 tumour model comes from the region eroded by this much
-    mask_smoothing_mm: float = 0.5  # Gaussian sigma of the final mask smoothing (0: none)
-    tumour_kernel_bins: float = 1.0  # Gaussian smoothing of the tumour histogram (tolerance)
-    snap_mm: float = 5.0  # high-contrast edges: move the border up to this far to the mid-intensity level
-    passes: int = 2
-    # background far field only where its intensity is in the tumour histogram's window (the leak guard's
-    # second try; see nbrisk.segment.region_competition.segment_array)
-    far_in_window: bool = False
-    leak_guard: bool = True  # step 8: re-segment with far_in_window when the mask reaches the working region's side
-    bins: int = 48
-
-    @classmethod
-    def for_seed_radius(cls, seed_radius_mm: float) -> GrowParams:
-        """Parameters for a given seed sphere; under 5 mm (small lesions) the spatial scales shrink with it."""
-        d = cls()
-        f = min(seed_radius_mm / d.seed_radius_mm, 1.0)
-        return cls(seed_radius_mm=seed_radius_mm, opening_mm=d.opening_mm * f,
-                   reconstruct_mm=d.reconstruct_mm * f, decision_smoothing_mm=d.decision_smoothing_mm * f)
 
 
 # ---------------------------------------------------------------------------------------------- points
@@ -198,7 +165,7 @@ def grow_with_notes(image: sitk.Image, seeds_lps: Sequence[Sequence[float]],
             notes.append(record.getMessage())
 
     handler = _Collect(logging.WARNING)
-    loggers = [logging.getLogger(n) for n in ("nbrisk.segment.grow", "nbrisk.segment.region_competition")]
+    loggers = [logging.getLogger(n) for n in ("nbrisk.segmentation.grow", "nbrisk.segmentation.region_competition")]
     for lg in loggers:
         lg.addHandler(handler)
     try:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
+from nbrisk.features import case as single_case
 from nbrisk.features import cohort
 from nbrisk.cli import main
 from nbrisk.errors import InputError
@@ -168,7 +169,7 @@ def test_multiphase_cohort_and_single_case_cli(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["extract", "--image", str(c / "case001_venous.nrrd"), "--mask", str(c / "case001_mask.nrrd"),
                  "--preset", str(raw), "--out", str(tmp_path / "x.csv")]) == 2
-    assert "needs --image PHASE=PATH" in capsys.readouterr().err
+    assert "needs one image per phase: --image arterial=PATH --image venous=PATH" in capsys.readouterr().err
 
 
 def test_readers_of_one_image_share_its_n4(tmp_path: Path, monkeypatch) -> None:
@@ -201,7 +202,7 @@ def test_readers_of_one_image_share_its_n4(tmp_path: Path, monkeypatch) -> None:
     got = pd.read_csv(res.out_csv, float_precision="round_trip").set_index(["case_id", "reader"])
     for r in rows.to_dict("records"):  # each row alone, N4 computed afresh
         features._N4_MEMO.clear()
-        image, mask = cohort.load_row_inputs({**r, "image": str(tmp_path / "mr" / r["image"]),
+        image, mask = single_case.load_row_inputs({**r, "image": str(tmp_path / "mr" / r["image"]),
                                               "mask": str(tmp_path / "mr" / r["mask"])}, preset)
         alone = features.extract_features(image, mask.image, preset).values
         row = got.loc[(r["case_id"], r["reader"])]

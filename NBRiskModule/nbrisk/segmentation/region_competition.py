@@ -1,7 +1,7 @@
-"""Region competition on a voxel block: the engine behind :func:`nbrisk.segment.grow.grow_from_seeds`.
+"""Region competition on a voxel block: the engine behind :func:`nbrisk.segmentation.grow.grow_from_seeds`.
 
 Works on numpy arrays in (z, y, x) order with the voxel spacing in mm; see the algorithm description
-in :mod:`nbrisk.segment.grow` and ``docs/segmentation.md``. Nothing here reads files or knows about
+in :mod:`nbrisk.segmentation.grow` and ``docs/segmentation.md``. Nothing here reads files or knows about
 LPS coordinates.
 """
 
@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
 from nbrisk.errors import InputError
+from nbrisk.segmentation.params import GrowParams
 
-if TYPE_CHECKING:
-    from nbrisk.segment.grow import GrowParams
 
 logger = logging.getLogger(__name__)
 

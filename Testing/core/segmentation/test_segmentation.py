@@ -11,7 +11,7 @@ from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.io.images import geometry_difference
 from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
-from nbrisk.segment.grow import GrowParams, grow_from_seeds, index_to_lps
+from nbrisk.segmentation.grow import GrowParams, grow_from_seeds, index_to_lps
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_leak_guard_on_the_demos_venous_case(tmp_path, caplog):
         guarded = compare_masks(truth, grow_from_seeds(image, seed))
     assert guarded["dice"] > 0.75 and guarded["fpr_m"] < 0.5
     assert any("leaked" in r.getMessage() for r in caplog.records)
-    from nbrisk.segment.grow import grow_with_notes  # what the Slicer panel shows under the segment
+    from nbrisk.segmentation.grow import grow_with_notes  # what the Slicer panel shows under the segment
 
     mask, notes = grow_with_notes(image, seed)
     assert len(notes) == 1 and "leaked" in notes[0]
@@ -229,7 +229,7 @@ def test_real_samples_from_deepest_label_point(sample_data_dir, case, seed_radiu
     # regression guard on pyradiomics' real cases (measured: lung1 0.83, lung2 0.67, breast1 0.79)
     from scipy import ndimage
 
-    from nbrisk.segment.grow import GrowParams
+    from nbrisk.segmentation.grow import GrowParams
 
     img = sitk.ReadImage(str(sample_data_dir / f"{case}_image.nrrd"))
     label = sitk.ReadImage(str(sample_data_dir / f"{case}_label.nrrd"))

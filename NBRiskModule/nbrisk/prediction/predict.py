@@ -25,6 +25,13 @@ import SimpleITK as sitk
 
 from nbrisk.bundle.format import Bundle, category_text
 from nbrisk.errors import InputError, ModelCompatibilityError
+from nbrisk.features.extract import extract_features
+from nbrisk.features.presets import load_preset
+from nbrisk.bundle.format import load_bundle
+from nbrisk.errors import NBRiskError
+from nbrisk.prediction.report import write_report
+from nbrisk.features.case import load_inputs, phase_refs
+from nbrisk.prediction.report import html_to_pdf
 
 BORDERLINE = 0.05  # |probability - threshold| below this is flagged as uncertain
 MAX_RANGE_WARNINGS = 5
@@ -85,9 +92,6 @@ def _json_ready(obj: Any) -> Any:
 def predict_case(bundle: Bundle, image: sitk.Image, mask: Any, clinical: Mapping[str, Any] | None = None, *,
                  case_id: str = "case", top: int = 10) -> Prediction:
     """Extract ``image``/``mask`` features with the bundle's preset and predict (see module docstring)."""
-    from nbrisk.features.extract import extract_features
-    from nbrisk.features.presets import load_preset
-
     preset = load_preset(bundle.preset_name)
     if preset.sha256 != bundle.preset_sha256:
         raise ModelCompatibilityError(
@@ -317,10 +321,6 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
     result. A missing Chromium only skips the PDF (with the reason in the JSON). ``model_sha256``: refuse a
     bundle file whose SHA-256 differs (see :func:`nbrisk.bundle.format.load_bundle`).
     """
-    from nbrisk.bundle.format import load_bundle
-    from nbrisk.errors import NBRiskError
-    from nbrisk.predict.report import write_report
-
     bundle = load_bundle(model, expected_sha256=model_sha256)
     image, mask, names = _read_inputs(bundle, image_path, mask_path, label, segment, resample_mask)
     first = Path(next(iter(image_path.values())) if isinstance(image_path, Mapping) else image_path)
@@ -336,8 +336,6 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
         report: dict[str, Any] = {"html": "report.html", "pdf": None}
         if pdf:
             try:
-                from nbrisk.predict.report import html_to_pdf
-
                 files["pdf"] = html_to_pdf(files["html"], stage / "report.pdf")  # type: ignore[arg-type]
                 report["pdf"] = "report.pdf"
             except NBRiskError as exc:  # no Chromium, or it failed: keep the HTML, say why in the JSON
@@ -357,32 +355,12 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
 def _read_inputs(bundle: Bundle, image_path: str | Path | Mapping[str, str | Path], mask_path: str | Path,
                  label: int | None, segment: str | None, resample_mask: bool) -> tuple[Any, Any, Any]:
     """Read image(s) and mask as cohort extraction does; return (image or {phase: image}, Mask, file names)."""
-    from nbrisk.features.cohort import load_row_inputs
-    from nbrisk.features.presets import load_preset
-
     preset = load_preset(bundle.preset_name)
-    row: dict[str, Any] = {"case_id": "case", "mask": str(mask_path), "label": "" if label is None else str(label),
-                           "segment": segment or ""}
-    if isinstance(image_path, Mapping):
-        if not preset.phases:
-            if len(image_path) != 1:
-                raise InputError(f"preset {preset.name} is single-phase; give one --image PATH")
-            image_path = next(iter(image_path.values()))
-        else:
-            unknown = sorted(set(image_path) - set(preset.phases))
-            missing = [p for p in preset.phases if p not in image_path]
-            if unknown or missing:
-                raise InputError(f"the model's preset {preset.name} needs --image PHASE=PATH for phases "
-                                 f"{', '.join(preset.phases)} (missing {missing}, unknown {unknown})")
-            row.update({f"image_{p}": str(image_path[p]) for p in preset.phases})
-            image, mask = load_row_inputs(row, preset, resample_mask=resample_mask)
-            return image, mask, {p: Path(image_path[p]).name for p in preset.phases}
-    if preset.phases:
-        raise InputError(f"the model's preset {preset.name} needs one image per phase: "
-                         + " ".join(f"--image {p}=PATH" for p in preset.phases))
-    row["image"] = str(image_path)
-    image, mask = load_row_inputs(row, preset, resample_mask=resample_mask)
-    return image, mask, Path(image_path).name
+    refs = phase_refs(image_path, preset)
+    image, mask = load_inputs(image_path, mask_path, preset, label=label, segment=segment,
+                              resample_mask=resample_mask)
+    names = {p: Path(r).name for p, r in refs.items()}
+    return image, mask, (names if preset.phases else names[""])
 
 
 def _case_id(image_path: Path) -> str:

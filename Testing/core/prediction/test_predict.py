@@ -26,11 +26,11 @@ from nbrisk.cli import main
 from nbrisk.errors import InputError, ModelCompatibilityError
 from nbrisk.io.images import write_image
 from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
-from nbrisk.predict.predict import predict_case, predict_features
-from nbrisk.predict.report import find_chromium, screenshot, write_report
+from nbrisk.prediction.predict import predict_case, predict_features
+from nbrisk.prediction.report import find_chromium, screenshot, write_report
 
 AGE = {"name": "age_months", "type": "float", "unit": "months", "range": [0, 240]}
-ARTIFACTS = Path(os.environ.get("NBRISK_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
+ARTIFACTS = Path(os.environ.get("NBRISK_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +226,7 @@ def test_demo_step_bundles_and_predicts_a_held_out_patient(cohort, phantom_cohor
     ctx = DemoContext(out_dir=tmp_path / "demo", log=logs.append, state={
         "trained": train(x[FEATURES], y, "lr"), "preset": PRESET_NAME, "features_csv": tmp_path / "features.csv",
         "labels": phantom_cohort.parent / "labels.csv"})
-    monkeypatch.setattr("nbrisk.predict.report.find_chromium", lambda: None)  # PDF is covered by the Chromium test
+    monkeypatch.setattr("nbrisk.prediction.report.find_chromium", lambda: None)  # PDF is covered by the Chromium test
     s50_predict.run(ctx)
     b = load_bundle(ctx.state["bundle"], expected_preset_sha256=PRESET_SHA)
     assert b.card["synthetic"] is True and "DEMONSTRATION ONLY" in b.card["intended_use"]

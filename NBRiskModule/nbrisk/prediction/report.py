@@ -26,6 +26,7 @@ import SimpleITK as sitk
 from nbrisk import __version__
 from nbrisk.errors import MissingDependencyError, NBRiskError
 from nbrisk.io.images import atomic_path
+from nbrisk.staging.idrf import Checklist, checklist_view
 
 logger = logging.getLogger(__name__)
 
@@ -209,8 +210,6 @@ def _idrf_section(idrf: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if idrf is None:
         return None
     if idrf.get("format") == "nbrisk-idrf-checklist":
-        from nbrisk.staging.idrf import Checklist, checklist_view
-
         cl = Checklist.from_dict(dict(idrf), "IDRF checklist")
         rows = [{"region": r.region, "label": r.text, "value": r.status.replace("_", " "),
                  "note": "; ".join(t for t in (r.note, r.evidence) if t)} for r in checklist_view(cl)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -252,7 +253,7 @@ def test_wrong_feature_names_are_refused(bundle_copy, table):
         load_bundle(bundle_copy)
     x, y = table
     trained = train(x, y, "lr")
-    trained.feature_names = list(reversed(FEATURES))  # wrong order is wrong names for a column-wise model
+    trained = dataclasses.replace(trained, feature_names=list(reversed(FEATURES)))  # wrong order = wrong names
     with pytest.raises(ModelCompatibilityError, match="fitted on columns that differ"):
         save_bundle(bundle_copy.with_name("bad.nbrisk"), trained, PRESET_NAME, PRESET_SHA)
     assert not bundle_copy.with_name("bad.nbrisk").exists()
@@ -336,7 +337,7 @@ def test_sklearn_inconsistent_version_warning_becomes_a_bundle_warning(bundle_co
 def test_shipped_recipes_bundle_and_predict_identically(recipe, tmp_path):
     modeling = pytest.importorskip("nbrisk.modeling", reason="needs the modeling branch (nbrisk.modeling)")
     from nbrisk.modeling.synthetic import classification_tables, survival_tables
-    from nbrisk.predict.predict import predict_features
+    from nbrisk.prediction.predict import predict_features
 
     rec = modeling.load_recipe(recipe)
     if rec.kind == "classification":
@@ -362,12 +363,22 @@ def test_shipped_recipes_bundle_and_predict_identically(recipe, tmp_path):
     assert pred.contributions and pred.risk_category in {"high", "low"}
 
 
-def test_allow_list_covers_nbrisk_modeling_estimators():
-    modeling = pytest.importorskip("nbrisk.modeling", reason="needs the modeling branch (nbrisk.modeling)")
-    from nbrisk.bundle.safety import ALLOWED
+def test_allow_list_covers_every_nbrisk_estimator_class():
+    """Every estimator class nbrisk.modeling defines (but fit-only samplers) is on the one allow-list."""
+    import inspect
 
-    samplers = {"nbrisk.modeling.pipeline.FoldSafeSMOTE"}  # dropped at export, never in a bundle
-    assert set(modeling.trusted_types()) - samplers <= ALLOWED["ObjectNode"]
+    from sklearn.base import BaseEstimator
+
+    from nbrisk.bundle.safety import ALLOWED
+    from nbrisk.modeling import harmonize, pipeline, radscore, selectors
+    from nbrisk.modeling.trained import NBRISK_ESTIMATORS
+
+    defined = {f"{m.__name__}.{name}" for m in (selectors, radscore, pipeline, harmonize)
+               for name, cls in inspect.getmembers(m, inspect.isclass)
+               if cls.__module__ == m.__name__ and issubclass(cls, BaseEstimator) and not name.startswith("_")
+               and not hasattr(cls, "fit_resample")}
+    assert defined and defined == set(NBRISK_ESTIMATORS)
+    assert NBRISK_ESTIMATORS <= ALLOWED["ObjectNode"]
 
 
 def test_nbrisk_evaluate_reads_the_bundle_back_as_a_trained_model(tmp_path):

@@ -6,7 +6,6 @@ import logging
 
 import pytest
 import SimpleITK as sitk
-
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.features.extract import extract_features
@@ -29,8 +28,8 @@ def mr():
 
 
 def test_single_phase_presets_keep_the_seed_settings_with_exact_counts():
-    for name, base, count in (("bi2025-ct-venous", "bi2025-ct", 14 + 9 * 93), ("zhang2026-ct-venous", "zhang2026-ct",
-                                                                              14 + 14 * 93)):
+    for name, base, count in (("bi2025-ct-venous", "bi2025-ct", 14 + 9 * 93),
+                              ("zhang2026-ct-venous", "zhang2026-ct", 14 + 14 * 93)):
         p, b = load_preset(name), load_preset(base)
         assert p.feature_count == count and p.phases == () and p.phase == "venous" and p.variant_of == base
         assert p.pyradiomics == b.pyradiomics and p.modality == "CT"

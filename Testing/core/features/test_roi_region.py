@@ -16,7 +16,7 @@ import pytest
 import SimpleITK as sitk
 
 from nbrisk.features import preprocess
-from nbrisk.features.cohort import load_row_inputs
+from nbrisk.features.case import load_row_inputs
 from nbrisk.errors import InputError, InputGeometryError
 from nbrisk.features.extract import _margin, extract_features, roi_region
 from nbrisk.io.images import Grid, read_grid, read_image_region, read_mask

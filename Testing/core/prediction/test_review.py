@@ -1,8 +1,8 @@
-"""nbrisk.predict.review: what the panel shows for a prediction and a model card (plain data, no Qt)."""
+"""nbrisk.prediction.review: what the panel shows for a prediction and a model card (plain data, no Qt)."""
 
 from __future__ import annotations
 
-from nbrisk.predict import review
+from nbrisk.prediction import review
 
 PREDICTION = {"case_id": "c1", "probability": 0.2, "score": 0.2, "threshold": 0.45, "predicted_class": "low",
               "positive_class": "high", "risk_category": "below threshold",

@@ -1,4 +1,4 @@
-"""ComBat harmonisation: same numbers as the ComBat authors' neuroCombat, and leakage-free only inside the folds."""
+"""ComBat harmonisation: the numbers of the ComBat authors' neuroCombat; leakage-free only in the folds."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from nbrisk.errors import InputError
 from nbrisk.modeling import cross_validate
 from nbrisk.modeling.harmonize import ComBat, combat_apply, combat_estimates
@@ -50,7 +49,8 @@ def test_combat_matches_neurocombat_on_the_training_data():
     np.testing.assert_allclose(est["delta_star"], ref["estimates"]["delta.star"], rtol=1e-8)
     ref_c = _neurocombat(X, site, covar=y)  # with a preserved covariate (the leaky practice tested below)
     est_c = combat_estimates(X, site, covariates=y)
-    np.testing.assert_allclose(combat_apply(X, site, est_c, covariates=y), ref_c["data"].T, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(combat_apply(X, site, est_c, covariates=y), ref_c["data"].T,
+                               rtol=1e-8, atol=1e-8)
 
 
 def test_combat_step_applies_training_estimates_to_new_cases():
@@ -71,7 +71,8 @@ def test_combat_step_applies_training_estimates_to_new_cases():
 
 
 RECIPE = {"name": "combat-lr", "steps": [{"combat": {"batch": "centre"}}, {"scale": {}},
-                                         {"univariate": {"alpha": 0.05, "max_features": 10, "min_features": 2}},
+                                         {"univariate": {"alpha": 0.05, "max_features": 10,
+                                                         "min_features": 2}},
                                          {"model": {"type": "lr"}}],
           "validation": {"n_splits": 5, "n_repeats": 2}}
 
