@@ -181,7 +181,7 @@ def run_validation(ds: Dataset, recipe: Recipe, keep: list[str] | None = None, s
             if progress:
                 progress((r * k + f) / (reps * k), f"repeat {r + 1}/{reps}, fold {f + 1}/{k}")
             folds[r, te] = f
-            m = _fit(clone(est), ds.X.iloc[tr], ds.y[tr], ds, len(tr))
+            m = fit_quietly(clone(est), ds.X.iloc[tr], ds.y[tr], ds, len(tr))
             if hasattr(m, "best_params_"):
                 best_params.append(m.best_params_)
                 m = m.best_estimator_
@@ -219,7 +219,7 @@ def run_validation(ds: Dataset, recipe: Recipe, keep: list[str] | None = None, s
                        y_train=ds.y if ds.kind == "survival" else None, scheme=scheme, details=details)
 
 
-def _fit(est: Any, X: pd.DataFrame, y: np.ndarray, ds: Dataset, n_train: int) -> Any:
+def fit_quietly(est: Any, X: pd.DataFrame, y: np.ndarray, ds: Dataset, n_train: int) -> Any:
     """Fit one fold's pipeline; numerical failures of tiny folds become a one-line error with the numbers."""
     import warnings
 
@@ -273,7 +273,8 @@ def _fixed_split(ds: Dataset, recipe: Recipe, keep: list[str] | None, test_size:
         if len(np.unique(st)) < 2:
             raise InputError(f"the {name} set of the split has only one class/no events; use more cases")
     nested = recipe.validation.get("scheme") == "nested" and bool(recipe.search)
-    m = make_estimator(recipe, keep, nested, int(recipe.validation["inner_splits"])).fit(ds.X.iloc[tr], ytr)
+    m = fit_quietly(make_estimator(recipe, keep, nested, int(recipe.validation["inner_splits"])), ds.X.iloc[tr], ytr,
+                    ds, len(tr))
     if hasattr(m, "best_estimator_"):
         m = m.best_estimator_
     score, surv = predict_scores(m, ds.X.iloc[te], ds.kind)

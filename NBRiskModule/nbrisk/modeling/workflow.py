@@ -24,7 +24,7 @@ from nbrisk.modeling.validation import Predictions, predict_scores, run_validati
 from nbrisk.modeling.survival import survival_summary
 from nbrisk.modeling.trained import TrainedModel
 from nbrisk.modeling.pipeline import selected_features
-from nbrisk.modeling.validation import make_estimator
+from nbrisk.modeling.validation import fit_quietly, make_estimator
 from nbrisk.errors import ModelCompatibilityError
 from nbrisk.modeling.recipe import ClinicalInput, parse_recipe
 from nbrisk.modeling.metrics import classification_summary
@@ -113,8 +113,8 @@ def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, cli
     if validate and cv_metrics is None:
         preds = run_validation(ds, rec, keep=keep, progress=progress, **scheme)
         metrics = {"scheme": preds.scheme, **headline(preds), **_scalar_details(preds)}
-    est = make_estimator(rec, keep, rec.validation["scheme"] == "nested" and bool(rec.search),
-                         int(rec.validation["inner_splits"])).fit(ds.X, ds.y)
+    est = fit_quietly(make_estimator(rec, keep, rec.validation["scheme"] == "nested" and bool(rec.search),
+                                     int(rec.validation["inner_splits"])), ds.X, ds.y, ds, len(ds.y))
     fitted = getattr(est, "best_estimator_", est)
     rule = rec.threshold_rule
     threshold = training_cut(fitted, ds.X, ds.y, ds.kind, rule, seed=rec.random_state)
