@@ -37,22 +37,28 @@ def add_scheme_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def stderr_progress(label: str) -> Any:
-    """A progress callback (fraction, message) that rewrites one line on stderr, at most every 0.5 s."""
+    """A progress callback (fraction, message) for stderr: one rewritten line on a terminal, else a line
+    every 5 s; ``.done()`` ends it."""
     import sys
     import time
 
-    last = [0.0]
+    tty = sys.stderr.isatty()
+    last = [time.monotonic()]
+    shown = [False]
 
     def report(frac: float, msg: str) -> None:
         now = time.monotonic()
-        if now - last[0] >= 0.5 or frac >= 1:
+        if now - last[0] >= (0.5 if tty else 5.0):
             last[0] = now
-            sys.stderr.write(f"\r{label}: {100 * frac:3.0f}% {msg}\033[K")
+            shown[0] = True
+            line = f"{label}: {100 * frac:3.0f}% {msg}"
+            sys.stderr.write(f"\r{line}\033[K" if tty else line + "\n")
             sys.stderr.flush()
 
     def done() -> None:
-        sys.stderr.write(f"\r{label}: done\033[K\n")
-        sys.stderr.flush()
+        if shown[0]:
+            sys.stderr.write(f"\r{label}: done\033[K\n" if tty else f"{label}: done\n")
+            sys.stderr.flush()
 
     report.done = done  # type: ignore[attr-defined]
     return report
