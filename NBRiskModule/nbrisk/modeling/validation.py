@@ -275,10 +275,13 @@ def _fixed_split(ds: Dataset, recipe: Recipe, keep: list[str] | None, test_size:
     tr = np.flatnonzero(split["set"].to_numpy() == "train")
     te = np.flatnonzero(split["set"].to_numpy() == "test")
     ytr, yte = ds.y[tr], ds.y[te]
-    for name, yy in (("training", ytr), ("test", yte)):
-        st = yy["event"].astype(int) if ds.kind == "survival" else yy
-        if len(np.unique(st)) < 2:
-            raise InputError(f"the {name} set of the split has only one class/no events; use more cases")
+    for name, yy, need in (("training", ytr, 2), ("test", yte, 1)):
+        if ds.kind == "survival":
+            if int(yy["event"].sum()) < need:
+                raise InputError(f"the {name} set of the split ({len(yy)} cases) has {int(yy['event'].sum())} "
+                                 f"event(s), fewer than {need}; use a larger test size or more cases")
+        elif len(np.unique(yy)) < 2:
+            raise InputError(f"the {name} set of the split ({len(yy)} cases) has only one class; use more cases")
     nested = recipe.validation.get("scheme") == "nested" and bool(recipe.search)
     m = fit_quietly(make_estimator(recipe, keep, nested, int(recipe.validation["inner_splits"])), ds.X.iloc[tr], ytr,
                     ds, len(tr))

@@ -111,3 +111,17 @@ def test_nomogram_of_a_fitted_model_has_no_overlaps():
     X["metastasis"] = X["metastasis"].astype(str)
     fig = nomogram_figure(nomogram_axes(tm.pipeline, X[tm.input_columns]))
     assert _overlaps(fig) == []
+
+
+def test_fixed_split_of_16_cases_with_one_censored_case():
+    """train_test_split cannot stratify a single censored case, and a 4-case test set can outlast the
+    training follow-up (IPCW undefined): the split is drawn at random and those metrics are null."""
+    from nbrisk.modeling import cross_validate
+    from nbrisk.modeling.workflow import headline
+
+    f, lab, clin = survival_tables(n=16, p=40, seed=7, median_months=6)
+    lab = lab.assign(event=[1] * 15 + [0])
+    preds, _, _ = cross_validate(f, lab, "bi2025-cox-nomogram", clin, scheme="fixed_split", test_size=0.25)
+    m = headline(preds)
+    assert len(preds.y) == 4 and m["n_events"] == int(preds.y["event"].sum())
+    assert m["c_index"] is None or np.isnan(m["c_index"]) or 0 <= m["c_index"] <= 1
