@@ -234,6 +234,16 @@ def feature_count(params: dict[str, Any], include_shape: bool = True) -> int:
     return total
 
 
+def single_phase_variants(name: str) -> list[tuple[str, str]]:
+    """(preset, phase) of the shipped single-phase variants of a multi-phase preset (e.g. bi2025-ct-venous)."""
+    out = []
+    for n in available_presets():
+        p = _parse(*_preset_text(n))
+        if p.variant_of == name:
+            out.append((p.name, p.phase))
+    return out
+
+
 def phase_refs(image: Any, preset: Preset | None) -> dict[str, Any]:
     """``{phase: image}`` in the preset's phase order (``{"": image}`` for a single-phase preset), checked.
 
@@ -244,11 +254,10 @@ def phase_refs(image: Any, preset: Preset | None) -> dict[str, Any]:
     name = getattr(preset, "name", "")
     if not isinstance(image, Mapping):
         if phases:
-            single = [n for n in available_presets() if load_preset(n).variant_of == name]
+            single = single_phase_variants(name)
             raise InputError(f"preset {name} needs one image per phase: "
                              + " ".join(f"--image {p}=PATH" for p in phases)
-                             + (f"; or use {single[0]} for a single {load_preset(single[0]).phase} image"
-                                if single else ""))
+                             + (f"; or use {single[0][0]} for a single {single[0][1]} image" if single else ""))
         return {"": image}
     if not phases:
         if len(image) == 1:
