@@ -74,3 +74,11 @@ def test_stage_from_checklist_and_metastases():
     assert res.stage.stage == "L1" and res.risk.classified
     with pytest.raises(nbrisk.InputError, match="name the sites"):
         nbrisk.stage(cl, metastases=True, age_months=30)
+
+
+def test_cli_help_does_not_load_the_model_or_feature_stack():
+    """``nbrisk --help`` builds every verb's parser; verbs load scikit-learn/pyradiomics only when they run."""
+    code = ("import sys; from nbrisk.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('sklearn', 'radiomics', 'imblearn', 'skops') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

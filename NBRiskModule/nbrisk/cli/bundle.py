@@ -7,7 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-from nbrisk.bundle.card import card_lines
 from nbrisk.errors import InputError, MissingDependencyError
 
 COMMAND = "bundle"
@@ -41,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    from nbrisk.bundle.card import card_lines
     from nbrisk.bundle.format import MODEL, read_verified, version_drift
     from nbrisk.bundle.safety import audit_skops, sha256_bytes
 

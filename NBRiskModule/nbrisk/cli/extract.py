@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from nbrisk.cli._args import parse_phase_images
 from nbrisk.errors import InputError
 
 COMMAND = "extract"
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_single(args: argparse.Namespace, preset) -> int:
     import warnings
 
-    from nbrisk.features.case import load_inputs, parse_phase_images
+    from nbrisk.features.case import load_inputs
     from nbrisk.features.cohort import provenance, sidecar_paths, write_features_csv
     from nbrisk.features.extract import extract_features
     from nbrisk.io.images import atomic_path

@@ -56,7 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "for lesions under 1 cm use about half the lesion radius: smaller values also "
                         "shrink the opening and smoothing scales")
     p.add_argument("--out", type=Path, required=True,
-                   help="output mask (.nrrd, .nii.gz, .mha), on the image grid")
+                   help="output mask (.nrrd, .nii.gz, .mha), on the image grid; .dcm writes a DICOM SEG that "
+                        "references the image's DICOM series (--image must be a DICOM series folder)")
+    p.add_argument("--new-dicom-references", action="store_true",
+                   help="with --out .dcm and a non-DICOM image: write the SEG in a new study with new UIDs "
+                        "(it then references no image on any PACS)")
 
 
 Triple = tuple[float, float, float]
@@ -73,6 +77,24 @@ def _ijk_points(image: object, triples: list[Triple], what: str) -> list[Triple]
     return out
 
 
+def _dicom_target(args: argparse.Namespace, image: object) -> object | None:
+    """The DicomSource a ``.dcm`` output references (None for other outputs); refuse a non-DICOM image."""
+    if args.out.suffix.lower() != ".dcm":
+        if args.new_dicom_references:
+            raise InputError(f"{args.out}: --new-dicom-references needs a .dcm output (a DICOM SEG)")
+        return None
+    from nbrisk.io.dicom_source import dicom_source, new_dicom_source
+
+    source = dicom_source(args.image, image)  # type: ignore[arg-type]
+    if source is not None:
+        return source
+    if not args.new_dicom_references:
+        raise InputError(f"{args.image}: not a DICOM series, so {args.out} cannot be a DICOM SEG referencing "
+                         "it; give the DICOM series folder as --image, write .nrrd/.nii.gz instead, or pass "
+                         "--new-dicom-references")
+    return new_dicom_source(image)
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import SimpleITK as sitk
@@ -81,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from nbrisk.segmentation.grow import GrowParams, grow_from_seeds
 
     image = read_image(args.image)
+    source = _dicom_target(args, image)
     seeds = list(args.seed_lps) + _ijk_points(image, args.seed_ijk, "tumour seed")
     background = list(args.background_lps) + _ijk_points(image, args.background_ijk, "background seed")
     if not seeds:
@@ -92,7 +115,13 @@ def run(args: argparse.Namespace) -> int:
         params = GrowParams.for_seed_radius(args.seed_radius)
     mask = grow_from_seeds(image, seeds, background, args.box_lps, slice_2d=args.slice_2d,
                            modality=args.modality, params=params)
-    write_image(mask, args.out)
+    if source is None:
+        write_image(mask, args.out)
+    else:
+        from nbrisk.io.dicom_seg import write_dicom_seg
+
+        write_dicom_seg(mask, source, args.out, algorithm_type="SEMIAUTOMATIC",
+                        algorithm_name="NBRisk seeded region growing")
     n = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
     ml = n * float(np.prod(image.GetSpacing())) / 1000.0
     print(f"wrote {args.out}: {n} voxels, {ml:.2f} ml "

@@ -7,7 +7,7 @@ The single-case loader that ``extract``, ``predict`` and the reader study share 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,24 +23,6 @@ ImageRef = str | Path | sitk.Image
 
 def _source(ref: ImageRef) -> str:
     return "<image>" if isinstance(ref, sitk.Image) else str(ref)
-
-
-def parse_phase_images(items: Sequence[str]) -> str | dict[str, str]:
-    """Parse image arguments: one ``PATH``, or ``PHASE=PATH`` items (each phase once).
-
-    One item naming an existing file is a path even if its name holds ``=``.
-    """
-    if len(items) == 1 and ("=" not in items[0] or Path(items[0]).exists()):
-        return items[0]
-    out: dict[str, str] = {}
-    for item in items:
-        phase, sep, path = item.partition("=")
-        if not sep or not phase.strip() or not path.strip():
-            raise InputError(f"--image {item!r}: give one PATH, or PHASE=PATH for each phase (e.g. venous=v.nrrd)")
-        if phase.strip() in out:
-            raise InputError(f"--image {phase.strip()} given twice; give each phase once")
-        out[phase.strip()] = path.strip()
-    return out
 
 
 def load_inputs(image: ImageRef | Mapping[str, ImageRef], mask: str | Path | sitk.Image, preset: Preset | None = None,

@@ -2,7 +2,7 @@
 
 Images: NRRD, NIfTI (.nii/.nii.gz), MHA/MHD, or a folder holding one DICOM series (sorted by slice
 position; missing slices and uneven spacing are refused). Masks: label maps in the same formats, Slicer
-``.seg.nrrd`` segmentations (segment chosen by name or label value) and DICOM SEG objects.
+``.seg.nrrd`` segmentations (segment chosen by name or label value) and DICOM SEG objects (read with pydicom alone).
 All geometry is SimpleITK's: physical points in LPS millimetres.
 
 Every problem a user can cause is an :class:`~nbrisk.errors.InputError` with a one-line message that
@@ -24,6 +24,7 @@ import SimpleITK as sitk
 
 from nbrisk.errors import InputError, InputGeometryError
 from nbrisk.io import nrrd_block
+from nbrisk.io.dicom_source import remember, source_from_headers
 from nbrisk.io.grid import Grid  # re-exported: grids are part of this module's API
 from nbrisk.io.segfiles import is_dicom_seg, read_dicom_seg, read_slicer_seg
 
@@ -179,23 +180,42 @@ def _read_dicom_series(folder: Path) -> sitk.Image:
             f"{folder}: holds {len(ids)} DICOM series ({', '.join(ids[:3])}...); put each series in its own folder"
         )
     files = list(reader.GetGDCMSeriesFileNames(str(folder), ids[0]))
-    _check_slice_positions(folder, files)
+    headers = _check_slice_positions(folder, files)
     reader.SetFileNames(files)
     try:
-        return reader.Execute()
+        image = reader.Execute()
     except RuntimeError as exc:
         raise InputError(f"{folder}: cannot read DICOM series ({str(exc).strip()[:120]})") from None
+    _remember_source(folder, files, headers, image)
+    return image
 
 
-def _check_slice_positions(folder: Path, files: list[str]) -> None:
+def _remember_source(folder: Path, files: list[str], headers: list, image: sitk.Image) -> None:
+    """Keep the series' UIDs (see :mod:`nbrisk.io.dicom_source`); a series lacking them still reads as an
+    image, and only a DICOM SEG/SR export of it is refused (with the reason) later."""
+    if len(headers) != len(files):
+        return
+    try:
+        remember(source_from_headers(folder, files, headers, image))
+    except InputError as exc:
+        logger.debug("no DICOM source references for %s: %s", folder, exc)
+
+
+def _check_slice_positions(folder: Path, files: list[str]) -> list:
+    """Refuse duplicate, missing or unevenly spaced slices; return the files' headers (pydicom datasets)."""
     import pydicom
 
-    if len(files) < 2:
-        return
+    if len(files) < 2:  # one slice: nothing to check; its header only serves the source references
+        try:
+            return [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
+        except Exception:  # the image reader reports a broken file itself
+            return []
+    headers = []
     positions, normal = [], None
     for f in files:
         try:
             ds = pydicom.dcmread(f, stop_before_pixels=True)
+            headers.append(ds)
             ipp = np.array([float(v) for v in ds.ImagePositionPatient])
             if normal is None:
                 iop = np.array([float(v) for v in ds.ImageOrientationPatient])
@@ -215,6 +235,7 @@ def _check_slice_positions(folder: Path, files: list[str]) -> None:
         else:
             what = f"uneven slice spacing ({gaps[worst]:.3f} mm vs median {med:.3f} mm)"
         raise InputError(f"{folder}: {what}; export the complete series with regular spacing")
+    return headers
 
 
 # ---------------------------------------------------------------------------------------------- masks
@@ -427,8 +448,11 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
 
 
 def write_image(image: sitk.Image, path: str | Path, compress: bool = True) -> Path:
-    """Write an image atomically (NRRD/NIfTI/MHA by suffix)."""
+    """Write an image atomically (NRRD/NIfTI/MHA by suffix); ``.dcm`` is refused (see nbrisk.io.dicom_seg)."""
     path = Path(path)
+    if path.suffix.lower() == ".dcm":  # ITK would write a Secondary Capture image, which no viewer takes as a mask
+        raise InputError(f"{path}: NBRisk writes masks as DICOM only as a DICOM SEG of a DICOM series; write "
+                         ".nrrd/.nii.gz, or a SEG with nbrisk.io.dicom_seg.write_dicom_seg")
     with atomic_path(path) as tmp, keep_locale():
         sitk.WriteImage(image, str(tmp), compress)
     return path

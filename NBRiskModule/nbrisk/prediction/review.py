@@ -94,8 +94,34 @@ def _warnings(raw: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
-def prediction_view(prediction: Mapping[str, Any], top: int = 8) -> PredictionView:
-    """Turn a ``prediction.json`` dict into what the panel shows."""
+def _is_code(value: Any) -> bool:
+    """True for class labels that are codes (0/1, True/False, "1"), not names a reader understands."""
+    text = str(value).strip().lower()
+    return isinstance(value, bool | int | float) or text.lstrip("-").replace(".", "", 1).isdigit() or \
+        text in ("true", "false")
+
+
+def class_names(card: Mapping[str, Any]) -> dict[str, str]:
+    """``{str(class): display name}`` from a model card: its ``class_names``, else named classes as they are,
+    else coded classes (0/1) named by the card's risk labels ("high risk" for the positive class)."""
+    model = card.get("model") or {}
+    names = {str(k): str(v) for k, v in (model.get("class_names") or card.get("class_names") or {}).items()}
+    labels = card.get("risk_labels") or {}
+    positive = model.get("positive_class")
+    for value in model.get("classes") or []:
+        if str(value) in names:
+            continue
+        if not _is_code(value):
+            names[str(value)] = str(value)
+            continue
+        level = "high" if str(value) == str(positive) else "low"
+        names[str(value)] = f"{labels.get(level, level)} risk"
+    return names
+
+
+def prediction_view(prediction: Mapping[str, Any], top: int = 8,
+                    names: Mapping[str, str] | None = None) -> PredictionView:
+    """Turn a ``prediction.json`` dict into what the panel shows (``names``: from :func:`class_names`)."""
     probability = _first(prediction, "probability", "risk_score", "score")
     probability = float(probability) if probability is not None else None
     threshold = _first(prediction, "threshold")
@@ -112,7 +138,14 @@ def prediction_view(prediction: Mapping[str, Any], top: int = 8) -> PredictionVi
                                           "feature_contributions"), top)
     warnings = _warnings(_first(prediction, "warnings", default=[]))
     score_text = "-" if probability is None else f"{probability:.2f}"
-    class_text = "-" if label is None else str(label)
+    if label is None:
+        class_text = "-"
+    elif names and str(label) in names:
+        class_text = names[str(label)]
+    elif _is_code(label) and category:  # no card at hand: a coded class is named by its risk category
+        class_text = f"{category} risk"
+    else:
+        class_text = str(label)
     threshold_text = "-" if threshold is None else f"{float(threshold):.2f}"
     rows = [("Probability", score_text), ("Predicted class", class_text), ("Threshold", threshold_text),
             ("Risk category", str(category) or "-")]

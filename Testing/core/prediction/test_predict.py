@@ -254,7 +254,7 @@ def test_cli_predict_with_real_pyradiomics_features(phantom_cohort, holdout, tmp
     names = ["original_firstorder_Mean", "original_firstorder_90Percentile", "original_glcm_Contrast",
              "original_firstorder_Entropy", "original_shape_MeshVolume"]
     trained = train(table[names], labels, "lr")
-    trained.feature_names = names
+    trained = dataclasses.replace(trained, feature_names=names)
     path = save_bundle(tmp_path / "real.nbrisk", trained, preset.name, preset.sha256,
                        training_features=table[names], training_labels=labels)
     for cls in (0, 1):

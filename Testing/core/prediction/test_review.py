@@ -53,3 +53,19 @@ def test_clinical_fields_come_from_the_card() -> None:
     assert (age.label, age.low, age.high) == ("age_months (months)", 0.0, 216.0)
     assert mycn.choices == ("amplified", "not_amplified") and ferritin.name == "ferritin"
     assert review.clinical_fields({}) == []
+
+
+def test_classes_are_shown_by_name_never_as_a_code() -> None:
+    """Issue 16: the panel showed the predicted class as "1"; names come from the model card."""
+    coded = {"model": {"classes": [0, 1], "positive_class": 1}, "risk_labels": {"high": "INRG high"}}
+    assert review.class_names(coded) == {"0": "low risk", "1": "INRG high risk"}
+    named = {"model": {"classes": ["ganglioneuroblastoma", "neuroblastoma"], "positive_class": "neuroblastoma"}}
+    assert review.class_names(named) == {"ganglioneuroblastoma": "ganglioneuroblastoma",
+                                         "neuroblastoma": "neuroblastoma"}
+    explicit = {"model": {"classes": [0, 1], "positive_class": 1, "class_names": {"1": "surgical risk"}}}
+    assert review.class_names(explicit)["1"] == "surgical risk"
+    prediction = {"probability": 0.8, "threshold": 0.5, "predicted_class": 1, "positive_class": 1,
+                  "risk_category": "high"}
+    assert review.prediction_view(prediction, names=review.class_names(coded)).class_text == "INRG high risk"
+    assert review.prediction_view(prediction).class_text == "high risk"   # no card at hand (reopened scene)
+    assert "class=high risk" in review.prediction_view(prediction).slice_text
