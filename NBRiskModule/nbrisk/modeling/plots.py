@@ -1,6 +1,6 @@
 """Figures of a validation or evaluation run, each written as PNG and SVG (matplotlib, no pyplot state).
 
-ROC with the DeLong CI, calibration with Hosmer–Lemeshow, decision curve, Kaplan–Meier by risk group
+ROC (DeLong CI for a test set; the per-repeat mean and corrected CI for CV), calibration with Hosmer–Lemeshow, decision curve, Kaplan–Meier by risk group
 with the log-rank p, time-dependent AUC, survival calibration, and a nomogram drawn here (points per
 predictor, total points → 6/12/24-month PFS).
 """
@@ -25,12 +25,15 @@ def save(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
-def roc(y: Any, p: Any, out_dir: Path, title: str = "ROC") -> list[Path]:
+def roc(y: Any, p: Any, out_dir: Path, title: str = "ROC", label: str | None = None) -> list[Path]:
+    """ROC curve; the legend gives the DeLong CI (one test set) unless ``label`` says otherwise (CV)."""
     fpr, tpr, _ = M.roc_points(y, p)
-    auc, _, lo, hi = M.delong_auc(y, p)
+    if label is None:
+        auc, _, lo, hi = M.delong_auc(y, p)
+        label = f"AUC {auc:.3f} (95% CI {lo:.3f}–{hi:.3f}, DeLong)"
     fig = Figure(figsize=(4.5, 4.5))
     ax = fig.add_subplot()
-    ax.plot(fpr, tpr, lw=2, label=f"AUC {auc:.3f} (95% CI {lo:.3f}–{hi:.3f})")
+    ax.plot(fpr, tpr, lw=2, label=label)
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
     ax.set(xlabel="1 − specificity", ylabel="sensitivity", title=title, xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right", fontsize=8)

@@ -216,7 +216,11 @@ def _write_files(preds: Predictions, metrics: dict[str, Any], d: Path, trained: 
         table["label"] = preds.y
         metrics["calibration_curve"] = calibration(preds.y, preds.score)
         metrics["decision_curve"] = decision_curve(preds.y, preds.score, np.arange(0.05, 0.951, 0.05))
-        plots.roc(preds.y, preds.score, d)
+        label = None
+        if "auc_pooled" in metrics:
+            label = (f"pooled OOF curve, AUC {metrics['auc_pooled']:.3f}\nper-repeat mean AUC {metrics['auc']:.3f} "
+                     f"(95% CI {metrics['auc_ci_low']:.3f}–{metrics['auc_ci_high']:.3f}, corrected t)")
+        plots.roc(preds.y, preds.score, d, label=label)
         plots.calibration(preds.y, preds.score, d)
         plots.decision_curve(preds.y, preds.score, d)
     else:
