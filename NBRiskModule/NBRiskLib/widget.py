@@ -25,6 +25,7 @@ from slicer.util import VTKObservationMixin
 from NBRiskLib import dependencies
 from NBRiskLib.idrf_view import IdrfSection
 from NBRiskLib.parameter_node import NBRiskParameterNode
+from NBRiskLib.protocols import JobRunner, PanelLogic
 from NBRiskLib.runner import CliRunner
 from NBRiskLib.study_view import StudySection
 
@@ -47,7 +48,7 @@ from NBRiskLib.study_view import path_or_none as _path  # noqa: E402
 class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
     """Owns the loaded .ui (``uiWidget``/``ui``), the parameter node binding and the running job."""
 
-    def __init__(self, uiPath, logic, runner: CliRunner | None = None, requirementsPath=None) -> None:
+    def __init__(self, uiPath, logic: PanelLogic, runner: JobRunner | None = None, requirementsPath=None) -> None:
         VTKObservationMixin.__init__(self)
         self.uiWidget = slicer.util.loadUI(str(uiPath))
         self.ui = slicer.util.childWidgetVariables(self.uiWidget)

@@ -78,7 +78,7 @@ def extract(image: Images, mask: str | Path | sitk.Image, preset: str | Path | P
     return extract_features(img, m.image, p, engine=engine, jobs=jobs, whole=m.whole)
 
 
-def extract_cohort(manifest: str | Path, preset: str | Path | Preset, out: str | Path, *, jobs: int = 1,
+def extract_cohort(manifest: str | Path, preset: str | Preset, out: str | Path, *, jobs: int = 1,
                    resume: bool = True, engine: str = "nbrisk", resample_mask: bool = False,
                    progress: Callable[[int, int, str], None] | None = None) -> CohortResult:
     """Extract every case of a manifest CSV (``case_id, image, mask[, label, segment, reader]``) into ``out``.

@@ -302,12 +302,12 @@ def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
     if list(card["input_columns"][: len(card["feature_names"])]) != list(card["feature_names"]):
         raise ModelCompatibilityError(f"{path}: input_columns do not start with feature_names; re-export it")
     reference = json.loads(members.get(REFERENCE, b"{}") or b"{}")
-    warnings = version_drift(card.get("versions", {})) + sklearn_warnings
-    for w in warnings:
-        logger.warning("%s: %s", path.name, w)
-    if warnings and strict_versions:
-        raise ModelCompatibilityError(f"{path}: {warnings[0]}")
-    bundle = Bundle(card=card, pipeline=pipeline, reference=reference, warnings=tuple(warnings), path=path,
+    drift = version_drift(card.get("versions", {})) + sklearn_warnings
+    for msg in drift:
+        logger.warning("%s: %s", path.name, msg)
+    if drift and strict_versions:
+        raise ModelCompatibilityError(f"{path}: {drift[0]}")
+    bundle = Bundle(card=card, pipeline=pipeline, reference=reference, warnings=tuple(drift), path=path,
                     file_sha256=digest)
     bundle.check_extraction(expected_preset_sha256, expected_feature_names)
     return bundle

@@ -28,7 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     coh.add_argument("--no-resume", action="store_true", help="recompute cases already in --out")
     coh.add_argument("--executor", choices=("local", "dask"), default="local")
     coh.add_argument("--scheduler", help="dask scheduler address (default: a local cluster of -j workers)")
-    p.add_argument("--preset", required=True, help="preset name (see `nbrisk presets`) or YAML file")
+    p.add_argument("--preset", required=True,
+                   help="preset name (see `nbrisk presets`; ibsi1-*/ibsi2-* presets select --mode ibsi) "
+                        "or YAML file")
+    p.add_argument("--mode", choices=("pyradiomics", "ibsi"), default=None,
+                   help="pyradiomics (default: pyradiomics-equal features) or ibsi (IBSI-1 processing and "
+                        "features, tagged with IBSI codes; docs/ibsi.md)")
     p.add_argument("--out", type=Path, required=True, help="output features CSV")
     p.add_argument("--resample-mask", action="store_true",
                    help="resample a mask on another grid onto the image grid (nearest neighbour)")
@@ -37,9 +42,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nbrisk.cli.extract_ibsi import is_ibsi_preset
     from nbrisk.features.cohort import _quiet_radiomics
     from nbrisk.features.presets import load_preset
 
+    if args.mode == "ibsi" or (args.mode is None and is_ibsi_preset(str(args.preset))):
+        from nbrisk.cli import extract_ibsi as ibsi_run
+
+        return ibsi_run.run(args)
     _quiet_radiomics()
     preset = load_preset(args.preset)
     if args.out.suffix.lower() != ".csv":

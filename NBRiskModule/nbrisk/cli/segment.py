@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from nbrisk.io.dicom_seg import write_dicom_seg
 
-        write_dicom_seg(mask, source, args.out, algorithm_type="SEMIAUTOMATIC",
+        write_dicom_seg(mask, source, args.out, algorithm_type="SEMIAUTOMATIC",  # type: ignore[arg-type]
                         algorithm_name="NBRisk seeded region growing")
     n = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
     ml = n * float(np.prod(image.GetSpacing())) / 1000.0

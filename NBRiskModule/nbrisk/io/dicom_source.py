@@ -10,6 +10,8 @@ are not DICOM series); :func:`new_dicom_source` makes fresh references for an im
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -114,7 +116,7 @@ def dicom_source(path: str | Path, image: sitk.Image | None = None) -> DicomSour
 
 
 def dicom_source_from_files(
-    files: list[str | Path], image: sitk.Image | None = None, *, where: Path | None = None
+    files: Sequence[str | Path], image: sitk.Image | None = None, *, where: Path | None = None
 ) -> DicomSource:
     """The :class:`DicomSource` of one image series given as files (e.g. the files Slicer's DICOM database
     lists for a loaded series); files that are not DICOM images are skipped, two series are refused."""

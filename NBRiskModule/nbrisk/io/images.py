@@ -83,9 +83,9 @@ def read_image_region(path: str | Path, index: tuple[int, int, int], size: tuple
     if name.endswith(".nrrd") and not name.endswith(".seg.nrrd"):
         grid = grid or read_grid(p)
         block = nrrd_block.read_block(p, list(index), list(size)) if grid is not None else None
-        if block is not None:  # on the file's grid, as ITK would place the block
+        if block is not None and grid is not None:  # on the file's grid, as ITK would place the block
             img = grid.apply(sitk.GetImageFromArray(block))
-            img.SetOrigin(grid.TransformContinuousIndexToPhysicalPoint([float(v) for v in index]))
+            img.SetOrigin(grid.TransformContinuousIndexToPhysicalPoint(tuple(float(v) for v in index)))
             return _check_finite(img, p)
     return _check_finite(read_sitk(p, "image", (index, size)), p)
 
@@ -327,7 +327,7 @@ def _distinct(arr: np.ndarray, slab_voxels: int = 1 << 20) -> list:
 
 
 # ------------------------------------------------------------------------------------------- geometry
-def geometry_difference(a: sitk.Image, b: sitk.Image, tol: float = GEOMETRY_TOLERANCE) -> str | None:
+def geometry_difference(a: sitk.Image | Grid, b: sitk.Image | Grid, tol: float = GEOMETRY_TOLERANCE) -> str | None:
     """Return a description of the first differing grid field (size, spacing, origin, direction) or None."""
     if a.GetSize() != b.GetSize():
         return f"size differs ({a.GetSize()} vs {b.GetSize()})"

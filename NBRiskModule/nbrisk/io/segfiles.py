@@ -214,7 +214,7 @@ def _dicom_seg_on_reference(p: Path, seg: Any, num: int, reference: sitk.Image |
             raise InputGeometryError(f"{p}: DICOM SEG frames are not on the image's in-plane grid; re-export "
                                      "the SEG from this series")
         pos = [float(v) for v in _group(fg, shared, "PlanePositionSequence").ImagePositionPatient]
-        idx = np.array(reference.TransformPhysicalPointToContinuousIndex(pos))
+        idx = np.array(reference.TransformPhysicalPointToContinuousIndex(tuple(pos)))
         if np.abs(idx - np.round(idx)).max() > 0.01:
             raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} is off the image's voxel grid; "
                                      "re-export the SEG")

@@ -379,7 +379,7 @@ def read_dicom_sr(path: str | Path) -> tuple[SrContent, SrReferences]:
                         C.ALGORITHM_NAME: "model_name",
                         C.ALGORITHM_VERSION: "model_version",
                         C.ALGORITHM_PARAMETERS: "model_sha256",
-                    }[_name(mod)]
+                    }[_name(mod)]  # type: ignore[index]
                     values[key] = str(mod.TextValue).removeprefix("SHA-256 ")
             elif name == C.PREDICTED_CLASS:
                 values["predicted_class"] = str(item.TextValue)

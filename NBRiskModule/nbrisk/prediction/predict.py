@@ -121,8 +121,8 @@ def predict_features(bundle: Bundle, features: Mapping[str, float], clinical: Ma
         raise InputError(f"feature/clinical value(s) missing or NaN: {', '.join(bad[:5])}; check the ROI and inputs")
     flags = _range_flags(bundle, x.iloc[0], warnings)
     if bundle.kind == "classification":
-        probability: float | None = float(bundle.predict_proba(x)[0])
-        score = float(probability)
+        score = float(bundle.predict_proba(x)[0])
+        probability: float | None = score
     else:
         probability = None
         score = float(np.ravel(bundle.pipeline.predict(bundle.model_input(x)))[0])

@@ -25,9 +25,8 @@ class Evidence:
         if not d or (d.get("slice") is None and not d.get("point_lps")):
             return None
         pt = d.get("point_lps")
-        return cls(
-            None if d.get("slice") is None else int(d["slice"]), tuple(float(v) for v in pt) if pt else None
-        )  # type: ignore[arg-type]
+        point = (float(pt[0]), float(pt[1]), float(pt[2])) if pt else None
+        return cls(None if d.get("slice") is None else int(d["slice"]), point)
 
     def text(self) -> str:
         parts = []

@@ -132,6 +132,8 @@ def hints_from_masks(masks: dict[str, sitk.Image], tumour: str | None = None) ->
         c = Crop.of(sitk.GetArrayViewFromImage(ref) > 0)
         if c is not None:
             crops[k] = c
+    if ref is None:
+        raise InputError("no structure mask given; segment at least the tumour and one structure")
     return _on_grid(_hints(crops, ref, tumour), next(iter(masks.values())))
 
 

@@ -319,7 +319,7 @@ def risk_group(
     A group is returned only when every table row consistent with the known inputs gives the same
     letter; otherwise the result is "unclassifiable" with the inputs that would decide it.
     """
-    inputs = {
+    inputs: dict[str, Any] = {
         "stage": parse_value("stage", stage),
         "age_months": None if age_months is None else float(age_months),
         "histology": parse_value("histology", histology),
