@@ -170,7 +170,7 @@ def nomogram_figure(nomo: dict[str, Any]) -> Figure:
 
 def _thin_labels(fig: Figure, rows: list[list[Any]], pad_px: float = 2.0) -> None:
     """Hide tick labels whose rendered boxes would overlap a kept one (ends first, then left to right)."""
-    renderer = fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # an Agg canvas (nomogram_figure)
     for name, *texts in rows:
         if not texts:
             continue

@@ -32,7 +32,7 @@ def cut_from_scores(y: Any, score: Any, rule: ThresholdRule) -> float:
     if rule.rule == "median_risk":
         return float(np.median(score))
     y = np.asarray(y).astype(int)
-    if rule.rule == "youden" or len(np.unique(y)) < 2:
+    if rule.rule == "youden" or len(np.unique(y)) < 2 or rule.target is None:
         return youden_threshold(y, score)
     if rule.rule == "sensitivity":  # the highest cut still reaching the target sensitivity
         pos = np.sort(score[y == 1])[::-1]

@@ -249,11 +249,11 @@ def make_split(ds: Dataset, test_size: float, seed: int) -> pd.DataFrame:
     from sklearn.model_selection import train_test_split
 
     ts: float | int = int(test_size) if test_size >= 1 else float(test_size)
-    strata = _strata(ds)
-    counts = np.bincount(strata, minlength=2)
+    strata: np.ndarray | None = _strata(ds)
+    counts = np.bincount(_strata(ds), minlength=2)
     if counts.min() < 2:
         if ds.kind == "classification":
-            raise InputError(f"only {counts.min()} case(s) of the smaller class among {len(strata)}: a train/test "
+            raise InputError(f"only {counts.min()} case(s) of the smaller class among {len(ds.y)}: a train/test "
                              "split needs at least 2 of each class; add cases")
         strata = None  # e.g. a single censored case: split the events at random
     tr, te = train_test_split(np.arange(len(ds.y)), test_size=ts, stratify=strata, random_state=seed)

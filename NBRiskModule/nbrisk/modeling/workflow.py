@@ -175,7 +175,8 @@ def compare_cv(a: Predictions, b: Predictions) -> dict[str, Any]:
 
     DeLong's test assumes one independent test set; on repeated CV its p values are far too small.
     """
-    if a.case_ids != b.case_ids or not np.array_equal(a.details.get("folds"), b.details.get("folds")):
+    fa, fb = a.details.get("folds"), b.details.get("folds")
+    if a.case_ids != b.case_ids or fa is None or fb is None or not np.array_equal(fa, fb):
         raise InputError("the two recipes were not validated on the same folds; run both with the same "
                          "folds/repeats (cv --compare does this)")
     key = "auc" if a.kind == "classification" else "c_index"
