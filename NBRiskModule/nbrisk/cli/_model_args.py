@@ -36,35 +36,15 @@ def add_scheme_arguments(p: argparse.ArgumentParser) -> None:
                    help="fixed split: reuse this case_id,set CSV if it exists (a new split is saved as split.csv)")
 
 
-def stderr_progress(label: str) -> Any:
-    """A progress callback (fraction, message) for stderr: one rewritten line on a terminal, else a line
-    every 5 s; ``.done()`` ends it."""
-    import sys
-    import time
-
-    tty = sys.stderr.isatty()
-    last = [time.monotonic()]
-    shown = [False]
-
-    def report(frac: float, msg: str) -> None:
-        now = time.monotonic()
-        if now - last[0] >= (0.5 if tty else 5.0):
-            last[0] = now
-            shown[0] = True
-            line = f"{label}: {100 * frac:3.0f}% {msg}"
-            sys.stderr.write(f"\r{line}\033[K" if tty else line + "\n")
-            sys.stderr.flush()
-
-    def done() -> None:
-        if shown[0]:
-            sys.stderr.write(f"\r{label}: done\033[K\n" if tty else f"{label}: done\n")
-            sys.stderr.flush()
-
-    report.done = done  # type: ignore[attr-defined]
-    return report
-
-
 def scheme_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    if args.folds is not None and args.folds < 2:
+        raise InputError(f"--folds {args.folds}: k-fold cross-validation needs at least 2 folds; "
+                         "give --folds 2 or more")
+    if args.repeats is not None and args.repeats < 1:
+        raise InputError(f"--repeats {args.repeats}: give 1 or more repeats")
+    size = args.test_size
+    if size is not None and not (0 < size < 1 or size >= 1 and size.is_integer()):
+        raise InputError(f"--test-size {args.test_size:g}: give a fraction between 0 and 1 or a whole case count")
     return {k: v for k, v in {"scheme": args.scheme, "n_splits": args.folds, "n_repeats": args.repeats,
                               "test_size": args.test_size, "split_file": args.split_file}.items() if v is not None}
 
@@ -80,7 +60,7 @@ def read_keep(path: Path | None) -> list[str] | None:
 
         df = pd.read_csv(path)
         if "feature" not in df.columns:
-            raise InputError(f"{path}: a kept-feature CSV needs a 'feature' column")
+            raise InputError(f"{path}: a kept-feature CSV needs a 'feature' column; add one")
         if "kept" in df.columns:
             df = df[df["kept"].astype(bool)]
         names = [str(x) for x in df["feature"]]
@@ -88,7 +68,7 @@ def read_keep(path: Path | None) -> list[str] | None:
         names = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
         names = [n for n in names if n and not n.startswith("#")]
     if not names:
-        raise InputError(f"{path}: the kept-feature list is empty")
+        raise InputError(f"{path}: the kept-feature list is empty; give one feature name per line")
     return names
 
 

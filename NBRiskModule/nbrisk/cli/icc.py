@@ -58,6 +58,9 @@ def read_feature_tables(paths: list[Path], readers: str | None) -> tuple[object,
     for path in paths:
         if not path.is_file():
             raise InputError(f"{path}: feature table not found; check the path")
+        from nbrisk.io.csvcheck import check_delimiter
+
+        check_delimiter(path, "feature table")
         try:
             tables.append(pd.read_csv(path, dtype={"case_id": str, "reader": str}))
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

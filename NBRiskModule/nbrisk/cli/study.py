@@ -85,12 +85,27 @@ def _perturb(args: argparse.Namespace) -> int:
         raise InputError(f"{args.out}: already exists; choose a new folder")
     if not args.manifest.is_file():
         raise InputError(f"{args.manifest}: manifest not found; give a CSV with case_id,image,mask")
+    from nbrisk.io.csvcheck import check_delimiter
+
+    check_delimiter(args.manifest, "manifest")
     rows = pd.read_csv(args.manifest, dtype=str)
     if not {"case_id", "image", "mask"} <= set(rows.columns):
-        raise InputError(f"{args.manifest}: needs columns case_id,image,mask")
+        raise InputError(f"{args.manifest}: needs columns case_id,image,mask; add the missing ones")
     base = args.manifest.parent
     cases = [(r.case_id, base / r.image, base / r.mask) for r in rows.itertuples()]
-    out = write_pseudo_readers(cases, args.out, [p for p in args.perturb.split(";") if p])
+    import shutil
+
+    from nbrisk.cli._progress import Lines
+
+    lines = Lines("study perturb", quiet=args.quiet)
+    try:
+        out = write_pseudo_readers(cases, args.out, [p for p in args.perturb.split(";") if p],
+                                   progress=lambda i, n, case: lines(f"[{i}/{n}] {case}"))
+    except BaseException:
+        shutil.rmtree(args.out, ignore_errors=True)  # it did not exist before: leave nothing half-written
+        raise
+    finally:
+        lines.done()
     n = len(pd.read_csv(out))
     print(f"wrote {n} pseudo-reader masks for {len(cases)} cases -> {out}")
     print(
@@ -100,10 +115,26 @@ def _perturb(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fraction_progress(verb: str, quiet: bool):  # noqa: ANN202 - a Progress callback
+    """Print a library's ``progress(fraction, what)`` calls on stderr, one line per new message."""
+    from nbrisk.cli._progress import Lines
+
+    lines = Lines(verb, quiet=quiet)
+    last = [""]
+
+    def progress(fraction: float, what: str) -> None:
+        if what != last[0]:
+            last[0] = what
+            lines(f"[{100 * fraction:3.0f}%] {what}")
+
+    return progress
+
+
 def _export(args: argparse.Namespace) -> int:
     from nbrisk.reproducibility.study import export_study
 
-    res = export_study(args.manifest, args.out, args.readers.split(","), repeats=args.repeats, seed=args.seed)
+    res = export_study(args.manifest, args.out, args.readers.split(","), repeats=args.repeats, seed=args.seed,
+                       progress=_fraction_progress("study export", args.quiet))
     print(
         f"exported {res.n_cases} cases for readers {', '.join(res.readers)} ({res.repeats} pass(es) each) "
         f"-> {res.study_dir}"
@@ -147,6 +178,7 @@ def _analyze(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         bland_altman_feature=args.bland_altman,
         perturbations=[p for p in args.perturb.split(";") if p],
+        progress=_fraction_progress("study analyze", args.quiet),
     )
     for name, icc in res.icc.items():
         n_feat = icc.table["feature"].nunique()

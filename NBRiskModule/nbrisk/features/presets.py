@@ -112,7 +112,8 @@ def _build(raw: Any, source: str, text: str) -> Preset:
         if isinstance(raw, dict) and ({"imageType", "featureClass", "setting"} & set(raw)):
             raw = {"nbrisk": {"name": Path(source).stem, "preprocessing": {}}, "pyradiomics": raw}
         else:
-            raise InputError(f"{source}: a preset needs a 'pyradiomics:' block (and optionally 'nbrisk:')")
+            raise InputError(f"{source}: a preset needs a 'pyradiomics:' block (and optionally 'nbrisk:'); "
+                             "fix the file (see `nbrisk presets --show pyradiomics-default`)")
     nb = raw.get("nbrisk") or {}
     unknown = set(nb) - _NBRISK_KEYS
     if unknown:
@@ -180,8 +181,33 @@ def validate_pyradiomics_params(params: dict[str, Any], source: str = "<preset>"
     try:
         core.validate()
     except Exception as exc:  # pykwalify raises SchemaError and others
-        msg = " ".join(str(exc).split())[:200]
-        raise InputError(f"{source}: pyradiomics block fails pyradiomics' schema ({msg})") from None
+        errors = [str(e) for e in getattr(core, "validation_errors", None) or []] or [str(exc)]
+        msg = " ".join(errors[0].split())[:200]
+        raise InputError(f"{source}: pyradiomics block fails pyradiomics' schema ({msg}); "
+                         f"{_schema_fix(errors[0], schema_dir / 'paramSchema.yaml')}") from None
+
+
+def _schema_fix(error: str, schema_file: Path) -> str:
+    """The fix for a pykwalify error: for an unknown key, the allowed key it most likely means."""
+    import difflib
+    import re
+
+    import yaml
+
+    m = re.search(r"Key '([^']+)' was not defined\. Path: '/?([^']*)'", error)
+    if not m:
+        return "fix the value as pyradiomics' parameter documentation says"
+    key, where = m.group(1), m.group(2).strip("/")
+    node: Any = yaml.safe_load(schema_file.read_text(encoding="utf-8"))
+    for part in [p for p in where.split("/") if p]:
+        node = (node.get("mapping") or {}).get(part, {}) if isinstance(node, dict) else {}
+    known = sorted((node.get("mapping") or {}) if isinstance(node, dict) else {})
+    lower = {k.lower(): k for k in known}
+    guess = lower.get(key.lower()) or next(iter(difflib.get_close_matches(key, known, n=1, cutoff=0.6)), None)
+    section = f"'{where}:'" if where else "the pyradiomics block"
+    if guess:
+        return f"rename '{key}' to '{guess}' in {section}"
+    return f"remove '{key}' from {section} (allowed: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''})"
 
 
 def _enabled_feature_count(params: dict[str, Any], cls: str) -> int:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from nbrisk import __version__
 from nbrisk.errors import InputError
+from nbrisk.io.outputs import staging_dir
 from nbrisk.reproducibility.icc import (
     CATEGORIES,
     DEFAULT_FORM,
@@ -182,7 +183,7 @@ def analyze_study(
     if not masks:
         raise InputError(f"{study.root}: no segmentation imported yet; run nbrisk study import first")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    tmp = staging_dir(out_dir)
     try:
         agreement = segmentation_agreement(masks, progress)
         agreement.to_csv(tmp / "segmentation_agreement.csv", index=False, float_format="%.10g")

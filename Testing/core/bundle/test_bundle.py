@@ -233,6 +233,9 @@ def test_tampered_reference_and_extra_member_are_refused(bundle_copy, tmp_path):
     b.write_bytes(bundle_copy.read_bytes())
     with zipfile.ZipFile(b, "a") as zf:
         zf.writestr("extra.pkl", b"\x80\x04.")
+    with pytest.raises(UnsafeBundleError, match=r"do not match its whole-file checksum"):  # appended: seal broken
+        load_bundle(b)
+    rewrite_member(b, "extra.pkl", b"\x80\x04.")  # re-sealed by someone who knows the format
     with pytest.raises(UnsafeBundleError, match=r"unexpected member\(s\) extra\.pkl"):
         load_bundle(b)
 
