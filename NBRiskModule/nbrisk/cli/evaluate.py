@@ -39,7 +39,7 @@ def _from_bundle(bundle: Any) -> Any:
         recipe_name=str(model.get("recipe") or "model"), citation=str(model.get("citation") or ""),
         training_summary=dict(card.get("training") or {}), kind=str(model.get("kind", "classification")),
         recipe=dict(card.get("recipe") or {}), selected_features=list(card.get("selected_features") or []),
-        classes=list(model.get("classes") or []))
+        classes=list(model.get("classes") or []), threshold_rule=str(model.get("threshold_rule") or ""))
 
 
 def run(args: argparse.Namespace) -> int:

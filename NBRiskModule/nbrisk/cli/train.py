@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
           f"(selected: {', '.join(trained.selected_features[:8])}{' ...' if len(trained.selected_features) > 8 else ''})")
     if trained.metrics:
         print(f"cross-validated: {fmt_metrics(trained.metrics)}")
-    print(f"threshold (training Youden / median risk): {trained.threshold:.4f}; saved {out}")
+    print(f"threshold {trained.threshold:.4f} ({trained.threshold_rule}); saved {out}")
     return 0
 
 

@@ -27,7 +27,7 @@ from nbrisk.io.yaml_text import safe_load
 _FIXED_IMAGES = {"Original": 1, "Square": 1, "SquareRoot": 1, "Logarithm": 1, "Exponential": 1,
                  "Gradient": 1, "LBP2D": 1}
 _NBRISK_KEYS = {"name", "title", "citation", "modality", "paper_feature_count", "preprocessing", "rationale",
-                "phases"}
+                "phases", "variant_of", "phase"}
 _PREPROCESSING_KEYS = {"n4", "normalize", "slice2d"}
 
 
@@ -44,6 +44,8 @@ class Preset:
     pyradiomics: dict[str, Any]
     phases: tuple[str, ...] = ()
     rationale: str = ""
+    variant_of: str = ""  # single-phase variant: the multi-phase preset whose settings it applies
+    phase: str = ""  # single-phase variant: the contrast phase its one image must be
     source: str = ""
     sha256: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -126,6 +128,8 @@ def _build(raw: Any, source: str, text: str) -> Preset:
     phases = tuple(str(p) for p in (nb.get("phases") or ()))
     if len(set(phases)) != len(phases):
         raise InputError(f"{source}: duplicate phase names {list(phases)}")
+    if nb.get("phase") and phases:
+        raise InputError(f"{source}: 'phase' (one image of that phase) and 'phases' (several) exclude each other")
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
     return Preset(
         name=str(nb.get("name") or Path(source).stem),
@@ -137,6 +141,8 @@ def _build(raw: Any, source: str, text: str) -> Preset:
         pyradiomics=pyr,
         phases=phases,
         rationale=str(nb.get("rationale", "")).strip(),
+        variant_of=str(nb.get("variant_of") or ""),
+        phase=str(nb.get("phase") or ""),
         source=source,
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),
         raw=raw,
@@ -250,6 +256,16 @@ def feature_count(params: dict[str, Any], include_shape: bool = True) -> int:
     return total
 
 
+def single_phase_variants(name: str) -> list[tuple[str, str]]:
+    """(preset, phase) of the shipped single-phase variants of a multi-phase preset (e.g. bi2025-ct-venous)."""
+    out = []
+    for n in available_presets():
+        p = _parse(*_preset_text(n))
+        if p.variant_of == name:
+            out.append((p.name, p.phase))
+    return out
+
+
 def phase_refs(image: Any, preset: Preset | None) -> dict[str, Any]:
     """``{phase: image}`` in the preset's phase order (``{"": image}`` for a single-phase preset), checked.
 
@@ -260,8 +276,10 @@ def phase_refs(image: Any, preset: Preset | None) -> dict[str, Any]:
     name = getattr(preset, "name", "")
     if not isinstance(image, Mapping):
         if phases:
+            single = single_phase_variants(name)
             raise InputError(f"preset {name} needs one image per phase: "
-                             + " ".join(f"--image {p}=PATH" for p in phases))
+                             + " ".join(f"--image {p}=PATH" for p in phases)
+                             + (f"; or use {single[0][0]} for a single {single[0][1]} image" if single else ""))
         return {"": image}
     if not phases:
         if len(image) == 1:

@@ -159,9 +159,37 @@ def infer_clinical(table: Table) -> tuple[ClinicalInput, ...]:
     return tuple(out)
 
 
+def batch_column(recipe: Recipe) -> str | None:
+    """The batch (centre/scanner) column a recipe's ``combat`` step harmonises over, or None."""
+    for n, p in recipe.steps:
+        if n == "combat":
+            return str(p.get("batch", "centre"))
+    return None
+
+
+def read_batch(table: Table, column: str, ids: pd.Index) -> pd.Series:
+    """The batch column (as text) of a manifest/batch table, one value for every case in ``ids``."""
+    df, name = _read(table, "batch")
+    if column not in df.columns:
+        raise InputError(f"{name}: no column '{column}' (the recipe's combat step harmonises over it); "
+                         f"columns are {list(df.columns)[:8]}")
+    missing = ids.difference(df.index)
+    if len(missing):
+        raise InputError(f"{name}: {len(missing)} case(s) have no row (e.g. {list(missing[:3])}); list every case")
+    col = df.loc[ids, column]
+    if col.isna().any():
+        raise InputError(f"{name}: {int(col.isna().sum())} case(s) without a '{column}' value; fill them")
+    return col.astype(str)
+
+
 def prepare(features: Table, labels: Table, recipe: Recipe, clinical: Table | None = None,
-            keep: list[str] | None = None, positive: Any = None) -> tuple[Dataset, Recipe]:
-    """Read, check and align everything; returns the dataset and the recipe with its clinical inputs."""
+            keep: list[str] | None = None, positive: Any = None,
+            batch: Table | None = None) -> tuple[Dataset, Recipe]:
+    """Read, check and align everything; returns the dataset and the recipe with its clinical inputs.
+
+    ``batch``: the manifest (or any case_id table) holding the centre/scanner column of a ``combat`` step;
+    that column is appended to X (it is not a feature).
+    """
     feats = read_features(features)
     kind, lab, pos, classes = read_labels(labels, positive)
     if kind != recipe.kind:
@@ -195,6 +223,14 @@ def prepare(features: Table, labels: Table, recipe: Recipe, clinical: Table | No
         if drop:
             ok = clin[drop].notna().all(axis=1)
             X, lab = X.loc[ok], lab.loc[ok]
+    bcol = batch_column(recipe)
+    if bcol is not None:
+        if batch is None:
+            raise InputError(f"recipe {recipe.name} harmonises features with ComBat over '{bcol}'; pass the "
+                             f"manifest with that column: --batch-table manifest.csv")
+        if bcol in X.columns:
+            raise InputError(f"the batch column '{bcol}' is also a feature or clinical column; rename it")
+        X = pd.concat([X, read_batch(batch, bcol, X.index).rename(bcol)], axis=1)
     y = (to_structured(lab["event"].to_numpy().astype(bool), lab["time"].to_numpy())
          if kind == "survival" else lab["label"].to_numpy().astype(int))
     return Dataset(X=X, y=y, kind=kind, feature_names=feature_names, clinical=recipe.clinical,

@@ -373,10 +373,10 @@ def test_allow_list_covers_every_nbrisk_estimator_class():
     from sklearn.base import BaseEstimator
 
     from nbrisk.bundle.safety import ALLOWED
-    from nbrisk.modeling import pipeline, radscore, selectors
+    from nbrisk.modeling import harmonize, pipeline, radscore, selectors
     from nbrisk.modeling.trained import NBRISK_ESTIMATORS
 
-    defined = {f"{m.__name__}.{name}" for m in (selectors, radscore, pipeline)
+    defined = {f"{m.__name__}.{name}" for m in (selectors, radscore, pipeline, harmonize)
                for name, cls in inspect.getmembers(m, inspect.isclass)
                if cls.__module__ == m.__name__ and issubclass(cls, BaseEstimator) and not name.startswith("_")
                and not hasattr(cls, "fit_resample")}
