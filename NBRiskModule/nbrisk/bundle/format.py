@@ -243,6 +243,10 @@ def save_bundle(path: str | Path, trained: TrainedModel, preset_name: str, prese
 
     path = Path(path)
     pipeline, dropped = inference_pipeline(trained.pipeline)
+    if any(type(s).__name__ == "ComBat" for _, s in getattr(pipeline, "steps", [])):
+        raise ModelCompatibilityError(
+            f"{path}: a model with a ComBat step needs each new patient's centre, which bundles do not carry yet; "
+            "train the recipe without 'combat' for a bundle (use ComBat in cross-validation to compare)")
     clinical = [c["name"] for c in trained.clinical_inputs]
     input_columns = list(trained.feature_names) + [c for c in clinical if c not in trained.feature_names]
     names_in = getattr(pipeline, "feature_names_in_", None)

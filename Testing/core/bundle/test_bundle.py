@@ -442,3 +442,18 @@ def test_the_published_hash_and_the_loaded_model_come_from_one_read(bundle_copy,
     monkeypatch.setattr(zipfile, "ZipFile", from_memory_only)
     assert load_bundle(bundle_copy, expected_sha256=published).file_sha256 == published
     assert len(reads) == 1
+
+
+def test_a_combat_model_is_refused_as_a_bundle_it_could_not_predict_with(tmp_path):
+    """ComBat needs the new patient's centre; until bundles carry it, saving one says so (nothing written)."""
+    import dataclasses
+
+    from nbrisk.modeling.harmonize import ComBat
+
+    x, y = synthetic_table(40, seed=4)
+    trained = train(x, y, "lr")
+    steps = [("combat", ComBat(batch="centre")), *trained.pipeline.steps]
+    with_combat = dataclasses.replace(trained, pipeline=type(trained.pipeline)(steps))
+    with pytest.raises(ModelCompatibilityError, match="ComBat step needs each new patient's centre"):
+        save_bundle(tmp_path / "c.nbrisk", with_combat, PRESET_NAME, PRESET_SHA)
+    assert not (tmp_path / "c.nbrisk").exists()
