@@ -20,7 +20,7 @@ def main(argv: list[str]) -> int:
     found: list[list[str]] = []
     modules: set[str] = set()
 
-    def prof(frame, event, arg):  # noqa: ANN001
+    def prof(frame, event, arg):
         if event not in ("call", "return"):
             return
         mod = frame.f_globals.get("__name__", "")

@@ -51,8 +51,8 @@ def main() -> int:
 
     radiomics.setVerbosity(logging.ERROR)
     from nbrisk.features.extract import _run, prepare
-    from nbrisk.io.images import load_case
     from nbrisk.features.presets import load_preset
+    from nbrisk.io.images import load_case
 
     preset = load_preset(args.preset)
     if args.synthetic:

@@ -44,6 +44,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import pingouin as pg
+
     from nbrisk.reproducibility.icc import icc_table
 
     tables = make_tables(args.features, args.cases, args.readers)

@@ -10,8 +10,8 @@ import json
 
 import qt
 
-from NBRiskLib.study_view import path_or_none as _path
 from nbrisk.errors import NBRiskError
+from NBRiskLib.study_view import path_or_none as _path
 
 COLUMNS = ["Status", "Item", "Image hint", "Region"]
 STATUS_COLUMN = 0

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 class PanelLogic(Protocol):
     """What the panel asks of the module logic (MRML in, core calls, MRML out)."""
 
-    def getParameterNode(self) -> Any: ...  # noqa: N802 (Slicer's name)
+    def getParameterNode(self) -> Any: ...
 
     def preset_names(self) -> list[str]: ...
 

@@ -35,9 +35,9 @@ def build_demo_bundle(work: Path, n_cases: int = 10, seed: int = 11) -> Path:
 
     from nbrisk.bundle.format import save_bundle
     from nbrisk.features.cohort import extract_manifest
+    from nbrisk.features.presets import load_preset
     from nbrisk.modeling import train
     from nbrisk.synthetic.phantom import make_cohort
-    from nbrisk.features.presets import load_preset
 
     manifest = make_cohort(work / "cohort", n_cases, seed=seed)
     features_csv = work / "cohort_features.csv"
@@ -71,10 +71,10 @@ def run_full_flow(test, logic, work: Path | None = None) -> dict:
     """Drive the panel through the whole flow; ``test`` is a unittest.TestCase. Return measured numbers."""
     import SimpleITK as sitk
 
-    from NBRiskLib.widget import NBRiskPanel
-    from nbrisk.reproducibility.agreement import compare_masks
     from nbrisk.io.images import write_image
+    from nbrisk.reproducibility.agreement import compare_masks
     from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
+    from NBRiskLib.widget import NBRiskPanel
 
     work = work or Path(tempfile.mkdtemp(prefix="NBRiskSelfTest-", dir=slicer.app.temporaryPath))
     report: dict = {"work_dir": str(work)}
@@ -179,8 +179,8 @@ def run_full_flow(test, logic, work: Path | None = None) -> dict:
 
 def _answer_open_idrfs_absent(panel) -> None:
     """Answer every still-open IDRF 'absent' through the table's status combo boxes (as a reader would)."""
-    from NBRiskLib.idrf_view import STATUS_COLUMN
     from nbrisk.staging import idrf
+    from NBRiskLib.idrf_view import STATUS_COLUMN
 
     table = panel.ui.idrfTableWidget
     for row, item in enumerate(idrf.checklist_view(panel._checklist)):

@@ -17,8 +17,9 @@ import numpy as np
 import SimpleITK as sitk
 import slicer
 import vtk
-from nbrisk.errors import InputError
 from slicer.ScriptedLoadableModule import ScriptedLoadableModuleLogic
+
+from nbrisk.errors import InputError
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import qt
 import slicer
 import vtk
-from nbrisk.errors import NBRiskError
 from slicer.util import VTKObservationMixin
 
+from nbrisk.errors import NBRiskError
 from NBRiskLib import dependencies
 from NBRiskLib.idrf_view import IdrfSection
 from NBRiskLib.parameter_node import NBRiskParameterNode

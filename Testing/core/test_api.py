@@ -33,8 +33,8 @@ def test_docs_api_example_runs_end_to_end(tmp_path):
 
 
 def test_api_names_are_functions_even_after_their_stage_packages_are_imported():
-    import nbrisk.prediction.predict  # noqa: F401  (a subpackage import sets attributes on the package)
-    import nbrisk.segmentation.grow  # noqa: F401
+    import nbrisk.prediction.predict
+    import nbrisk.segmentation.grow
 
     for name in nbrisk.API:
         assert callable(getattr(nbrisk, name)), name

@@ -22,7 +22,7 @@ class _Database:
         self.files = {str(pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID): str(f)
                       for f in sorted(folder.iterdir())}
 
-    def fileForInstance(self, uid: str) -> str:  # noqa: N802 (CTK's name)
+    def fileForInstance(self, uid: str) -> str:
         return self.files.get(uid, "")
 
 

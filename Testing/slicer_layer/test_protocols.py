@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 
 
-
 def _members(proto: type) -> list[str]:
     return [n for n, v in vars(proto).items() if callable(v) and not n.startswith("_")]
 
@@ -25,17 +24,16 @@ def _check(proto: type, impl: type) -> list[str]:
     return problems
 
 
-def test_real_logic_and_runner_provide_the_panel_interfaces(standin):  # noqa: ARG001
+def test_real_logic_and_runner_provide_the_panel_interfaces(standin):
+    import NBRiskModule
     from NBRiskLib.protocols import JobRunner, PanelLogic
     from NBRiskLib.runner import CliRunner
-
-    import NBRiskModule
 
     assert _check(PanelLogic, NBRiskModule.NBRiskModuleLogic) == []
     assert _check(JobRunner, CliRunner) == []
 
 
-def test_the_check_sees_a_missing_or_different_method(standin):  # noqa: ARG001
+def test_the_check_sees_a_missing_or_different_method(standin):
     from NBRiskLib.protocols import JobRunner
 
     class Partial:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
-import os
 import logging
+import os
 import warnings as warnings_module
 import zipfile
 from collections.abc import Mapping, Sequence

@@ -52,9 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _describe_sub_verbs(parser: argparse.ArgumentParser) -> None:
     """Give every sub-verb (``bundle inspect``, ``study export`` ...) its one-line help as description."""
-    for action in parser._actions:  # noqa: SLF001 - argparse keeps sub-parsers only here
-        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
-            helps = {a.dest: a.help for a in action._choices_actions}  # noqa: SLF001
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
             for name, sub in action.choices.items():
                 if not sub.description and helps.get(name):
                     sub.description = str(helps[name]).replace("%%", "%")

@@ -43,7 +43,7 @@ def scheme_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if args.repeats is not None and args.repeats < 1:
         raise InputError(f"--repeats {args.repeats}: give 1 or more repeats")
     size = args.test_size
-    if size is not None and not (0 < size < 1 or size >= 1 and size.is_integer()):
+    if size is not None and not (0 < size < 1 or (size >= 1 and size.is_integer())):
         raise InputError(f"--test-size {args.test_size:g}: give a fraction between 0 and 1 or a whole case count")
     return {k: v for k, v in {"scheme": args.scheme, "n_splits": args.folds, "n_repeats": args.repeats,
                               "test_size": args.test_size, "split_file": args.split_file}.items() if v is not None}

@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 
-
 _ACTIVE: list[Lines] = []
 
 

@@ -26,9 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nbrisk.modeling import cross_validate, train, write_report
-
     from nbrisk.cli._progress import Steps
+    from nbrisk.modeling import cross_validate, train, write_report
 
     keep = read_keep(args.keep)
     kw = scheme_kwargs(args)

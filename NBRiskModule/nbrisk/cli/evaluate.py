@@ -43,9 +43,8 @@ def _from_bundle(bundle: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nbrisk.modeling import evaluate, write_report
-
     from nbrisk.cli._progress import Steps
+    from nbrisk.modeling import evaluate, write_report
 
     steps = Steps("evaluate", 2, quiet=args.quiet)
     steps(f"checking and loading {args.model}, predicting the cases")

@@ -68,13 +68,12 @@ def run(args: argparse.Namespace) -> int:
 def _run_single(args: argparse.Namespace, preset) -> int:
     import warnings
 
+    from nbrisk.cli._progress import Steps
     from nbrisk.errors import naming_mask
     from nbrisk.features.case import load_inputs
     from nbrisk.features.cohort import provenance, sidecar_paths, write_features_csv
     from nbrisk.features.extract import extract_features
     from nbrisk.io.images import atomic_path
-
-    from nbrisk.cli._progress import Steps
 
     steps = Steps("extract", 3, quiet=args.quiet)
     steps("reading the image(s) and the mask")

@@ -49,6 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nbrisk.io.images import atomic_path
     from nbrisk.reproducibility.icc import (
         category_counts,
         compute_icc,
@@ -56,7 +57,6 @@ def run(args: argparse.Namespace) -> int:
         normalize_form,
         read_feature_tables,
     )
-    from nbrisk.io.images import atomic_path
 
     form = normalize_form(args.form)
     data, names = read_feature_tables(args.features, args.readers.split(",") if args.readers else None)

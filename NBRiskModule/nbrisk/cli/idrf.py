@@ -110,10 +110,10 @@ def _has_edits(args: argparse.Namespace) -> bool:
 
 
 def _new_checklist(args: argparse.Namespace) -> Checklist:
-    from nbrisk.staging.hints import hints_from_masks
-    from nbrisk.staging.idrf import Checklist
     from nbrisk.io.images import read_image
     from nbrisk.io.structures import parse_names, read_structures
+    from nbrisk.staging.hints import hints_from_masks
+    from nbrisk.staging.idrf import Checklist
 
     image = read_image(args.image)
     names = parse_names(args.names) if args.names else None
@@ -193,8 +193,8 @@ def _print(cl: Checklist, as_json: bool, target: Path | None) -> None:
 def _write_contacts(masks: dict, tumour: str | None, path: Path) -> None:
     import csv
 
-    from nbrisk.staging.hints import contact_table
     from nbrisk.io.images import atomic_path
+    from nbrisk.staging.hints import contact_table
 
     rows = contact_table(masks, tumour)
     fields = [

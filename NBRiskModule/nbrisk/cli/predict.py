@@ -116,10 +116,9 @@ def _export_dicom(args: argparse.Namespace, pred: Any, dicom: tuple[Any, Any], i
 
 
 def run(args: argparse.Namespace) -> int:
+    from nbrisk.cli._progress import Steps
     from nbrisk.features.cohort import _quiet_radiomics
     from nbrisk.prediction.predict import predict_to_dir
-
-    from nbrisk.cli._progress import Steps
 
     _quiet_radiomics()  # pyradiomics sets its own log level on import; keep the CLI's output readable
     clinical = parse_clinical(args.clinical)

@@ -120,7 +120,7 @@ def _perturb(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fraction_progress(verb: str, quiet: bool):  # noqa: ANN202 - a Progress callback
+def _fraction_progress(verb: str, quiet: bool):
     """Print a library's ``progress(fraction, what)`` calls on stderr, one line per new message."""
     from nbrisk.cli._progress import Lines
 

@@ -52,12 +52,10 @@ def save(path: Path, trained: Any, preset_name: str, preset_sha: str, training: 
 
 
 def run(args: argparse.Namespace) -> int:
+    from nbrisk.cli._progress import Steps
     from nbrisk.modeling import train
-
     from nbrisk.modeling.data import prepare
     from nbrisk.modeling.recipe import load_recipe
-
-    from nbrisk.cli._progress import Steps
 
     created = _created(args.created)
     steps = Steps("train", 3, quiet=args.quiet)

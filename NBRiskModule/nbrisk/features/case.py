@@ -13,7 +13,6 @@ from typing import Any
 
 import SimpleITK as sitk
 
-from nbrisk.errors import InputError
 from nbrisk.features.extract import roi_region
 from nbrisk.features.presets import Preset, phase_refs
 from nbrisk.io.images import Mask, check_geometry, read_grid, read_image, read_image_region, read_mask

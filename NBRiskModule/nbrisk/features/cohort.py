@@ -25,16 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbrisk import __version__
-from nbrisk.errors import InputError, NBRiskError
-from nbrisk.io.images import atomic_path
-from nbrisk.features.presets import Preset, load_preset
-from nbrisk.features.extract import extract_features
+from nbrisk.errors import InputError, MissingDependencyError, NBRiskError, naming_mask
 from nbrisk.features import preprocess
-from nbrisk.features.extract import pyradiomics_version
 from nbrisk.features.case import load_row_inputs
-from nbrisk.errors import MissingDependencyError
-from nbrisk.errors import naming_mask
+from nbrisk.features.extract import extract_features, pyradiomics_version
+from nbrisk.features.presets import Preset, load_preset
 from nbrisk.io.csvcheck import check_delimiter
+from nbrisk.io.images import atomic_path
 from nbrisk.io.outputs import output_lock
 
 if TYPE_CHECKING:

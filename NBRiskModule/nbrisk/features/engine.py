@@ -35,7 +35,7 @@ _CLASS_CACHE: dict[str, type] = {}
 def _shared_binning_class(base: type) -> type:
     """Subclass of a pyradiomics feature class that takes the image's discretisation from ``_SHARED``."""
 
-    def _applyBinning(self: Any, matrix: np.ndarray) -> np.ndarray:  # noqa: N802 (pyradiomics' name)
+    def _applyBinning(self: Any, matrix: np.ndarray) -> np.ndarray:
         if _SHARED.get("image") is self.inputImage and _SHARED.get("label") == self.label:
             self.coefficients["grayLevels"] = _SHARED["grayLevels"]
             self.coefficients["Ng"] = _SHARED["Ng"]
@@ -70,7 +70,7 @@ def _glcm_mcc(self: Any) -> Any:
     return np.nanmean(mcc, 1)
 
 
-def _glszm_matrix(self: Any, voxelCoordinates: Any = None) -> np.ndarray:  # noqa: N803 (pyradiomics' name)
+def _glszm_matrix(self: Any, voxelCoordinates: Any = None) -> np.ndarray:
     """GLSZM with one column per zone size present, not one per possible size (1..number of ROI voxels).
 
     pyradiomics' C matrix is dense (grey levels x ROI voxel count, float64: 77 MB for one wavelet band of a

@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
-from nbrisk.features import preprocess
 from nbrisk.errors import InputError, NBRiskError, naming_mask  # noqa: F401 (naming_mask: re-exported)
-from nbrisk.io.images import Grid
-from nbrisk.features.presets import Preset, load_preset, phase_refs
-from nbrisk.features.modality import warn_if_mismatch
 from nbrisk.features import engine as fastextract
+from nbrisk.features import preprocess
+from nbrisk.features.modality import warn_if_mismatch
+from nbrisk.features.presets import Preset, load_preset, phase_refs
+from nbrisk.io.images import Grid
 
 logger = logging.getLogger(__name__)
 SHAPE_CLASSES = ("shape", "shape2D")

@@ -8,17 +8,15 @@ phases) plus the paper, its feature count and the reasons for every choice the p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import copy
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
 
 from nbrisk.errors import InputError, MissingDependencyError
 from nbrisk.io.yaml_text import safe_load

@@ -10,10 +10,9 @@ are not DICOM series); :func:`new_dicom_source` makes fresh references for an im
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

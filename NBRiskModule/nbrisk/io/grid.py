@@ -27,22 +27,22 @@ class Grid:
             return image
         return cls(image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
 
-    def GetSize(self) -> tuple[int, ...]:  # noqa: N802 (sitk.Image's names)
+    def GetSize(self) -> tuple[int, ...]:
         return self.size
 
-    def GetSpacing(self) -> tuple[float, ...]:  # noqa: N802
+    def GetSpacing(self) -> tuple[float, ...]:
         return self.spacing
 
-    def GetOrigin(self) -> tuple[float, ...]:  # noqa: N802
+    def GetOrigin(self) -> tuple[float, ...]:
         return self.origin
 
-    def GetDirection(self) -> tuple[float, ...]:  # noqa: N802
+    def GetDirection(self) -> tuple[float, ...]:
         return self.direction
 
-    def TransformPhysicalPointToContinuousIndex(self, point: tuple[float, ...]) -> tuple[float, ...]:  # noqa: N802
+    def TransformPhysicalPointToContinuousIndex(self, point: tuple[float, ...]) -> tuple[float, ...]:
         return self._probe().TransformPhysicalPointToContinuousIndex([float(v) for v in point])
 
-    def TransformContinuousIndexToPhysicalPoint(self, index: tuple[float, ...]) -> tuple[float, ...]:  # noqa: N802
+    def TransformContinuousIndexToPhysicalPoint(self, index: tuple[float, ...]) -> tuple[float, ...]:
         return self._probe().TransformContinuousIndexToPhysicalPoint([float(v) for v in index])
 
     def _probe(self) -> sitk.Image:

@@ -297,7 +297,7 @@ def read_mask(
     seg_name = None
     if name.endswith(".seg.nrrd"):
         labelmap, sel, seg_name = read_slicer_seg(p, label, segment)
-    elif p.is_dir() or name.endswith(".dcm") and is_dicom_seg(p):
+    elif p.is_dir() or (name.endswith(".dcm") and is_dicom_seg(p)):
         labelmap, sel, seg_name = read_dicom_seg(p, label, segment, reference)
     else:
         if segment is not None:

@@ -105,7 +105,7 @@ def _fields(header: str) -> tuple[np.dtype, tuple[int, int, int], str] | None:
     return dtype, (sizes[2], sizes[1], sizes[0]), encoding
 
 
-def _skip(stream, n: int) -> None:  # noqa: ANN001 (file or gzip stream)
+def _skip(stream, n: int) -> None:
     """Advance ``n`` bytes (gzip streams decompress what they skip, in bounded chunks)."""
     if not isinstance(stream, gzip.GzipFile):
         stream.seek(n, 1)

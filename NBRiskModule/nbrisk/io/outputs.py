@@ -106,7 +106,7 @@ def staging_dir(out_dir: str | Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{host}-{os.getpid()}-", dir=out_dir.parent))
 
 
-def output_lock(target: str | Path):  # noqa: ANN201 (a context manager)
+def output_lock(target: str | Path):
     """Hold an exclusive lock on ``target``'s results for the block: a second run on the same output is
     refused at once with a message naming the holder (its process id and start time).
 
@@ -117,7 +117,7 @@ def output_lock(target: str | Path):  # noqa: ANN201 (a context manager)
     from contextlib import contextmanager
 
     @contextmanager
-    def held():  # noqa: ANN202
+    def held():
         import datetime as _dt
         import json
 
@@ -163,13 +163,13 @@ def output_lock(target: str | Path):  # noqa: ANN201 (a context manager)
     return held()
 
 
-def staged(out_dir: str | Path):  # noqa: ANN201 (a context manager)
+def staged(out_dir: str | Path):
     """``with staged(path) as folder:`` a :func:`staging_dir` for ``path``, removed when the block ends."""
     import shutil
     from contextlib import contextmanager
 
     @contextmanager
-    def block():  # noqa: ANN202
+    def block():
         folder = staging_dir(out_dir)
         try:
             yield folder

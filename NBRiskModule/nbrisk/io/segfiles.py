@@ -16,7 +16,6 @@ from nbrisk.errors import InputError, InputGeometryError
 from nbrisk.io.grid import Grid
 
 
-
 def read_slicer_seg(p: Path, label: int | None, segment: str | None) -> tuple[sitk.Image, int, str]:
     """Read a Slicer .seg.nrrd (3-D or layered 4-D) and return (labelmap of the chosen layer, value, name)."""
     import nrrd

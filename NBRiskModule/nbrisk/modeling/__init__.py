@@ -11,9 +11,17 @@ from __future__ import annotations
 from nbrisk.modeling.pipeline import build_pipeline
 from nbrisk.modeling.recipe import Recipe, load_recipe, shipped_recipes
 from nbrisk.modeling.trained import NBRISK_ESTIMATORS, TrainedModel
-
-
 from nbrisk.modeling.workflow import cross_validate, evaluate, train, write_report
 
-__all__ = ["Recipe", "TrainedModel", "build_pipeline", "cross_validate", "evaluate", "load_recipe",
-           "shipped_recipes", "train", "write_report", "NBRISK_ESTIMATORS"]
+__all__ = [
+           "NBRISK_ESTIMATORS",
+           "Recipe",
+           "TrainedModel",
+           "build_pipeline",
+           "cross_validate",
+           "evaluate",
+           "load_recipe",
+           "shipped_recipes",
+           "train",
+           "write_report",
+]

@@ -18,8 +18,8 @@ import pandas as pd
 
 from nbrisk.errors import InputError
 from nbrisk.io.csvcheck import check_delimiter
-from nbrisk.modeling.recipe import ClinicalInput, Recipe
 from nbrisk.modeling.radscore import to_structured
+from nbrisk.modeling.recipe import ClinicalInput, Recipe
 
 Table = pd.DataFrame | str | Path
 

@@ -15,10 +15,10 @@ import numpy as np
 from imblearn.over_sampling import SMOTE
 from sklearn.neighbors import NearestNeighbors
 
-from nbrisk.modeling.recipe import ClinicalInput, Recipe, load_recipe
 from nbrisk.modeling import selectors as s
-from nbrisk.modeling.radscore import Radscore
 from nbrisk.modeling.harmonize import ComBat
+from nbrisk.modeling.radscore import Radscore
+from nbrisk.modeling.recipe import ClinicalInput, Recipe, load_recipe
 
 
 class FoldSafeSMOTE(SMOTE):

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nbrisk.modeling.folds import stratified_folds
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 
 def survival_target(y: Any) -> tuple[np.ndarray, np.ndarray]:

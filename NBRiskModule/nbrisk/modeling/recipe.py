@@ -15,7 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-
 from nbrisk.errors import InputError
 from nbrisk.io.yaml_text import safe_load
 from nbrisk.modeling.threshold_rule import parse_rule

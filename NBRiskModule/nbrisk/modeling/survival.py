@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from nbrisk.modeling.pipeline import transform_head
 
 TIMES = (6.0, 12.0, 24.0)

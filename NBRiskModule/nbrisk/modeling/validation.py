@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 
 from nbrisk.errors import InputError
-from nbrisk.modeling.data import Dataset
-from nbrisk.modeling.pipeline import build_pipeline
-from nbrisk.modeling.recipe import Recipe
 from nbrisk.modeling.cvstats import summarise
+from nbrisk.modeling.data import Dataset
 from nbrisk.modeling.folds import strata_of, stratified_folds
 from nbrisk.modeling.metrics import brier
+from nbrisk.modeling.pipeline import build_pipeline
+from nbrisk.modeling.recipe import Recipe
 from nbrisk.modeling.scoring import TIMES, predict_scores
 from nbrisk.modeling.thresholds import default_rule, learn_threshold
 

@@ -17,23 +17,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nbrisk.errors import InputError, ModelCompatibilityError
 from nbrisk.modeling import plots
-from nbrisk.modeling.data import Dataset, Table, prepare
-from nbrisk.modeling.recipe import Recipe, load_recipe
-from nbrisk.modeling.validation import Predictions, predict_scores, run_validation, training_cut
-from nbrisk.modeling.survival import survival_summary
-from nbrisk.modeling.trained import TrainedModel
-from nbrisk.modeling.pipeline import selected_features
-from nbrisk.modeling.validation import fit_quietly, make_estimator
-from nbrisk.errors import ModelCompatibilityError
-from nbrisk.modeling.recipe import ClinicalInput, parse_recipe
-from nbrisk.modeling.metrics import classification_summary
-from nbrisk.modeling.metrics import delong_test
-from nbrisk.modeling.metrics import calibration, decision_curve
-from nbrisk.modeling.survival import nomogram_axes
 from nbrisk.modeling.cvstats import METHOD, corrected_t_test
+from nbrisk.modeling.data import Dataset, Table, prepare
+from nbrisk.modeling.metrics import calibration, classification_summary, decision_curve, delong_test
+from nbrisk.modeling.pipeline import selected_features
+from nbrisk.modeling.recipe import ClinicalInput, Recipe, load_recipe, parse_recipe
+from nbrisk.modeling.survival import nomogram_axes, survival_summary
 from nbrisk.modeling.thresholds import describe
-from nbrisk.errors import InputError
+from nbrisk.modeling.trained import TrainedModel
+from nbrisk.modeling.validation import (
+    Predictions,
+    fit_quietly,
+    make_estimator,
+    predict_scores,
+    run_validation,
+    training_cut,
+)
 
 Progress = Callable[[float, str], None] | None
 
@@ -101,7 +102,7 @@ def headline(preds: Predictions) -> dict[str, Any]:
 def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, clinical_df: Table | None = None,
           keep: list[str] | None = None, *, positive: Any = None, validate: bool = True,
           cv_metrics: dict[str, Any] | None = None, progress: Progress = None, batch: Table | None = None,
-          **scheme: Any):  # noqa: ANN201 (TrainedModel: circular import)
+          **scheme: Any):
     """Fit a recipe on all given cases; ``metrics`` are from the recipe's validation scheme (if ``validate``).
 
     ``cv_metrics`` (e.g. what :func:`write_report` returned for the same data) is stored instead of

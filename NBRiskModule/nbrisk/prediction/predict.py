@@ -22,17 +22,13 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
-from nbrisk.bundle.format import Bundle, category_text
-from nbrisk.errors import InputError, ModelCompatibilityError
+from nbrisk.bundle.format import Bundle, category_text, load_bundle
+from nbrisk.errors import InputError, ModelCompatibilityError, NBRiskError, naming_mask
+from nbrisk.features.case import load_inputs, phase_refs
 from nbrisk.features.extract import extract_features
 from nbrisk.features.presets import load_preset
-from nbrisk.bundle.format import load_bundle
-from nbrisk.errors import NBRiskError
-from nbrisk.errors import naming_mask
 from nbrisk.io.outputs import staged
-from nbrisk.prediction.report import write_report
-from nbrisk.features.case import load_inputs, phase_refs
-from nbrisk.prediction.report import html_to_pdf
+from nbrisk.prediction.report import html_to_pdf, write_report
 
 BORDERLINE = 0.05  # |probability - threshold| below this is flagged as uncertain
 MAX_RANGE_WARNINGS = 5

@@ -39,8 +39,8 @@ import SimpleITK as sitk
 from nbrisk import __version__
 from nbrisk.errors import InputError
 from nbrisk.io.csvcheck import check_delimiter
-from nbrisk.io.outputs import staging_dir
 from nbrisk.io.images import read_image, write_image
+from nbrisk.io.outputs import staging_dir
 
 logger = logging.getLogger(__name__)
 

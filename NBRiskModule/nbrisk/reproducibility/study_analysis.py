@@ -23,7 +23,11 @@ import pandas as pd
 
 from nbrisk import __version__
 from nbrisk.errors import InputError
+from nbrisk.features.cohort import extract_manifest
+from nbrisk.features.presets import load_preset
+from nbrisk.io.images import read_mask
 from nbrisk.io.outputs import staging_dir
+from nbrisk.reproducibility.agreement import METRICS, compare_masks
 from nbrisk.reproducibility.icc import (
     CATEGORIES,
     DEFAULT_FORM,
@@ -33,14 +37,10 @@ from nbrisk.reproducibility.icc import (
     kept_features,
     normalize_form,
 )
-from nbrisk.io.images import read_mask
+from nbrisk.reproducibility.model_vs_readers import compare_model_to_readers, write_outputs
 from nbrisk.reproducibility.perturb import DEFAULT_PERTURBATIONS, write_pseudo_readers
 from nbrisk.reproducibility.study import Study
 from nbrisk.reproducibility.study_report import plot_bland_altman, plot_icc_histograms, plot_ranked_icc, render_summary
-from nbrisk.reproducibility.agreement import METRICS, compare_masks
-from nbrisk.reproducibility.model_vs_readers import compare_model_to_readers, write_outputs
-from nbrisk.features.cohort import extract_manifest
-from nbrisk.features.presets import load_preset
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None] | None

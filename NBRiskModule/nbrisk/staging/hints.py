@@ -23,9 +23,9 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from nbrisk.errors import InputError
+from nbrisk.staging.evidence import Hint
 from nbrisk.staging.hints_anatomy import canal_hints, evidence_at, midline_hint, organ_hint
 from nbrisk.staging.hints_geometry import Crop, sub_ref, vessel_profile
-from nbrisk.staging.evidence import Hint
 
 logger = logging.getLogger(__name__)
 

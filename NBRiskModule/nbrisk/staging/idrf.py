@@ -37,13 +37,13 @@ from nbrisk.staging.tables import (  # re-exported: the checklist's vocabulary
 )
 
 __all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
     "OTHER_FINDINGS",
     "Checklist",
     "ChecklistRow",
     "Evidence",
     "Hint",
-    "FORMAT",
-    "FORMAT_VERSION",
     "ItemState",
     "accept_suggestions",
     "all_item_ids",

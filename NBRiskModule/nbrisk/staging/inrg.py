@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbrisk.errors import InputError
-from nbrisk.staging.tables import load_table
 from nbrisk.staging.surgical_risk import SurgicalRiskResult, seed001_criteria, surgical_risk_seed001
+from nbrisk.staging.tables import load_table
 
 if TYPE_CHECKING:
     from nbrisk.staging.idrf import Checklist

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from nbrisk.features import case as single_case
-from nbrisk.features import cohort
 from nbrisk.cli import main
 from nbrisk.errors import InputError
+from nbrisk.features import case as single_case
+from nbrisk.features import cohort
 from nbrisk.features.presets import available_presets, load_preset, validate_pyradiomics_params
 
 pytestmark = pytest.mark.radiomics
@@ -174,11 +174,11 @@ def test_multiphase_cohort_and_single_case_cli(tmp_path: Path, capsys) -> None:
 
 def test_readers_of_one_image_share_its_n4(tmp_path: Path, monkeypatch) -> None:
     """A reader study extracts each image once per reader: the preset's N4 runs once per image."""
-    import numpy as np
 
-    from nbrisk.features import extract as features, preprocess
-    from nbrisk.synthetic.phantom import make_cohort
+    from nbrisk.features import extract as features
+    from nbrisk.features import preprocess
     from nbrisk.features.presets import _build
+    from nbrisk.synthetic.phantom import make_cohort
 
     manifest = make_cohort(tmp_path / "mr", 2, seed=4, modality="mr", size=(64, 64, 24))
     m = pd.read_csv(manifest)

@@ -12,9 +12,9 @@ import SimpleITK as sitk
 
 from nbrisk.features import preprocess
 from nbrisk.features.extract import extract_features, make_extractor
+from nbrisk.features.presets import Preset, load_preset
 from nbrisk.io.images import load_case
 from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
-from nbrisk.features.presets import Preset, load_preset
 
 pytestmark = pytest.mark.radiomics
 CASES = ("brain1", "brain2", "breast1", "lung1", "lung2")

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
+
 from nbrisk.features.ibsi.extract import (
     available_ibsi_presets,
     compute,
@@ -34,7 +35,6 @@ def _report(request, comparison) -> None:
 
 def ct_phantom_dir() -> Path | None:
     """The IBSI CT radiomics phantom: committed test data (Testing/data/ibsi/ct_phantom, CC BY-NC 3.0), or a cache."""
-    import os
 
     base = os.environ.get("NBRISK_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     for d in (DATA / "ct_phantom", Path(base) / "nbrisk" / "ibsi" / "ct_phantom"):

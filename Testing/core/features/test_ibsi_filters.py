@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
+
 from nbrisk.features.ibsi import filters as F
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "ibsi"

@@ -15,8 +15,8 @@ import SimpleITK as sitk
 
 from nbrisk.features import engine as fastextract
 from nbrisk.features.extract import extract_features
-from nbrisk.io.images import load_case
 from nbrisk.features.presets import Preset, _build
+from nbrisk.io.images import load_case
 
 pytestmark = pytest.mark.radiomics
 

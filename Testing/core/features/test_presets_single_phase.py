@@ -6,6 +6,7 @@ import logging
 
 import pytest
 import SimpleITK as sitk
+
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.features.extract import extract_features

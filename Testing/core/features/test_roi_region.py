@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from nbrisk.errors import InputError, InputGeometryError
 from nbrisk.features import preprocess
 from nbrisk.features.case import load_row_inputs
-from nbrisk.errors import InputError, InputGeometryError
 from nbrisk.features.extract import _margin, extract_features, roi_region
-from nbrisk.io.images import Grid, read_grid, read_image_region, read_mask
 from nbrisk.features.presets import _build, load_preset
+from nbrisk.io.images import Grid, read_grid, read_image_region, read_mask
 
 pytestmark = pytest.mark.radiomics
 

@@ -18,6 +18,7 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 from dicom_check import dciodvfy, dsrdump, unexpected_warnings
+
 from nbrisk.errors import InputError
 from nbrisk.io import dicom_codes as C
 from nbrisk.io.dicom_common import read_code

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
+
 from nbrisk.modeling import cross_validate, train
 from nbrisk.modeling.cvstats import corrected_interval, corrected_se, corrected_t_test
 from nbrisk.modeling.metrics import delong_auc
 from nbrisk.modeling.synthetic import classification_tables
 from nbrisk.modeling.workflow import compare_cv, headline
-from scipy import stats
 
 
 def test_corrected_resampled_t_by_hand():

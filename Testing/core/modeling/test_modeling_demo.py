@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from nbrisk.synthetic.demo import DemoContext
-from nbrisk.synthetic.demo_steps import s30_model
 from nbrisk.modeling import TrainedModel
 from nbrisk.modeling.synthetic import classification_tables
+from nbrisk.synthetic.demo import DemoContext
+from nbrisk.synthetic.demo_steps import s30_model
 
 
 @pytest.mark.parametrize("recipe", ["lr", pytest.param(None, marks=pytest.mark.slow)])  # None: the step's default

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+
 from nbrisk.errors import InputError
 from nbrisk.modeling import cross_validate
 from nbrisk.modeling.harmonize import ComBat, combat_apply, combat_estimates

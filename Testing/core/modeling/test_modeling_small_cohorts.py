@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.modeling.synthetic import survival_tables

@@ -11,6 +11,7 @@ import pytest
 import SimpleITK as sitk
 from bundle_helpers import PRESET_NAME, PRESET_SHA, install_stub_extraction, synthetic_table, train
 from dicom_check import dciodvfy, unexpected_warnings
+
 from nbrisk.bundle.format import save_bundle
 from nbrisk.cli import main
 from nbrisk.io.images import read_image, read_mask

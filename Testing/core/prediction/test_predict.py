@@ -25,9 +25,9 @@ from nbrisk.bundle.format import load_bundle, save_bundle
 from nbrisk.cli import main
 from nbrisk.errors import InputError, ModelCompatibilityError
 from nbrisk.io.images import write_image
-from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
 from nbrisk.prediction.predict import predict_case, predict_features
 from nbrisk.prediction.report import find_chromium, screenshot, write_report
+from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
 
 AGE = {"name": "age_months", "type": "float", "unit": "months", "range": [0, 240]}
 ARTIFACTS = Path(os.environ.get("NBRISK_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))

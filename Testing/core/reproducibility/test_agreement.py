@@ -10,9 +10,9 @@ import pytest
 import SimpleITK as sitk
 from scipy.spatial import cKDTree
 
-from nbrisk.reproducibility.agreement import METRICS, compare_masks
 from nbrisk.cli import main
 from nbrisk.errors import InputError, InputGeometryError
+from nbrisk.reproducibility.agreement import METRICS, compare_masks
 
 SHAPE = (40, 40, 40)  # z, y, x
 

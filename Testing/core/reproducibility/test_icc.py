@@ -8,6 +8,8 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import f as f_dist
+
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.reproducibility.icc import (
@@ -19,7 +21,6 @@ from nbrisk.reproducibility.icc import (
     koo_li_category,
     normalize_form,
 )
-from scipy.stats import f as f_dist
 
 # Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges; their Table 4 gives the six ICCs.
 SF_RATINGS = np.array(
@@ -132,8 +133,9 @@ def test_matches_pingouin_on_random_data() -> None:
 def test_real_pyradiomics_features_match_pingouin_and_formulas(sample_data_dir) -> None:
     """Two 'readers' on pyradiomics' real sample cases: the given ROI and a 1 mm dilated one."""
     import SimpleITK as sitk
-    from nbrisk.reproducibility.perturb import perturb_mask
     from radiomics import featureextractor
+
+    from nbrisk.reproducibility.perturb import perturb_mask
 
     ext = featureextractor.RadiomicsFeatureExtractor(binWidth=25)
     ext.disableAllFeatures()

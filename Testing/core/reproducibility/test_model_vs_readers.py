@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
+
 from nbrisk.errors import InputError
 from nbrisk.reproducibility.agreement import compare_masks
 from nbrisk.reproducibility.model_vs_readers import (

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
+
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.reproducibility.perturb import Perturbation, perturb_mask, pseudo_reader_masks, write_pseudo_readers
@@ -447,8 +448,8 @@ def test_round_trip_export_import_analyze(
     exported: Path, phantom_cohort: Path, tmp_path: Path, capsys
 ) -> None:
     """Export -> two simulated readers (perturbed true masks, 2 passes) -> import -> analyze -> kept list."""
-    from nbrisk.reproducibility.agreement import compare_masks
     from nbrisk.features.extract import extract_features
+    from nbrisk.reproducibility.agreement import compare_masks
 
     cohort = phantom_cohort.parent
     for reader in ("R1", "R2"):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
+
 from nbrisk.errors import InputError, MissingDependencyError
 from nbrisk.segmentation.autoseg import load_backend
 from nbrisk.segmentation.backend import BUILTIN_MODEL, Prompts, SegmentationBackend

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from nbrisk.reproducibility.agreement import compare_masks
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.io.images import geometry_difference
-from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
+from nbrisk.reproducibility.agreement import compare_masks
 from nbrisk.segmentation.grow import GrowParams, grow_from_seeds, index_to_lps
+from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
 
 
 @pytest.fixture(scope="module")

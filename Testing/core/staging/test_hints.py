@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import SimpleITK as sitk
+
 from nbrisk.errors import InputError
 from nbrisk.staging.hints import classify, hints_from_masks, hints_from_segmentation
 from nbrisk.staging.idrf import all_item_ids
@@ -283,6 +284,7 @@ def test_hints_do_not_depend_on_storage_orientation() -> None:
 def test_layered_seg_nrrd_with_overlapping_segments(tmp_path) -> None:
     """A Slicer segmentation with two layers (tumour overlapping the canal) is read in one pass per layer."""
     import nrrd
+
     from nbrisk.io.structures import read_structures
 
     z, y, x = np.meshgrid(np.arange(20), np.arange(40), np.arange(40), indexing="ij")

@@ -9,6 +9,7 @@ import nrrd
 import numpy as np
 import pytest
 import SimpleITK as sitk
+
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.staging.idrf import (

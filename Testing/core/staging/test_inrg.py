@@ -6,6 +6,7 @@ import itertools
 import json
 
 import pytest
+
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.staging.idrf import Checklist, idrf_items

@@ -12,8 +12,8 @@ TITLE = "semiautomatic tumour ROI from seed points"
 
 
 def run(ctx: DemoContext) -> None:
-    from nbrisk.reproducibility.agreement import compare_masks
     from nbrisk.io.images import read_image, read_mask, write_image
+    from nbrisk.reproducibility.agreement import compare_masks
     from nbrisk.segmentation.grow import grow_from_seeds
 
     cohort = ctx.state["cohort_dir"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nbrisk.features.cohort import extract_manifest
-from nbrisk.synthetic.demo import DemoContext
 from nbrisk.errors import NBRiskError
+from nbrisk.features.cohort import extract_manifest
 from nbrisk.features.presets import load_preset
+from nbrisk.synthetic.demo import DemoContext
 
 TITLE = "feature extraction (zhang2026-ct preset)"
 PRESET = "zhang2026-ct"

@@ -22,8 +22,8 @@ def run(ctx: DemoContext) -> None:
         return
     from nbrisk.bundle.format import save_bundle
     from nbrisk.features.cohort import _quiet_radiomics
-    from nbrisk.prediction.predict import predict_to_dir
     from nbrisk.features.presets import load_preset
+    from nbrisk.prediction.predict import predict_to_dir
 
     _quiet_radiomics()
 
