@@ -6,7 +6,8 @@ Run from the repository root (progress on stderr, one JSON line per case and pro
         --methods baseline today new --out /tmp/inter.jsonl
     PYTHONPATH=NBRiskModule python3 bench/bench_interactive_seg.py --summarise /tmp/inter.jsonl
 
-The simulated reader (the protocol of interactive-segmentation papers): click 1 is a tumour seed at the deepest
+The simulated reader (the protocol of interactive-segmentation papers): click 1 is a tumour seed at the
+deepest
 point of the expert mask (maximum of its distance transform, in mm). Each next click goes to the deepest point
 of the largest error region: a tumour seed in a missed region, a background seed in a false-positive one; the
 method re-runs with all clicks so far. Protocol ``clicks`` gives only clicks; protocol ``box`` adds the expert
@@ -27,12 +28,14 @@ Data sets (images are read from caches, nothing is downloaded here):
 Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everything else.
 
 Methods: ``baseline`` (threshold around the seeds' intensity inside the box, connected to the seeds),
-``today`` (:func:`nbrisk.segment.grow.grow_from_seeds`), ``new`` (:func:`nbrisk.segment.interactive.segment_interactive`).
+``today`` (:func:`nbrisk.segment.grow.grow_from_seeds`), ``new``
+(:func:`nbrisk.segment.interactive.segment_interactive`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -74,7 +77,14 @@ def load_cases(sets: list[str], split: str) -> list[tuple[str, str, sitk.Image, 
                 for mod, seeds in (("ct", (1, 2, 3, 4)), ("mr", (3, 5))):
                     for k in seeds:
                         ph = make_phantom(PhantomSpec(modality=mod), seed=k)
-                        out.append((s, f"{mod}{k}", sitk.Cast(ph.image, sitk.sitkFloat32), _mask(ph.tumour, ph.image)))
+                        out.append(
+                            (
+                                s,
+                                f"{mod}{k}",
+                                sitk.Cast(ph.image, sitk.sitkFloat32),
+                                _mask(ph.tumour, ph.image),
+                            )
+                        )
         else:
             raise SystemExit(f"unknown set {s!r}; use pyrad, sts_ct, sts_mr or phantom")
     return out
@@ -90,13 +100,21 @@ def _mask(m: sitk.Image, img: sitk.Image) -> sitk.Image:
     return m
 
 
+def pad_to(img: sitk.Image, truth: sitk.Image, size: list[int]) -> tuple[sitk.Image, sitk.Image]:
+    """Centre image and mask in a larger grid (image padded with its edge values): a full-size CT's cost."""
+    extra = [max(int(n) - int(m), 0) for n, m in zip(size, img.GetSize(), strict=True)]
+    lo = [e // 2 for e in extra]
+    hi = [e - a for e, a in zip(extra, lo, strict=True)]
+    return (sitk.ZeroFluxNeumannPad(img, lo, hi), sitk.ConstantPad(truth, lo, hi, 0))
+
+
 # ------------------------------------------------------------------------------------------ the reader
 def deepest(mask: np.ndarray, spacing: np.ndarray) -> tuple[np.ndarray, float]:
     """(z, y, x) index of the voxel farthest inside ``mask`` (ties: first), and its depth in mm."""
     nz = np.nonzero(mask)
     lo = np.array([i.min() for i in nz])
     hi = np.array([i.max() for i in nz]) + 1
-    sub = np.pad(mask[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], 1)
+    sub = np.pad(mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]], 1)
     d = ndimage.distance_transform_edt(sub, sampling=spacing)
     k = np.unravel_index(int(np.argmax(d)), d.shape)
     return np.array(k) - 1 + lo, float(d[k])
@@ -108,7 +126,7 @@ def next_click(truth: np.ndarray, pred: np.ndarray, spacing: np.ndarray) -> tupl
     for err, is_t in ((truth & ~pred, True), (pred & ~truth, False)):
         if not err.any():
             continue
-        lab, n = ndimage.label(err)
+        lab, _ = ndimage.label(err)
         sizes = np.bincount(lab.ravel())[1:]
         k = int(np.argmax(sizes)) + 1
         if best is None or sizes[k - 1] > best[0]:
@@ -169,8 +187,12 @@ class Baseline:
             keep |= np.abs(sub - med) <= 2.5 * sd
         for b in background:
             c = idx(b) - lo
-            keep[tuple(slice(max(a - k, 0), a + k + 1) for a, k in zip(c, np.ceil(5.0 / self.sp).astype(int),
-                                                                          strict=True))] = False
+            keep[
+                tuple(
+                    slice(max(a - k, 0), a + k + 1)
+                    for a, k in zip(c, np.ceil(5.0 / self.sp).astype(int), strict=True)
+                )
+            ] = False
         lab, _ = ndimage.label(keep)
         ids = {int(lab[tuple(np.clip(c, 0, np.array(sub.shape) - 1))]) for c in t - lo} - {0}
         reg = ndimage.binary_fill_holes(np.isin(lab, list(ids))) if ids else keep & False
@@ -201,7 +223,9 @@ class New:
     def __call__(self, tumour, background, box):
         from nbrisk.segment.interactive import Prompts, segment_interactive
 
-        r = segment_interactive(self.img, Prompts(list(tumour), list(background), box), self.state, self.params)
+        r = segment_interactive(
+            self.img, Prompts(list(tumour), list(background), box), self.state, self.params
+        )
         self.state = r.state
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
@@ -209,8 +233,15 @@ class New:
 METHODS = {"baseline": Baseline, "today": Today, "new": New}
 
 
-def run_case(img: sitk.Image, truth_img: sitk.Image, method: str, protocol: str, cap: int,
-             box_margin: float, params=None) -> dict:
+def run_case(
+    img: sitk.Image,
+    truth_img: sitk.Image,
+    method: str,
+    protocol: str,
+    cap: int,
+    box_margin: float,
+    params=None,
+) -> dict:
     from nbrisk.errors import InputError
 
     truth = sitk.GetArrayFromImage(truth_img) > 0
@@ -223,10 +254,8 @@ def run_case(img: sitk.Image, truth_img: sitk.Image, method: str, protocol: str,
     dices, secs = [], []
     for k in range(1, cap + 1):
         t0 = time.perf_counter()
-        try:
+        with contextlib.suppress(InputError):  # a refused click: the reader sees the previous result
             pred = seg(tumour, background, box)
-        except InputError:
-            pass  # the click was refused: the reader sees the previous result
         secs.append(time.perf_counter() - t0)
         dices.append(dice(truth, pred))
         if k >= 5 and dices[-1] >= 0.90:
@@ -251,19 +280,24 @@ def summarise(rows: list[dict], cap: int) -> str:
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault((r["set"], r["split"], r["protocol"], r["method"]), []).append(r)
-    lines = ["| set | split | prompt | method | n | Dice@1 | Dice@3 | Dice@5 | NoC@85 | NoC@90 | >cap@90 | s/click |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| set | split | prompt | method | n | Dice@1 | Dice@3 | Dice@5 | NoC@85 | NoC@90 | >cap@90 "
+        "| s/click |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     order = {"baseline": 0, "today": 1, "new": 2}
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 9))):
         g = groups[key]
-        med = lambda k: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731
+        med = lambda k, g=g: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731
         n85 = statistics.mean(noc(r["dice"], 0.85, cap) for r in g)
         n90 = statistics.mean(noc(r["dice"], 0.90, cap) for r in g)
         fail = sum(noc(r["dice"], 0.90, cap + 1) > cap for r in g)
         s = statistics.median(x for r in g for x in r["seconds"])
-        lines.append(f"| {key[0]} | {key[1]} | {'box + clicks' if key[2] == 'box' else 'clicks'} | {key[3]} | "
-                     f"{len(g)} | {med(1):.3f} | {med(3):.3f} | {med(5):.3f} | {n85:.1f} | {n90:.1f} | {fail} | "
-                     f"{s:.2f} |")
+        lines.append(
+            f"| {key[0]} | {key[1]} | {'box + clicks' if key[2] == 'box' else 'clicks'} | {key[3]} | "
+            f"{len(g)} | {med(1):.3f} | {med(3):.3f} | {med(5):.3f} | {n85:.1f} | {n90:.1f} | {fail} | "
+            f"{s:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -276,6 +310,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", nargs="*", default=None, help="only these case ids")
     ap.add_argument("--cap", type=int, default=20, help="most clicks per case (NoC when never reached)")
     ap.add_argument("--box-margin", type=float, default=3.0, help="mm added around the expert mask's box")
+    ap.add_argument(
+        "--pad-to",
+        type=int,
+        nargs=3,
+        default=None,
+        metavar=("X", "Y", "Z"),
+        help="pad every image (edge values) and mask to this size first, e.g. 512 512 200 for timing",
+    )
     ap.add_argument("--out", type=Path, default=None, help="append one JSON line per run here")
     ap.add_argument("--summarise", type=Path, default=None, help="only print the table of a --out file")
     args = ap.parse_args(argv)
@@ -288,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     cases = load_cases(args.sets, args.split)
     if args.cases:
         cases = [c for c in cases if c[1] in args.cases]
+    if args.pad_to:
+        cases = [(s, c, *pad_to(img, truth, args.pad_to)) for s, c, img, truth in cases]
     for i, (s, c, img, truth) in enumerate(cases):
         split = "tune" if (c in TUNE_STS or c in TUNE_PYRAD or s == "phantom") else "report"
         for protocol in args.protocols:
@@ -299,9 +343,13 @@ def main(argv: list[str] | None = None) -> int:
                 if args.out:
                     with args.out.open("a") as fh:
                         fh.write(json.dumps(row) + "\n")
-                print(f"[{i + 1}/{len(cases)}] {s} {c} {protocol:6s} {m:8s} Dice@1 {r['dice'][0]:.3f} "
-                      f"@5 {at(r['dice'], 5):.3f} NoC90 {noc(r['dice'], 0.9, args.cap):2d} "
-                      f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+                print(
+                    f"[{i + 1}/{len(cases)}] {s} {c} {protocol:6s} {m:8s} Dice@1 {r['dice'][0]:.3f} "
+                    f"@5 {at(r['dice'], 5):.3f} NoC90 {noc(r['dice'], 0.9, args.cap):2d} "
+                    f"({time.perf_counter() - t0:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
     print(summarise(rows, args.cap))
     return 0
 

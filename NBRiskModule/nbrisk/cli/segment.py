@@ -1,4 +1,4 @@
-"""``nbrisk segment``: semiautomatic tumour ROI from seed points, painted seeds or a box (3-D or one slice)."""
+"""``nbrisk segment``: semiautomatic tumour ROI from seed points, painted seeds or a box (3-D or a slice)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class _Numbers(argparse.Action):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p._negative_number_matcher = _NEGATIVE_VALUE  # noqa: SLF001 (lets "--seed-lps -10 20 -5" through)
+    p._negative_number_matcher = _NEGATIVE_VALUE
     p.add_argument("--image", type=Path, required=True,
                    help="CT (HU) or MRI volume: NRRD, NIfTI, MHA or DICOM folder")
     point = dict(action=_Numbers, nargs="+", default=[], metavar="X,Y,Z")
@@ -54,7 +54,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed-ijk", **point, help="tumour seed as voxel index (0-based, x,y,z order)")
     p.add_argument("--background-lps", **point, help="background seed (outside the tumour) in LPS mm")
     p.add_argument("--background-ijk", **point, help="background seed as voxel index")
-    p.add_argument("--box-lps", action=_Numbers, count=6, nargs="+", default=None, metavar="X0,Y0,Z0,X1,Y1,Z1",
+    p.add_argument("--box-lps", action=_Numbers, count=6, nargs="+", default=None,
+                   metavar="X0,Y0,Z0,X1,Y1,Z1",
                    help="bounding box in LPS mm; the ROI stays inside it")
     p.add_argument("--seed-labelmap", type=Path, default=None, metavar="FILE",
                    help="painted seeds on the image grid (a Segment Editor labelmap): voxels of "
@@ -62,17 +63,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tumour-label", type=int, default=1, help="tumour label in --seed-labelmap (default 1)")
     p.add_argument("--background-label", type=int, default=2,
                    help="background label in --seed-labelmap (default 2)")
-    p.add_argument("--method", choices=("geodesic", "competition"), default="geodesic",
-                   help="geodesic: geodesic competition of tumour and background seeds (default; takes painted "
-                        "seeds); competition: the earlier two-pass region competition (points only)")
+    p.add_argument("--method", choices=("geodesic", "competition"), default=None,
+                   help="geodesic (default): the first click's region competition, refined by a geodesic "
+                        "competition of all tumour and background seeds (takes painted seeds); competition: "
+                        "the region competition of all points (default with --slice-2d)")
     p.add_argument("--slice-2d", action="store_true", help="segment only the axial slice holding the seeds")
     p.add_argument("--modality", choices=("auto", "ct", "mr"), default="auto",
                    help="intensity convention for the seed check (default: auto, CT if air at -1000 HU)")
     p.add_argument("--seed-radius", type=float, default=None, metavar="MM",
-                   help="competition: radius of the sphere around each seed that teaches the model (default 5 mm); "
-                        "for lesions under 1 cm use about half the lesion radius: smaller values also "
-                        "shrink the opening and smoothing scales. geodesic: a click seeds a ball of at most this radius "
-                        "(default 2 mm)")
+                   help="competition: radius of the sphere around each seed that teaches the model (default "
+                        "5 mm); for lesions under 1 cm use about half the lesion radius: smaller values also "
+                        "shrink the opening and smoothing scales. geodesic: a click seeds a ball of at most "
+                        "this radius (default 2 mm)")
     p.add_argument("--out", type=Path, required=True,
                    help="output mask (.nrrd, .nii.gz, .mha), on the image grid")
 
@@ -101,13 +103,17 @@ def run(args: argparse.Namespace) -> int:
     image = read_image(args.image)
     seeds = list(args.seed_lps) + _ijk_points(image, args.seed_ijk, "tumour seed")
     background = list(args.background_lps) + _ijk_points(image, args.background_ijk, "background seed")
+    if args.method is None:
+        args.method = "competition" if args.slice_2d else "geodesic"
     labelmap = None
     if args.seed_labelmap is not None:
         if args.method != "geodesic":
-            raise InputError("--seed-labelmap needs --method geodesic (the competition method takes points only)")
+            raise InputError("--seed-labelmap needs --method geodesic (the competition method takes points "
+                             "only)")
         labelmap = read_image(args.seed_labelmap)
         if labelmap.GetNumberOfComponentsPerPixel() != 1:
-            raise InputError(f"{args.seed_labelmap}: a seed labelmap has one label per voxel; export the seeds "
+            raise InputError(f"{args.seed_labelmap}: a seed labelmap has one label per voxel; export the "
+                             "seeds "
                              "as a labelmap")
     if not seeds and labelmap is None:
         raise InputError("no tumour seed given; add --seed-lps x,y,z, --seed-ijk i,j,k or --seed-labelmap")
@@ -117,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         from nbrisk.segment.interactive import InteractiveParams, Prompts, segment_interactive
 
         if args.slice_2d:
-            raise InputError("--slice-2d needs --method competition")
+            raise InputError("--slice-2d needs --method competition (the geodesic method works in 3-D)")
         params = InteractiveParams()
         if args.seed_radius is not None:
             params = InteractiveParams(click_radius_mm=min(args.seed_radius, params.click_radius_mm))

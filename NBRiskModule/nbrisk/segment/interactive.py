@@ -1,22 +1,32 @@
-"""Interactive tumour segmentation from clicks, painted strokes and a box: geodesic competition.
+"""Interactive tumour segmentation from clicks, painted strokes and a box.
 
-The prompts a reader gives (tumour clicks, background clicks, painted seed labelmaps, a bounding box) become
-tumour and background seed sets. Each voxel goes to the set whose *geodesic distance* reaches it first
-(Bai & Sapiro's geodesic matting; the same competition as Slicer's "Grow from seeds", FastGrowCut, but the
-path cost of a voxel depends on the label):
+The prompts a reader gives (tumour clicks, background clicks, a painted seed labelmap, a bounding box) are
+turned into a mask in two stages:
 
-    cost_L(v) = step + w_model * (-log P(L | I(v))) + w_edge * |grad I(v)| / g_ref
+1. **First click** (one tumour click, optionally a box): the region competition of
+   :func:`nbrisk.segment.grow.grow_from_seeds`, unchanged (phantom and one-click results stay as they were).
+   Its region is kept in the session state as the *first region*.
+2. **Every later prompt** (more clicks, background clicks, strokes): a geodesic competition between the
+   tumour and the background seeds (Bai & Sapiro's geodesic segmentation; the competition Slicer's "Grow
+   from seeds" runs, with label-dependent costs). Each voxel goes to the seed set whose geodesic distance
+   reaches it first, the path cost of a voxel being
 
-``P(L | I)`` comes from per-case intensity histograms: the tumour model from the tumour seeds and, with a
-box, from the box's content minus its surroundings (a box drawn tightly around a tumour holds mostly tumour,
-so ``h_box - (1 - pi) h_outside`` estimates the tumour's histogram even where no click sampled it: necrosis,
-calcification). The background model comes from the background seeds and the tissue around the box (or,
-without a box, around the working region). The edge term stops both fronts on intensity edges.
+       cost_L(v) = step + w_edge * |grad I(v)| / g_ref + w_model * (-log P(L | intensity, texture))
 
-Work is confined to a block around the prompts (the box plus a margin, or the clicks plus ``extent_mm``),
-resampled coarser in-plane when it holds more than ``max_voxels``, so one interaction stays within about a
-second on a 512x512x200 CT. :class:`SessionState` keeps the block's features between calls, so adding a seed
-only re-runs the competition (see :func:`segment_interactive`).
+   ``P`` comes from per-case 2-D histograms of smoothed intensity and local texture (log local SD): the
+   tumour model from the tumour seeds, the first region's core and, with a box, the box content minus its
+   surroundings (``h_box - (1 - pi) h_outside``: a tight box holds mostly tumour); the background model
+   from the tissue around the box (or the far field beyond ``far_mm`` from the clicks) and the background
+   seeds. The box sides (or the working block's sides) are background seeds.
+   Corrections are **local**: near a later tumour click the geodesic result may only *add* to the first
+   region, near a background click it may only *remove*; the zone's radius is 1.5x the click's distance to
+   the first region's border plus 3 mm (5 mm to ``edit_radius_mm``), so a click deep in a missed part
+   reaches further than one on the rim. Painted seeds alone (no click) take the geodesic result everywhere.
+
+Work is confined to a block around the prompts (box + ``box_margin_mm``, or the clicks +- ``extent_mm``),
+resampled coarser when it holds more than ``max_voxels``. :class:`SessionState` keeps that block's features
+and the first region between calls: pass ``result.state`` back in with the grown prompt list and only the
+competition re-runs.
 
 Coordinates are LPS mm (SimpleITK's physical space); seed labelmaps lie on the image grid.
 """
@@ -33,8 +43,14 @@ from scipy import ndimage
 
 from nbrisk.errors import InputError
 
-__all__ = ["InteractiveParams", "InteractiveResult", "Prompts", "SessionState", "segment_interactive",
-           "segment_block"]
+__all__ = [
+    "InteractiveParams",
+    "InteractiveResult",
+    "Prompts",
+    "SessionState",
+    "segment_block",
+    "segment_interactive",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +66,6 @@ class InteractiveParams:
     w_model: float = 1.0  # weight of the intensity-model cost
     w_edge: float = 1.0  # weight of the gradient cost
     step: float = 0.05  # constant cost per mm (keeps paths short in flat regions)
-    w_click: float = 0.0  # a click makes the other label's front expensive around it ...
-    click_sigma_mm: float = 8.0  # ... with a Gaussian of this sigma
     far_mm: float = 30.0  # without a box the background model is learned beyond this distance from the clicks
     bins: int = 48
     max_voxels: int = 700_000  # larger blocks are resampled coarser in-plane
@@ -107,8 +121,10 @@ def _to_index(image: sitk.Image, p: Sequence[float], what: str) -> np.ndarray:
     idx = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in p]))
     size = np.array(image.GetSize())
     if np.any(idx < -0.5) or np.any(idx > size - 0.5):
-        raise InputError(f"{what} at ({', '.join(f'{v:.1f}' for v in p)}) mm LPS lies outside the image; "
-                         "place it inside the image")
+        raise InputError(
+            f"{what} at ({', '.join(f'{v:.1f}' for v in p)}) mm LPS lies outside the image; "
+            "place it inside the image"
+        )
     return idx[::-1]
 
 
@@ -128,21 +144,29 @@ def _check_first_seed(image: sitk.Image, zyx: np.ndarray, lps: Sequence[float], 
     lo = np.maximum(c - r, 0)
     hi = np.minimum(c + r + 1, np.array(image.GetSize())[::-1])
     sz = (hi - lo)[::-1].tolist()
-    block = sitk.GetArrayFromImage(sitk.RegionOfInterest(image, [int(v) for v in sz], [int(v) for v in lo[::-1]]))
+    block = sitk.GetArrayFromImage(
+        sitk.RegionOfInterest(image, [int(v) for v in sz], [int(v) for v in lo[::-1]])
+    )
     med = float(np.median(block))
     where = f"tumour seed at ({', '.join(f'{v:.1f}' for v in lps)}) mm LPS"
     lo_ct, hi_ct = CT_TUMOUR_RANGE_HU
     if mod == "ct" and med < lo_ct:
-        raise InputError(f"{where} lies in air/lung ({med:.0f} HU, tumour tissue is {lo_ct:.0f} to {hi_ct:.0f} HU); "
-                         "move it inside the tumour")
+        raise InputError(
+            f"{where} lies in air/lung ({med:.0f} HU, tumour tissue is {lo_ct:.0f} to {hi_ct:.0f} HU); "
+            "move it inside the tumour"
+        )
     if mod == "ct" and med > hi_ct:
-        raise InputError(f"{where} lies in bone/contrast ({med:.0f} HU, tumour tissue is {lo_ct:.0f} to "
-                         f"{hi_ct:.0f} HU); move it into soft tumour tissue")
+        raise InputError(
+            f"{where} lies in bone/contrast ({med:.0f} HU, tumour tissue is {lo_ct:.0f} to "
+            f"{hi_ct:.0f} HU); move it into soft tumour tissue"
+        )
     if mod == "mr":
         void = 0.05 * float(np.percentile(sitk.GetArrayViewFromImage(image)[::4, ::4, ::4], 99.5))
         if med < void:
-            raise InputError(f"{where} lies in a signal void ({med:.4g}, under 5% of the image maximum); "
-                             "move it inside the tumour")
+            raise InputError(
+                f"{where} lies in a signal void ({med:.4g}, under 5% of the image maximum); "
+                "move it inside the tumour"
+            )
 
 
 def _box_index(image: sitk.Image, box: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -163,20 +187,29 @@ def _labelmap_points(image: sitk.Image, prompts: Prompts, name: str) -> tuple[np
     if prompts.labelmap is None:
         return np.zeros((0, 3), int), np.zeros((0, 3), int)
     lm = prompts.labelmap
-    if lm.GetSize() != image.GetSize() or not np.allclose(lm.GetSpacing(), image.GetSpacing(), atol=1e-4) \
-            or not np.allclose(lm.GetOrigin(), image.GetOrigin(), atol=1e-3):
-        raise InputError(f"{name} (size {lm.GetSize()}) is not on the image grid (size {image.GetSize()}); "
-                         "paint the seeds on this image or resample the labelmap to it")
+    if (
+        lm.GetSize() != image.GetSize()
+        or not np.allclose(lm.GetSpacing(), image.GetSpacing(), atol=1e-4)
+        or not np.allclose(lm.GetOrigin(), image.GetOrigin(), atol=1e-3)
+    ):
+        raise InputError(
+            f"{name} (size {lm.GetSize()}) is not on the image grid (size {image.GetSize()}); "
+            "paint the seeds on this image or resample the labelmap to it"
+        )
     arr = sitk.GetArrayViewFromImage(lm)
     t = np.argwhere(arr == prompts.tumour_label)
     b = np.argwhere(arr == prompts.background_label)
     if len(t) == 0 and len(b) == 0:
-        raise InputError(f"{name} holds no voxel of the tumour label {prompts.tumour_label} or the "
-                         f"background label {prompts.background_label}; paint seeds or give the right labels")
+        raise InputError(
+            f"{name} holds no voxel of the tumour label {prompts.tumour_label} or the "
+            f"background label {prompts.background_label}; paint seeds or give the right labels"
+        )
     return t, b
 
 
-def _block(image: sitk.Image, pts: np.ndarray, box: tuple | None, p: InteractiveParams) -> tuple[np.ndarray, ...]:
+def _block(
+    image: sitk.Image, pts: np.ndarray, box: tuple | None, p: InteractiveParams
+) -> tuple[np.ndarray, ...]:
     size = np.array(image.GetSize())[::-1]
     spacing = np.array(image.GetSpacing())[::-1]
     if box is not None:
@@ -206,8 +239,9 @@ def _features(image: sitk.Image, start: np.ndarray, stop: np.ndarray, p: Interac
         factor = np.array(block.GetSize()[::-1]) / np.array(arr.shape)
     sp = spacing * factor
     smooth = ndimage.gaussian_filter(arr, p.smoothing_mm / sp, truncate=3.0)
-    grad = np.sqrt(sum(ndimage.sobel(smooth, axis=a) ** 2 / (8.0 * sp[a]) ** 2 for a in range(3)
-                       if smooth.shape[a] > 1)).astype(np.float32)
+    grad = np.sqrt(
+        sum(ndimage.sobel(smooth, axis=a) ** 2 / (8.0 * sp[a]) ** 2 for a in range(3) if smooth.shape[a] > 1)
+    ).astype(np.float32)
     a64 = arr.astype(np.float64)
     m = ndimage.gaussian_filter(a64, p.texture_mm / sp, truncate=3.0)
     m2 = ndimage.gaussian_filter(a64 * a64, p.texture_mm / sp, truncate=3.0)
@@ -216,8 +250,13 @@ def _features(image: sitk.Image, start: np.ndarray, stop: np.ndarray, p: Interac
 
 
 # ------------------------------------------------------------------------------------------- the engine
-def _codes(smooth: np.ndarray, texture: np.ndarray, seeds_t: np.ndarray, inside: np.ndarray | None,
-           p: InteractiveParams) -> tuple[np.ndarray, int, int]:
+def _codes(
+    smooth: np.ndarray,
+    texture: np.ndarray,
+    seeds_t: np.ndarray,
+    inside: np.ndarray | None,
+    p: InteractiveParams,
+) -> tuple[np.ndarray, int, int]:
     """Joint (intensity, texture) bin of every voxel; intensity bins span the tumour's plausible window.
 
     The window is the tumour seeds' 5th-95th percentile widened by 1.5 times its width on each side (at least
@@ -256,18 +295,26 @@ def _ball_seeds(shape: tuple[int, ...], spacing: np.ndarray, pts: np.ndarray, r_
         hi = np.minimum(ci + rad + 1, shape)
         if np.any(hi <= lo):
             continue
-        g = np.meshgrid(*[(np.arange(a, b) - cc) * s for a, b, cc, s in zip(lo, hi, c, spacing, strict=True)],
-                        indexing="ij")
-        out[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] |= sum(x * x for x in g) <= r_mm * r_mm + 1e-6
+        g = np.meshgrid(
+            *[(np.arange(a, b) - cc) * s for a, b, cc, s in zip(lo, hi, c, spacing, strict=True)],
+            indexing="ij",
+        )
+        out[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] |= sum(x * x for x in g) <= r_mm * r_mm + 1e-6
         out[tuple(np.clip(ci, 0, np.array(shape) - 1))] = True
     return out
 
 
-def segment_block(smooth: np.ndarray, grad: np.ndarray, texture: np.ndarray, spacing: np.ndarray,
-                  seeds_t: np.ndarray,
-                  seeds_b: np.ndarray, box: tuple[np.ndarray, np.ndarray] | None,
-                  p: InteractiveParams, bg_clicks: np.ndarray | None = None,
-                  click_pts: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def segment_block(
+    smooth: np.ndarray,
+    grad: np.ndarray,
+    texture: np.ndarray,
+    spacing: np.ndarray,
+    seeds_t: np.ndarray,
+    seeds_b: np.ndarray,
+    box: tuple[np.ndarray, np.ndarray] | None,
+    p: InteractiveParams,
+    bg_clicks: np.ndarray | None = None,
+) -> np.ndarray:
     """Geodesic competition on a block; returns the signed score D_B - D_T (tumour where > 0).
 
     ``seeds_t``/``seeds_b`` are boolean seed masks; ``box`` is (lo, hi) in block voxels (hi exclusive).
@@ -276,7 +323,7 @@ def segment_block(smooth: np.ndarray, grad: np.ndarray, texture: np.ndarray, spa
 
     inside = np.zeros(smooth.shape, bool)
     if box is not None:
-        inside[box[0][0]:box[1][0], box[0][1]:box[1][1], box[0][2]:box[1][2]] = True
+        inside[box[0][0] : box[1][0], box[0][1] : box[1][1], box[0][2] : box[1][2]] = True
     code, n_codes, tb = _codes(smooth, texture, seeds_t, inside if box is not None else None, p)
     hist = lambda m, sig=1.0: _hist2(code[m], n_codes, tb, sig)  # noqa: E731
     h_t = hist(seeds_t)
@@ -307,11 +354,6 @@ def segment_block(smooth: np.ndarray, grad: np.ndarray, texture: np.ndarray, spa
     sampling = tuple(float(s) for s in spacing)
     cost_t = (base + p.w_model * cost_t_model).astype(np.float64)
     cost_b = (base + p.w_model * cost_b_model).astype(np.float64)
-    if p.w_click > 0 and click_pts is not None:
-        for pts, cost in ((click_pts[0], cost_b), (click_pts[1], cost_t)):
-            if len(pts):
-                d2 = _dist2(smooth.shape, spacing, pts)
-                cost += p.w_click * np.exp(-0.5 * d2 / p.click_sigma_mm**2)
     if box is not None:
         cost_t[~inside] = np.inf
     starts_t = [tuple(v) for v in np.argwhere(_surface(seeds_t))]
@@ -331,9 +373,12 @@ def _dist2(shape: tuple[int, ...], spacing: np.ndarray, pts: np.ndarray) -> np.n
         return best
     axes = [np.arange(n) * s for n, s in zip(shape, spacing, strict=True)]
     for c in pts:
-        cz, cy, cx = (np.asarray(c, float) * spacing)
-        d2 = ((axes[0] - cz) ** 2)[:, None, None] + ((axes[1] - cy) ** 2)[None, :, None] + \
-            ((axes[2] - cx) ** 2)[None, None, :]
+        cz, cy, cx = np.asarray(c, float) * spacing
+        d2 = (
+            ((axes[0] - cz) ** 2)[:, None, None]
+            + ((axes[1] - cy) ** 2)[None, :, None]
+            + ((axes[2] - cx) ** 2)[None, None, :]
+        )
         np.minimum(best, d2, out=best)
     return best
 
@@ -363,9 +408,15 @@ def _postprocess(region: np.ndarray, seeds_t: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------- entry
-def segment_interactive(image: sitk.Image, prompts: Prompts, state: SessionState | None = None,
-                        params: InteractiveParams | None = None, *, modality: str = "auto",
-                        source: str = "") -> InteractiveResult:
+def segment_interactive(
+    image: sitk.Image,
+    prompts: Prompts,
+    state: SessionState | None = None,
+    params: InteractiveParams | None = None,
+    *,
+    modality: str = "auto",
+    source: str = "",
+) -> InteractiveResult:
     """Segment the tumour from the prompts; pass the previous result's ``state`` to reuse its features.
 
     The state is reused when the new prompts fit inside its working block (adding a click inside the box or
@@ -386,8 +437,10 @@ def segment_interactive(image: sitk.Image, prompts: Prompts, state: SessionState
         for s in np.vstack([tp, lt]):
             r = np.floor(s + 0.5)
             if np.any(r < box[0]) or np.any(r >= box[1]):
-                raise InputError(f"a tumour seed (index {tuple(int(v) for v in r[::-1])}) lies outside the box; "
-                                 "enlarge the box or move the seed")
+                raise InputError(
+                    f"a tumour seed (index {tuple(int(v) for v in r[::-1])}) lies outside the box; "
+                    "enlarge the box or move the seed"
+                )
     prior = None
     if p.first_click == "competition" and len(tp):
         key = (tuple(prompts.tumour[0]), None if prompts.box is None else tuple(prompts.box))
@@ -399,7 +452,7 @@ def segment_interactive(image: sitk.Image, prompts: Prompts, state: SessionState
         if prior is not None and only_first:
             out = np.zeros(image.GetSize()[::-1], np.uint8)
             r, o = prior
-            out[o[0]:o[0] + r.shape[0], o[1]:o[1] + r.shape[1], o[2]:o[2] + r.shape[2]] = r
+            out[o[0] : o[0] + r.shape[0], o[1] : o[1] + r.shape[1], o[2] : o[2] + r.shape[2]] = r
             mask = sitk.GetImageFromArray(out)
             mask.CopyInformation(image)
             if state is None or state.image_id != id(image):
@@ -412,9 +465,14 @@ def segment_interactive(image: sitk.Image, prompts: Prompts, state: SessionState
     start, stop = _block(image, np.vstack([tp, lt]).astype(float), box, p)
     if box is None and len(bp) + len(lb):
         start = np.minimum(start, np.floor(np.vstack([bp, lb]).min(axis=0)).astype(int).clip(0))
-    needs = state is None or state.image_id != id(image) or np.any(start < state.start) or \
-        np.any(stop > state.stop) or np.any(np.floor(pts + 0.5) < state.start) or \
-        np.any(np.floor(pts + 0.5) >= state.stop)
+    needs = (
+        state is None
+        or state.image_id != id(image)
+        or np.any(start < state.start)
+        or np.any(stop > state.stop)
+        or np.any(np.floor(pts + 0.5) < state.start)
+        or np.any(np.floor(pts + 0.5) >= state.stop)
+    )
     if needs:
         if box is None and state is not None and state.image_id == id(image):  # grow the old block
             start, stop = np.minimum(start, state.start), np.maximum(stop, state.stop)
@@ -434,10 +492,12 @@ def segment_interactive(image: sitk.Image, prompts: Prompts, state: SessionState
             mask[tuple(q.T)] = True
     box_b = None
     if box is not None:
-        box_b = (np.clip(np.floor(to_block(box[0])).astype(int), 0, shape),
-                 np.clip(np.ceil(to_block(box[1])).astype(int), 1, shape))
+        box_b = (
+            np.clip(np.floor(to_block(box[0])).astype(int), 0, shape),
+            np.clip(np.ceil(to_block(box[1])).astype(int), 1, shape),
+        )
         inside = np.zeros(shape, bool)
-        inside[box_b[0][0]:box_b[1][0], box_b[0][1]:box_b[1][1], box_b[0][2]:box_b[1][2]] = True
+        inside[box_b[0][0] : box_b[1][0], box_b[0][1] : box_b[1][1], box_b[0][2] : box_b[1][2]] = True
         seeds_t &= inside
         if not seeds_t.any():
             q = np.clip(np.floor(to_block(np.vstack([tp, lt]))).astype(int), box_b[0], box_b[1] - 1)
@@ -460,16 +520,25 @@ def segment_interactive(image: sitk.Image, prompts: Prompts, state: SessionState
         rim[tuple(slice(1, -1) if n > 2 else slice(0, n) for n in shape)] = False
         seeds_b |= rim & ~seeds_t
     seeds_b &= ~seeds_t
-    score = segment_block(state.smooth, state.grad, state.texture, state.spacing, seeds_t, seeds_b, box_b, p, bg_clicks,
-                          (to_block(tp), to_block(bp)))
+    score = segment_block(
+        state.smooth, state.grad, state.texture, state.spacing, seeds_t, seeds_b, box_b, p, bg_clicks
+    )
     full_shape = tuple(int(v) for v in state.stop - state.start)
     if np.any(f > 1.0):
-        score = ndimage.zoom(score.astype(np.float32), np.array(full_shape) / np.array(shape), order=1,
-                             prefilter=False, grid_mode=True, mode="nearest")
+        score = ndimage.zoom(
+            score.astype(np.float32),
+            np.array(full_shape) / np.array(shape),
+            order=1,
+            prefilter=False,
+            grid_mode=True,
+            mode="nearest",
+        )
         score = score[: full_shape[0], : full_shape[1], : full_shape[2]]
         seeds_full = np.zeros(full_shape, bool)
         for s in np.vstack([tp, lt]):
-            seeds_full[tuple(np.clip(np.floor(s + 0.5).astype(int) - state.start, 0, np.array(full_shape) - 1))] = True
+            seeds_full[
+                tuple(np.clip(np.floor(s + 0.5).astype(int) - state.start, 0, np.array(full_shape) - 1))
+            ] = True
         region = score > 0
         region |= seeds_full
     else:
@@ -480,8 +549,9 @@ def segment_interactive(image: sitk.Image, prompts: Prompts, state: SessionState
         r, o = prior
         a, b = np.maximum(o, state.start), np.minimum(o + np.array(r.shape), state.stop)
         if np.all(b > a):
-            first[tuple(slice(x - s0, y - s0) for x, y, s0 in zip(a, b, state.start, strict=True))] = \
-                r[tuple(slice(x - q, y - q) for x, y, q in zip(a, b, o, strict=True))]
+            first[tuple(slice(x - s0, y - s0) for x, y, s0 in zip(a, b, state.start, strict=True))] = r[
+                tuple(slice(x - q, y - q) for x, y, q in zip(a, b, o, strict=True))
+            ]
         sp_full = np.array(image.GetSpacing())[::-1]
         zone_t = _zone(full_shape, sp_full, np.vstack([tp[1:], lt]) - state.start, first, False, p)
         zone_b = _zone(full_shape, sp_full, np.vstack([bp, lb]) - state.start, first, True, p)
@@ -492,12 +562,12 @@ def segment_interactive(image: sitk.Image, prompts: Prompts, state: SessionState
     if box is not None:
         lo, hi = box[0] - state.start, box[1] - state.start
         keep = np.zeros(full_shape, bool)
-        keep[max(lo[0], 0):hi[0], max(lo[1], 0):hi[1], max(lo[2], 0):hi[2]] = True
+        keep[max(lo[0], 0) : hi[0], max(lo[1], 0) : hi[1], max(lo[2], 0) : hi[2]] = True
         region &= keep
     region = _postprocess(region, seeds_full)
     out = np.zeros(image.GetSize()[::-1], np.uint8)
     s0, s1 = state.start, state.stop
-    out[s0[0]:s1[0], s0[1]:s1[1], s0[2]:s1[2]] = region
+    out[s0[0] : s1[0], s0[1] : s1[1], s0[2] : s1[2]] = region
     mask = sitk.GetImageFromArray(out)
     mask.CopyInformation(image)
     n_t = len(tp) + (int(ndimage.label(_lm_mask(lt, image))[1]) if len(lt) else 0)
@@ -505,8 +575,14 @@ def segment_interactive(image: sitk.Image, prompts: Prompts, state: SessionState
     return InteractiveResult(mask, state, n_t, n_b, time.perf_counter() - t0)
 
 
-def _zone(shape: tuple[int, ...], spacing: np.ndarray, pts: np.ndarray, first: np.ndarray, inside: bool,
-          p: InteractiveParams) -> np.ndarray:
+def _zone(
+    shape: tuple[int, ...],
+    spacing: np.ndarray,
+    pts: np.ndarray,
+    first: np.ndarray,
+    inside: bool,
+    p: InteractiveParams,
+) -> np.ndarray:
     """Where correction clicks may change the first region: a ball around each click whose radius is 1.5 times
     the click's distance to the first region (tumour clicks) or to its outside (background clicks) plus 3 mm,
     within 5 mm and ``edit_radius_mm``: a click deep in a missed part may change more than one on the rim."""
@@ -523,7 +599,9 @@ def _zone(shape: tuple[int, ...], spacing: np.ndarray, pts: np.ndarray, first: n
     return zone
 
 
-def _first_click_region(image: sitk.Image, prompts: Prompts, modality: str) -> tuple[np.ndarray, np.ndarray] | None:
+def _first_click_region(
+    image: sitk.Image, prompts: Prompts, modality: str
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The region competition's mask from the first tumour click (and the box), cropped: (region, start)."""
     from nbrisk.segment.grow import grow_from_seeds
 
@@ -537,22 +615,27 @@ def _first_click_region(image: sitk.Image, prompts: Prompts, modality: str) -> t
         return None
     lo = np.array([int(i.min()) for i in nz])
     hi = np.array([int(i.max()) for i in nz]) + 1
-    return arr[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]].copy(), lo
+    return arr[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]].copy(), lo
 
 
-def _prior_core(prior: tuple[np.ndarray, np.ndarray], state: SessionState, p: InteractiveParams) -> np.ndarray:
+def _prior_core(
+    prior: tuple[np.ndarray, np.ndarray], state: SessionState, p: InteractiveParams
+) -> np.ndarray:
     """The first-click region on the block grid, eroded by ``prior_core_mm``."""
     full = np.zeros(tuple(int(v) for v in state.stop - state.start), bool)
     r, o = prior
     a = np.maximum(o, state.start)
     b = np.minimum(o + np.array(r.shape), state.stop)
     if np.all(b > a):
-        full[tuple(slice(x - s0, y - s0) for x, y, s0 in zip(a, b, state.start, strict=True))] = \
-            r[tuple(slice(x - q, y - q) for x, y, q in zip(a, b, o, strict=True))]
+        full[tuple(slice(x - s0, y - s0) for x, y, s0 in zip(a, b, state.start, strict=True))] = r[
+            tuple(slice(x - q, y - q) for x, y, q in zip(a, b, o, strict=True))
+        ]
     if np.any(state.factor > 1.0):
         shape = state.smooth.shape
-        idx = [np.minimum((np.arange(n) * f + f / 2).astype(int), m - 1)
-               for n, f, m in zip(shape, state.factor, full.shape, strict=True)]
+        idx = [
+            np.minimum((np.arange(n) * f + f / 2).astype(int), m - 1)
+            for n, f, m in zip(shape, state.factor, full.shape, strict=True)
+        ]
         full = full[np.ix_(*idx)]
     sp = state.spacing
     return ndimage.distance_transform_edt(full, sampling=sp) > p.prior_core_mm if full.any() else full
