@@ -94,6 +94,12 @@ class NBRiskModuleTest(ScriptedLoadableModuleTest):
     def runTest(self) -> None:
         from NBRiskLib import selftest
 
+        missing = selftest.missing_packages()
+        if missing:  # ctest matches this marker (SKIP_REGULAR_EXPRESSION) and reports the test skipped
+            message = f"{selftest.SKIP_MARKER} Python packages not installed: {', '.join(missing)}"
+            logging.warning(message)
+            print(message)  # noqa: T201 - ctest reads the marker from the test's output
+            self.skipTest(message)
         self.setUp()
         self.delayDisplay("NBRisk: volume -> seeds -> grow -> predict -> checklist -> export")
         report = selftest.run_full_flow(self, NBRiskModuleLogic())

@@ -59,3 +59,71 @@ def phantom_cohort(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from nbrisk.synthetic.phantom import make_cohort
 
     return make_cohort(tmp_path_factory.mktemp("cohort"), 8, seed=0)
+
+
+# ------------------------------------------------------------------------------ DICOM CT series (real data)
+def write_ct_series(nrrd_path: Path, folder: Path, *, patient_id: str = "NBR-TEST-1",
+                    patient_name: str = "Test^Lung") -> Path:
+    """Write a NRRD CT volume as a DICOM CT Image series (one file per slice, int16 HU, shared Frame of
+    Reference, positions and orientation from the volume's geometry); returns ``folder``."""
+    import numpy as np
+    import pydicom
+    import SimpleITK as sitk
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    img = sitk.ReadImage(str(nrrd_path))
+    arr = sitk.GetArrayFromImage(img).astype(np.int16)
+    direction = np.array(img.GetDirection()).reshape(3, 3)
+    sp = img.GetSpacing()
+    study, series, frame = generate_uid(), generate_uid(), generate_uid()
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(arr.shape[0]):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.preamble = b"\0" * 128
+        ds.SpecificCharacterSet = "ISO_IR 100"
+        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+        ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = patient_name, patient_id, "", "O"
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
+        ds.StudyDate, ds.StudyTime, ds.StudyID, ds.AccessionNumber = "20200102", "101500", "1", "A1"
+        ds.ReferringPhysicianName = ""
+        ds.Modality, ds.SeriesNumber, ds.SeriesDescription = "CT", 1, f"{nrrd_path.name} as DICOM"
+        ds.PositionReferenceIndicator, ds.PatientPosition, ds.BodyPartExamined = "", "HFS", "CHEST"
+        ds.Manufacturer = "NBRisk test fixture"
+        ds.InstanceNumber = k + 1
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+        ds.ImagePositionPatient = [f"{v:.6f}" for v in img.TransformIndexToPhysicalPoint((0, 0, k))]
+        ds.ImageOrientationPatient = [f"{v:.6f}" for v in (*direction[:, 0], *direction[:, 1])]
+        ds.PixelSpacing = [f"{sp[1]:.7g}", f"{sp[0]:.7g}"]
+        ds.SliceThickness = f"{sp[2]:.7g}"
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.Rows, ds.Columns = arr.shape[1], arr.shape[2]
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = "0", "1", "HU"
+        ds.KVP, ds.AcquisitionNumber = "", ""
+        ds.PixelData = np.ascontiguousarray(arr[k]).tobytes()
+        path = folder / f"ct{k:04d}.dcm"
+        if int(pydicom.__version__.split(".")[0]) >= 3:
+            ds.save_as(str(path), enforce_file_format=True)
+        else:
+            ds.is_little_endian, ds.is_implicit_VR = True, False
+            ds.save_as(str(path), write_like_original=False)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def lung_dicom(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """pyradiomics' lung1 and lung2 CTs as DICOM CT series (made once per session); keys lung1, lung2,
+    lung1_label, lung2_label (the NRRD label maps on the same grids)."""
+    base = tmp_path_factory.mktemp("dicom")
+    out: dict[str, Path] = {}
+    for i, case in enumerate(("lung1", "lung2")):
+        out[case] = write_ct_series(sample_data_dir / f"{case}_image.nrrd", base / case,
+                                    patient_id=f"NBR-TEST-{i + 1}")
+        out[f"{case}_label"] = sample_data_dir / f"{case}_label.nrrd"
+    return out

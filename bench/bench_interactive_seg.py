@@ -28,8 +28,8 @@ Data sets (images are read from caches, nothing is downloaded here):
 Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everything else.
 
 Methods: ``baseline`` (threshold around the seeds' intensity inside the box, connected to the seeds),
-``today`` (:func:`nbrisk.segment.grow.grow_from_seeds`), ``new``
-(:func:`nbrisk.segment.interactive.segment_interactive`).
+``today`` (:func:`nbrisk.segmentation.grow.grow_from_seeds`), ``new``
+(:func:`nbrisk.segmentation.interactive.segment_interactive`).
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ class Today:
         self.img = img
 
     def __call__(self, tumour, background, box):
-        from nbrisk.segment.grow import grow_from_seeds
+        from nbrisk.segmentation.grow import grow_from_seeds
 
         m = grow_from_seeds(self.img, tumour, background, box)
         return sitk.GetArrayViewFromImage(m) > 0
@@ -221,7 +221,7 @@ class New:
         self.img, self.state, self.params = img, None, params
 
     def __call__(self, tumour, background, box):
-        from nbrisk.segment.interactive import Prompts, segment_interactive
+        from nbrisk.segmentation.interactive import Prompts, segment_interactive
 
         r = segment_interactive(
             self.img, Prompts(list(tumour), list(background), box), self.state, self.params

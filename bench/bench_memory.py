@@ -25,7 +25,7 @@ def child(image: str, mask: str, preset_name: str, engine: str, jobs: int, norma
     """One engine in this fresh process, reading the files as that engine does.
 
     Plain pyradiomics reads both files whole (as ``RadiomicsFeatureExtractor.execute(path, path)`` does).
-    nbrisk reads them the way ``nbrisk extract`` does (:func:`nbrisk.features.cohort.load_row_inputs`): the mask
+    nbrisk reads them the way ``nbrisk extract`` does (:func:`nbrisk.features.case.load_row_inputs`): the mask
     whole, the image only in the block around the ROI that extraction uses (when the preset allows it).
     """
     import copy
@@ -53,7 +53,7 @@ def child(image: str, mask: str, preset_name: str, engine: str, jobs: int, norma
         base = _vm_hwm_kb()
         values = _run(img, msk, preset.pyradiomics_params(), engine)
     else:
-        from nbrisk.features.cohort import load_row_inputs
+        from nbrisk.features.case import load_row_inputs
 
         img, m = load_row_inputs({"image": image, "mask": mask}, preset, roi_only=True)
         base = _vm_hwm_kb()

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from nbrisk.reproducibility.agreement import compare_masks
     from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
-    from nbrisk.segment.grow import grow_from_seeds
+    from nbrisk.segmentation.grow import grow_from_seeds
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, nargs=3, default=[512, 512, 200], metavar=("X", "Y", "Z"))

@@ -22,8 +22,7 @@ NO_METASTASES = "none"
 
 
 def _current_text(combo) -> str:
-    attr = combo.currentText
-    return str(attr() if callable(attr) else attr)
+    return str(combo.currentText)  # a Qt property: an attribute under PythonQt
 
 
 def fill_table(table, checklist, on_status_changed) -> None:
@@ -32,9 +31,9 @@ def fill_table(table, checklist, on_status_changed) -> None:
 
     rows = idrf.checklist_view(checklist)
     table.clear()
-    table.setColumnCount(len(COLUMNS))
+    table.columnCount = len(COLUMNS)
     table.setHorizontalHeaderLabels(COLUMNS)
-    table.setRowCount(len(rows))
+    table.rowCount = len(rows)
     for index, row in enumerate(rows):
         item = qt.QTableWidgetItem(row.text)
         item.setToolTip(f"{row.id}" + (f" - note: {row.note}" if row.note else ""))
@@ -42,8 +41,8 @@ def fill_table(table, checklist, on_status_changed) -> None:
         table.setItem(index, 3, qt.QTableWidgetItem(row.region))
         combo = qt.QComboBox()
         combo.addItems(list(idrf.STATUSES))
-        combo.setCurrentIndex(list(idrf.STATUSES).index(row.status))
-        combo.setObjectName(f"idrfStatus_{row.id}")
+        combo.currentIndex = list(idrf.STATUSES).index(row.status)
+        combo.objectName = f"idrfStatus_{row.id}"
         combo.currentTextChanged.connect(lambda text, item_id=row.id: on_status_changed(item_id, text))
         table.setCellWidget(index, STATUS_COLUMN, combo)
         hint = f"[{row.suggestion}] {row.hint}" if row.hint else ""
@@ -69,7 +68,7 @@ def populate_choices(ui) -> None:
     """Fill the INRG combo boxes with the core's valid values (plus 'unknown'), once."""
     from nbrisk.staging import inrg
 
-    if ui.histologyComboBox.count():
+    if ui.histologyComboBox.count:
         return
     for name, constant in INRG_COMBOS:
         combo = getattr(ui, name)
@@ -82,8 +81,7 @@ def stage_and_group(ui, checklist) -> tuple[str, str]:
     from nbrisk.staging import inrg
 
     populate_choices(ui)
-    age_attr = ui.ageMonthsSpinBox.value
-    age = float(age_attr() if callable(age_attr) else age_attr)
+    age = float(ui.ageMonthsSpinBox.value)
     site = _current_text(ui.metastasisComboBox)
     metastases = None if site == UNKNOWN else inrg.Metastases(site != NO_METASTASES,
                                                               () if site == NO_METASTASES else (site,))
@@ -127,21 +125,21 @@ class IdrfSection:
     def _setChecklist(self, checklist) -> None:
         self._checklist = checklist
         fill_table(self.ui.idrfTableWidget, checklist, self._onIdrfStatusChanged)
-        self.ui.idrfSummaryLabel.setText(summary(checklist))
+        self.ui.idrfSummaryLabel.text = summary(checklist)
         if self._parameterNode is not None:
             self._parameterNode.checklistJson = json.dumps(checklist.to_dict())
 
     def _onIdrfStatusChanged(self, itemId: str, status: str) -> None:
         with self._userAction("Could not update the checklist"):
             set_status(self._checklist, itemId, status)
-            self.ui.idrfSummaryLabel.setText(summary(self._checklist))
+            self.ui.idrfSummaryLabel.text = summary(self._checklist)
             self._parameterNode.checklistJson = json.dumps(self._checklist.to_dict())
 
     def onComputeStaging(self) -> None:
         with self._userAction("Could not compute the INRG stage"):
             stage, group = stage_and_group(self.ui, self._checklist)
-            self.ui.stageLabel.setText(stage)
-            self.ui.riskGroupLabel.setText(group)
+            self.ui.stageLabel.text = stage
+            self.ui.riskGroupLabel.text = group
 
     def onSaveChecklist(self) -> None:
         with self._userAction("Could not save the checklist"):

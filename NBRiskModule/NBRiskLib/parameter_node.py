@@ -2,10 +2,10 @@
 
 Field names are an API: the ``.ui`` binds widgets to them through the ``SlicerParameterName`` dynamic property
 (checked by ``Testing/slicer_layer/test_static_ui.py``). Annotations are real objects (no string-only
-TYPE_CHECKING imports): ``parameterNodeWrapper`` resolves them at runtime.
+TYPE_CHECKING imports): ``parameterNodeWrapper`` resolves them at runtime. File and folder fields are ``str``
+(empty = unset) and bound in ``widget.py``: Slicer's ctkPathLineEdit connector needs ``Path``, whose unset
+value ``Path()`` would show as ".".
 """
-
-from pathlib import Path
 
 from slicer import (
     vtkMRMLMarkupsFiducialNode,
@@ -37,15 +37,15 @@ class NBRiskParameterNode:
     backgroundSeeds: vtkMRMLMarkupsFiducialNode
     largestSlice2D: bool = False
     preset: str = ""
-    bundlePath: Path
+    bundlePath: str = ""
     clinicalInputs: dict[str, str]
     resultsTable: vtkMRMLTableNode
     lastPrediction: str = ""
-    checklistPath: Path
+    checklistPath: str = ""
     checklistJson: str = ""
-    studyManifest: Path
+    studyManifest: str = ""
     readers: str = "R1,R2"
-    studyDirectory: Path
+    studyDirectory: str = ""
     importReader: str = "R1"
-    importFolder: Path
-    studyResults: Path
+    importFolder: str = ""
+    studyResults: str = ""

@@ -17,15 +17,19 @@ import numpy as np
 import SimpleITK as sitk
 import slicer
 import vtk
-from slicer.ScriptedLoadableModule import ScriptedLoadableModuleLogic
-
 from nbrisk.errors import InputError
+from slicer.ScriptedLoadableModule import ScriptedLoadableModuleLogic
 
 logger = logging.getLogger(__name__)
 
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
 TABLE_NAME = "NBRisk_{name}_results"
 EDITOR_NODE_NAME = "NBRisk_SegmentEditor"
+PREVIEW_SEGMENT = "NBRisk grow preview"
+PREVIEW_RGB = (1.0, 0.85, 0.0)  # yellow: not yet the tumour
+SEED_SEGMENT = "NBRisk seeds"   # seeds painted with the Segment Editor (alternative to markups points)
+HELPER_SEGMENTS = (PREVIEW_SEGMENT, SEED_SEGMENT)  # never anatomy: left out of the IDRF structures
+MAX_PAINTED_SEEDS = 64
 
 
 def ras_to_lps(point: Sequence[float]) -> tuple[float, float, float]:
@@ -112,6 +116,25 @@ def seeds_lps(markups_node) -> list[tuple[float, float, float]]:
     return [ras_to_lps(p) for p in np.asarray(points).reshape(-1, 3)]
 
 
+def painted_seeds_lps(segmentation_node, volume_node, limit: int = MAX_PAINTED_SEEDS) -> list[tuple]:
+    """Voxel centres (LPS, mm) of the ``NBRisk seeds`` segment painted in the Segment Editor, at most ``limit``
+    spread evenly over the painted voxels; [] when there is no such segment or it is empty."""
+    if segmentation_node is None or volume_node is None:
+        return []
+    segment_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(SEED_SEGMENT)
+    if not segment_id:
+        return []
+    try:
+        array = slicer.util.arrayFromSegmentBinaryLabelmap(segmentation_node, segment_id, volume_node)
+    except RuntimeError:  # empty segment
+        return []
+    kji = np.argwhere(np.asarray(array) > 0)
+    if len(kji) > limit:
+        kji = kji[np.linspace(0, len(kji) - 1, limit).astype(int)]
+    image = image_from_volume(volume_node)
+    return [image.TransformIndexToPhysicalPoint((int(i), int(j), int(k))) for k, j, i in kji]
+
+
 def structures_from_segmentation(segmentation_node, volume_node) -> tuple[sitk.Image, dict[int, str]]:
     """Merge every segment into one label map on the volume grid; return it and {label: segment name}."""
     segmentation = segmentation_node.GetSegmentation()
@@ -120,6 +143,8 @@ def structures_from_segmentation(segmentation_node, volume_node) -> tuple[sitk.I
     names: dict[int, str] = {}
     for index in range(segmentation.GetNumberOfSegments()):
         segment_id = segmentation.GetNthSegmentID(index)
+        if segmentation.GetSegment(segment_id).GetName() in HELPER_SEGMENTS:
+            continue
         try:
             array = slicer.util.arrayFromSegmentBinaryLabelmap(segmentation_node, segment_id, volume_node)
         except RuntimeError:  # an empty segment has nothing to contribute to the hints
@@ -152,13 +177,25 @@ def case_id(volume_node) -> str:
 
 
 def update_results_table(table_node, rows: Sequence[tuple[str, str]], name: str):
-    """Fill (or create) a two-column table node (Item, Value) with the shown results."""
+    """Fill (or create) a two-column string table node (Item, Value) with the shown results.
+
+    Built from ``vtkStringArray`` columns: ``slicer.util.updateTableFromArray`` cannot take numpy string
+    columns (VTK's numpy_support raises "Could not find a suitable VTK type for <U...").
+    """
     if table_node is None:
         table_node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLTableNode", TABLE_NAME.format(name=name))
-    items = np.array([r[0] for r in rows], dtype=str)
-    values = np.array([r[1] for r in rows], dtype=str)
-    slicer.util.updateTableFromArray(table_node, [items, values], ["Item", "Value"])
+    table = vtk.vtkTable()
+    for column, title in enumerate(("Item", "Value")):
+        array = vtk.vtkStringArray()
+        array.SetName(title)
+        for row in rows:
+            array.InsertNextValue(str(row[column]))
+        table.AddColumn(array)
+    was_modifying = table_node.StartModify()
+    table_node.SetAndObserveTable(table)
+    table_node.SetUseColumnTitleAsColumnHeader(True)
     table_node.SetAttribute("NBRisk.Results", "1")
+    table_node.EndModify(was_modifying)
     return table_node
 
 
@@ -169,14 +206,18 @@ def set_segment_colour(segmentation_node, segment_id: str, rgb: Sequence[float])
 
 
 def show_slice_text(text: str) -> None:
-    """Show a short text in the upper-right corner of every slice view."""
+    """Show a short text in the upper-right corner of every slice view's *overlay* corner annotation.
+
+    ``qMRMLSliceWidget::overlayCornerAnnotation()`` is drawn above the views and left alone by DataProbe, which
+    rewrites all four corners of ``sliceView().cornerAnnotation()`` on every slice change.
+    """
     layout_manager = slicer.app.layoutManager()
     if layout_manager is None:
         return
     for view_name in layout_manager.sliceViewNames():
-        view = layout_manager.sliceWidget(view_name).sliceView()
-        view.cornerAnnotation().SetText(vtk.vtkCornerAnnotation.UpperRight, text)
-        view.forceRender()
+        widget = layout_manager.sliceWidget(view_name)
+        widget.overlayCornerAnnotation().SetText(vtk.vtkCornerAnnotation.UpperRight, text)
+        widget.sliceView().scheduleRender()
 
 
 class NBRiskLogic(ScriptedLoadableModuleLogic):
@@ -184,26 +225,56 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
 
     def grow_tumour(self, volume_node, tumour_seeds, background_seeds, segmentation_node, segment_name_: str,
                     largest_slice_2d: bool = False) -> dict[str, float]:
-        """Grow the tumour from seed points (core semiautomatic ROI) into a segment; return its summary."""
+        """Grow the tumour from seed points (core semiautomatic ROI) into a yellow *preview* segment; return its
+        summary. The tumour segment changes only when the user accepts (:meth:`accept_grow`)."""
         image = image_from_volume(volume_node)
-        seeds = seeds_lps(tumour_seeds)
+        seeds = seeds_lps(tumour_seeds) + painted_seeds_lps(segmentation_node, volume_node)
         if not seeds:
-            raise InputError("No tumour seeds: place at least one point inside the tumour.")
+            raise InputError(f"No tumour seeds: place at least one point inside the tumour, or paint segment "
+                             f"'{SEED_SEGMENT}' with the Segment Editor.")
         if segmentation_node is None:
             raise InputError("No segmentation: pick or create one in the Segmentation section.")
-        from nbrisk.segment.grow import grow_with_notes
+        from nbrisk.segmentation.grow import grow_with_notes
 
         kwargs = {"background_lps": seeds_lps(background_seeds)}
         if largest_slice_2d:
             kwargs["slice_2d"] = True
         mask, notes = grow_with_notes(image, seeds, **kwargs)
-        segment_id = find_or_add_segment(segmentation_node, segment_name_)
         segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
-        update_segment_from_mask(mask, segmentation_node, segment_id, volume_node)
+        preview_id = find_or_add_segment(segmentation_node, PREVIEW_SEGMENT)
+        set_segment_colour(segmentation_node, preview_id, PREVIEW_RGB)
+        update_segment_from_mask(mask, segmentation_node, preview_id, volume_node)
         array = sitk.GetArrayViewFromImage(mask)
         voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
         return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum()),
                 "notes": notes}
+
+    @staticmethod
+    def has_painted_seeds(segmentation_node) -> bool:
+        return segmentation_node is not None and bool(
+            segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(SEED_SEGMENT))
+
+    @staticmethod
+    def has_grow_preview(segmentation_node) -> bool:
+        return segmentation_node is not None and bool(
+            segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(PREVIEW_SEGMENT))
+
+    def accept_grow(self, volume_node, segmentation_node, segment_name_: str) -> None:
+        """Replace the tumour segment with the grow preview, then remove the preview (one undo step in Slicer's
+        Segment Editor terms: the user saw the result before it touched the tumour)."""
+        if not self.has_grow_preview(segmentation_node):
+            raise InputError("No grow preview: press 'Grow tumour from seeds' first.")
+        preview_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(PREVIEW_SEGMENT)
+        mask = mask_from_segment(segmentation_node, preview_id, volume_node)
+        segment_id = find_or_add_segment(segmentation_node, segment_name_)
+        update_segment_from_mask(mask, segmentation_node, segment_id, volume_node)
+        segmentation_node.GetSegmentation().RemoveSegment(preview_id)
+
+    def discard_grow(self, segmentation_node) -> None:
+        """Remove the grow preview; the tumour segment is left as it was."""
+        if self.has_grow_preview(segmentation_node):
+            segmentation = segmentation_node.GetSegmentation()
+            segmentation.RemoveSegment(segmentation.GetSegmentIdBySegmentName(PREVIEW_SEGMENT))
 
     @staticmethod
     def segment_editor_node():
@@ -263,10 +334,11 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
 
         Hints are suggestions: item statuses are left as they are (see ``nbrisk.staging.idrf.accept_suggestions``).
         """
+        from nbrisk.staging import hints as image_hints
         from nbrisk.staging import idrf
 
         structures, names = structures_from_segmentation(segmentation_node, volume_node)
-        hints = idrf.hints_from_segmentation(structures, names, tumour=tumour_segment)
+        hints = image_hints.hints_from_segmentation(structures, names, tumour=tumour_segment)
         if checklist is None:
             return idrf.Checklist.new(volume_node.GetName(), hints=hints)
         checklist.hints = list(hints)

@@ -14,14 +14,9 @@ from nbrisk.errors import NBRiskError
 
 
 def path_or_none(value) -> Path | None:
-    """A parameter-node path, or None when unset (the wrapper's default is ``Path('.')``)."""
+    """A parameter-node path field (a string), or None when unset."""
     text = str(value or "").strip()
     return None if text in ("", ".") else Path(text)
-
-
-def _value(widget, name: str):
-    attr = getattr(widget, name)
-    return attr() if callable(attr) else attr
 
 
 _path = path_or_none
@@ -53,8 +48,8 @@ class StudySection:
         with self._userAction("Study analysis failed"):
             self._ensureDependencies()
             results = _path(p.studyResults) or _path(p.studyDirectory) / "results"
-            p.studyResults = results
-            preset = p.preset or _value(self.ui.presetComboBox, "currentText")
+            p.studyResults = str(results)
+            preset = p.preset or self.ui.presetComboBox.currentText
             if not preset:
                 raise NBRiskError("Choose a feature preset in the Input section before analysing the study.")
             args = ["study", "analyze", "--study", str(_path(p.studyDirectory)), "--preset", preset,

@@ -1,8 +1,11 @@
 """The NBRisk panel: loads the .ui, binds it to the parameter node, forwards clicks to the logic, shows results.
 
-Uses only APIs that PythonQt (Slicer) and PySide6 (the test stand-in) share: methods, not property assignment;
-``signal.connect(slot)``; values read through ``_value``. Presentation comes from ``nbrisk.predict.review``; nothing
-here decides anything medical.
+Follows PythonQt's rules (Slicer): Qt *properties* are attributes - read ``combo.count``, write
+``label.text = ...`` - and only real methods are called (``addItems``, ``findText``, ``setRange``); the tests load
+this module with PySide6's ``true_property`` so a property called as a method fails there as in Slicer.
+Path fields are plain strings bound by hand to the ``ctkPathLineEdit``s (folder fields use CTK's ``Dirs``
+filter in the .ui), so an unset path shows an empty field, not ".". Presentation comes from
+``nbrisk.prediction.review``; nothing here decides anything medical.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ from pathlib import Path
 import qt
 import slicer
 import vtk
+from nbrisk.errors import NBRiskError
 from slicer.util import VTKObservationMixin
 
 from NBRiskLib import dependencies
 from NBRiskLib.idrf_view import IdrfSection
 from NBRiskLib.parameter_node import NBRiskParameterNode
+from NBRiskLib.protocols import JobRunner, PanelLogic
 from NBRiskLib.runner import CliRunner
 from NBRiskLib.study_view import StudySection
-from nbrisk.errors import NBRiskError
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +35,11 @@ ACTION_BUTTONS = ("growButton", "loadBundleButton", "predictButton", "suggestHin
                   "exportStudyButton", "importStudyButton", "analyzeStudyButton")
 
 
-def _value(widget, name: str):
-    """Read a Qt property in both bindings (PythonQt: attribute, PySide6: getter method)."""
-    attr = getattr(widget, name)
-    return attr() if callable(attr) else attr
+# ctkPathLineEdit -> parameter field (str): bound in code because Slicer's ctkPathLineEdit connector needs a
+# Path field, whose unset value Path() shows as "."
+PATH_FIELDS = {"bundlePathLineEdit": "bundlePath", "checklistPathLineEdit": "checklistPath",
+               "studyManifestPathLineEdit": "studyManifest", "studyDirectoryPathLineEdit": "studyDirectory",
+               "importFolderPathLineEdit": "importFolder", "studyResultsPathLineEdit": "studyResults"}
 
 
 from NBRiskLib.study_view import path_or_none as _path  # noqa: E402
@@ -43,7 +48,7 @@ from NBRiskLib.study_view import path_or_none as _path  # noqa: E402
 class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
     """Owns the loaded .ui (``uiWidget``/``ui``), the parameter node binding and the running job."""
 
-    def __init__(self, uiPath, logic, runner: CliRunner | None = None, requirementsPath=None) -> None:
+    def __init__(self, uiPath, logic: PanelLogic, runner: JobRunner | None = None, requirementsPath=None) -> None:
         VTKObservationMixin.__init__(self)
         self.uiWidget = slicer.util.loadUI(str(uiPath))
         self.ui = slicer.util.childWidgetVariables(self.uiWidget)
@@ -58,6 +63,8 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         self._dependenciesChecked = False
         self._clinicalEditors: dict = {}
         self._checklist = None
+        self._classNames: dict[str, str] = {}
+        self._observedSegmentation = None
         self._connectSignals()
 
     # ---- lifecycle (called by NBRiskModuleWidget) -------------------------------------------------------
@@ -71,9 +78,13 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
                              ("loadChecklistButton", self.onLoadChecklist), ("exportStudyButton", self.onExportStudy),
                              ("importStudyButton", self.onImportStudy), ("analyzeStudyButton", self.onAnalyzeStudy),
                              ("openStudyReportButton", self.onOpenStudyReport), ("acceptHintsButton", self.onAcceptHints),
-                             ("openReportButton", self.onOpenReport)):
+                             ("openReportButton", self.onOpenReport), ("acceptGrowButton", self.onAcceptGrow),
+                             ("undoGrowButton", self.onUndoGrow)):
             getattr(ui, button).clicked.connect(slot)
         ui.presetComboBox.currentTextChanged.connect(self._onPresetChanged)
+        for widgetName, field in PATH_FIELDS.items():
+            getattr(ui, widgetName).currentPathChanged.connect(
+                lambda path, field=field: self._onPathEdited(field, path))
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self._onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self._onSceneEndClose)
 
@@ -81,6 +92,8 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         self.initializeParameterNode()
 
     def exit(self) -> None:
+        """Leave the module: stop the embedded Segment Editor's effect (no painting elsewhere), unbind."""
+        self.ui.segmentEditorWidget.setActiveEffect(None)
         self.setParameterNode(None)
 
     def cleanup(self) -> None:
@@ -92,7 +105,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         self.setParameterNode(None)
 
     def _onSceneEndClose(self, caller=None, event=None) -> None:
-        if self.uiWidget.isVisible():
+        if self.uiWidget.visible:
             self.initializeParameterNode()
 
     def initializeParameterNode(self) -> None:
@@ -128,7 +141,8 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
     def _updateState(self, caller=None, event=None) -> None:
         p, busy = self._parameterNode, self.runner.is_running()
         ready = {
-            "growButton": bool(p and p.inputVolume and p.tumourSeeds and p.segmentation),
+            "growButton": bool(p and p.inputVolume and p.segmentation
+                               and (p.tumourSeeds or self.logic.has_painted_seeds(p.segmentation))),
             "loadBundleButton": bool(p and _path(p.bundlePath)),
             "predictButton": bool(p and p.inputVolume and p.segmentation and _path(p.bundlePath)),
             "suggestHintsButton": bool(p and p.inputVolume and p.segmentation),
@@ -138,10 +152,36 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             "analyzeStudyButton": bool(p and _path(p.studyDirectory)),
         }
         for name in ACTION_BUTTONS:
-            getattr(self.ui, name).setEnabled(ready[name] and not busy)
-        self.ui.cancelJobButton.setEnabled(busy)
+            getattr(self.ui, name).enabled = ready[name] and not busy
+        self.ui.cancelJobButton.enabled = busy
+        preview = bool(p and self.logic.has_grow_preview(p.segmentation))
+        self.ui.acceptGrowButton.enabled = preview
+        self.ui.undoGrowButton.enabled = preview
         if p is not None:
             self._syncMrmlWidgets(p)
+            self._syncPathWidgets(p)
+            self._observeSegmentation(p.segmentation)
+
+    def _observeSegmentation(self, node) -> None:
+        """Follow segments added/removed in the Segment Editor (painted seeds, preview) to update the buttons."""
+        if node is self._observedSegmentation:
+            return
+        old, self._observedSegmentation = self._observedSegmentation, node
+        for target, segmentation in ((old, False), (node, True)):
+            if target is None:
+                continue
+            for event in (slicer.vtkSegmentation.SegmentAdded, slicer.vtkSegmentation.SegmentRemoved):
+                (self.addObserver if segmentation else self.removeObserver)(
+                    target.GetSegmentation(), event, self._updateState)
+    def _syncPathWidgets(self, p: NBRiskParameterNode) -> None:
+        for widgetName, field in PATH_FIELDS.items():
+            widget, value = getattr(self.ui, widgetName), getattr(p, field)
+            if widget.currentPath != value:
+                widget.currentPath = value
+
+    def _onPathEdited(self, field: str, path) -> None:
+        if self._parameterNode is not None and getattr(self._parameterNode, field) != str(path).strip():
+            setattr(self._parameterNode, field, str(path).strip())
 
     def _syncMrmlWidgets(self, p: NBRiskParameterNode) -> None:
         """Point the embedded Segment Editor and the seed-placement buttons at the selected nodes."""
@@ -174,14 +214,14 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
 
     def _showError(self, message: str, details: str | None = None) -> None:
         self.lastError = message
-        self.ui.statusLabel.setText(message)
+        self.ui.statusLabel.text = message
         if details:
             slicer.util.errorDisplay(message, detailedText=details)
         else:
             slicer.util.errorDisplay(message)
 
     def _status(self, text: str) -> None:
-        self.ui.statusLabel.setText(text)
+        self.ui.statusLabel.text = text
 
     def _ensureDependencies(self) -> None:
         if not self._dependenciesChecked and self.requirementsPath:
@@ -195,7 +235,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
 
         def finished(code: int, lastLine: str) -> None:
             self.ui.progressBar.setRange(0, 100)
-            self.ui.progressBar.setValue(100 if code == 0 else 0)
+            self.ui.progressBar.value = 100 if code == 0 else 0
             self._updateState()
             if code != 0:
                 message = lastLine.split("error:", 1)[-1].strip() or f"exit code {code}"
@@ -209,7 +249,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             self.ui.studyLogTextEdit.appendPlainText(line)
             if fraction is not None:
                 self.ui.progressBar.setRange(0, 100)
-                self.ui.progressBar.setValue(int(round(100 * fraction)))
+                self.ui.progressBar.value = int(round(100 * fraction))
 
         self.ui.studyLogTextEdit.appendPlainText("$ nbrisk " + " ".join(args))
         self.runner.start(args, finished, output)
@@ -226,12 +266,12 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         from NBRiskLib import idrf_view
 
         with self._userAction("Could not read the presets and INRG values"):
-            if not self.ui.presetComboBox.count():
+            if not self.ui.presetComboBox.count:
                 self.ui.presetComboBox.addItems(["", *self.logic.preset_names()])
             idrf_view.populate_choices(self.ui)
             preset = self._parameterNode.preset if self._parameterNode else ""
             if preset:
-                self.ui.presetComboBox.setCurrentIndex(max(0, self.ui.presetComboBox.findText(preset)))
+                self.ui.presetComboBox.currentIndex = max(0, self.ui.presetComboBox.findText(preset))
 
     def onCancelJob(self) -> None:
         self.runner.cancel()
@@ -248,26 +288,43 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             summary = self.logic.grow_tumour(p.inputVolume, p.tumourSeeds, p.backgroundSeeds, p.segmentation,
                                              p.tumourSegmentName, p.largestSlice2D)
             notes = summary.get("notes") or []
-            self.ui.segmentationInfoLabel.setText(
+            self.ui.segmentationInfoLabel.text = (
                 f"{p.tumourSegmentName}: {summary['volume_ml']:.1f} ml on {summary['slices']} slice(s)"
                 + "".join(f"\nCheck: {n}" for n in notes))
-            self._status("Tumour grown from seeds; " + ("check the warning below the segment, then refine"
-                         if notes else "refine") + " with more seeds or the Segment Editor.")
+            self._status("Grown tumour shown in yellow: 'Accept' makes it the tumour segment, 'Undo' removes it"
+                         + ("; check the warning below first." if notes else "."))
+            self._updateState()
+
+    def onAcceptGrow(self) -> None:
+        p = self._parameterNode
+        with self._userAction("Could not accept the grown tumour"):
+            self.logic.accept_grow(p.inputVolume, p.segmentation, p.tumourSegmentName)
+            self._status(f"'{p.tumourSegmentName}' replaced by the grown tumour; refine it with the Segment Editor.")
+            self._updateState()
+
+    def onUndoGrow(self) -> None:
+        p = self._parameterNode
+        with self._userAction("Could not undo the grow"):
+            self.logic.discard_grow(p.segmentation)
+            self.ui.segmentationInfoLabel.text = ""
+            self._status("Grow undone; the tumour segment is unchanged.")
+            self._updateState()
 
     # ---- model and results ------------------------------------------------------------------------------
     def onLoadBundle(self) -> None:
-        from nbrisk.predict import review
+        from nbrisk.prediction import review
 
         with self._userAction("Could not load the model bundle"):
             self._ensureDependencies()
             card = self.logic.load_bundle_card(_path(self._parameterNode.bundlePath))
             lines = review.card_lines(card)
-            self.ui.modelCardTextBrowser.setPlainText("\n".join(f"{k}: {v}" for k, v in lines))
+            self._classNames = review.class_names(card)
+            self.ui.modelCardTextBrowser.plainText = "\n".join(f"{k}: {v}" for k, v in lines)
             self._buildClinicalFields(review.clinical_fields(card))
             preset = review.card_preset(card)
             if preset:
                 self._parameterNode.preset = preset
-                self.ui.presetComboBox.setCurrentIndex(max(0, self.ui.presetComboBox.findText(preset)))
+                self.ui.presetComboBox.currentIndex = max(0, self.ui.presetComboBox.findText(preset))
             self._status(f"Model loaded: {len(self._clinicalEditors)} clinical input(s) requested.")
 
     def _buildClinicalFields(self, fields) -> None:
@@ -280,13 +337,13 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             if field.choices:
                 editor = qt.QComboBox()
                 editor.addItems(["", *field.choices])
-                editor.setCurrentIndex(max(0, editor.findText(saved.get(field.name, ""))))
+                editor.currentIndex = max(0, editor.findText(saved.get(field.name, "")))
             else:
                 editor = qt.QLineEdit()
                 hint = [field.kind] + ([f"{field.low:g}-{field.high:g}"] if field.low is not None else [])
-                editor.setPlaceholderText(" ".join(hint + [field.unit]).strip())
-                editor.setText(saved.get(field.name, ""))
-            editor.setObjectName(f"clinical_{field.name}")
+                editor.placeholderText = " ".join(hint + [field.unit]).strip()
+                editor.text = saved.get(field.name, "")
+            editor.objectName = f"clinical_{field.name}"
             layout.addRow(field.label, editor)
             self._clinicalEditors[field.name] = editor
         if not fields:
@@ -295,7 +352,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
     def clinicalValues(self) -> dict[str, str]:
         values = {}
         for name, editor in self._clinicalEditors.items():
-            text = _value(editor, "currentText") if isinstance(editor, qt.QComboBox) else _value(editor, "text")
+            text = editor.currentText if isinstance(editor, qt.QComboBox) else editor.text
             values[name] = str(text).strip()
         return values
 
@@ -318,20 +375,20 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         self._showPrediction(prediction)
 
     def _showPrediction(self, prediction: dict, writeScene: bool = True) -> None:
-        from nbrisk.predict import review
+        from nbrisk.prediction import review
 
-        view = review.prediction_view(prediction)
+        view = review.prediction_view(prediction, names=self._classNames)
         self.lastPredictionView = view
         ui = self.ui
-        ui.riskScoreLabel.setText(view.score_text)
-        ui.riskClassLabel.setText(view.class_text)
-        ui.thresholdLabel.setText(view.threshold_text)
-        ui.riskCategoryLabel.setText(view.category_text)
-        ui.warningsLabel.setText("\n".join(view.warnings) if view.warnings else "No warnings.")
+        ui.riskScoreLabel.text = view.score_text
+        ui.riskClassLabel.text = view.class_text
+        ui.thresholdLabel.text = view.threshold_text
+        ui.riskCategoryLabel.text = view.category_text
+        ui.warningsLabel.text = "\n".join(view.warnings) if view.warnings else "No warnings."
         table = ui.contributionsTableWidget
-        table.setColumnCount(3)
+        table.columnCount = 3
         table.setHorizontalHeaderLabels(["Feature", "Value", "Contribution"])
-        table.setRowCount(len(view.contributions))
+        table.rowCount = len(view.contributions)
         for row, c in enumerate(view.contributions):
             for col, text in enumerate((c.feature, c.value, c.effect)):
                 table.setItem(row, col, qt.QTableWidgetItem(text))

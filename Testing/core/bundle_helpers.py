@@ -1,26 +1,26 @@
-"""Helpers for the bundle/predict tests: a TrainedModel stand-in and a small real-data feature table.
+"""Helpers for the bundle/predict tests: a quickly fitted TrainedModel and a small real-data feature table.
 
-``FakeTrained`` carries exactly the attributes of the modeling contract (``nbrisk.modeling.TrainedModel``)
-so the bundle code is tested without the model branch. Features are first-order statistics and the
-voxel volume computed with numpy from synthetic phantoms (two texture classes), so the models learn a
-real signal. ``stub_extraction`` installs stand-ins for ``nbrisk.features.extract`` / ``nbrisk.features.presets`` that
-compute those same features, to test the predict wiring before the foundation lands.
+``train`` fits a recipe-like imblearn pipeline and wraps it in the real
+:class:`~nbrisk.modeling.trained.TrainedModel`. Features are first-order statistics and the voxel volume
+computed with numpy from synthetic phantoms (two texture classes), so the models learn a real signal.
+``install_stub_extraction`` replaces the preset loader and extraction that prediction calls by fast
+stand-ins computing those same features.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import sys
 import types
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
+
+from nbrisk.modeling.trained import TrainedModel
 
 PRESET_NAME = "stub_firstorder"
 PRESET_SHA = "5" * 64
@@ -32,20 +32,6 @@ FEATURES = [
     "original_firstorder_Maximum",
     "original_shape_VoxelVolume",
 ]
-
-
-@dataclass
-class FakeTrained:
-    pipeline: Any
-    feature_names: list[str]
-    clinical_inputs: list[dict[str, Any]] = field(default_factory=list)
-    threshold: float = 0.5
-    positive_class: Any = 1
-    metrics: dict[str, Any] = field(default_factory=lambda: {"auc": 0.9, "auc_ci": [0.8, 0.97]})
-    recipe_name: str = "test_recipe"
-    citation: str = "Test et al. 2026"
-    training_summary: dict[str, Any] = field(default_factory=lambda: {"n": 0})
-    kind: str = "classification"
 
 
 def stub_features(image: sitk.Image, mask: sitk.Image) -> dict[str, float]:
@@ -70,7 +56,7 @@ def cohort_table(manifest: Path) -> tuple[pd.DataFrame, pd.Series]:
     return df, labels.loc[df.index]
 
 
-def train(x: pd.DataFrame, y: pd.Series, kind: str = "lr", clinical: list[dict] | None = None) -> FakeTrained:
+def train(x: pd.DataFrame, y: pd.Series, kind: str = "lr", clinical: list[dict] | None = None) -> TrainedModel:
     """Fit a recipe-like imblearn pipeline (scaler → SMOTE → LR or calibrated SVC) on ``x``."""
     from imblearn.over_sampling import SMOTE
     from imblearn.pipeline import Pipeline
@@ -82,10 +68,12 @@ def train(x: pd.DataFrame, y: pd.Series, kind: str = "lr", clinical: list[dict] 
     est = LogisticRegression(C=1.0) if kind == "lr" else CalibratedClassifierCV(SVC(C=10.0, gamma=0.1), cv=3)
     pipe = Pipeline([("scale", StandardScaler()), ("smote", SMOTE(random_state=0, k_neighbors=2)), ("model", est)])
     pipe.fit(x, y)
-    return FakeTrained(pipeline=pipe, feature_names=[c for c in x.columns if c in FEATURES],
-                       clinical_inputs=clinical or [],
-                       training_summary={"n": len(x), "class_balance": {str(k): int(v) for k, v in
-                                                                        y.value_counts().items()}})
+    return TrainedModel(pipeline=pipe, feature_names=[c for c in x.columns if c in FEATURES],
+                        clinical_inputs=clinical or [], threshold=0.5, positive_class=1,
+                        metrics={"auc": 0.9, "auc_ci": [0.8, 0.97]}, recipe_name="test_recipe",
+                        citation="Test et al. 2026", kind="classification", classes=[0, 1],
+                        training_summary={"n": len(x), "class_balance": {str(k): int(v) for k, v in
+                                                                         y.value_counts().items()}})
 
 
 def synthetic_table(n: int = 40, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -123,31 +111,24 @@ def edit_card(path: Path, **changes: Any) -> None:
 
 
 def install_stub_extraction(monkeypatch: Any, sha: str = PRESET_SHA, phases: tuple[str, ...] = ()) -> None:
-    """Put stand-ins for ``nbrisk.features.presets`` and ``nbrisk.features.extract`` (contract API) into ``sys.modules``.
+    """Replace the preset loader and feature extraction that prediction calls by fast stand-ins.
 
-    With ``phases`` the stub preset is multi-phase: extraction then needs ``{phase: image}`` and takes the
-    intensity features from the last phase.
+    Patched where prediction looks them up (``nbrisk.prediction.predict`` and the single-case loader), so the
+    real extraction never runs. With ``phases`` the stub preset is multi-phase: extraction then needs
+    ``{phase: image}`` and takes the intensity features from the last phase.
     """
-    import importlib
-
-    # import the real modules that bind these names at import time first, so they never keep the stubs
-    for name in ("nbrisk.features.presets", "nbrisk.features.extract", "nbrisk.features.cohort"):
-        importlib.import_module(name)
-    presets = types.ModuleType("nbrisk.features.presets")
-    features = types.ModuleType("nbrisk.features.extract")
 
     def load_preset(name_or_path: Any) -> Any:
-        return types.SimpleNamespace(name=str(name_or_path), sha256=sha, feature_count=len(FEATURES), phases=phases)
+        return types.SimpleNamespace(name=str(name_or_path), sha256=sha, feature_count=len(FEATURES), phases=phases,
+                                     preprocessing={}, pyradiomics_params=dict)
 
-    def extract_features(image: Any, mask: sitk.Image, preset: Any) -> Any:
+    def extract_features(image: Any, mask: sitk.Image, preset: Any, **_: Any) -> Any:
         if phases:
             assert isinstance(image, dict) and list(image) == list(phases), image
             image = image[phases[-1]]
         return types.SimpleNamespace(values=stub_features(image, mask), diagnostics={}, preset_sha256=sha,
                                      pyradiomics_version="3.1.4")
 
-    presets.load_preset = load_preset  # type: ignore[attr-defined]
-    presets.Preset = types.SimpleNamespace  # type: ignore[attr-defined]  (imported by nbrisk.features.cohort)
-    features.extract_features = extract_features  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "nbrisk.features.presets", presets)
-    monkeypatch.setitem(sys.modules, "nbrisk.features.extract", features)
+    monkeypatch.setattr("nbrisk.prediction.predict.load_preset", load_preset)
+    monkeypatch.setattr("nbrisk.features.presets.load_preset", load_preset)  # the demo's bundle step
+    monkeypatch.setattr("nbrisk.prediction.predict.extract_features", extract_features)

@@ -1,4 +1,10 @@
-"""Fixtures for the Slicer layer: paths, and the PySide6-based stand-in for slicer/qt/ctk/vtk."""
+"""Fixtures for the Slicer layer: real MRML from slicer-core, PySide6 for the Qt widgets, PythonQt's rules.
+
+``standin`` returns Slicer's own ``slicer`` package (from Kitware's ``slicer-core``) with a fresh real scene,
+application logic and module logics, plus the Qt-only stand-ins (``slicer.app``, MRML/CTK widgets, message
+boxes) from ``standin/``. NBRiskLib is imported with PySide6's ``true_property`` so Qt properties behave as in
+PythonQt. ``mrml_app`` is the same fixture for the logic tests (no panel).
+"""
 
 from __future__ import annotations
 
@@ -12,35 +18,45 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULE_DIR = ROOT / "NBRiskModule"
 STANDIN_DIR = Path(__file__).resolve().parent / "standin"
 ARTIFACTS = ROOT / "Testing" / "artifacts"
-STANDIN_MODULES = ("slicer", "qt", "ctk", "vtk", "NBRiskLib", "NBRiskModule")
+PURGED = ("qt", "ctk", "NBRiskLib", "NBRiskModule")
 
 
 def _purge() -> None:
     for name in list(sys.modules):
-        if name.split(".")[0] in STANDIN_MODULES:
+        if name.split(".")[0] in PURGED:
             del sys.modules[name]
+
+
+def _real_slicer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, with_qt: bool):
+    from . import harness, real_slicer
+
+    reason = real_slicer.available()
+    if reason:
+        pytest.skip(reason)
+    if with_qt:
+        monkeypatch.syspath_prepend(str(STANDIN_DIR))
+    return harness.setup_slicer(str(tmp_path), with_qt=with_qt, set_attr=monkeypatch.setattr)
 
 
 @pytest.fixture
 def standin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """Install the stand-in modules, a QApplication (offscreen) and a fresh scene; return the fake ``slicer``."""
-    pytest.importorskip("PySide6", reason="the Slicer stand-in needs PySide6")
+    """Real MRML plus the Qt stand-ins and a QApplication (offscreen); NBRiskLib loaded under PythonQt rules."""
+    pytest.importorskip("PySide6", reason="the panel tests need PySide6 for the Qt widgets")
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     _purge()
-    monkeypatch.syspath_prepend(str(MODULE_DIR))
-    monkeypatch.syspath_prepend(str(STANDIN_DIR))
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([])
-    import slicer
+    from . import pythonqt_rules
 
-    slicer.app.temporaryPath = str(tmp_path)
-    slicer.util.messages.clear()
-    slicer.util.pip_installed.clear()
-    slicer.util.confirm_answer = False
+    slicer, core = _real_slicer(monkeypatch, tmp_path, with_qt=True)
+    monkeypatch.syspath_prepend(str(MODULE_DIR))
+    finder = pythonqt_rules.install()
+    app = QApplication.instance() or QApplication([])
     yield slicer
     app.processEvents()
+    pythonqt_rules.uninstall(finder)
     _purge()
+    core.scene.Clear(1)
 
 
 @pytest.fixture
@@ -55,3 +71,9 @@ def errors(slicer_module) -> list[str]:
 
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture
+def mrml_app(standin):
+    """The panel-free logic tests: real MRML plus ``slicer.app`` (file loading, slice views) from the stand-in."""
+    return standin

@@ -19,8 +19,28 @@ def build_module_widget():
     return module, widget
 
 
+def prop(widget, name: str):
+    """Read a Qt property whether or not PySide6's true_property is active for the caller.
+
+    PySide6 switches the feature by module, but the switch can outlive a call into NBRiskLib (loaded with it),
+    so test code reads through this helper: attribute first, then the getter method (``isX``/``toX``/``x()``).
+    """
+    for attr in (name, "is" + name[0].upper() + name[1:], "to" + name[0].upper() + name[1:]):
+        try:
+            value = getattr(widget, attr)
+        except AttributeError:
+            continue
+        return value() if callable(value) else value
+    raise AttributeError(f"{type(widget).__name__} has no property {name}")
+
+
+def set_prop(widget, name: str, value) -> None:
+    """Write a Qt property through QObject.setProperty (a method in both modes; emits the change signals)."""
+    assert widget.setProperty(name, value), f"{type(widget).__name__}.{name} is not writable"
+
+
 def text(widget) -> str:
-    return widget.text()
+    return prop(widget, "text")
 
 
 def save_screenshot(widget, path: Path, width: int = 520, height: int = 2600) -> Path:

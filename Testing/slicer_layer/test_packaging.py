@@ -8,6 +8,7 @@ import struct
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 
 from . import cmake_sources
@@ -109,3 +110,35 @@ def test_requirements_txt_agrees_with_pyproject() -> None:
         f"only in requirements.txt: {sorted(set(slicer) - set(core))}")
     for name, req in slicer.items():
         assert req.specifier == core[name].specifier, f"{name}: {req.specifier} vs pyproject {core[name].specifier}"
+
+
+def test_licence_and_readme_are_packaged_with_the_extension() -> None:
+    """Defect 7: without LICENSE.txt (and EXTENSION_LICENSE_FILE) CPack ships Slicer's own licence text."""
+    licence = (ROOT / "LICENSE.txt").read_text(encoding="utf-8")
+    assert "Apache License" in licence and "Version 2.0" in licence
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"]["text"] == "Apache-2.0"
+    meta = cmake_vars()
+    assert meta["EXTENSION_LICENSE_FILE"] == "${CMAKE_CURRENT_SOURCE_DIR}/LICENSE.txt"
+    assert meta["EXTENSION_README_FILE"] == "${CMAKE_CURRENT_SOURCE_DIR}/README.md"
+
+
+def test_cmake_minimum_matches_what_slicer_5_10_requires() -> None:
+    """Defect 7: SlicerConfig.cmake (v5.10.0) says cmake_minimum_required(VERSION 3.20.6...3.22.6)."""
+    text = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
+    assert re.search(r"^cmake_minimum_required\(VERSION 3\.20\.6\.\.\.3\.22\.6 FATAL_ERROR\)", text, re.M)
+
+
+def test_ctest_skips_with_a_message_when_packages_are_missing(standin, monkeypatch) -> None:
+    """Defect 7: on a build machine without the pip packages the ctest reports 'skipped', not 'failed'."""
+    import unittest
+
+    import NBRiskModule
+    from NBRiskLib import selftest
+
+    text = (ROOT / "NBRiskModule" / "CMakeLists.txt").read_text(encoding="utf-8")
+    assert f'SKIP_REGULAR_EXPRESSION "{selftest.SKIP_MARKER}"' in text
+    monkeypatch.setattr(selftest, "missing_packages", lambda: ["pyradiomics-bhklab==3.1.4"])
+    monkeypatch.setattr(selftest, "run_full_flow", lambda *a: pytest.fail("must not run without packages"))
+    with pytest.raises(unittest.SkipTest, match=f"{selftest.SKIP_MARKER} .*pyradiomics-bhklab"):
+        NBRiskModule.NBRiskModuleTest().runTest()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.gui
@@ -27,7 +30,7 @@ def test_a_successful_job_reports_output_and_exit_code_zero(standin) -> None:
     assert runner.wait(120_000)
     assert done == [(0, lines[-1])] and lines[-1].startswith("nbrisk ")
     assert not runner.is_running()
-    assert runner.command[1:3] == ["-m", "nbrisk"]
+    assert runner.command[1] == "-c" and runner.command[3] == "nbrisk"
 
 
 @pytest.mark.slow
@@ -41,3 +44,83 @@ def test_a_user_error_comes_back_as_the_core_message(standin, tmp_path) -> None:
     code, last = done[0]
     assert code == 2 and "nbrisk study: error:" in last and "missing.csv" in last
     assert not (tmp_path / "out").exists()
+
+
+def _alive(pid: int) -> bool:
+    """True while the process runs (a zombie left for an init that does not reap counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+LAUNCHER = """#!/bin/sh
+# Like Slicer's PythonSlicer (CTKAppLauncher): start the real interpreter as a child and wait for it.
+"{python}" "$@"
+exit $?
+"""
+
+SLEEPER = """import os, sys, time
+with open(os.environ["NBRISK_TEST_PID_FILE"], "w") as f:
+    f.write(str(os.getpid()))
+print("working 1/100", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc (Linux)")
+def test_cancel_stops_the_python_child_of_a_launcher(standin, tmp_path, monkeypatch) -> None:
+    """Defect 5: Cancel killed the PythonSlicer launcher only; its Python child kept running and writing."""
+    import stat
+    import sys
+
+    from NBRiskLib import runner as runner_module
+
+    launcher = tmp_path / "PythonSlicer"
+    launcher.write_text(LAUNCHER.format(python=sys.executable), encoding="utf-8")
+    launcher.chmod(launcher.stat().st_mode | stat.S_IEXEC)
+    (tmp_path / "nbrisk_sleeper.py").write_text(SLEEPER, encoding="utf-8")
+    monkeypatch.setattr(runner_module, "python_executable", lambda: str(launcher))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setenv("NBRISK_TEST_PID_FILE", str(tmp_path / "pid"))
+    runner, done = runner_module.CliRunner(module="nbrisk_sleeper"), []
+    runner.start([], lambda code, last: done.append((code, last)))
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "pid").exists() and time.monotonic() < deadline:
+        runner.finished_process or runner._process.waitForReadyRead(100)
+    child = int((tmp_path / "pid").read_text())
+    assert _alive(child) and child != runner._process.processId()   # the launcher's child, not the launcher
+    runner.cancel()
+    assert runner.wait(30_000)
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the Python job survived Cancel"
+    assert done and done[0][0] != 0 and "cancelled" in done[0][1]
+
+
+def test_a_job_that_cannot_start_is_reported_and_frees_the_panel(standin, tmp_path, monkeypatch) -> None:
+    """Defect 5: without an errorOccurred handler a failed start never called back (buttons stayed disabled)."""
+    from NBRiskLib import runner as runner_module
+
+    monkeypatch.setattr(runner_module, "python_executable", lambda: str(tmp_path / "no" / "PythonSlicer"))
+    runner, done = runner_module.CliRunner(), []
+    runner.start(["--version"], lambda code, last: done.append((code, last)))
+    assert runner.wait(10_000)
+    for _ in range(20):
+        standin.app.processEvents()
+    assert len(done) == 1 and done[0][0] != 0 and "could not start" in done[0][1]
+    assert not runner.is_running()
+
+
+def test_the_finished_process_stays_referenced_past_its_own_signal(standin) -> None:
+    """Defect 5: the runner dropped the last reference to its parent-less QProcess inside 'finished'
+    (PythonQt then deletes it mid-signal); it now keeps it until the next start."""
+    from NBRiskLib.runner import CliRunner
+
+    runner, seen = CliRunner(), []
+    runner.start(["--version"], lambda code, last: seen.append(runner.finished_process))
+    assert runner.wait(120_000)
+    assert seen and seen[0] is not None and seen[0].exitCode() == 0
+    assert runner.finished_process is seen[0]

@@ -1,4 +1,5 @@
-"""MRML <-> SimpleITK conversions of NBRiskLib.slicer_logic, checked against files read by SimpleITK itself."""
+"""MRML <-> SimpleITK conversions of NBRiskLib.slicer_logic on Slicer's real MRML (slicer-core), checked against
+files read by SimpleITK itself."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-pytestmark = pytest.mark.gui
+vtk = pytest.importorskip("vtk", reason="needs VTK (installed with slicer-core)")
+
 
 
 def oblique_image(tmp_path: Path) -> tuple[sitk.Image, Path]:
@@ -26,11 +28,11 @@ def oblique_image(tmp_path: Path) -> tuple[sitk.Image, Path]:
     return image, path
 
 
-def test_volume_node_converts_to_the_same_lps_image_as_the_file(standin, tmp_path: Path) -> None:
+def test_volume_node_converts_to_the_same_lps_image_as_the_file(mrml_app, tmp_path: Path) -> None:
     from NBRiskLib import slicer_logic
 
     truth, path = oblique_image(tmp_path)
-    node = standin.util.loadVolume(path)
+    node = mrml_app.util.loadVolume(path)
     assert node.GetOrigin()[0] == pytest.approx(35.5)          # stored in RAS, as Slicer does
     image = slicer_logic.image_from_volume(node)
     assert image.GetSize() == truth.GetSize()
@@ -39,12 +41,14 @@ def test_volume_node_converts_to_the_same_lps_image_as_the_file(standin, tmp_pat
     np.testing.assert_allclose(image.GetDirection(), truth.GetDirection(), atol=1e-12)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(truth))
     voxel = (3, 7, 9)
-    ras = node.ijk_to_ras() @ np.array([*voxel, 1.0])
+    matrix = vtk.vtkMatrix4x4()
+    node.GetIJKToRASMatrix(matrix)
+    ras = mrml_app.util.arrayFromVTKMatrix(matrix) @ np.array([*voxel, 1.0])
     lps = image.TransformIndexToPhysicalPoint(voxel)
     np.testing.assert_allclose(slicer_logic.ras_to_lps(ras[:3]), lps, atol=1e-9)
 
 
-def test_image_round_trips_through_a_new_volume_node(standin, tmp_path: Path) -> None:
+def test_image_round_trips_through_a_new_volume_node(mrml_app, tmp_path: Path) -> None:
     from NBRiskLib import slicer_logic
 
     truth, _ = oblique_image(tmp_path)
@@ -52,40 +56,39 @@ def test_image_round_trips_through_a_new_volume_node(standin, tmp_path: Path) ->
     back = slicer_logic.image_from_volume(node)
     np.testing.assert_allclose(back.GetOrigin(), truth.GetOrigin(), atol=1e-9)
     np.testing.assert_allclose(back.GetDirection(), truth.GetDirection(), atol=1e-12)
-    assert node.to_lps_image().GetOrigin() == pytest.approx(truth.GetOrigin())
+    assert node.GetOrigin() == pytest.approx(slicer_logic.lps_to_ras(truth.GetOrigin()))
 
 
-def test_segment_is_exported_on_the_volume_grid(standin, tmp_path: Path) -> None:
+def test_segment_is_exported_on_the_volume_grid(mrml_app, tmp_path: Path) -> None:
     """A segment stored on a coarser grid comes back resampled onto the volume's voxels."""
     from NBRiskLib import slicer_logic
 
     truth, path = oblique_image(tmp_path)
-    volume = standin.util.loadVolume(path)
-    seg = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    volume = mrml_app.util.loadVolume(path)
+    seg = mrml_app.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
     segment_id = slicer_logic.find_or_add_segment(seg, "Tumour")
     assert slicer_logic.find_or_add_segment(seg, "tumour") == segment_id
     box = np.zeros(sitk.GetArrayViewFromImage(truth).shape, dtype=np.uint8)
     box[4:8, 5:15, 3:11] = 1
     mask = sitk.GetImageFromArray(box)
     mask.CopyInformation(truth)
-    slicer_logic.update_segment_from_mask(mask, seg, segment_id, volume)
-    # store the segment like Slicer may: on its own, cropped grid (same physical voxels, other origin)
+    # write the segment from its own, cropped grid (same physical voxels, other origin and extent)
     cropped = sitk.RegionOfInterest(mask, size=(12, 14, 8), index=(2, 3, 2))
     assert cropped.GetOrigin() != mask.GetOrigin()
-    seg.GetSegmentation().GetSegment(segment_id).image = cropped
+    cropped_volume = slicer_logic.add_volume_from_image(cropped, "cropped_grid")
+    slicer_logic.update_segment_from_mask(cropped, seg, segment_id, cropped_volume)
     back = slicer_logic.mask_from_segment(seg, segment_id, volume)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(back), box)
     assert back.GetOrigin() == pytest.approx(truth.GetOrigin())
 
 
-def test_empty_or_missing_segment_gives_a_clear_error(standin, tmp_path: Path) -> None:
+def test_empty_or_missing_segment_gives_a_clear_error(mrml_app, tmp_path: Path) -> None:
+    from nbrisk.errors import InputError
     from NBRiskLib import slicer_logic
 
-    from nbrisk.errors import InputError
-
     _, path = oblique_image(tmp_path)
-    volume = standin.util.loadVolume(path)
-    seg = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    volume = mrml_app.util.loadVolume(path)
+    seg = mrml_app.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
     segment_id = slicer_logic.find_or_add_segment(seg, "Tumour")
     with pytest.raises(InputError, match="'Tumour' is empty"):
         slicer_logic.mask_from_segment(seg, segment_id, volume)
@@ -93,22 +96,22 @@ def test_empty_or_missing_segment_gives_a_clear_error(standin, tmp_path: Path) -
         slicer_logic.image_from_volume(None)
 
 
-def test_seeds_are_converted_from_ras_to_lps(standin) -> None:
+def test_seeds_are_converted_from_ras_to_lps(mrml_app) -> None:
     from NBRiskLib import slicer_logic
 
-    points = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
+    points = mrml_app.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
     points.AddControlPoint([10.0, -20.0, 30.0])
     points.AddControlPoint([-1.5, 2.5, -3.5])
     assert slicer_logic.seeds_lps(points) == [(-10.0, 20.0, 30.0), (1.5, -2.5, -3.5)]
     assert slicer_logic.seeds_lps(None) == []
 
 
-def test_structures_are_merged_into_one_label_map_with_names(standin, tmp_path: Path) -> None:
+def test_structures_are_merged_into_one_label_map_with_names(mrml_app, tmp_path: Path) -> None:
     from NBRiskLib import slicer_logic
 
     truth, path = oblique_image(tmp_path)
-    volume = standin.util.loadVolume(path)
-    seg = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    volume = mrml_app.util.loadVolume(path)
+    seg = mrml_app.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
     shape = sitk.GetArrayViewFromImage(truth).shape
     for name, sl in (("Tumour", np.s_[2:5, 2:6, 2:6]), ("aorta", np.s_[6:9, 10:12, 10:12])):
         array = np.zeros(shape, dtype=np.uint8)
@@ -122,14 +125,13 @@ def test_structures_are_merged_into_one_label_map_with_names(standin, tmp_path: 
     assert (array == 1).sum() == 3 * 4 * 4 and (array == 2).sum() == 3 * 2 * 2
 
 
-def test_results_go_to_a_table_node_a_segment_colour_and_the_slice_views(standin, tmp_path: Path) -> None:
+def test_results_go_to_a_table_node_a_segment_colour_and_the_slice_views(mrml_app, tmp_path: Path) -> None:
+    from nbrisk.prediction import review
     from NBRiskLib import slicer_logic
 
-    from nbrisk.predict import review
-
     _, path = oblique_image(tmp_path)
-    volume = standin.util.loadVolume(path)
-    seg = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    volume = mrml_app.util.loadVolume(path)
+    seg = mrml_app.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
     segment_id = slicer_logic.find_or_add_segment(seg, "Tumour")
     view = review.prediction_view({"probability": 0.82, "threshold": 0.4, "predicted_class": 1,
                                    "positive_class": 1, "risk_category": "high"})
@@ -137,6 +139,37 @@ def test_results_go_to_a_table_node_a_segment_colour_and_the_slice_views(standin
     assert table.GetName() == "NBRisk_case7_results"
     assert table.GetColumnName(0) == "Item" and table.GetCellText(0, 1) == "0.82"
     assert seg.GetSegmentation().GetSegment(segment_id).GetColor() == review.POSITIVE_RGB
-    red = standin.app.layoutManager().sliceWidget("Red").sliceView()
-    assert "p=0.82" in red.cornerAnnotation().GetText(3) and red.renders == 1
+    red = mrml_app.app.layoutManager().sliceWidget("Red")
+    assert "p=0.82" in red.overlayCornerAnnotation().GetText(vtk.vtkCornerAnnotation.UpperRight)
+    assert red.sliceView().renders == 1
     assert volume is not None
+
+
+def test_results_table_holds_strings_in_real_mrml(mrml_app) -> None:
+    """Defect 2: slicer.util.updateTableFromArray raised on string columns; the table now has string columns."""
+    from NBRiskLib import slicer_logic
+
+    with pytest.raises(TypeError, match="suitable VTK type"):  # what the old code hit in real Slicer
+        mrml_app.util.updateTableFromArray(None, [np.array(["a"]), np.array(["b"])], ["Item", "Value"])
+    rows = [("Probability", "0.82"), ("Class", "high risk"), ("Threshold", "0.40")]
+    table = slicer_logic.update_results_table(None, rows, "case9")
+    assert table.GetNumberOfRows() == 3 and table.GetNumberOfColumns() == 2
+    assert [table.GetCellText(r, 1) for r in range(3)] == ["0.82", "high risk", "0.40"]
+    assert table.GetTable().GetColumn(1).GetClassName() == "vtkStringArray"
+    again = slicer_logic.update_results_table(table, rows[:1], "case9")
+    assert again is table and table.GetNumberOfRows() == 1
+
+
+def test_risk_text_survives_data_probe_rewriting_the_corners(mrml_app) -> None:
+    """Defect 6: DataProbe rewrites sliceView().cornerAnnotation() on every slice change; NBRisk uses the overlay."""
+    from slicerapp import data_probe_update
+
+    from NBRiskLib import slicer_logic
+
+    slicer_logic.show_slice_text("NBRisk p=0.82 high")
+    layout = mrml_app.app.layoutManager()
+    data_probe_update(layout)
+    for name in layout.sliceViewNames():
+        widget = layout.sliceWidget(name)
+        assert widget.overlayCornerAnnotation().GetText(vtk.vtkCornerAnnotation.UpperRight) == "NBRisk p=0.82 high"
+        assert "NBRisk" not in widget.sliceView().cornerAnnotation().GetText(vtk.vtkCornerAnnotation.UpperRight)

@@ -11,15 +11,12 @@ names, preset hash and library versions. Format changes bump :data:`BUNDLE_FORMA
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
-import platform
 import warnings as warnings_module
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +24,14 @@ import numpy as np
 import pandas as pd
 
 from nbrisk import __version__
+from nbrisk.bundle.card import (  # re-exported: the card's constants
+    BUNDLE_FORMAT_VERSION,
+    NOT_FOR_CLINICAL_USE,
+    TRACKED_VERSIONS,
+    ModelCard,
+    card_summary,
+    library_versions,
+)
 from nbrisk.bundle.safety import (
     UnsafeBundleError,
     audit_skops,
@@ -37,32 +42,16 @@ from nbrisk.bundle.safety import (
 )
 from nbrisk.errors import InputError, MissingDependencyError, ModelCompatibilityError
 from nbrisk.io.images import atomic_path
+from nbrisk.modeling.trained import TrainedModel
 
 logger = logging.getLogger(__name__)
 
-BUNDLE_FORMAT_VERSION = 1
 SUFFIX = ".nbrisk"
 MANIFEST, MODEL, REFERENCE = "manifest.json", "model.skops", "reference.json"
 MEMBERS = (MANIFEST, MODEL, REFERENCE)
-NOT_FOR_CLINICAL_USE = "Research software: not a medical device, not for clinical decisions."
-# distribution -> how strictly its version must match (number of version parts compared)
-TRACKED_VERSIONS = {"scikit-learn": 2, "numpy": 1, "scipy": 2, "skops": 2, "pyradiomics-bhklab": 3,
-                    "nbrisk": 2, "python": 2}
-_RESERVED = {"bundle_format_version", "created", "model", "metrics", "training", "feature_names",
-             "input_columns", "preset", "clinical_inputs", "versions", "members", "not_for_clinical_use"}
 
-__all__ = ["BUNDLE_FORMAT_VERSION", "Bundle", "UnsafeBundleError", "load_bundle", "save_bundle"]
-
-
-def library_versions() -> dict[str, str]:
-    """Return the versions that matter for reproducing a model's inputs and outputs."""
-    out = {"python": platform.python_version(), "nbrisk": __version__}
-    for dist in ("scikit-learn", "numpy", "scipy", "skops", "pyradiomics-bhklab", "imbalanced-learn", "pandas"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "absent"
-    return out
+__all__ = ["BUNDLE_FORMAT_VERSION", "NOT_FOR_CLINICAL_USE", "TRACKED_VERSIONS", "Bundle", "ModelCard",
+           "UnsafeBundleError", "library_versions", "load_bundle", "save_bundle", "version_drift"]
 
 
 def version_drift(recorded: Mapping[str, str], current: Mapping[str, str] | None = None) -> list[str]:
@@ -157,15 +146,7 @@ class Bundle:
 
     def summary(self) -> dict[str, Any]:
         """Return the card fields a reader of a prediction needs (copied into prediction.json)."""
-        c, m = self.card, self.card["model"]
-        return {"file": self.path.name if self.path else None, "file_sha256": self.file_sha256,
-                "recipe": m.get("recipe"),
-                "estimator": m.get("estimator"), "citation": m.get("citation"),
-                "positive_class": m.get("positive_class"), "threshold": m.get("threshold"),
-                "threshold_rule": m.get("threshold_rule"), "preset": c["preset"], "metrics": c.get("metrics"),
-                "training": c.get("training"), "synthetic": bool(c.get("synthetic", False)),
-                "intended_use": c.get("intended_use"), "not_for_clinical_use": c.get("not_for_clinical_use", True),
-                "created": c.get("created"), "versions": c.get("versions")}
+        return card_summary(self.card, file=self.path.name if self.path else None, file_sha256=self.file_sha256)
 
     def check_extraction(self, preset_sha256: str | None, feature_names: Sequence[str] | None = None) -> None:
         """Refuse features made with another preset, or lacking features the model needs."""
@@ -232,62 +213,24 @@ def _reference(bundle: Bundle, training: pd.DataFrame | None, labels: Sequence[A
     return ref
 
 
-def _card(trained: Any, preset_name: str, preset_sha256: str, dropped: list[str], input_columns: list[str],
-          extras: dict[str, Any]) -> dict[str, Any]:
-    clash = sorted(set(extras) & _RESERVED)
-    if clash:
-        raise InputError(f"save_bundle: card extras {clash} would overwrite core card fields; rename them")
-    est = trained.pipeline.steps[-1][1] if hasattr(trained.pipeline, "steps") else trained.pipeline
-    classes = [c.item() if hasattr(c, "item") else c for c in getattr(trained.pipeline, "classes_", [])]
-    card: dict[str, Any] = {
-        "bundle_format_version": BUNDLE_FORMAT_VERSION,
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "not_for_clinical_use": True,
-        "intended_use": extras.pop("intended_use", NOT_FOR_CLINICAL_USE),
-        "model": {
-            "kind": getattr(trained, "kind", "classification"),
-            "recipe": getattr(trained, "recipe_name", None),
-            "citation": getattr(trained, "citation", None),
-            "estimator": type(est).__name__,
-            "steps": [n for n, _ in getattr(trained.pipeline, "steps", [])],
-            "dropped_at_export": dropped,
-            "classes": classes,
-            "positive_class": _plain(getattr(trained, "positive_class", classes[-1] if classes else 1)),
-            "threshold": float(getattr(trained, "threshold", 0.5)),
-            "threshold_rule": extras.pop("threshold_rule", "Youden's J on the training data"),
-        },
-        "metrics": _plain(getattr(trained, "metrics", {}) or {}),
-        "training": _plain(getattr(trained, "training_summary", {}) or {}),
-        "feature_names": list(trained.feature_names),
-        "clinical_inputs": _plain(list(getattr(trained, "clinical_inputs", None) or [])),
-        "input_columns": input_columns,
-        "preset": {"name": preset_name, "sha256": preset_sha256},
-        "versions": library_versions(),
-    }
-    card.update(_plain(extras))
-    return card
-
-
-def _plain(obj: Any) -> Any:
-    """Convert numpy scalars/arrays and tuples into JSON-ready values."""
-    return json.loads(json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
-
-
-def save_bundle(path: str | Path, trained: Any, preset_name: str, preset_sha256: str, *,
+def save_bundle(path: str | Path, trained: TrainedModel, preset_name: str, preset_sha256: str, *,
                 training_features: pd.DataFrame | None = None, training_labels: Sequence[Any] | None = None,
+                threshold_rule: str | None = None, intended_use: str | None = None, created: str | None = None,
                 **card_extras: Any) -> Path:
     """Write ``trained`` (a TrainedModel) as a ``.nbrisk`` bundle and return its path.
 
     ``training_features`` (one row per training case, the model's input columns) gives the training
     ranges and score distribution the prediction warnings and report use; ``training_labels`` splits that
     distribution by class. ``card_extras`` (e.g. ``intended_use``, ``synthetic=True``, ``description``)
-    are added to the card. The written file is re-read through the full loader before it is kept.
+    are added to the card; ``threshold_rule`` overrides the model's own (:attr:`TrainedModel.threshold_rule`),
+    ``created`` pins the card's creation time (ISO 8601) for byte-identical rebuilds. The written file is
+    re-read through the full loader before it is kept.
     """
     import skops.io as sio
 
     path = Path(path)
     pipeline, dropped = inference_pipeline(trained.pipeline)
-    clinical = [c["name"] for c in (getattr(trained, "clinical_inputs", None) or [])]
+    clinical = [c["name"] for c in trained.clinical_inputs]
     input_columns = list(trained.feature_names) + [c for c in clinical if c not in trained.feature_names]
     names_in = getattr(pipeline, "feature_names_in_", None)
     if names_in is not None and list(names_in) != input_columns:
@@ -295,7 +238,9 @@ def save_bundle(path: str | Path, trained: Any, preset_name: str, preset_sha256:
             f"{path}: the pipeline was fitted on columns that differ from feature_names + clinical inputs; "
             "pass the fitted column order as feature_names"
         )
-    card = _card(trained, preset_name, preset_sha256, dropped, input_columns, dict(card_extras))
+    card = ModelCard.from_trained(trained, pipeline, dropped, input_columns, preset_name, preset_sha256,
+                                  threshold_rule=threshold_rule, intended_use=intended_use, created=created,
+                                  extras=card_extras).to_dict()
     model_bytes = sio.dumps(pipeline)
     audit_skops(model_bytes, f"{path} ({type(pipeline).__name__})")  # a type we would refuse to load: fail now
     draft = Bundle(card=card, pipeline=pipeline, path=path)
@@ -357,12 +302,12 @@ def load_bundle(path: str | Path, expected_preset_sha256: str | None = None, *,
     if list(card["input_columns"][: len(card["feature_names"])]) != list(card["feature_names"]):
         raise ModelCompatibilityError(f"{path}: input_columns do not start with feature_names; re-export it")
     reference = json.loads(members.get(REFERENCE, b"{}") or b"{}")
-    warnings = version_drift(card.get("versions", {})) + sklearn_warnings
-    for w in warnings:
-        logger.warning("%s: %s", path.name, w)
-    if warnings and strict_versions:
-        raise ModelCompatibilityError(f"{path}: {warnings[0]}")
-    bundle = Bundle(card=card, pipeline=pipeline, reference=reference, warnings=tuple(warnings), path=path,
+    drift = version_drift(card.get("versions", {})) + sklearn_warnings
+    for msg in drift:
+        logger.warning("%s: %s", path.name, msg)
+    if drift and strict_versions:
+        raise ModelCompatibilityError(f"{path}: {drift[0]}")
+    bundle = Bundle(card=card, pipeline=pipeline, reference=reference, warnings=tuple(drift), path=path,
                     file_sha256=digest)
     bundle.check_extraction(expected_preset_sha256, expected_feature_names)
     return bundle

@@ -13,6 +13,7 @@ from typing import Any
 from nbrisk.bundle.format import save_bundle
 from nbrisk.bundle.safety import UnsafeBundleError
 from nbrisk.errors import InputError, ModelCompatibilityError
+from nbrisk.modeling.trained import TrainedModel
 
 
 def import_pickle(pickle_path: str | Path, feature_names: Sequence[str], preset_name: str, preset_sha256: str,
@@ -23,8 +24,6 @@ def import_pickle(pickle_path: str | Path, feature_names: Sequence[str], preset_
     Only with ``trust_pickle=True``: unpickling runs whatever code the file holds. The model must give
     probabilities and take exactly ``feature_names`` (in that order); its types must pass the allow-list.
     """
-    from types import SimpleNamespace
-
     import joblib
     from sklearn.pipeline import Pipeline
 
@@ -53,11 +52,11 @@ def import_pickle(pickle_path: str | Path, feature_names: Sequence[str], preset_
                                       "give the names in training order")
     pipeline = model if hasattr(model, "steps") else Pipeline([("model", model)])
     classes = list(getattr(model, "classes_", [0, 1]))
-    trained = SimpleNamespace(
+    rule = "given at import" if threshold is not None else "default 0.5 (unknown training threshold)"
+    trained = TrainedModel(
         pipeline=pipeline, feature_names=names, clinical_inputs=[], kind="classification",
         threshold=0.5 if threshold is None else float(threshold), positive_class=classes[-1], metrics={},
-        recipe_name="imported", citation=card_extras.pop("citation", None), training_summary={},
+        recipe_name="imported", citation=str(card_extras.pop("citation", None) or ""), training_summary={},
+        classes=classes, threshold_rule=rule,
     )
-    rule = "given at import" if threshold is not None else "default 0.5 (unknown training threshold)"
-    return save_bundle(out, trained, preset_name, preset_sha256, imported_from=src.name, threshold_rule=rule,
-                       **card_extras)
+    return save_bundle(out, trained, preset_name, preset_sha256, imported_from=src.name, **card_extras)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nbrisk.errors import ModelCompatibilityError
+from nbrisk.modeling.trained import NBRISK_ESTIMATORS
 
 
 class UnsafeBundleError(ModelCompatibilityError):
@@ -83,16 +84,6 @@ _SKLEARN_OBJECTS = {
     "sksurv.nonparametric.SurvivalFunctionEstimator",
     "sksurv.nonparametric.CensoringDistributionEstimator",
 }
-# NBRisk's own transformers (nbrisk.modeling), by full dotted name; extend when a recipe adds one.
-NBRISK_OBJECTS = {
-    "nbrisk.modeling.selectors.UnivariateFilter",
-    "nbrisk.modeling.selectors.CorrelationFilter",
-    "nbrisk.modeling.selectors.LassoSelector",
-    "nbrisk.modeling.selectors.MRMRSelector",
-    "nbrisk.modeling.selectors.ForwardLogisticSelector",
-    "nbrisk.modeling.selectors.KeepList",
-    "nbrisk.modeling.radscore.Radscore",
-}
 _FUNCTIONS = {
     "sklearn.feature_selection._univariate_selection.f_classif",
     "sklearn.feature_selection._univariate_selection.chi2",
@@ -116,7 +107,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "MaskedArrayNode": frozenset({"numpy.ma.core.MaskedArray"}),
     "DTypeNode": frozenset({"numpy.dtype"}),
     "RandomStateNode": frozenset({"numpy.random.mtrand.RandomState"}),
-    "ObjectNode": frozenset(_SKLEARN_OBJECTS | NBRISK_OBJECTS | {"numpy.dtype"}),
+    "ObjectNode": frozenset(_SKLEARN_OBJECTS | NBRISK_ESTIMATORS | {"numpy.dtype"}),
     "TreeNode": frozenset({"sklearn.tree._tree.Tree"}),
     "FunctionNode": frozenset(_FUNCTIONS),
 }

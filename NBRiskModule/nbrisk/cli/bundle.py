@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from nbrisk.errors import InputError, MissingDependencyError
 
@@ -41,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    from nbrisk.bundle.card import card_lines
     from nbrisk.bundle.format import MODEL, read_verified, version_drift
     from nbrisk.bundle.safety import audit_skops, sha256_bytes
 
@@ -55,33 +55,6 @@ def _inspect(args: argparse.Namespace) -> int:
     for w in version_drift(card.get("versions", {})):
         print(f"warning: {w}")
     return 0
-
-
-def card_lines(card: dict[str, Any]) -> list[str]:
-    """Return the human-readable summary of a card that ``bundle inspect`` prints."""
-    m = card["model"]
-    lines = [
-        f"NBRisk model bundle (format v{card['bundle_format_version']}, created {card.get('created')})",
-        "NOT FOR CLINICAL USE" + (" - trained on SYNTHETIC data" if card.get("synthetic") else ""),
-        f"intended use: {card.get('intended_use')}",
-        f"kind: {m.get('kind')}   estimator: {m.get('estimator')}   recipe: {m.get('recipe')}",
-        f"steps: {' -> '.join(m.get('steps') or [])}"
-        + (f"   (dropped at export: {', '.join(m['dropped_at_export'])})" if m.get("dropped_at_export") else ""),
-        f"citation: {m.get('citation') or 'none given'}",
-        f"classes: {m.get('classes')}   positive class: {m.get('positive_class')}   "
-        f"threshold: {m.get('threshold'):.4g} ({m.get('threshold_rule')})",
-        f"training: {json.dumps(card.get('training', {}))}",
-        f"metrics: {json.dumps(card.get('metrics', {}))}",
-        f"preset: {card['preset']['name']} (sha256 {card['preset']['sha256']})",
-        f"features ({len(card['feature_names'])}): " + ", ".join(card["feature_names"][:8])
-        + (" ..." if len(card["feature_names"]) > 8 else ""),
-        "clinical inputs: " + (", ".join(f"{c['name']} [{c.get('unit') or '-'}] range {c.get('range')}"
-                                         for c in card.get("clinical_inputs", [])) or "none"),
-        "versions: " + ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items()),
-        "members: " + ", ".join(f"{k} ({v['bytes']} B, sha256 {v['sha256'][:12]}...)"
-                                for k, v in card.get("members", {}).items()),
-    ]
-    return lines
 
 
 def resolve_preset(preset: str, override_sha256: str | None) -> tuple[str, str]:

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from nbrisk.cli._args import parse_phase_images
 from nbrisk.errors import InputError
 
 COMMAND = "extract"
@@ -27,7 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     coh.add_argument("--no-resume", action="store_true", help="recompute cases already in --out")
     coh.add_argument("--executor", choices=("local", "dask"), default="local")
     coh.add_argument("--scheduler", help="dask scheduler address (default: a local cluster of -j workers)")
-    p.add_argument("--preset", required=True, help="preset name (see `nbrisk presets`) or YAML file")
+    p.add_argument("--preset", required=True,
+                   help="preset name (see `nbrisk presets`; ibsi1-*/ibsi2-* presets select --mode ibsi) "
+                        "or YAML file")
+    p.add_argument("--mode", choices=("pyradiomics", "ibsi"), default=None,
+                   help="pyradiomics (default: pyradiomics-equal features) or ibsi (IBSI-1 processing and "
+                        "features, tagged with IBSI codes; docs/ibsi.md)")
     p.add_argument("--out", type=Path, required=True, help="output features CSV")
     p.add_argument("--resample-mask", action="store_true",
                    help="resample a mask on another grid onto the image grid (nearest neighbour)")
@@ -36,9 +42,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nbrisk.cli.extract_ibsi import is_ibsi_preset
     from nbrisk.features.cohort import _quiet_radiomics
     from nbrisk.features.presets import load_preset
 
+    if args.mode == "ibsi" or (args.mode is None and is_ibsi_preset(str(args.preset))):
+        from nbrisk.cli import extract_ibsi as ibsi_run
+
+        return ibsi_run.run(args)
     _quiet_radiomics()
     preset = load_preset(args.preset)
     if args.out.suffix.lower() != ".csv":
@@ -55,26 +66,14 @@ def run(args: argparse.Namespace) -> int:
 def _run_single(args: argparse.Namespace, preset) -> int:
     import warnings
 
-    from nbrisk.features.cohort import load_row_inputs, provenance, sidecar_paths, write_features_csv
+    from nbrisk.features.case import load_inputs
+    from nbrisk.features.cohort import provenance, sidecar_paths, write_features_csv
     from nbrisk.features.extract import extract_features
     from nbrisk.io.images import atomic_path
 
-    row: dict[str, str] = {"mask": str(args.mask), "label": "" if args.label is None else str(args.label),
-                           "segment": args.segment or ""}
-    for spec in args.image:
-        phase, sep, path = spec.rpartition("=")
-        if not preset.phases:
-            if sep or len(args.image) > 1:
-                raise InputError(f"preset {preset.name} is single-phase; give one --image PATH")
-            row["image"] = path
-        elif not sep:
-            raise InputError(f"preset {preset.name} needs --image PHASE=PATH for {', '.join(preset.phases)}")
-        else:
-            row[f"image_{phase}"] = path
-    missing = [p for p in preset.phases if f"image_{p}" not in row]
-    if missing:
-        raise InputError(f"preset {preset.name} needs --image PHASE=PATH for phase(s) {', '.join(missing)}")
-    image, mask = load_row_inputs(row, preset, resample_mask=args.resample_mask, roi_only=args.engine == "nbrisk")
+    images = parse_phase_images(args.image)
+    image, mask = load_inputs(images, args.mask, preset, label=args.label, segment=args.segment,
+                              resample_mask=args.resample_mask, roi_only=args.engine == "nbrisk")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from nbrisk.features import engine as fastextract
@@ -83,12 +82,12 @@ def _run_single(args: argparse.Namespace, preset) -> int:
             fv = extract_features(image, mask.image, preset, engine=args.engine, jobs=args.jobs, whole=mask.whole)
         finally:
             fastextract.shutdown_pool()
-    first = row.get("image") or row[f"image_{preset.phases[0]}"]
+    first = images if isinstance(images, str) else next(iter(images.values()))
     case_id = args.case_id or Path(first).name.split(".")[0]
     key = (case_id, "")
     write_features_csv(args.out, {key: fv.values}, [key], with_reader=False)
     _, prov, _ = sidecar_paths(args.out)
-    images = {k: v for k, v in row.items() if k.startswith("image")}
+    images = {"image": images} if isinstance(images, str) else {f"image_{p}": v for p, v in images.items()}
     with atomic_path(prov) as tmp:
         tmp.write_text(json.dumps(provenance(preset, {"image": images, "mask": str(args.mask),
                                                       "label": mask.label, "engine": args.engine,

@@ -214,4 +214,4 @@ def _write_contacts(masks: dict, tumour: str | None, path: Path) -> None:
         w.writeheader()
         for r in rows:
             pt = r["point_lps"]
-            w.writerow({**r, "point_lps": " ".join(f"{v:.2f}" for v in pt) if pt else ""})
+            w.writerow({**r, "point_lps": " ".join(f"{v:.2f}" for v in pt) if pt else ""})  # type: ignore[attr-defined]

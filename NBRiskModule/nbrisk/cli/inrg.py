@@ -40,38 +40,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nbrisk.errors import InputError
-    from nbrisk.staging.inrg import UNCLASSIFIABLE, StageResult, inrgss_stage, parse_value, risk_group
+    from nbrisk.staging.inrg import assess
 
-    if args.stage and (args.checklist or args.metastases):
-        raise InputError("give either --stage or --checklist/--metastases to derive it, not both")
-    if args.stage:
-        stage = StageResult(
-            str(parse_value("stage", args.stage) or UNCLASSIFIABLE),
-            "given on the command line",
-            () if parse_value("stage", args.stage) else ("stage",),
-        )
-    elif args.checklist or args.metastases:
-        stage = inrgss_stage(_checklist(args.checklist), _metastases(args), args.age_months)
-    else:
-        raise InputError("give --stage (L1, L2, M, MS) or --checklist with --metastases to derive it")
-    st = None if stage.stage == UNCLASSIFIABLE else stage.stage
-    res = risk_group(
-        st, args.age_months, args.histology, args.grade, args.mycn, args.aberration_11q, args.ploidy
-    )
-    if st is None and not res.classified:
-        res = type(res)(
-            None,
-            UNCLASSIFIABLE,
-            res.rule,
-            None,
-            tuple(dict.fromkeys((*stage.missing, *res.missing))),
-            res.candidates,
-            res.notes,
-            res.inputs,
-        )
+    checklist = _checklist(args.checklist)
+    metastases = _metastases(args) if args.metastases else None
+    result = assess(checklist, metastases, args.age_months, stage=args.stage, histology=args.histology,
+                    grade=args.grade, mycn=args.mycn, aberration_11q=args.aberration_11q, ploidy=args.ploidy)
+    stage, res = result.stage, result.risk
     if args.json:
-        print(json.dumps({"stage": stage.to_dict(), "risk": res.to_dict()}, indent=2))
+        print(json.dumps(result.to_dict(), indent=2))
         return 0
     print(f"INRGSS stage: {stage.stage} ({stage.rule})")
     if res.classified:

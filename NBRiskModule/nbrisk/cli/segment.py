@@ -76,14 +76,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "shrink the opening and smoothing scales. geodesic: a click seeds a ball of at most "
                         "this radius (default 2 mm)")
     p.add_argument("--out", type=Path, required=True,
-                   help="output mask (.nrrd, .nii.gz, .mha), on the image grid")
+                   help="output mask (.nrrd, .nii.gz, .mha), on the image grid; .dcm writes a DICOM SEG that "
+                        "references the image's DICOM series (--image must be a DICOM series folder)")
+    p.add_argument("--new-dicom-references", action="store_true",
+                   help="with --out .dcm and a non-DICOM image: write the SEG in a new study with new UIDs "
+                        "(it then references no image on any PACS)")
 
 
 Triple = tuple[float, float, float]
 
 
 def _ijk_points(image: object, triples: list[Triple], what: str) -> list[Triple]:
-    from nbrisk.segment.grow import index_to_lps
+    from nbrisk.segmentation.grow import index_to_lps
 
     out = []
     for t in triples:
@@ -93,14 +97,33 @@ def _ijk_points(image: object, triples: list[Triple], what: str) -> list[Triple]
     return out
 
 
+def _dicom_target(args: argparse.Namespace, image: object) -> object | None:
+    """The DicomSource a ``.dcm`` output references (None for other outputs); refuse a non-DICOM image."""
+    if args.out.suffix.lower() != ".dcm":
+        if args.new_dicom_references:
+            raise InputError(f"{args.out}: --new-dicom-references needs a .dcm output (a DICOM SEG)")
+        return None
+    from nbrisk.io.dicom_source import dicom_source, new_dicom_source
+
+    source = dicom_source(args.image, image)  # type: ignore[arg-type]
+    if source is not None:
+        return source
+    if not args.new_dicom_references:
+        raise InputError(f"{args.image}: not a DICOM series, so {args.out} cannot be a DICOM SEG referencing "
+                         "it; give the DICOM series folder as --image, write .nrrd/.nii.gz instead, or pass "
+                         "--new-dicom-references")
+    return new_dicom_source(image)
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import SimpleITK as sitk
 
     from nbrisk.io.images import read_image, write_image
-    from nbrisk.segment.grow import GrowParams, grow_from_seeds
+    from nbrisk.segmentation.grow import GrowParams, grow_from_seeds
 
     image = read_image(args.image)
+    source = _dicom_target(args, image)
     seeds = list(args.seed_lps) + _ijk_points(image, args.seed_ijk, "tumour seed")
     background = list(args.background_lps) + _ijk_points(image, args.background_ijk, "background seed")
     if args.method is None:
@@ -113,14 +136,13 @@ def run(args: argparse.Namespace) -> int:
         labelmap = read_image(args.seed_labelmap)
         if labelmap.GetNumberOfComponentsPerPixel() != 1:
             raise InputError(f"{args.seed_labelmap}: a seed labelmap has one label per voxel; export the "
-                             "seeds "
-                             "as a labelmap")
+                                             "seeds as a labelmap")
     if not seeds and labelmap is None:
         raise InputError("no tumour seed given; add --seed-lps x,y,z, --seed-ijk i,j,k or --seed-labelmap")
     if args.seed_radius is not None and args.seed_radius <= 0:
         raise InputError(f"--seed-radius {args.seed_radius}: give a positive radius in mm")
     if args.method == "geodesic":
-        from nbrisk.segment.interactive import InteractiveParams, Prompts, segment_interactive
+        from nbrisk.segmentation.interactive import InteractiveParams, Prompts, segment_interactive
 
         if args.slice_2d:
             raise InputError("--slice-2d needs --method competition (the geodesic method works in 3-D)")
@@ -136,7 +158,14 @@ def run(args: argparse.Namespace) -> int:
         mask = grow_from_seeds(image, seeds, background, args.box_lps, slice_2d=args.slice_2d,
                                modality=args.modality, params=params)
         n_t, n_b = len(seeds), len(background)
-    write_image(mask, args.out)
+    if source is None:
+        write_image(mask, args.out)
+    else:
+        from nbrisk.io.dicom_seg import write_dicom_seg
+
+        name = "NBRisk geodesic competition" if args.method == "geodesic" else "NBRisk seeded region growing"
+        write_dicom_seg(mask, source, args.out, algorithm_type="SEMIAUTOMATIC",  # type: ignore[arg-type]
+                        algorithm_name=name)
     n = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
     ml = n * float(np.prod(image.GetSpacing())) / 1000.0
     print(f"wrote {args.out}: {n} voxels, {ml:.2f} ml ({n_t} tumour seed(s), {n_b} background, "

@@ -41,13 +41,10 @@ def preset_identity(preset: str | None) -> tuple[str, str]:
 
 def save(path: Path, trained: Any, preset_name: str, preset_sha: str, training: Any = None,
          labels: Any = None) -> Path:
-    """Save a ``.nbrisk`` bundle with the training reference data and the recipe in the card."""
+    """Save a ``.nbrisk`` bundle with the training reference data (the card comes from the model itself)."""
     from nbrisk.bundle.format import save_bundle
 
-    rule = ("Youden's J on the training data" if trained.kind == "classification"
-            else "median training risk score (low/high Radscore group cut-off)")
-    return save_bundle(path, trained, preset_name, preset_sha, training_features=training, training_labels=labels,
-                       threshold_rule=rule, recipe=trained.recipe, selected_features=trained.selected_features)
+    return save_bundle(path, trained, preset_name, preset_sha, training_features=training, training_labels=labels)
 
 
 def run(args: argparse.Namespace) -> int:

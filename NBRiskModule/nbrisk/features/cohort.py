@@ -28,6 +28,11 @@ from nbrisk import __version__
 from nbrisk.errors import InputError, NBRiskError
 from nbrisk.io.images import atomic_path
 from nbrisk.features.presets import Preset, load_preset
+from nbrisk.features.extract import extract_features
+from nbrisk.features import preprocess
+from nbrisk.features.extract import pyradiomics_version
+from nbrisk.features.case import load_row_inputs
+from nbrisk.errors import MissingDependencyError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,51 +98,9 @@ def _row_key(row: dict[str, Any]) -> tuple[str, str]:
     return (str(row["case_id"]), str(row.get("reader", "") or ""))
 
 
-def load_row_inputs(row: dict[str, Any], preset: Preset, *, resample_mask: bool = False,
-                    roi_only: bool = False) -> tuple[Any, Any]:
-    """Read one manifest row's image(s) and mask: ``(image or {phase: image}, Mask)`` on one grid.
-
-    ``roi_only`` (for the ``nbrisk`` engine): when the preset allows it (:func:`nbrisk.features.extract.roi_region`),
-    the grids are checked on the file headers and only the block around the ROI that extraction uses is
-    read from each image file, and the mask is cut to the same block (``Mask.whole`` keeps the whole grid:
-    pass it to :func:`~nbrisk.features.extract.extract_features`). Features are the same; memory holds the block
-    instead of the whole CT.
-    """
-    import dataclasses
-
-    import SimpleITK as sitk
-
-    from nbrisk.io.images import check_geometry, read_grid, read_image, read_image_region, read_mask
-
-    paths = {p: row[f"image_{p}"] for p in preset.phases} if preset.phases else {"": row["image"]}
-    ref_path = next(iter(paths.values()))
-    label = int(row["label"]) if str(row.get("label", "") or "").strip() else None
-    segment = str(row.get("segment", "") or "").strip() or None
-    grids = {p: read_grid(path) for p, path in paths.items()} if roi_only else {}
-    headers_only = bool(grids) and all(grids.values())
-    images = grids if headers_only else {p: read_image(path) for p, path in paths.items()}
-    ref: Any = next(iter(images.values()))
-    for p, im in images.items():
-        check_geometry(ref, im, ref_path, paths[p], phase=True)
-    mask = read_mask(row["mask"], ref, label=label, segment=segment, reference_path=ref_path, resample=resample_mask)
-    if headers_only:
-        from nbrisk.features.extract import roi_region
-
-        region = roi_region(preset, mask.image)
-        if region is None:
-            images = {p: read_image(path) for p, path in paths.items()}
-        else:
-            images = {p: read_image_region(path, *region, grids[p]) for p, path in paths.items()}
-            mask = dataclasses.replace(mask, image=sitk.RegionOfInterest(mask.image, region[1], region[0]),
-                                       whole=ref)
-    return (images if preset.phases else images[""]), mask
-
-
 def extract_row(row: dict[str, Any], preset_ref: str, options: dict[str, Any]) -> dict[str, Any]:
     """Extract one manifest row (runs in a worker process); returns {'key', 'values'|'error'}."""
     import warnings
-
-    from nbrisk.features.extract import extract_features
 
     _quiet_radiomics()
     preset = load_preset(preset_ref)
@@ -249,9 +212,6 @@ def _load_existing(out_csv: Path) -> dict[tuple[str, str], dict[str, float]]:
 def provenance(preset: Preset, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     import numpy
     import SimpleITK
-
-    from nbrisk.features import preprocess
-    from nbrisk.features.extract import pyradiomics_version
 
     info = {
         "nbrisk_version": __version__,
@@ -436,8 +396,6 @@ def _run_dask(rows: list[dict[str, Any]], preset_ref: str, options: dict[str, An
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_completed
     except ImportError:
-        from nbrisk.errors import MissingDependencyError
-
         raise MissingDependencyError(
             "dask.distributed is not installed; pip install 'nbrisk[dask]'") from None
     cluster = None

@@ -40,7 +40,7 @@ def _shared_binning_class(base: type) -> type:
             self.coefficients["grayLevels"] = _SHARED["grayLevels"]
             self.coefficients["Ng"] = _SHARED["Ng"]
             return _SHARED["binned"].copy()
-        return base._applyBinning(self, matrix)
+        return base._applyBinning(self, matrix)  # type: ignore[attr-defined]
 
     ns: dict[str, Any] = {"_applyBinning": _applyBinning, "__module__": base.__module__}
     if base.__name__ == "RadiomicsGLCM":
@@ -57,7 +57,7 @@ def _glcm_mcc(self: Any) -> Any:
     if P.shape[1] < 2:
         return 1  # flat region, as pyradiomics
     if not np.all(np.isfinite(P)):
-        return type(self).__mro__[1].getMCCFeatureValue(self)
+        return type(self).__mro__[1].getMCCFeatureValue(self)  # type: ignore[attr-defined]
     px = self.coefficients["px"][:, :, 0, :]  # (v, i, angle)
     py = self.coefficients["py"][:, 0, :, :]  # (v, k, angle)
     with np.errstate(divide="ignore"):
@@ -81,7 +81,7 @@ def _glszm_matrix(self: Any, voxelCoordinates: Any = None) -> np.ndarray:  # noq
     base = type(self).__mro__[1]
     if self.voxelBased or self.settings.get("force2D", False):
         self._zone_sizes = None
-        return base._calculateMatrix(self, voxelCoordinates)
+        return base._calculateMatrix(self, voxelCoordinates)  # type: ignore[attr-defined]
     from skimage.measure import label
 
     img = np.where(self.maskArray, self.imageArray, 0)
@@ -102,7 +102,7 @@ def _glszm_matrix(self: Any, voxelCoordinates: Any = None) -> np.ndarray:  # noq
 def _glszm_coefficients(self: Any) -> None:
     """pyradiomics' GLSZM coefficients for the compact matrix (its columns are the zone sizes present)."""
     if getattr(self, "_zone_sizes", None) is None:
-        type(self).__mro__[1]._calculateCoefficients(self)
+        type(self).__mro__[1]._calculateCoefficients(self)  # type: ignore[attr-defined]
         return
     P = self.P_glszm
     ps = np.sum(P, 1)

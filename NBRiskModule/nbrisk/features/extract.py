@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,8 @@ import SimpleITK as sitk
 from nbrisk.features import preprocess
 from nbrisk.errors import InputError, NBRiskError
 from nbrisk.io.images import Grid
-from nbrisk.features.presets import Preset, load_preset
+from nbrisk.features.presets import Preset, load_preset, phase_refs
+from nbrisk.features import engine as fastextract
 
 logger = logging.getLogger(__name__)
 SHAPE_CLASSES = ("shape", "shape2D")
@@ -182,8 +184,6 @@ def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: st
     first thing in ``loadImage``, before resampling, so the steps are the same. The benchmarks keep it off:
     they time pyradiomics exactly as it runs on its own.
     """
-    from nbrisk.features import engine as fastextract
-
     params = copy.deepcopy(params)
     params.setdefault("setting", {})["label"] = 1
     if engine == "nbrisk":
@@ -226,9 +226,16 @@ def extract_features(
         jobs: worker processes for the image types of one case (``nbrisk`` engine only; use 1 inside a
             cohort that already runs cases in parallel).
         whole: the whole image's grid when ``image``/``mask`` are only the block around the ROI
-            (``Mask.whole`` from :func:`nbrisk.features.cohort.load_row_inputs` with ``roi_only``); ``nbrisk`` engine.
+            (``Mask.whole`` from :func:`nbrisk.features.case.load_row_inputs` with ``roi_only``); ``nbrisk`` engine.
     """
     p = load_preset(preset)
+    for what, obj in (("image", image), ("mask", mask)):
+        if isinstance(obj, str | Path):
+            raise InputError(f"{obj}: extract_features takes SimpleITK images, not a path as its {what}; "
+                             "use nbrisk.extract(image_path, mask_path, preset) for files")
+    if not isinstance(mask, sitk.Image):
+        raise InputError(f"mask is a {type(mask).__name__}; give the binary ROI as a SimpleITK image "
+                         "(e.g. nbrisk.load_case(...)[1].image)")
     images = _phase_images(image, p)
     values: dict[str, float] = {}
     diag: dict[str, str] = {}
@@ -253,22 +260,4 @@ def extract_features(
 
 
 def _phase_images(image: sitk.Image | Mapping[str, sitk.Image], p: Preset) -> dict[str, sitk.Image]:
-    if isinstance(image, sitk.Image):
-        if p.phases:
-            raise InputError(
-                f"preset {p.name} needs one image per phase ({', '.join(p.phases)}); "
-                f"give them as image_{p.phases[0]}=... columns / --image {p.phases[0]}=PATH"
-            )
-        return {"": image}
-    given = dict(image)
-    if not p.phases:
-        if len(given) == 1:
-            return {"": next(iter(given.values()))}
-        raise InputError(f"preset {p.name} is single-phase but {len(given)} phase images were given")
-    missing = [ph for ph in p.phases if ph not in given]
-    extra = [ph for ph in given if ph not in p.phases]
-    if missing or extra:
-        raise InputError(
-            f"preset {p.name} needs phases {list(p.phases)}; missing {missing}, unexpected {extra}"
-        )
-    return {ph: given[ph] for ph in p.phases}
+    return phase_refs(image, p)  # type: ignore[return-value]

@@ -155,7 +155,7 @@ def largest_axial_slice(mask: sitk.Image) -> tuple[sitk.Image, int]:
     counts = (arr > 0).sum(axis=tuple(i for i in range(3) if i != np_axis))
     k = int(np.argmax(counts))
     keep = np.zeros_like(arr)
-    sl = [slice(None)] * 3
+    sl: list[slice | int] = [slice(None)] * 3
     sl[np_axis] = k
     keep[tuple(sl)] = arr[tuple(sl)]
     out = sitk.GetImageFromArray(keep)

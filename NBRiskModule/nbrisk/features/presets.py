@@ -8,6 +8,8 @@ phases) plus the paper, its feature count and the reasons for every choice the p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import copy
 import hashlib
 import json
@@ -17,9 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from nbrisk.errors import InputError, MissingDependencyError
+from nbrisk.io.yaml_text import safe_load
 
 # derived images per pyradiomics image type (Wavelet: 8 per level; LoG: one per sigma)
 _FIXED_IMAGES = {"Original": 1, "Square": 1, "SquareRoot": 1, "Logarithm": 1, "Exponential": 1,
@@ -88,11 +90,7 @@ def load_preset(name_or_path: str | Path | Preset) -> Preset:
 @lru_cache(maxsize=64)
 def _parse(text: str, source: str) -> Preset:
     """Parse and validate a preset's text once per process (validation took ~0.08 s, on every case)."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{source}: not valid YAML ({str(exc).splitlines()[0]}); fix the preset file") from None
-    return _build(raw, source, text)
+    return _build(safe_load(text, source), source, text)
 
 
 def _preset_text(name: str) -> tuple[str, str]:
@@ -224,3 +222,29 @@ def feature_count(params: dict[str, Any], include_shape: bool = True) -> int:
     if include_shape:
         total += sum(_enabled_feature_count(params, c) for c in fc if c in ("shape", "shape2D"))
     return total
+
+
+def phase_refs(image: Any, preset: Preset | None) -> dict[str, Any]:
+    """``{phase: image}`` in the preset's phase order (``{"": image}`` for a single-phase preset), checked.
+
+    A single-phase preset takes one image (a one-entry mapping is accepted); a multi-phase one needs exactly
+    its phases.
+    """
+    phases = tuple(preset.phases) if preset is not None and preset.phases else ()
+    name = getattr(preset, "name", "")
+    if not isinstance(image, Mapping):
+        if phases:
+            raise InputError(f"preset {name} needs one image per phase: "
+                             + " ".join(f"--image {p}=PATH" for p in phases))
+        return {"": image}
+    if not phases:
+        if len(image) == 1:
+            return {"": next(iter(image.values()))}
+        raise InputError(f"preset {name} is single-phase but {len(image)} phase images were given; "
+                         "give one --image PATH")
+    missing = [p for p in phases if p not in image]
+    unknown = sorted(set(image) - set(phases))
+    if missing or unknown:
+        raise InputError(f"preset {name} needs --image PHASE=PATH for phases {', '.join(phases)} "
+                         f"(missing {missing}, unknown {unknown})")
+    return {p: image[p] for p in phases}

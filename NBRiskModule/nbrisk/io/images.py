@@ -2,7 +2,7 @@
 
 Images: NRRD, NIfTI (.nii/.nii.gz), MHA/MHD, or a folder holding one DICOM series (sorted by slice
 position; missing slices and uneven spacing are refused). Masks: label maps in the same formats, Slicer
-``.seg.nrrd`` segmentations (segment chosen by name or label value) and DICOM SEG objects.
+``.seg.nrrd`` segmentations (segment chosen by name or label value) and DICOM SEG objects (read with pydicom alone).
 All geometry is SimpleITK's: physical points in LPS millimetres.
 
 Every problem a user can cause is an :class:`~nbrisk.errors.InputError` with a one-line message that
@@ -23,6 +23,9 @@ import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError, InputGeometryError
+from nbrisk.io import nrrd_block
+from nbrisk.io.dicom_source import remember, source_from_headers
+from nbrisk.io.grid import Grid  # re-exported: grids are part of this module's API
 from nbrisk.io.segfiles import is_dicom_seg, read_dicom_seg, read_slicer_seg
 
 logger = logging.getLogger(__name__)
@@ -44,56 +47,6 @@ class Mask:
     @property
     def voxel_count(self) -> int:
         return int(np.count_nonzero(sitk.GetArrayViewFromImage(self.image)))
-
-
-@dataclass(frozen=True, slots=True)
-class Grid:
-    """An image's voxel grid without its voxels (read from the file header): stands in for a reference image.
-
-    Offers the geometry methods of ``sitk.Image`` that grid checks use (size, spacing, origin, direction,
-    physical point to index), so a mask can be checked against and put on an image's grid before, or
-    instead of, reading the image's voxels.
-    """
-
-    size: tuple[int, ...]
-    spacing: tuple[float, ...]
-    origin: tuple[float, ...]
-    direction: tuple[float, ...]
-
-    @classmethod
-    def of(cls, image: sitk.Image | Grid) -> Grid:
-        if isinstance(image, Grid):
-            return image
-        return cls(image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
-
-    def GetSize(self) -> tuple[int, ...]:  # noqa: N802 (sitk.Image's names)
-        return self.size
-
-    def GetSpacing(self) -> tuple[float, ...]:  # noqa: N802
-        return self.spacing
-
-    def GetOrigin(self) -> tuple[float, ...]:  # noqa: N802
-        return self.origin
-
-    def GetDirection(self) -> tuple[float, ...]:  # noqa: N802
-        return self.direction
-
-    def TransformPhysicalPointToContinuousIndex(self, point: tuple[float, ...]) -> tuple[float, ...]:  # noqa: N802
-        return self._probe().TransformPhysicalPointToContinuousIndex([float(v) for v in point])
-
-    def TransformContinuousIndexToPhysicalPoint(self, index: tuple[float, ...]) -> tuple[float, ...]:  # noqa: N802
-        return self._probe().TransformContinuousIndexToPhysicalPoint([float(v) for v in index])
-
-    def _probe(self) -> sitk.Image:
-        """A one-voxel image on this grid: ITK's own index/point arithmetic, bit for bit."""
-        return self.apply(sitk.Image([1] * len(self.size), sitk.sitkUInt8))
-
-    def apply(self, image: sitk.Image) -> sitk.Image:
-        """Give ``image`` this grid's spacing, origin and direction (it keeps its own size); returns it."""
-        image.SetSpacing(self.spacing)
-        image.SetOrigin(self.origin)
-        image.SetDirection(self.direction)
-        return image
 
 
 # --------------------------------------------------------------------------------------------- images
@@ -128,13 +81,11 @@ def read_image_region(path: str | Path, index: tuple[int, int, int], size: tuple
     p = Path(path)
     name = p.name.lower()
     if name.endswith(".nrrd") and not name.endswith(".seg.nrrd"):
-        from nbrisk.io.nrrd_block import read_block
-
         grid = grid or read_grid(p)
-        block = read_block(p, list(index), list(size)) if grid is not None else None
-        if block is not None:  # on the file's grid, as ITK would place the block
+        block = nrrd_block.read_block(p, list(index), list(size)) if grid is not None else None
+        if block is not None and grid is not None:  # on the file's grid, as ITK would place the block
             img = grid.apply(sitk.GetImageFromArray(block))
-            img.SetOrigin(grid.TransformContinuousIndexToPhysicalPoint([float(v) for v in index]))
+            img.SetOrigin(grid.TransformContinuousIndexToPhysicalPoint(tuple(float(v) for v in index)))
             return _check_finite(img, p)
     return _check_finite(read_sitk(p, "image", (index, size)), p)
 
@@ -229,23 +180,42 @@ def _read_dicom_series(folder: Path) -> sitk.Image:
             f"{folder}: holds {len(ids)} DICOM series ({', '.join(ids[:3])}...); put each series in its own folder"
         )
     files = list(reader.GetGDCMSeriesFileNames(str(folder), ids[0]))
-    _check_slice_positions(folder, files)
+    headers = _check_slice_positions(folder, files)
     reader.SetFileNames(files)
     try:
-        return reader.Execute()
+        image = reader.Execute()
     except RuntimeError as exc:
         raise InputError(f"{folder}: cannot read DICOM series ({str(exc).strip()[:120]})") from None
+    _remember_source(folder, files, headers, image)
+    return image
 
 
-def _check_slice_positions(folder: Path, files: list[str]) -> None:
+def _remember_source(folder: Path, files: list[str], headers: list, image: sitk.Image) -> None:
+    """Keep the series' UIDs (see :mod:`nbrisk.io.dicom_source`); a series lacking them still reads as an
+    image, and only a DICOM SEG/SR export of it is refused (with the reason) later."""
+    if len(headers) != len(files):
+        return
+    try:
+        remember(source_from_headers(folder, files, headers, image))
+    except InputError as exc:
+        logger.debug("no DICOM source references for %s: %s", folder, exc)
+
+
+def _check_slice_positions(folder: Path, files: list[str]) -> list:
+    """Refuse duplicate, missing or unevenly spaced slices; return the files' headers (pydicom datasets)."""
     import pydicom
 
-    if len(files) < 2:
-        return
+    if len(files) < 2:  # one slice: nothing to check; its header only serves the source references
+        try:
+            return [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
+        except Exception:  # the image reader reports a broken file itself
+            return []
+    headers = []
     positions, normal = [], None
     for f in files:
         try:
             ds = pydicom.dcmread(f, stop_before_pixels=True)
+            headers.append(ds)
             ipp = np.array([float(v) for v in ds.ImagePositionPatient])
             if normal is None:
                 iop = np.array([float(v) for v in ds.ImageOrientationPatient])
@@ -265,11 +235,12 @@ def _check_slice_positions(folder: Path, files: list[str]) -> None:
         else:
             what = f"uneven slice spacing ({gaps[worst]:.3f} mm vs median {med:.3f} mm)"
         raise InputError(f"{folder}: {what}; export the complete series with regular spacing")
+    return headers
 
 
 # ---------------------------------------------------------------------------------------------- masks
 def read_mask(
-    path: str | Path,
+    path: str | Path | sitk.Image,
     reference: sitk.Image | Grid | None = None,
     *,
     label: int | None = None,
@@ -285,7 +256,13 @@ def read_mask(
     When ``reference`` is given the grid is checked (see :func:`check_geometry`); a mask stored on a
     sub-extent of the same grid (Slicer's default) is padded losslessly; any other mismatch is an error
     unless ``resample=True`` (nearest neighbour onto the reference grid).
+    ``path`` may also be a SimpleITK label image already in memory (named ``<mask>`` in messages).
     """
+    if isinstance(path, sitk.Image):
+        p = Path("<mask>")
+        labelmap = as_3d_scalar(path, p)
+        sel = _pick_label(p, labelmap, label)
+        return _finish_mask(labelmap, sel, p, None, reference, reference_path, resample)
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: mask file not found; check the path")
@@ -300,6 +277,11 @@ def read_mask(
             raise InputError(f"{p}: --segment works for .seg.nrrd and DICOM SEG only; use --label for label maps")
         labelmap = as_3d_scalar(read_sitk(p, "mask"), p)
         sel = _pick_label(p, labelmap, label)
+    return _finish_mask(labelmap, sel, p, seg_name, reference, reference_path, resample)
+
+
+def _finish_mask(labelmap: sitk.Image, sel: int, p: Path, seg_name: str | None, reference: sitk.Image | Grid | None,
+                 reference_path: str | Path | None, resample: bool) -> Mask:
     binary = sitk.BinaryThreshold(labelmap, sel, sel, 1, 0)  # uint8
     del labelmap  # a CT-sized label map is 50+ MB: free it before the grid step copies the binary mask
     if reference is not None:
@@ -345,7 +327,7 @@ def _distinct(arr: np.ndarray, slab_voxels: int = 1 << 20) -> list:
 
 
 # ------------------------------------------------------------------------------------------- geometry
-def geometry_difference(a: sitk.Image, b: sitk.Image, tol: float = GEOMETRY_TOLERANCE) -> str | None:
+def geometry_difference(a: sitk.Image | Grid, b: sitk.Image | Grid, tol: float = GEOMETRY_TOLERANCE) -> str | None:
     """Return a description of the first differing grid field (size, spacing, origin, direction) or None."""
     if a.GetSize() != b.GetSize():
         return f"size differs ({a.GetSize()} vs {b.GetSize()})"
@@ -466,8 +448,11 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
 
 
 def write_image(image: sitk.Image, path: str | Path, compress: bool = True) -> Path:
-    """Write an image atomically (NRRD/NIfTI/MHA by suffix)."""
+    """Write an image atomically (NRRD/NIfTI/MHA by suffix); ``.dcm`` is refused (see nbrisk.io.dicom_seg)."""
     path = Path(path)
+    if path.suffix.lower() == ".dcm":  # ITK would write a Secondary Capture image, which no viewer takes as a mask
+        raise InputError(f"{path}: NBRisk writes masks as DICOM only as a DICOM SEG of a DICOM series; write "
+                         ".nrrd/.nii.gz, or a SEG with nbrisk.io.dicom_seg.write_dicom_seg")
     with atomic_path(path) as tmp, keep_locale():
         sitk.WriteImage(image, str(tmp), compress)
     return path

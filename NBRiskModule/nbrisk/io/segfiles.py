@@ -7,15 +7,14 @@ in :mod:`nbrisk.io.images` put the ROI on the image grid and check it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError, InputGeometryError
+from nbrisk.io.grid import Grid
 
-if TYPE_CHECKING:
-    from nbrisk.io.images import Grid
 
 
 def read_slicer_seg(p: Path, label: int | None, segment: str | None) -> tuple[sitk.Image, int, str]:
@@ -105,16 +104,17 @@ def read_dicom_seg(
     """Read a DICOM SEG (binary or fractional): frames are placed by their plane positions.
 
     With a reference image the frames go straight onto its grid (they must share its in-plane spacing and
-    orientation); without one, highdicom builds the volume.
+    orientation); without one, the volume spans the segment's frames. pydicom only (2.4.4 or 3.x).
     """
-    import highdicom as hd
+    import pydicom
 
     try:
-        seg = hd.seg.segread(str(p))
-        numbers = list(seg.segment_numbers)
-        descs = {n: seg.get_segment_description(n).segment_label for n in numbers}
-    except Exception as exc:  # highdicom raises many types on malformed objects
+        seg = pydicom.dcmread(str(p))
+        descs = {int(s.SegmentNumber): str(s.get("SegmentLabel", "")) for s in seg.SegmentSequence}
+        seg.PerFrameFunctionalGroupsSequence  # noqa: B018 (a SEG without it is broken: fail here)
+    except Exception as exc:  # pydicom raises many types on malformed objects
         raise InputError(f"{p}: cannot read DICOM SEG ({type(exc).__name__}: {str(exc)[:80]})") from None
+    numbers = list(descs)
     if segment is not None:
         match = [n for n, d in descs.items() if str(d).lower() == segment.lower()]
         if not match:
@@ -129,49 +129,101 @@ def read_dicom_seg(
     else:
         raise InputError(f"{p}: holds segments {list(descs.values())}; choose one with --segment NAME")
     if reference is None:
-        vol = seg.get_volume(segment_numbers=[num], combine_segments=True, relabel=False)
-        arr = np.asarray(vol.array)
-        affine = np.asarray(vol.affine, dtype=float)
-        img = sitk.GetImageFromArray(np.ascontiguousarray(arr).astype(np.uint8))
-        axis_vectors = [affine[:3, 2], affine[:3, 1], affine[:3, 0]]
-        spacing = [float(np.linalg.norm(v)) for v in axis_vectors]
-        img.SetSpacing(spacing)
-        img.SetOrigin(affine[:3, 3].tolist())
-        img.SetDirection(np.stack([v / s for v, s in zip(axis_vectors, spacing, strict=True)], axis=1).flatten().tolist())
-        return img, int(num), str(descs[num])
+        return _dicom_seg_volume(p, seg, num), int(num), str(descs[num])
     return _dicom_seg_on_reference(p, seg, num, reference), int(num), str(descs[num])
 
 
-def _dicom_seg_on_reference(p: Path, seg: object, num: int, reference: sitk.Image | Grid) -> sitk.Image:
-    frames = np.asarray(seg.pixel_array)  # type: ignore[attr-defined]
+def _group(fg: Any, shared: Any, name: str) -> Any:
+    """A functional group's first item, per-frame if the frame has it, else shared."""
+    for where in (fg, shared):
+        if where is not None and name in where:
+            return getattr(where, name)[0]
+    raise InputError(f"DICOM SEG lacks {name}; re-export the SEG")
+
+
+def _seg_frames(p: Path, seg: Any, num: int) -> tuple[np.ndarray, list[int], Any]:
+    """(frames as bool/threshold-ready array, indices of the frames of segment ``num``, shared group)."""
+    try:
+        frames = np.asarray(seg.pixel_array)
+    except Exception as exc:  # pydicom raises many types for unreadable pixel data
+        raise InputError(f"{p}: cannot decode DICOM SEG pixel data ({type(exc).__name__}); "
+                         "re-export it") from None
     if frames.ndim == 2:
         frames = frames[None]
-    shared = seg.SharedFunctionalGroupsSequence[0]  # type: ignore[attr-defined]
-    iop = np.array([float(v) for v in shared.PlaneOrientationSequence[0].ImageOrientationPatient])
-    row_sp, col_sp = (float(v) for v in shared.PixelMeasuresSequence[0].PixelSpacing)
-    ref_dir = np.array(reference.GetDirection()).reshape(3, 3)
-    ref_sp = reference.GetSpacing()
-    if (np.abs(iop[:3] - ref_dir[:, 0]).max() > 1e-3 or np.abs(iop[3:] - ref_dir[:, 1]).max() > 1e-3
-            or abs(col_sp - ref_sp[0]) > 1e-3 * ref_sp[0] or abs(row_sp - ref_sp[1]) > 1e-3 * ref_sp[1]):
-        raise InputGeometryError(f"{p}: DICOM SEG frames are not on the image's in-plane grid; re-export the SEG "
-                                 "from this series")
+    shared = seg.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in seg else None
     fractional = str(getattr(seg, "SegmentationType", "BINARY")) == "FRACTIONAL"
     thr = (int(getattr(seg, "MaximumFractionalValue", 255)) / 2.0) if fractional else 0
+    chosen = []
+    for i, fg in enumerate(seg.PerFrameFunctionalGroupsSequence):
+        ident = _group(fg, shared, "SegmentIdentificationSequence")
+        if int(ident.ReferencedSegmentNumber) == num:
+            chosen.append(i)
+    return frames > thr, chosen, shared
+
+
+def _dicom_seg_volume(p: Path, seg: Any, num: int) -> sitk.Image:
+    """The segment's frames as a volume on their own grid (origin at the first frame along the normal)."""
+    frames, chosen, shared = _seg_frames(p, seg, num)
+    if not chosen:
+        raise InputError(f"{p}: segment {num} has no frames; the segment is empty")
+    per_frame = seg.PerFrameFunctionalGroupsSequence
+    plane = _group(per_frame[chosen[0]], shared, "PlaneOrientationSequence")
+    iop = np.array([float(v) for v in plane.ImageOrientationPatient])
+    pm = _group(per_frame[chosen[0]], shared, "PixelMeasuresSequence")
+    row_sp, col_sp = (float(v) for v in pm.PixelSpacing)
+    normal = np.cross(iop[:3], iop[3:])
+    pos = np.array([[float(v) for v in _group(per_frame[i], shared, "PlanePositionSequence")
+                     .ImagePositionPatient] for i in chosen])
+    dist = pos @ normal
+    distinct = np.unique(np.round(dist, 4))
+    if getattr(pm, "SpacingBetweenSlices", None):
+        step = float(pm.SpacingBetweenSlices)
+    elif len(distinct) > 1:
+        step = float(np.min(np.diff(distinct)))
+    else:
+        step = float(getattr(pm, "SliceThickness", 1.0) or 1.0)
+    first = pos[int(np.argmin(dist))]
+    ks = (dist - dist.min()) / step
+    inplane = (pos - first) - np.outer(dist - dist.min(), normal)
+    if np.abs(ks - np.round(ks)).max() > 0.01 or np.abs(inplane).max() > 1e-3 * max(row_sp, col_sp):
+        raise InputGeometryError(f"{p}: DICOM SEG frames do not lie on one regular grid; read it with its "
+                                 "image (--image) so the frames are placed on the image grid")
+    out = np.zeros((round(ks.max()) + 1, frames.shape[1], frames.shape[2]), np.uint8)
+    for i, k in zip(chosen, np.round(ks).astype(int), strict=True):
+        out[k] |= frames[i].astype(np.uint8)
+    img = sitk.GetImageFromArray(out * np.uint8(num if num < 256 else 1))
+    img.SetSpacing((col_sp, row_sp, step))
+    img.SetOrigin(first.tolist())
+    img.SetDirection(np.stack([iop[:3], iop[3:], normal], axis=1).flatten().tolist())
+    return img
+
+
+def _dicom_seg_on_reference(p: Path, seg: Any, num: int, reference: sitk.Image | Grid) -> sitk.Image:
+    frames, chosen, shared = _seg_frames(p, seg, num)
+    per_frame = seg.PerFrameFunctionalGroupsSequence
+    ref_dir = np.array(reference.GetDirection()).reshape(3, 3)
+    ref_sp = reference.GetSpacing()
     out = np.zeros(reference.GetSize()[::-1], np.uint8)
-    for i, fg in enumerate(seg.PerFrameFunctionalGroupsSequence):  # type: ignore[attr-defined]
-        ident = fg if "SegmentIdentificationSequence" in fg else shared
-        if int(ident.SegmentIdentificationSequence[0].ReferencedSegmentNumber) != num:
-            continue
-        pos = [float(v) for v in fg.PlanePositionSequence[0].ImagePositionPatient]
-        idx = np.array(reference.TransformPhysicalPointToContinuousIndex(pos))
+    for i in chosen:
+        fg = per_frame[i]
+        plane = _group(fg, shared, "PlaneOrientationSequence")
+        iop = np.array([float(v) for v in plane.ImageOrientationPatient])
+        row_sp, col_sp = (float(v) for v in _group(fg, shared, "PixelMeasuresSequence").PixelSpacing)
+        if (np.abs(iop[:3] - ref_dir[:, 0]).max() > 1e-3 or np.abs(iop[3:] - ref_dir[:, 1]).max() > 1e-3
+                or abs(col_sp - ref_sp[0]) > 1e-3 * ref_sp[0] or abs(row_sp - ref_sp[1]) > 1e-3 * ref_sp[1]):
+            raise InputGeometryError(f"{p}: DICOM SEG frames are not on the image's in-plane grid; re-export "
+                                     "the SEG from this series")
+        pos = [float(v) for v in _group(fg, shared, "PlanePositionSequence").ImagePositionPatient]
+        idx = np.array(reference.TransformPhysicalPointToContinuousIndex(tuple(pos)))
         if np.abs(idx - np.round(idx)).max() > 0.01:
-            raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} is off the image's voxel grid; re-export the SEG")
+            raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} is off the image's voxel grid; "
+                                     "re-export the SEG")
         x0, y0, k = (int(v) for v in np.round(idx))
-        fr = frames[i] > thr
+        fr = frames[i]
         if not (0 <= k < out.shape[0] and x0 >= 0 and y0 >= 0 and y0 + fr.shape[0] <= out.shape[1]
                 and x0 + fr.shape[1] <= out.shape[2]):
-            raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} lies outside the image; is it from this series?")
+            raise InputGeometryError(f"{p}: DICOM SEG frame {i + 1} lies outside the image; is it from this "
+                                     "series?")
         out[k, y0 : y0 + fr.shape[0], x0 : x0 + fr.shape[1]] |= fr.astype(np.uint8)
-    from nbrisk.io.images import Grid  # not at import: nbrisk.io.images imports this module
 
     return Grid.of(reference).apply(sitk.GetImageFromArray(out * np.uint8(num if num < 256 else 1)))

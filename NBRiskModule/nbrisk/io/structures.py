@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -9,18 +10,28 @@ import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError
+from nbrisk.io.images import as_3d_scalar, conform_to_reference, read_sitk
+from nbrisk.io.segfiles import read_slicer_seg, slicer_segments
 
 logger = logging.getLogger(__name__)
+
+# The synthetic phantoms' structure labels (nbrisk.synthetic.phantom draws them; "phantom" names them here).
+PHANTOM_LABELS = {
+    "tumour": 1,
+    "aorta": 2,
+    "ivc": 3,
+    "vertebra": 4,
+    "kidney_left": 5,
+    "kidney_right": 6,
+    "spinal_canal": 7,
+    "liver": 8,
+}
 
 
 def parse_names(spec: str) -> dict[int, str]:
     """Label names from "phantom", "1=tumour,2=aorta", a JSON file {"1": "tumour"} or a colour table."""
-    import json
-
     if spec.strip().lower() == "phantom":
-        from nbrisk.synthetic.phantom import STRUCTURES
-
-        return {v: k for k, v in STRUCTURES.items()}
+        return {v: k for k, v in PHANTOM_LABELS.items()}
     p = Path(spec)
     try:
         if p.suffix.lower() == ".json" and p.exists():
@@ -56,8 +67,6 @@ def read_structures(
     mismatch is an :class:`~nbrisk.errors.InputGeometryError` unless ``resample`` (nearest neighbour).
     Empty segments are skipped with a warning.
     """
-    from nbrisk.io.images import as_3d_scalar, conform_to_reference, read_sitk
-    from nbrisk.io.segfiles import read_slicer_seg, slicer_segments
 
     p = Path(path)
     if not p.exists():

@@ -16,6 +16,8 @@ from imblearn.over_sampling import SMOTE
 from sklearn.neighbors import NearestNeighbors
 
 from nbrisk.modeling.recipe import ClinicalInput, Recipe, load_recipe
+from nbrisk.modeling import selectors as s
+from nbrisk.modeling.radscore import Radscore
 
 
 class FoldSafeSMOTE(SMOTE):
@@ -37,9 +39,6 @@ def make_step(name: str, params: dict[str, Any], random_state: int, keep: list[s
     """Instantiate one recipe step (not the model)."""
     from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import RobustScaler, StandardScaler
-
-    from nbrisk.modeling import selectors as s
-    from nbrisk.modeling.radscore import Radscore
 
     p = dict(params)
     if name == "impute":

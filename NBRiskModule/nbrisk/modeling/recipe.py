@@ -15,9 +15,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from nbrisk.errors import InputError
+from nbrisk.io.yaml_text import safe_load
 
 #: step name -> allowed parameter names (the parameters of the estimator it builds)
 STEP_PARAMS: dict[str, set[str]] = {
@@ -109,11 +109,7 @@ def load_recipe(name_or_path: str | Path | Recipe) -> Recipe:
     if isinstance(name_or_path, Recipe):
         return name_or_path
     text, source = _recipe_text(name_or_path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{source}: not valid YAML ({str(exc).splitlines()[0]}); fix the file") from exc
-    recipe = parse_recipe(data, source)
+    recipe = parse_recipe(safe_load(text, source), source)
     from dataclasses import replace
 
     return replace(recipe, sha256=hashlib.sha256(text.encode()).hexdigest())

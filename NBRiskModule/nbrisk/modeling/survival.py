@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from nbrisk.modeling.pipeline import transform_head
 
 TIMES = (6.0, 12.0, 24.0)
 
@@ -117,8 +118,6 @@ def nomogram_axes(fitted: Any, X: Any) -> dict[str, Any]:
     (the clinical branch's imputation/scaling/one-hot is inverted by transforming a grid of raw values).
     """
     import pandas as pd
-
-    from nbrisk.modeling.pipeline import transform_head
 
     model = fitted[-1]
     head = transform_head(fitted)

@@ -20,6 +20,7 @@ from nbrisk.modeling.data import Dataset
 from nbrisk.modeling.metrics import youden_threshold
 from nbrisk.modeling.pipeline import build_pipeline
 from nbrisk.modeling.recipe import Recipe
+from nbrisk.modeling.pipeline import transform_head
 
 TIMES = (6.0, 12.0, 24.0)  # months: the seeds' 6/12/24-month PFS
 
@@ -43,8 +44,6 @@ def predict_scores(fitted: Any, X: pd.DataFrame, kind: str) -> tuple[np.ndarray,
     """Return (score, survival-at-TIMES) of a fitted pipeline."""
     if kind == "classification":
         return fitted.predict_proba(X)[:, 1], {}
-    from nbrisk.modeling.pipeline import transform_head
-
     head = transform_head(fitted)
     Xt = head.transform(X) if head is not None else X
     model = fitted[-1]

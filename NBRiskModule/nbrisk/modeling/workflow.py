@@ -21,6 +21,16 @@ from nbrisk.modeling import plots
 from nbrisk.modeling.data import Dataset, Table, prepare
 from nbrisk.modeling.recipe import Recipe, load_recipe
 from nbrisk.modeling.validation import Predictions, predict_scores, run_validation, training_cut
+from nbrisk.modeling.survival import survival_summary
+from nbrisk.modeling.trained import TrainedModel
+from nbrisk.modeling.pipeline import selected_features
+from nbrisk.modeling.validation import make_estimator
+from nbrisk.errors import ModelCompatibilityError
+from nbrisk.modeling.recipe import ClinicalInput, parse_recipe
+from nbrisk.modeling.metrics import classification_summary
+from nbrisk.modeling.metrics import delong_test
+from nbrisk.modeling.metrics import calibration, decision_curve
+from nbrisk.modeling.survival import nomogram_axes
 
 Progress = Callable[[float, str], None] | None
 
@@ -49,11 +59,7 @@ def cross_validate(features: Table, labels: Table, recipe: str | Path | Recipe, 
 def headline(preds: Predictions) -> dict[str, Any]:
     """The metrics of a set of held-out predictions."""
     if preds.kind == "classification":
-        from nbrisk.modeling.metrics import classification_summary
-
         return classification_summary(preds.y, preds.score, preds.pred)
-    from nbrisk.modeling.survival import survival_summary
-
     return survival_summary(preds.y, preds.score, preds.pred, preds.surv, preds.y_train)
 
 
@@ -66,10 +72,6 @@ def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, cli
     ``cv_metrics`` (e.g. what :func:`write_report` returned for the same data) is stored instead of
     running the validation again.
     """
-    from nbrisk.modeling import TrainedModel
-    from nbrisk.modeling.pipeline import selected_features
-    from nbrisk.modeling.validation import make_estimator
-
     rec = load_recipe(recipe)
     ds, rec = prepare(features_df, labels_df, rec, clinical_df, keep, positive)
     metrics: dict[str, Any] = {k: v for k, v in (cv_metrics or {}).items() if not isinstance(v, dict | list)}
@@ -91,15 +93,14 @@ def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, cli
         threshold=training_cut(fitted, ds.X, ds.y, ds.kind), positive_class=_jsonable(ds.positive_class),
         metrics=_clean(metrics), recipe_name=rec.name, citation=rec.citation, training_summary=_summary(ds),
         kind=ds.kind, recipe=rec.to_dict(), selected_features=selected_features(fitted, ds.X),
-        classes=[_jsonable(c) for c in ds.classes])
+        classes=[_jsonable(c) for c in ds.classes],
+        threshold_rule=("Youden's J on the training data" if ds.kind == "classification"
+                        else "median training risk score (low/high Radscore group cut-off)"))
 
 
 def evaluate(trained: Any, features: Table, labels: Table, clinical: Table | None = None,
              positive: Any = None, threshold: float | None = None) -> tuple[Predictions, pd.DataFrame]:
     """Predict an external/test set with a trained model (its training threshold) → (predictions, X)."""
-    from nbrisk.errors import ModelCompatibilityError
-    from nbrisk.modeling.recipe import ClinicalInput, parse_recipe
-
     model_type = "cox" if trained.kind == "survival" else "lr"  # only kind and clinical inputs matter here
     rec = parse_recipe({"name": trained.recipe_name or "model", "steps": [{"model": {"type": model_type}}]},
                        str(trained.recipe_name))
@@ -138,8 +139,6 @@ def write_report(preds: Predictions, out_dir: Path, extra: dict[str, Any] | None
     """Write metrics.json, predictions.csv (and split.csv) and the figures into ``out_dir`` atomically."""
     metrics: dict[str, Any] = {"scheme": preds.scheme, **headline(preds), **_scalar_details(preds), **(extra or {})}
     if compare is not None and preds.kind == "classification":
-        from nbrisk.modeling.metrics import delong_test
-
         metrics["delong_vs_comparison"] = delong_test(preds.y, preds.score, compare.score)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -158,8 +157,6 @@ def _write_files(preds: Predictions, metrics: dict[str, Any], d: Path, trained: 
     table = pd.DataFrame({"case_id": preds.case_ids, "score": preds.score, "predicted": preds.pred})
     if preds.kind == "classification":
         table["label"] = preds.y
-        from nbrisk.modeling.metrics import calibration, decision_curve
-
         metrics["calibration_curve"] = calibration(preds.y, preds.score)
         metrics["decision_curve"] = decision_curve(preds.y, preds.score, np.arange(0.05, 0.951, 0.05))
         plots.roc(preds.y, preds.score, d)
@@ -173,8 +170,6 @@ def _write_files(preds: Predictions, metrics: dict[str, Any], d: Path, trained: 
         plots.td_auc(metrics, d)
         plots.survival_calibration(metrics, d)
         if trained is not None and X_train is not None:
-            from nbrisk.modeling.survival import nomogram_axes
-
             nomo = nomogram_axes(trained.pipeline, X_train[trained.input_columns])
             metrics["nomogram"] = nomo
             plots.nomogram(nomo, d)

@@ -21,6 +21,7 @@ import pandas as pd
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError
+from nbrisk.io.images import read_mask, write_image
 
 logger = logging.getLogger(__name__)
 
@@ -170,8 +171,6 @@ def write_pseudo_readers(
     :func:`nbrisk.features.cohort.extract_manifest` (or ``nbrisk extract``), whose ``case_id, reader`` feature table
     feeds :func:`nbrisk.reproducibility.icc.compute_icc` (or ``nbrisk icc``) like the tables of real readers.
     """
-    from nbrisk.io.images import read_mask, write_image
-
     out_dir = Path(out_dir)
     rows = []
     for i, (case_id, image, mask_path) in enumerate(cases):

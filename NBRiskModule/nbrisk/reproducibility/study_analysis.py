@@ -36,6 +36,9 @@ from nbrisk.io.images import read_mask
 from nbrisk.reproducibility.perturb import DEFAULT_PERTURBATIONS, write_pseudo_readers
 from nbrisk.reproducibility.study import Study
 from nbrisk.reproducibility.study_report import plot_bland_altman, plot_icc_histograms, plot_ranked_icc, render_summary
+from nbrisk.reproducibility.agreement import METRICS, compare_masks
+from nbrisk.features.cohort import extract_manifest
+from nbrisk.features.presets import load_preset
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None] | None
@@ -74,8 +77,6 @@ def case_images(study: Study) -> dict[str, str]:
 
 def segmentation_agreement(masks: dict[str, dict[str, Path]], progress: Progress = None) -> pd.DataFrame:
     """Compare every inter-observer pair (same pass, two readers) and intra pair (one reader, two passes)."""
-    from nbrisk.reproducibility.agreement import METRICS, compare_masks
-
     rows = []
     pairs = [(a, b) for a, b in itertools.combinations(sorted(masks), 2) if _pair_kind(a, b)]
     for i, (a, b) in enumerate(pairs):
@@ -106,8 +107,6 @@ def _extract(
     rows: list[dict], preset: object, jobs: int, workdir: Path, name: str, errors: list[str]
 ) -> pd.DataFrame:
     """Run the cohort extractor on manifest rows; failures go to ``errors`` and leave the table."""
-    from nbrisk.features.cohort import extract_manifest
-
     manifest = workdir / f"{name}.csv"
     pd.DataFrame(rows).to_csv(manifest, index=False)
     res = extract_manifest(manifest, preset, workdir / f"{name}_features.csv", jobs=jobs)  # type: ignore[arg-type]
@@ -175,8 +174,6 @@ def analyze_study(
     progress: Progress = None,
 ) -> AnalysisResult:
     """Analyse an imported study into ``out_dir`` (which must not exist yet or be empty)."""
-    from nbrisk.features.presets import load_preset
-
     study, out_dir, form = Study.open(study_dir), Path(out_dir), normalize_form(form)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise InputError(f"{out_dir}: exists and is not empty; choose a new results folder")

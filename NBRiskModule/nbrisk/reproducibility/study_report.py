@@ -121,7 +121,7 @@ def render_summary(context: dict, path: Path) -> Path:
     """Render ``templates/study_summary.html.j2`` with ``context``; PNG paths under ``plots`` are embedded."""
     import jinja2
 
-    text = resources.files("nbrisk.predict").joinpath("templates/study_summary.html.j2").read_text(encoding="utf-8")
+    text = resources.files("nbrisk.prediction").joinpath("templates/study_summary.html.j2").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["embed"] = _embed
     env.filters["fmt"] = lambda v, spec=".3f": (

@@ -25,7 +25,7 @@ from scipy import ndimage
 from nbrisk.errors import InputError
 from nbrisk.staging.hints_anatomy import canal_hints, evidence_at, midline_hint, organ_hint
 from nbrisk.staging.hints_geometry import Crop, sub_ref, vessel_profile
-from nbrisk.staging.idrf import Hint
+from nbrisk.staging.evidence import Hint
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +132,8 @@ def hints_from_masks(masks: dict[str, sitk.Image], tumour: str | None = None) ->
         c = Crop.of(sitk.GetArrayViewFromImage(ref) > 0)
         if c is not None:
             crops[k] = c
+    if ref is None:
+        raise InputError("no structure mask given; segment at least the tumour and one structure")
     return _on_grid(_hints(crops, ref, tumour), next(iter(masks.values())))
 
 

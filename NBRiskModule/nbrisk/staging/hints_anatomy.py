@@ -11,7 +11,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from nbrisk.errors import InputError
-from nbrisk.staging.idrf import Evidence, Hint
+from nbrisk.staging.evidence import Evidence, Hint
 
 CANAL_IDRF = 1.0 / 3.0  # > 1/3 of the canal's axial area (Monclair 2009)
 ORGAN_PRESENT_DEPTH_MM = 5.0

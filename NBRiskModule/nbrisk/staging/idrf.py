@@ -14,13 +14,18 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from nbrisk.errors import InputError
+from nbrisk.io.images import atomic_path
+from nbrisk.staging import idrf_csv
+from nbrisk.staging.evidence import Evidence, Hint  # re-exported: hints and checklist share them
 from nbrisk.staging.tables import (  # re-exported: the checklist's vocabulary
+    FORMAT,
+    FORMAT_VERSION,
     OTHER_FINDINGS,
     all_item_ids,
     data_path,
@@ -30,7 +35,6 @@ from nbrisk.staging.tables import (  # re-exported: the checklist's vocabulary
     load_table,
     region_labels,
 )
-from nbrisk.io.images import atomic_path
 
 __all__ = [
     "OTHER_FINDINGS",
@@ -38,6 +42,8 @@ __all__ = [
     "ChecklistRow",
     "Evidence",
     "Hint",
+    "FORMAT",
+    "FORMAT_VERSION",
     "ItemState",
     "accept_suggestions",
     "all_item_ids",
@@ -45,7 +51,6 @@ __all__ = [
     "data_path",
     "definitions_sha256",
     "finding_items",
-    "hints_from_segmentation",
     "idrf_items",
     "load_table",
     "parse_status",
@@ -54,8 +59,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "nbrisk-idrf-checklist"
-FORMAT_VERSION = 1
 STATUSES = ("unset", "present", "absent", "not_assessable")
 _ALIAS_WORDS = {
     "present": ("present", "yes", "y", "+", "1", "true"),
@@ -75,79 +78,6 @@ def parse_status(value: str, where: str = "") -> str:
 
 
 # ----------------------------------------------------------------------------------------- dataclasses
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """Where the finding is seen: slice index (k of the image grid) and/or a point in LPS mm."""
-
-    slice: int | None = None
-    point_lps: tuple[float, float, float] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"slice": self.slice, "point_lps": list(self.point_lps) if self.point_lps else None}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> Evidence | None:
-        if not d or (d.get("slice") is None and not d.get("point_lps")):
-            return None
-        pt = d.get("point_lps")
-        return cls(
-            None if d.get("slice") is None else int(d["slice"]), tuple(float(v) for v in pt) if pt else None
-        )  # type: ignore[arg-type]
-
-    def text(self) -> str:
-        parts = []
-        if self.slice is not None:
-            parts.append(f"slice {self.slice}")
-        if self.point_lps is not None:
-            parts.append("LPS (" + ", ".join(f"{v:.1f}" for v in self.point_lps) + ") mm")
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class Hint:
-    """One image-derived measurement and what it suggests for checklist items (never a decision).
-
-    ``suggestion`` is "present", "absent" or "review"; ``value`` is the measured number in ``unit``
-    (e.g. contact fraction of a vessel's circumference, mm across the midline, canal occupancy).
-    """
-
-    kind: str
-    structure: str
-    value: float
-    unit: str
-    suggestion: str
-    text: str
-    idrf_ids: tuple[str, ...] = ()
-    finding_ids: tuple[str, ...] = ()
-    evidence: Evidence | None = None
-    measurements: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def item_ids(self) -> tuple[str, ...]:
-        return self.idrf_ids + self.finding_ids
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["idrf_ids"], d["finding_ids"] = list(self.idrf_ids), list(self.finding_ids)
-        d["evidence"] = self.evidence.to_dict() if self.evidence else None
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Hint:
-        return cls(
-            kind=str(d["kind"]),
-            structure=str(d["structure"]),
-            value=float(d["value"]),
-            unit=str(d.get("unit", "")),
-            suggestion=str(d.get("suggestion", "review")),
-            text=str(d.get("text", "")),
-            idrf_ids=tuple(d.get("idrf_ids", ())),
-            finding_ids=tuple(d.get("finding_ids", ())),
-            evidence=Evidence.from_dict(d.get("evidence")),
-            measurements={str(k): float(v) for k, v in (d.get("measurements") or {}).items()},
-        )
-
-
 @dataclass(slots=True)
 class ItemState:
     """The answer for one checklist item."""
@@ -344,9 +274,7 @@ class Checklist:
         path = Path(path)
         with atomic_path(path) as tmp:
             if path.suffix.lower() == ".csv":
-                from nbrisk.staging.idrf_csv import write_csv
-
-                write_csv(self, tmp)
+                idrf_csv.write_csv(self, tmp)
             else:
                 tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
         return path
@@ -359,9 +287,7 @@ class Checklist:
             raise InputError(f"{path}: checklist not found; check the path")
         try:
             if path.suffix.lower() == ".csv":
-                from nbrisk.staging.idrf_csv import read_csv
-
-                return read_csv(path)
+                return cls.from_dict(idrf_csv.read_dict(path), str(path))
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
         except (json.JSONDecodeError, UnicodeDecodeError, csv.Error, KeyError, ValueError, TypeError) as exc:
             raise InputError(
@@ -428,10 +354,3 @@ def accept_suggestions(checklist: Checklist, *, reader: str = "", include_absent
             checklist.set(item_id, sugg, note=f"accepted image hint{by}: {best.text}", evidence=best.evidence)
             changed.append(item_id)
     return changed
-
-
-def hints_from_segmentation(structures: Any, names: dict[int, str], tumour: str | None = None) -> list[Hint]:
-    """Compute image-derived hints from a label map (see :func:`nbrisk.staging.hints.hints_from_segmentation`)."""
-    from nbrisk.staging import hints
-
-    return hints.hints_from_segmentation(structures, names, tumour=tumour)

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nbrisk.staging.idrf import FORMAT, FORMAT_VERSION, Checklist, finding_items, idrf_items, region_labels
+from nbrisk.staging.tables import FORMAT, FORMAT_VERSION, finding_items, idrf_items, region_labels
 
 CSV_FIELDS = (
     "section",
@@ -38,7 +38,7 @@ _META_KEYS = (
 )
 
 
-def write_csv(cl: Checklist, path: Path) -> None:
+def write_csv(cl: Any, path: Path) -> None:
     """Write one row per item (section idrf/finding), plus meta and hint rows (hints as JSON)."""
     regions = region_labels()
     labels = {i["id"]: (regions[i["region"]], i["label"]) for i in idrf_items()}
@@ -75,8 +75,8 @@ def write_csv(cl: Checklist, path: Path) -> None:
             w.writerow({"section": "hint", "id": n, "label": h.text, "data": json.dumps(h.to_dict())})
 
 
-def read_csv(path: Path) -> Checklist:
-    """Read a checklist written by :func:`write_csv`."""
+def read_dict(path: Path) -> dict[str, Any]:
+    """Read a checklist written by :func:`write_csv` into the dict form ``Checklist.from_dict`` takes."""
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     meta = {r["id"]: r.get("data", "") for r in rows if r.get("section") == "meta"}
@@ -106,4 +106,4 @@ def read_csv(path: Path) -> Checklist:
         elif sec == "hint":
             d["hints"].append(json.loads(r["data"]))
     d["definitions"] = {"sha256": meta.get("definitions_sha256", "")}
-    return Checklist.from_dict(d, str(path))
+    return d

@@ -319,7 +319,7 @@ def risk_group(
     A group is returned only when every table row consistent with the known inputs gives the same
     letter; otherwise the result is "unclassifiable" with the inputs that would decide it.
     """
-    inputs = {
+    inputs: dict[str, Any] = {
         "stage": parse_value("stage", stage),
         "age_months": None if age_months is None else float(age_months),
         "histology": parse_value("histology", histology),
@@ -400,3 +400,48 @@ def _rule_text(row: dict[str, Any]) -> str:
     if c["ploidy"]:
         parts.append(c["ploidy"])
     return f"group {row['pretreatment_group']}: " + ", ".join(parts) + f" -> {row['risk_group']} (Cohn 2009)"
+
+
+@dataclass(frozen=True, slots=True)
+class Staging:
+    """INRGSS stage and INRG pretreatment risk group of one patient (what ``nbrisk inrg`` prints)."""
+
+    stage: StageResult
+    risk: RiskResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage.to_dict(), "risk": self.risk.to_dict()}
+
+
+def assess(
+    checklist: Checklist | None = None,
+    metastases: Metastases | None = None,
+    age_months: float | None = None,
+    *,
+    stage: str | None = None,
+    histology: str | None = None,
+    grade: str | None = None,
+    mycn: str | None = None,
+    aberration_11q: str | bool | None = None,
+    ploidy: str | None = None,
+) -> Staging:
+    """Stage (given as ``stage``, or derived from the IDRF checklist and the metastatic work-up) and risk group.
+
+    When the stage stays unclassifiable and the risk table cannot decide without it, the risk result lists
+    the stage's missing inputs too.
+    """
+    if stage is not None and (checklist is not None or metastases is not None):
+        raise InputError("give either a stage or a checklist/metastases to derive it, not both")
+    if stage is not None:
+        parsed = parse_value("stage", stage)
+        st_res = StageResult(str(parsed or UNCLASSIFIABLE), "given", () if parsed else ("stage",))
+    elif checklist is not None or metastases is not None:
+        st_res = inrgss_stage(checklist, metastases, age_months)
+    else:
+        raise InputError("give a stage (L1, L2, M, MS), or a checklist with the metastatic work-up to derive it")
+    st = None if st_res.stage == UNCLASSIFIABLE else st_res.stage
+    res = risk_group(st, age_months, histology, grade, mycn, aberration_11q, ploidy)
+    if st is None and not res.classified:
+        res = RiskResult(None, UNCLASSIFIABLE, res.rule, None, tuple(dict.fromkeys((*st_res.missing, *res.missing))),
+                         res.candidates, res.notes, res.inputs)
+    return Staging(st_res, res)

@@ -14,6 +14,9 @@ from typing import Any
 
 # Findings that are neither IDRFs nor in the INRG "recorded" list, but that seed 001's surgical-risk label
 # needs (see nbrisk.staging.inrg.surgical_risk_seed001). Kept separate so they never count as IDRFs.
+FORMAT = "nbrisk-idrf-checklist"  # the checklist file's format name and version (JSON and CSV)
+FORMAT_VERSION = 1
+
 OTHER_FINDINGS = {
     "midline_crossing": "Tumour crosses the midline (vertebral-body centre line); not an IDRF nor an INRGSS "
     "criterion (INSS concept; seed 001 criterion 2)",

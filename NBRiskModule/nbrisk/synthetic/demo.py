@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+import nbrisk.synthetic.demo_steps as pkg
 
 
 @dataclass
@@ -26,8 +27,6 @@ class DemoContext:
 
 
 def demo_steps() -> list:
-    import nbrisk.synthetic.demo_steps as pkg
-
     names = sorted(i.name for i in pkgutil.iter_modules(pkg.__path__) if i.name.startswith("s"))
     return [importlib.import_module(f"{pkg.__name__}.{n}") for n in names]
 

@@ -18,18 +18,10 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from nbrisk.io.images import write_image
+from nbrisk.io.structures import PHANTOM_LABELS
 
 # label values of the structure segmentation written next to each phantom
-STRUCTURES = {
-    "tumour": 1,
-    "aorta": 2,
-    "ivc": 3,
-    "vertebra": 4,
-    "kidney_left": 5,
-    "kidney_right": 6,
-    "spinal_canal": 7,
-    "liver": 8,
-}
+STRUCTURES = PHANTOM_LABELS
 CT_VALUES = {"air": -1000.0, "fat": -90.0, "soft": 45.0, "liver": 60.0, "kidney": 150.0, "aorta": 220.0,
              "ivc": 160.0, "bone": 700.0, "csf": 10.0, "tumour": 40.0}
 # contrast phases of CT: tissue values (HU) that change with enhancement

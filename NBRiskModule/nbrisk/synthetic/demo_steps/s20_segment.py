@@ -14,7 +14,7 @@ TITLE = "semiautomatic tumour ROI from seed points"
 def run(ctx: DemoContext) -> None:
     from nbrisk.reproducibility.agreement import compare_masks
     from nbrisk.io.images import read_image, read_mask, write_image
-    from nbrisk.segment.grow import grow_from_seeds
+    from nbrisk.segmentation.grow import grow_from_seeds
 
     cohort = ctx.state["cohort_dir"]
     with open(ctx.state["manifest"], newline="") as fh:

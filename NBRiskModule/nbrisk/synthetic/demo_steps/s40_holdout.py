@@ -28,7 +28,7 @@ def write_holdout_patient(ctx: DemoContext, phases: tuple[str, ...]) -> tuple[An
 
     seed = 1_000_003 + ctx.seed  # far from the cohort's seeds: a new patient
     rng = np.random.default_rng(seed)
-    spec = PhantomSpec(texture_class=1, tumour_radius_mm=tuple(float(v) for v in rng.uniform(12.0, 16.0, 3)),
+    spec = PhantomSpec(texture_class=1, tumour_radius_mm=tuple(float(v) for v in rng.uniform(12.0, 16.0, 3)),  # type: ignore[arg-type]
                        tumour_offset_mm=(14.0, -8.0, 0.0))  # type: ignore[arg-type]
     hold = ctx.out_dir / "holdout"
     ph = make_phantom(spec, seed=seed)

@@ -57,7 +57,7 @@ def run(ctx: DemoContext) -> None:
     for item_id in ("pleural_effusion", "ascites", "multifocal_primary_tumours", "lymph_node_metastasis"):
         cl.set(item_id, "absent", note="demo reader (simulated)")
     path = cl.save(out / f"{case}_checklist.json")
-    stage = inrgss_stage(cl, Metastases(False), EXAMPLE_BIOLOGY["age_months"])
+    stage = inrgss_stage(cl, Metastases(False), EXAMPLE_BIOLOGY["age_months"])  # type: ignore[arg-type]
     risk = risk_group(stage.stage, **EXAMPLE_BIOLOGY)  # type: ignore[arg-type]
     surg = surgical_risk_seed001(cl)
     ctx.state["checklist"] = path

@@ -22,7 +22,7 @@ def run(ctx: DemoContext) -> None:
         return
     from nbrisk.bundle.format import save_bundle
     from nbrisk.features.cohort import _quiet_radiomics
-    from nbrisk.predict.predict import predict_to_dir
+    from nbrisk.prediction.predict import predict_to_dir
     from nbrisk.features.presets import load_preset
 
     _quiet_radiomics()

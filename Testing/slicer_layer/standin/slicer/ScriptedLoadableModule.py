@@ -1,4 +1,9 @@
-"""Stand-in for ``slicer.ScriptedLoadableModule`` (same class names and the behaviour the module relies on)."""
+"""Stand-in for ``slicer.ScriptedLoadableModule`` (same class names and the behaviour the module relies on).
+
+The widget and test base classes need Slicer's Qt application; the logic's parameter node follows Slicer
+5.10's ``ScriptedLoadableModuleLogic.getParameterNode``/``createParameterNode`` on the real scene: a singleton
+``vtkMRMLScriptedModuleNode`` tagged with the module name.
+"""
 
 from __future__ import annotations
 
@@ -61,10 +66,11 @@ class ScriptedLoadableModuleLogic:
         node = slicer.mrmlScene.GetSingletonNode(self.moduleName, "vtkMRMLScriptedModuleNode")
         if node is None:
             node = slicer.mrmlScene.CreateNodeByClass("vtkMRMLScriptedModuleNode")
+            node.UnRegister(None)
             node.SetSingletonTag(self.moduleName)
+            node.SetName(slicer.mrmlScene.GenerateUniqueName(self.moduleName))
             node.SetAttribute("ModuleName", self.moduleName)
-            node._name = slicer.mrmlScene.GenerateUniqueName(self.moduleName)
-            slicer.mrmlScene.AddNode(node)
+            node = slicer.mrmlScene.AddNode(node)
         return node
 
 

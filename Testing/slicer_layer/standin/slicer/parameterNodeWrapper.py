@@ -1,19 +1,28 @@
-"""Stand-in for ``slicer.parameterNodeWrapper``: typed fields stored on a scripted module node, GUI binding.
+"""Stand-in for ``slicer.parameterNodeWrapper``: typed fields stored on a real ``vtkMRMLScriptedModuleNode``.
 
-Mirrors the rules of the real one that can break a module: every annotation must be a serialisable type
-(int/float/str/bool/Path/enum/MRML node/list/dict/tuple/Union, optionally ``Annotated``), ``connectGui``
-binds widgets that carry the ``SlicerParameterName`` dynamic property and raises for a name that is not a
-field or a widget/type pair the real connectors cannot represent.
+Kept because its GUI half needs Slicer's Qt widgets. Checked against Slicer 5.10's
+``Base/Python/slicer/parameterNodeWrapper`` (serializers.py, guiConnectors.py, validators.py):
+- every annotation must be a serialisable type (int/float/str/bool/Path/enum/MRML node/list/dict/tuple/Union,
+  optionally ``Annotated``); str and Path values are validated with ``IsInstance`` (a Path given to a str
+  field raises ``TypeError``) and written with ``SetParameter(name, str(value))``; an unset Path reads back as
+  ``Path()``, i.e. ``.``; MRML nodes are node references, so a removed node reads back as None;
+- ``connectGui`` binds widgets carrying the ``SlicerParameterName`` dynamic property and raises for a name that
+  is not a field or a widget/type pair the real connectors cannot represent; the ctkPathLineEdit connector
+  writes ``str(value)`` (so an unset Path shows ``.``), exactly as ``ctkPathLineEditToPathConnector.write``.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import pathlib
 import types
 import typing
 
-from slicer.mrml import MODIFIED_EVENT, vtkMRMLNode
+import vtk
+from slicer import vtkMRMLNode
+
+MODIFIED_EVENT = vtk.vtkCommand.ModifiedEvent
 
 
 class Choice:
@@ -83,20 +92,17 @@ def parameterNodeWrapper(cls):
     def __init__(self, parameterNode) -> None:
         self.parameterNode = parameterNode
         self._gui: dict[int, list] = {}
-        store = parameterNode.values
         for name, value in defaults.items():
-            store.setdefault(f"_pnw_{name}", value.copy() if isinstance(value, dict | list) else value)
+            if not _is_node(_split(hints[name])[0]) and not parameterNode.HasParameter(name):
+                _write(parameterNode, name, hints[name], value)
 
     def make_property(name):
         def getter(self):
-            value = self.parameterNode.values.get(f"_pnw_{name}")
-            if _is_node(_split(hints[name])[0]) and value is not None and value not in _scene_nodes():
-                return None  # removed from the scene
-            return value
+            return _read(self.parameterNode, name, hints[name])
 
         def setter(self, value):
-            self.parameterNode.values[f"_pnw_{name}"] = value
-            self.parameterNode.Modified()
+            _validate(name, hints[name], value)
+            _write(self.parameterNode, name, hints[name], value)
 
         return property(getter, setter)
 
@@ -109,17 +115,47 @@ def parameterNodeWrapper(cls):
     return type(cls.__name__, (), namespace)
 
 
-def _scene_nodes():
-    import slicer
+def _validate(name, tp, value) -> None:
+    base, _ = _split(tp)
+    if base in (str, pathlib.Path, pathlib.PurePath) and not isinstance(value, base):
+        raise TypeError(f"Value must be of type '{base}', is type '{type(value)}' value '{value}'")
 
-    return slicer.mrmlScene.nodes
+
+def _write(node, name, tp, value) -> None:
+    base, _ = _split(tp)
+    if _is_node(base):
+        node.SetNodeReferenceID(name, value.GetID() if value is not None else None)
+        return
+    if base in (str, pathlib.Path, pathlib.PurePath, int, float):
+        text = str(value)
+    elif base is bool:
+        text = "True" if value else "False"
+    else:
+        text = json.dumps(value)
+    if node.GetParameter(name) != text or not node.HasParameter(name):
+        node.SetParameter(name, text)
+
+
+def _read(node, name, tp):
+    base, _ = _split(tp)
+    if _is_node(base):
+        return node.GetNodeReference(name)
+    text = node.GetParameter(name)
+    if base is str:
+        return text
+    if base in (pathlib.Path, pathlib.PurePath):
+        return base(text)
+    if base is bool:
+        return text == "True"
+    if base in (int, float):
+        return base(text)
+    return json.loads(text) if text else _empty(tp)
 
 
 def _connector(widget, tp):
     """Return (read, write, signal) for a widget/type pair the real wrapper supports."""
     import ctk
     import qt
-
     import slicer
 
     base, annotations = _split(tp)
@@ -132,8 +168,10 @@ def _connector(widget, tp):
     if kind is qt.QLineEdit and base is str:
         return widget.text, widget.setText, widget.textChanged
     if kind is ctk.ctkPathLineEdit and base in (pathlib.Path, pathlib.PurePath):
-        return (lambda: pathlib.Path(widget.currentPath())), (lambda v: widget.setCurrentPath(
-            "" if str(v) == "." else str(v))), widget.currentPathChanged
+        def write_path(value):
+            widget.currentPath = str(value)  # ctkPathLineEditToPathConnector.write: Path() shows "."
+
+        return (lambda: base(widget.currentPath)), write_path, widget.currentPathChanged
     if kind is qt.QSpinBox and base is int:
         return widget.value, widget.setValue, widget.valueChanged
     if kind is qt.QDoubleSpinBox and base is float:

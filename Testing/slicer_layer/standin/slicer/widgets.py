@@ -1,8 +1,15 @@
-"""Fake MRML widgets registered with QUiLoader under their Slicer class names."""
+"""Stand-ins for Slicer's MRML Qt widgets (registered with QUiLoader under their Slicer class names).
+
+They show and select *real* MRML nodes (the scene comes from slicer-core). Method/property split as in Slicer
+5.10's headers: ``qMRMLNodeComboBox`` has ``nodeTypes`` as a Q_PROPERTY and ``currentNode()`` as a method;
+``qMRMLSegmentEditorWidget`` has Q_INVOKABLE ``mrmlSegmentEditorNode()``, ``segmentationNode()``,
+``sourceVolumeNode()``, ``activeEffect()``/``setActiveEffect()``; ``qSlicerMarkupsPlaceWidget`` has
+``currentNode()`` and the ``placeModeEnabled`` property.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Property, Signal
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 
@@ -53,7 +60,15 @@ class qMRMLNodeComboBox(QComboBox):
     def _nodes(self) -> list:
         if self._scene is None:
             return []
-        return [n for n in self._scene.nodes if any(n.IsA(t) for t in self.nodeTypes)]
+        nodes, seen = [], set()
+        for node_type in self.nodeTypes:
+            collection = self._scene.GetNodesByClass(node_type)
+            for index in range(collection.GetNumberOfItems()):
+                node = collection.GetItemAsObject(index)
+                if node.GetID() not in seen and not node.GetHideFromEditors():
+                    seen.add(node.GetID())
+                    nodes.append(node)
+        return nodes
 
     def _refresh(self) -> None:
         current = self.currentNode()
@@ -84,6 +99,7 @@ class qMRMLSegmentEditorWidget(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._editorNode = self._segmentation = self._source = None
+        self._activeEffect = None
         layout = QVBoxLayout(self)
         self._label = QLabel("Segment Editor (stand-in)")
         layout.addWidget(self._label)
@@ -111,6 +127,15 @@ class qMRMLSegmentEditorWidget(QWidget):
     def sourceVolumeNode(self):
         return self._source
 
+    def activeEffect(self):
+        return self._activeEffect
+
+    def setActiveEffect(self, effect) -> None:
+        self._activeEffect = effect
+
+    def setActiveEffectByName(self, name: str) -> None:
+        self._activeEffect = name or None
+
     def _update(self) -> None:
         seg = self._segmentation.GetName() if self._segmentation else "-"
         vol = self._source.GetName() if self._source else "-"
@@ -118,11 +143,20 @@ class qMRMLSegmentEditorWidget(QWidget):
 
 
 class qSlicerMarkupsPlaceWidget(QWidget):
-    """Placeholder for the point-placement button: remembers the active point list."""
+    """Placeholder for the point-placement button: remembers the active point list and place mode."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._node = None
+        self._place = False
+
+    def _get_place(self) -> bool:
+        return self._place
+
+    def _set_place(self, value: bool) -> None:
+        self._place = bool(value)
+
+    placeModeEnabled = Property(bool, _get_place, _set_place)
 
     def setMRMLScene(self, scene) -> None:
         self._scene = scene

@@ -1,0 +1,1 @@
+"""IBSI-compliant extraction mode (IBSI-1 processing and features, IBSI-2 filters)."""
