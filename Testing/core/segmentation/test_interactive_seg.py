@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import SimpleITK as sitk
+
 from nbrisk.cli import main
 from nbrisk.errors import InputError
 from nbrisk.reproducibility.agreement import compare_masks
