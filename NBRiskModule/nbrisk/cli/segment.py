@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import Any
 
 from nbrisk.errors import InputError
 
@@ -47,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p._negative_number_matcher = _NEGATIVE_VALUE
     p.add_argument("--image", type=Path, required=True,
                    help="CT (HU) or MRI volume: NRRD, NIfTI, MHA or DICOM folder")
-    point = dict(action=_Numbers, nargs="+", default=[], metavar="X,Y,Z")
+    point: dict[str, Any] = {"action": _Numbers, "nargs": "+", "default": [], "metavar": "X,Y,Z"}
     p.add_argument("--seed-lps", **point,
                    help="tumour seed in LPS mm: x,y,z or x y z, negative values as they are "
                         "(--seed-lps -10 20 -5); repeat for more seeds")
@@ -146,11 +147,11 @@ def run(args: argparse.Namespace) -> int:
 
         if args.slice_2d:
             raise InputError("--slice-2d needs --method competition (the geodesic method works in 3-D)")
-        params = InteractiveParams()
+        iparams = InteractiveParams()
         if args.seed_radius is not None:
-            params = InteractiveParams(click_radius_mm=min(args.seed_radius, params.click_radius_mm))
+            iparams = InteractiveParams(click_radius_mm=min(args.seed_radius, iparams.click_radius_mm))
         prompts = Prompts(seeds, background, args.box_lps, labelmap, args.tumour_label, args.background_label)
-        result = segment_interactive(image, prompts, params=params, modality=args.modality,
+        result = segment_interactive(image, prompts, params=iparams, modality=args.modality,
                                      source=str(args.seed_labelmap or ""))
         mask, n_t, n_b = result.mask, result.n_tumour_seeds, result.n_background_seeds
     else:

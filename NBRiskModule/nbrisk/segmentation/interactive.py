@@ -40,8 +40,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
+from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
+from nbrisk.segmentation.grow import CT_TUMOUR_RANGE_HU, detect_modality, grow_from_seeds
 
 __all__ = [
     "InteractiveParams",
@@ -133,9 +135,6 @@ def _check_first_seed(image: sitk.Image, zyx: np.ndarray, lps: Sequence[float], 
 
     Later clicks are corrections and may sit on a partial-volume rim, so only the first is checked.
     """
-    from nbrisk.segmentation.grow import detect_modality
-    from nbrisk.segmentation.region_competition import CT_TUMOUR_RANGE_HU
-
     mod = detect_modality(image) if modality == "auto" else modality.lower()
     if mod not in ("ct", "mr"):
         raise InputError(f"modality {modality!r} is unknown; use ct, mr or auto")
@@ -319,8 +318,6 @@ def segment_block(
 
     ``seeds_t``/``seeds_b`` are boolean seed masks; ``box`` is (lo, hi) in block voxels (hi exclusive).
     """
-    from skimage.graph import MCP_Geometric
-
     inside = np.zeros(smooth.shape, bool)
     if box is not None:
         inside[box[0][0] : box[1][0], box[0][1] : box[1][1], box[0][2] : box[1][2]] = True
@@ -441,10 +438,12 @@ def segment_interactive(
                     f"a tumour seed (index {tuple(int(v) for v in r[::-1])}) lies outside the box; "
                     "enlarge the box or move the seed"
                 )
-    prior = None
+    prior: tuple[np.ndarray, np.ndarray] | None = None
+    key: tuple | None = None
     if p.first_click == "competition" and len(tp):
         key = (tuple(prompts.tumour[0]), None if prompts.box is None else tuple(prompts.box))
-        if state is not None and state.image_id == id(image) and state.prior_key == key:
+        if (state is not None and state.image_id == id(image) and state.prior_key == key
+                and state.prior is not None and state.prior_start is not None):
             prior = (state.prior, state.prior_start)
         else:
             prior = _first_click_region(image, prompts, modality)
@@ -486,10 +485,10 @@ def segment_interactive(
     shape = state.smooth.shape
     seeds_t = _ball_seeds(shape, state.spacing, to_block(tp), p.click_radius_mm)
     seeds_b = _ball_seeds(shape, state.spacing, to_block(bp), p.click_radius_mm)
-    for pts_l, mask in ((lt, seeds_t), (lb, seeds_b)):
+    for pts_l, painted in ((lt, seeds_t), (lb, seeds_b)):
         if len(pts_l):
             q = np.clip(np.floor(to_block(pts_l)).astype(int), 0, np.array(shape) - 1)
-            mask[tuple(q.T)] = True
+            painted[tuple(q.T)] = True
     box_b = None
     if box is not None:
         box_b = (
@@ -549,7 +548,7 @@ def segment_interactive(
         r, o = prior
         a, b = np.maximum(o, state.start), np.minimum(o + np.array(r.shape), state.stop)
         if np.all(b > a):
-            first[tuple(slice(x - s0, y - s0) for x, y, s0 in zip(a, b, state.start, strict=True))] = r[
+            first[tuple(slice(int(x - s0), int(y - s0)) for x, y, s0 in zip(a, b, state.start, strict=True))] = r[
                 tuple(slice(x - q, y - q) for x, y, q in zip(a, b, o, strict=True))
             ]
         sp_full = np.array(image.GetSpacing())[::-1]
@@ -603,8 +602,6 @@ def _first_click_region(
     image: sitk.Image, prompts: Prompts, modality: str
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The region competition's mask from the first tumour click (and the box), cropped: (region, start)."""
-    from nbrisk.segmentation.grow import grow_from_seeds
-
     try:
         m = grow_from_seeds(image, [prompts.tumour[0]], box_lps=prompts.box, modality=modality)
     except InputError:
