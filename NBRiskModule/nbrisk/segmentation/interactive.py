@@ -100,7 +100,7 @@ class SessionState:
     grad: np.ndarray  # gradient magnitude on it
     texture: np.ndarray  # log(1 + local standard deviation) on it
     spacing: np.ndarray  # spacing of the (coarser) block, mm (z, y, x)
-    image_id: int  # id() of the image the cache belongs to
+    image_id: tuple  # the image the cache belongs to: id() and grid (see _image_key)
     prior: np.ndarray | None = None  # first-click region (region competition), full image resolution ...
     prior_start: np.ndarray | None = None  # ... starting at this (z, y, x) index
     prior_key: tuple | None = None  # (first click, box) the prior belongs to
@@ -245,7 +245,7 @@ def _features(image: sitk.Image, start: np.ndarray, stop: np.ndarray, p: Interac
     m = ndimage.gaussian_filter(a64, p.texture_mm / sp, truncate=3.0)
     m2 = ndimage.gaussian_filter(a64 * a64, p.texture_mm / sp, truncate=3.0)
     texture = np.log1p(np.sqrt(np.maximum(m2 - m * m, 0.0))).astype(np.float32)
-    return SessionState(start, stop, factor, smooth, grad, texture, sp, 0)
+    return SessionState(start, stop, factor, smooth, grad, texture, sp, ())
 
 
 # ------------------------------------------------------------------------------------------- the engine
@@ -442,7 +442,7 @@ def segment_interactive(
     key: tuple | None = None
     if p.first_click == "competition" and len(tp):
         key = (tuple(prompts.tumour[0]), None if prompts.box is None else tuple(prompts.box))
-        if (state is not None and state.image_id == id(image) and state.prior_key == key
+        if (state is not None and state.image_id == _image_key(image) and state.prior_key == key
                 and state.prior is not None and state.prior_start is not None):
             prior = (state.prior, state.prior_start)
         else:
@@ -454,10 +454,10 @@ def segment_interactive(
             out[o[0] : o[0] + r.shape[0], o[1] : o[1] + r.shape[1], o[2] : o[2] + r.shape[2]] = r
             mask = sitk.GetImageFromArray(out)
             mask.CopyInformation(image)
-            if state is None or state.image_id != id(image):
+            if state is None or state.image_id != _image_key(image):
                 lo, hi = _block(image, tp.astype(float), box, p)
                 state = _features(image, lo, hi, p)
-                state.image_id = id(image)
+                state.image_id = _image_key(image)
             state.prior, state.prior_start, state.prior_key = r, o, key
             return InteractiveResult(mask, state, 1, 0, time.perf_counter() - t0)
     pts = np.vstack([tp, lt, bp, lb]).astype(float)
@@ -466,17 +466,17 @@ def segment_interactive(
         start = np.minimum(start, np.floor(np.vstack([bp, lb]).min(axis=0)).astype(int).clip(0))
     needs = (
         state is None
-        or state.image_id != id(image)
+        or state.image_id != _image_key(image)
         or np.any(start < state.start)
         or np.any(stop > state.stop)
         or np.any(np.floor(pts + 0.5) < state.start)
         or np.any(np.floor(pts + 0.5) >= state.stop)
     )
     if needs:
-        if box is None and state is not None and state.image_id == id(image):  # grow the old block
+        if box is None and state is not None and state.image_id == _image_key(image):  # grow the old block
             start, stop = np.minimum(start, state.start), np.maximum(stop, state.stop)
         state = _features(image, start, stop, p)
-        state.image_id = id(image)
+        state.image_id = _image_key(image)
     assert state is not None
     if prior is not None:
         state.prior, state.prior_start, state.prior_key = prior[0], prior[1], key
@@ -596,6 +596,11 @@ def _zone(
         rho = min(max(1.5 * d + 3.0, 5.0), p.edit_radius_mm)
         zone |= _dist2(shape, spacing, np.asarray(c)[None]) <= rho * rho
     return zone
+
+
+def _image_key(image: sitk.Image) -> tuple:
+    """Which image a state belongs to: the object (the panel keeps one per volume) and its grid."""
+    return (id(image), image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
 
 
 def _first_click_region(
