@@ -552,8 +552,10 @@ def segment_interactive(
                 tuple(slice(x - q, y - q) for x, y, q in zip(a, b, o, strict=True))
             ]
         sp_full = np.array(image.GetSpacing())[::-1]
-        zone_t = _zone(full_shape, sp_full, np.vstack([tp[1:], lt]) - state.start, first, False, p)
-        zone_b = _zone(full_shape, sp_full, np.vstack([bp, lb]) - state.start, first, True, p)
+        zone_t = _zone(full_shape, sp_full, tp[1:] - state.start, first, False, p)
+        zone_b = _zone(full_shape, sp_full, bp - state.start, first, True, p)
+        zone_t |= _stroke_zone(full_shape, sp_full, lt - state.start, first, False, p)
+        zone_b |= _stroke_zone(full_shape, sp_full, lb - state.start, first, True, p)
         # a tumour click only adds near it, a background click only removes near it
         region = np.where(zone_t & zone_b, region, (first | (region & zone_t)) & ~(~region & zone_b))
         if seeds_full is seeds_t:
@@ -596,6 +598,22 @@ def _zone(
         rho = min(max(1.5 * d + 3.0, 5.0), p.edit_radius_mm)
         zone |= _dist2(shape, spacing, np.asarray(c)[None]) <= rho * rho
     return zone
+
+
+def _stroke_zone(shape: tuple[int, ...], spacing: np.ndarray, vox: np.ndarray, first: np.ndarray, inside: bool,
+                 p: InteractiveParams) -> np.ndarray:
+    """:func:`_zone` for painted voxels: one distance map around the whole stroke set, its radius from the
+    stroke voxel farthest from the first region's border."""
+    vox = vox[np.all((vox >= 0) & (vox < np.array(shape)), axis=1)].astype(int)
+    if len(vox) == 0:
+        return np.zeros(shape, bool)
+    stroke = np.zeros(shape, bool)
+    stroke[tuple(vox.T)] = True
+    target = ~first if inside else first
+    d = float(ndimage.distance_transform_edt(~target, sampling=spacing)[stroke].max()) if target.any() \
+        else p.edit_radius_mm
+    rho = min(max(1.5 * d + 3.0, 5.0), p.edit_radius_mm)
+    return ndimage.distance_transform_edt(~stroke, sampling=spacing) <= rho
 
 
 def _image_key(image: sitk.Image) -> tuple:

@@ -206,3 +206,22 @@ def test_cli_painted_seed_labelmap(tmp_path, capsys):
         rc == 2 and "seeds.nrrd" in err and "no voxel of the tumour label 1" in err and err.count("\n") == 1
     )
     assert not (tmp_path / "bad.nrrd").exists()
+
+
+def test_painted_strokes_correct_the_first_click():
+    """A click gives the region competition's (short) first region; a painted tumour stroke across the tumour
+    and a background stroke in the neighbour extend and guard it, as a reader does in the Segment Editor."""
+    img, truth, c1, c2 = _two_spheres()
+    first = segment_interactive(img, Prompts(tumour=[c1]))
+    assert compare_masks(truth, first.mask)["dice"] < 0.75  # under-segmented
+    lm = np.zeros(img.GetSize()[::-1], np.uint8)
+    i, j, k = img.TransformPhysicalPointToIndex(c1)
+    lm[k - 2 : k + 3, j - 8 : j + 9, i - 8 : i + 9] = 1  # 1445 painted tumour voxels
+    i, j, k = img.TransformPhysicalPointToIndex(c2)
+    lm[k - 1 : k + 2, j - 5 : j + 6, i - 5 : i + 6] = 2
+    strokes = sitk.GetImageFromArray(lm)
+    strokes.CopyInformation(img)
+    r = segment_interactive(img, Prompts(tumour=[c1], labelmap=strokes), first.state)
+    assert compare_masks(truth, r.mask)["dice"] >= 0.9
+    assert sitk.GetArrayViewFromImage(r.mask)[tuple(img.TransformPhysicalPointToIndex(c2))[::-1]] == 0
+    assert (r.n_tumour_seeds, r.n_background_seeds) == (2, 1)  # the click and one stroke; one stroke
