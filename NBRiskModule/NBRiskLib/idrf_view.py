@@ -76,8 +76,26 @@ def populate_choices(ui) -> None:
     ui.metastasisComboBox.addItems([UNKNOWN, NO_METASTASES, *inrg.METASTATIC_SITES])
 
 
+def staging_result(ui, checklist) -> dict:
+    """The panel's INRGSS stage and INRG risk group as ``nbrisk inrg --json`` writes them (for the DICOM SR)."""
+    stage, group = _stage_and_group(ui, checklist)
+    return {"stage": stage.to_dict(), "risk": group.to_dict()}
+
+
 def stage_and_group(ui, checklist) -> tuple[str, str]:
     """Call ``inrgss_stage`` and ``risk_group`` with the panel's inputs; return the two display texts."""
+    stage, group = _stage_and_group(ui, checklist)
+    stage_text = f"{stage.stage}: {stage.rule}"
+    if stage.missing:
+        stage_text += f" (missing: {', '.join(stage.missing)})"
+    letter = f"{group.group} - " if group.group else ""
+    group_text = f"{letter}{group.risk_group}: {group.rule}"
+    if group.missing:
+        group_text += f" (missing: {', '.join(group.missing)})"
+    return stage_text, group_text
+
+
+def _stage_and_group(ui, checklist):
     from nbrisk.staging import inrg
 
     populate_choices(ui)
@@ -92,14 +110,7 @@ def stage_and_group(ui, checklist) -> tuple[str, str]:
                             histology=known["histologyComboBox"], grade=known["gradeComboBox"],
                             mycn=known["mycnComboBox"], aberration_11q=known["aberration11qComboBox"],
                             ploidy=known["ploidyComboBox"])
-    stage_text = f"{stage.stage}: {stage.rule}"
-    if stage.missing:
-        stage_text += f" (missing: {', '.join(stage.missing)})"
-    letter = f"{group.group} - " if group.group else ""
-    group_text = f"{letter}{group.risk_group}: {group.rule}"
-    if group.missing:
-        group_text += f" (missing: {', '.join(group.missing)})"
-    return stage_text, group_text
+    return stage, group
 
 
 class IdrfSection:

@@ -249,6 +249,75 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
         return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum()),
                 "notes": notes}
 
+    def autoseg_args(self, volume_node, tumour_seeds, background_seeds, segmentation_node, model: str,
+                     work_dir: Path) -> tuple[list[str], Path]:
+        """Write the volume to ``work_dir`` and return the ``nbrisk autoseg`` arguments and the mask's path.
+
+        Seed points (markups or painted), when there are any, choose the model's region that holds them.
+        """
+        from nbrisk.segmentation.autoseg import panel_command
+
+        if segmentation_node is None:
+            raise InputError("No segmentation: pick or create one in the Segmentation section.")
+        image_path, _ = write_case_files(volume_node, None, work_dir / "case")
+        out = work_dir / "autoseg.nrrd"
+        points = seeds_lps(tumour_seeds) + painted_seeds_lps(segmentation_node, volume_node)
+        return panel_command(image_path, out, model or "builtin", points_lps=points,
+                             background_lps=seeds_lps(background_seeds)), out
+
+    def show_autoseg_preview(self, mask_path: Path, volume_node, segmentation_node) -> dict[str, float]:
+        """Put an automatic segmentation (a mask file on the volume's grid) into the yellow preview segment."""
+        from nbrisk.io.images import read_mask
+
+        image = image_from_volume(volume_node)
+        mask = read_mask(mask_path, image, reference_path=None).image
+        segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
+        preview_id = find_or_add_segment(segmentation_node, PREVIEW_SEGMENT)
+        set_segment_colour(segmentation_node, preview_id, PREVIEW_RGB)
+        update_segment_from_mask(mask, segmentation_node, preview_id, volume_node)
+        array = sitk.GetArrayViewFromImage(mask)
+        voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
+        return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum())}
+
+    @staticmethod
+    def autoseg_models() -> list[tuple[str, str]]:
+        """(label, value) of the models the panel offers: the built-in U-Net first."""
+        from nbrisk.segmentation.autoseg import model_choices
+
+        return model_choices()
+
+    def export_dicom_results(self, volume_node, segmentation_node, segment_name_: str, prediction: Mapping,
+                             checklist_json: str, inrg_json: str, out_dir: Path) -> dict[str, Path]:
+        """Write the tumour segment as a DICOM SEG and the prediction as a TID 1500 SR referencing the series.
+
+        The volume must come from Slicer's DICOM database (its ``DICOM.instanceUIDs`` attribute names the files).
+        """
+        from nbrisk.io.dicom_source import dicom_source_from_files
+        from nbrisk.prediction.dicom_export import export_dicom
+
+        uids = (volume_node.GetAttribute("DICOM.instanceUIDs") or "").split() if volume_node else []
+        database = getattr(slicer, "dicomDatabase", None)
+        if not uids or database is None:
+            raise InputError("This volume was not loaded from DICOM; load the series with the DICOM module to "
+                             "export a DICOM SEG and SR that reference it.")
+        files = [database.fileForInstance(uid) for uid in uids]
+        missing = [uid for uid, f in zip(uids, files, strict=True) if not f]
+        if missing:
+            raise InputError(f"{len(missing)} instance(s) of this series are not in the DICOM database (first "
+                             f"{missing[0]}); import the series into the DICOM database again.")
+        if not prediction:
+            raise InputError("No prediction yet: press 'Compute risk' first.")
+        image = image_from_volume(volume_node)
+        source = dicom_source_from_files(files, image)
+        segment_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(segment_name_) \
+            if segmentation_node is not None else ""
+        mask = mask_from_segment(segmentation_node, segment_id, volume_node)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        idrf = json.loads(checklist_json) if checklist_json else None
+        inrg = json.loads(inrg_json) if inrg_json else None
+        return export_dicom(dict(prediction), source, mask, Path(out_dir) / "nbrisk_sr.dcm",
+                            seg_algorithm_type="SEMIAUTOMATIC", idrf=idrf, inrg=inrg)
+
     @staticmethod
     def has_painted_seeds(segmentation_node) -> bool:
         return segmentation_node is not None and bool(

@@ -31,7 +31,7 @@ from NBRiskLib.study_view import StudySection
 
 logger = logging.getLogger(__name__)
 
-ACTION_BUTTONS = ("growButton", "loadBundleButton", "predictButton", "suggestHintsButton", "computeStagingButton",
+ACTION_BUTTONS = ("growButton", "autosegButton", "loadBundleButton", "predictButton", "suggestHintsButton", "computeStagingButton",
                   "exportStudyButton", "importStudyButton", "analyzeStudyButton")
 
 
@@ -78,7 +78,9 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
                              ("loadChecklistButton", self.onLoadChecklist), ("exportStudyButton", self.onExportStudy),
                              ("importStudyButton", self.onImportStudy), ("analyzeStudyButton", self.onAnalyzeStudy),
                              ("openStudyReportButton", self.onOpenStudyReport), ("acceptHintsButton", self.onAcceptHints),
-                             ("openReportButton", self.onOpenReport), ("acceptGrowButton", self.onAcceptGrow),
+                             ("openReportButton", self.onOpenReport),
+                             ("exportDicomButton", self.onExportDicom), ("acceptGrowButton", self.onAcceptGrow),
+                             ("autosegButton", self.onAutoSegment),
                              ("undoGrowButton", self.onUndoGrow)):
             getattr(ui, button).clicked.connect(slot)
         ui.presetComboBox.currentTextChanged.connect(self._onPresetChanged)
@@ -143,6 +145,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         ready = {
             "growButton": bool(p and p.inputVolume and p.segmentation
                                and (p.tumourSeeds or self.logic.has_painted_seeds(p.segmentation))),
+            "autosegButton": bool(p and p.inputVolume and p.segmentation),
             "loadBundleButton": bool(p and _path(p.bundlePath)),
             "predictButton": bool(p and p.inputVolume and p.segmentation and _path(p.bundlePath)),
             "suggestHintsButton": bool(p and p.inputVolume and p.segmentation),
@@ -269,6 +272,13 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             if not self.ui.presetComboBox.count:
                 self.ui.presetComboBox.addItems(["", *self.logic.preset_names()])
             idrf_view.populate_choices(self.ui)
+            if not self.ui.autosegModelComboBox.count:
+                try:
+                    models = self.logic.autoseg_models()
+                except ImportError:  # before the dependency install; the built-in model ships with the core
+                    models = [("Built-in U-Net (synthetic phantoms only, not for patients)", "builtin")]
+                for label, value in models:
+                    self.ui.autosegModelComboBox.addItem(label, value)
             preset = self._parameterNode.preset if self._parameterNode else ""
             if preset:
                 self.ui.presetComboBox.currentIndex = max(0, self.ui.presetComboBox.findText(preset))
@@ -293,6 +303,27 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
                 + "".join(f"\nCheck: {n}" for n in notes))
             self._status("Grown tumour shown in yellow: 'Accept' makes it the tumour segment, 'Undo' removes it"
                          + ("; check the warning below first." if notes else "."))
+            self._updateState()
+
+    def onAutoSegment(self) -> None:
+        p = self._parameterNode
+        with self._userAction("Automatic segmentation failed"):
+            self._ensureDependencies()
+            combo = self.ui.autosegModelComboBox  # currentData is a property in PythonQt, a method in PySide6
+            model = combo.itemData(combo.currentIndex) or "builtin"
+            args, maskPath = self.logic.autoseg_args(p.inputVolume, p.tumourSeeds, p.backgroundSeeds, p.segmentation,
+                                                     str(model), self.logic.work_dir())
+            self._startJob("Segmenting the tumour automatically", args, lambda: self._onAutoSegmentDone(maskPath))
+
+    def _onAutoSegmentDone(self, maskPath: Path) -> None:
+        p = self._parameterNode
+        with self._userAction("Could not show the automatic segmentation"):
+            summary = self.logic.show_autoseg_preview(maskPath, p.inputVolume, p.segmentation)
+            model = self.ui.autosegModelComboBox.currentText
+            self.ui.segmentationInfoLabel.text = (f"Automatic ({model}): {summary['volume_ml']:.1f} ml on "
+                                                  f"{summary['slices']} slice(s)")
+            self._status("Automatic segmentation shown in yellow: 'Accept' makes it the tumour segment, 'Undo' "
+                         "removes it; correct it in the Segment Editor before extraction.")
             self._updateState()
 
     def onAcceptGrow(self) -> None:
@@ -398,6 +429,23 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             name = p.inputVolume.GetName() if p.inputVolume else "case"
             p.resultsTable = self.logic.show_prediction(view, p.segmentation, p.tumourSegmentName, p.resultsTable,
                                                         name)
+
+    def onExportDicom(self) -> None:
+        from NBRiskLib import idrf_view
+
+        p = self._parameterNode
+        with self._userAction("DICOM export failed"):
+            self._ensureDependencies()
+            prediction = json.loads(p.lastPrediction or "{}")
+            checklist = getattr(self, "_checklist", None)
+            inrg = json.dumps(idrf_view.staging_result(self.ui, checklist)) if checklist is not None else ""
+            report = prediction.get("report_path") or ""
+            out = (Path(report).parent if report else self.logic.work_dir()) / "dicom"
+            files = self.logic.export_dicom_results(p.inputVolume, p.segmentation, p.tumourSegmentName, prediction,
+                                                    p.checklistJson, inrg, out)
+            self.lastDicomExport = files
+            self._status(f"Wrote DICOM SEG {files['seg']} and SR {files['sr']} (research use); send them to PACS "
+                         "with the DICOM module.")
 
     def onOpenReport(self) -> None:
         with self._userAction("Could not open the report"):

@@ -33,7 +33,7 @@ from nbrisk.modeling.workflow import cross_validate as _cross_validate
 from nbrisk.modeling.workflow import headline
 from nbrisk.modeling.workflow import train as _train
 from nbrisk.prediction.predict import Prediction, predict_case
-from nbrisk.reproducibility.icc import icc_table, normalize_form
+from nbrisk.reproducibility.icc import icc_table, normalize_form, read_feature_tables
 from nbrisk.segmentation.grow import GrowParams, grow_from_seeds
 from nbrisk.staging.idrf import Checklist
 from nbrisk.staging.inrg import Metastases, Staging, assess
@@ -101,15 +101,21 @@ def segment(image: ImageLike, seeds: Sequence[Sequence[float]], *, background: S
     return grow_from_seeds(img, seeds, background, box, modality=modality, params=params)
 
 
-def icc(tables: Mapping[str, pd.DataFrame | str | Path] | pd.DataFrame, *, readers: Sequence[str] | None = None,
-        form: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
+def icc(tables: Mapping[str, pd.DataFrame | str | Path] | Sequence[str | Path] | pd.DataFrame, *,
+        readers: Sequence[str] | None = None, form: str | None = None, alpha: float = 0.05) -> pd.DataFrame:
     """Intraclass correlation per feature between readers.
 
-    ``tables``: ``{reader: features table}`` (each indexed or keyed by ``case_id``), or one long table with a
-    ``reader`` column. Returns ``feature, form, icc, ci_low, ci_high, category`` for all six Shrout–Fleiss /
-    McGraw–Wong forms, or only ``form`` (e.g. ``"ICC(3,1)"``, ``"ICC3"``).
+    ``tables``: ``{reader: features table or CSV path}`` (keyed by ``case_id``), a list of per-reader CSV paths
+    (readers named by file stem unless ``readers``), or one long table with a ``reader`` column. Returns
+    ``feature, form, icc, ci_low, ci_high, category`` for all six Shrout–Fleiss / McGraw–Wong forms, or only
+    ``form`` (e.g. ``"ICC(3,1)"``, ``"ICC3"``).
     """
-    table = icc_table(tables, readers, alpha)
+    data: Any = tables
+    if isinstance(tables, Mapping) and all(isinstance(v, str | Path) for v in tables.values()):
+        data, readers = read_feature_tables(list(tables.values()), list(tables))
+    elif isinstance(tables, list | tuple):
+        data, readers = read_feature_tables(tables, readers)
+    table = icc_table(data, readers, alpha)
     if form is None:
         return table
     return table[table["form"] == normalize_form(form)].reset_index(drop=True)

@@ -7,6 +7,10 @@ the Slicer layer shows it in a message box.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 
 class NBRiskError(Exception):
     """Base class of all user-facing NBRisk errors (one-line message, names the file and the fix)."""
@@ -26,3 +30,15 @@ class ModelCompatibilityError(NBRiskError):
 
 class MissingDependencyError(NBRiskError):
     """An optional dependency is not installed."""
+
+
+@contextmanager
+def naming_mask(path: str | Path | None) -> Iterator[None]:
+    """Prefix an extraction error that does not name a file with the mask's path (the ROI is at fault)."""
+    try:
+        yield
+    except InputError as exc:
+        text = str(exc)
+        if path is None or str(path) in text or Path(path).name in text:
+            raise
+        raise type(exc)(f"{path}: {text}") from None

@@ -100,7 +100,9 @@ def rewrite_member(path: Path, name: str, data: bytes, fix_checksum: bool = Fals
     with zipfile.ZipFile(buf, "w") as zf:
         for n, d in members.items():
             zf.writestr(n, d)
-    path.write_bytes(buf.getvalue())
+    from nbrisk.bundle.safety import seal_zip
+
+    path.write_bytes(seal_zip(buf.getvalue()))  # an attacker who knows the format re-seals the file
 
 
 def edit_card(path: Path, **changes: Any) -> None:

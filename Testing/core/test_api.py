@@ -82,3 +82,23 @@ def test_cli_help_does_not_load_the_model_or_feature_stack():
             "print(sorted(m for m in ('sklearn', 'radiomics', 'imblearn', 'skops') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_icc_from_csv_paths_equals_icc_from_tables(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=(12, 3))
+    paths = {}
+    for r in ("A", "B"):
+        df = pd.DataFrame(truth + 0.1 * rng.normal(size=truth.shape), columns=["f1", "f2", "f3"])
+        df.insert(0, "case_id", [f"c{i}" for i in range(12)])
+        paths[r] = tmp_path / f"{r}.csv"
+        df.to_csv(paths[r], index=False)
+    from_paths = nbrisk.icc(paths, form="ICC(3,1)")
+    from_list = nbrisk.icc(list(paths.values()), form="ICC(3,1)")
+    from_tables = nbrisk.icc({r: pd.read_csv(p, dtype={"case_id": str}) for r, p in paths.items()}, form="ICC(3,1)")
+    assert list(from_paths["feature"]) == ["f1", "f2", "f3"] and (from_paths["icc"] > 0.9).all()
+    pd.testing.assert_frame_equal(from_paths, from_tables)
+    pd.testing.assert_frame_equal(from_list, from_tables)

@@ -352,3 +352,37 @@ def test_seeds_painted_with_the_segment_editor_grow_the_tumour(standin, tmp_path
     assert preview[5, 12, 12] == 1 and preview[0, 0, 0] == 0
     _, names = slicer_logic.structures_from_segmentation(p.segmentation, p.inputVolume)
     assert "NBRisk seeds" not in names.values() and "NBRisk grow preview" not in names.values()
+
+
+def test_automatic_segmentation_lands_in_the_preview_to_accept(standin, tmp_path: Path) -> None:
+    """Issue 20 in Slicer: 'Automatic' runs the built-in model as a CLI job (progress, cancel) and shows the
+    result as the yellow preview; Accept makes it the tumour segment, editable in the Segment Editor."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from nbrisk.synthetic.phantom import make_cohort
+
+    manifest = make_cohort(tmp_path / "c", 1, seed=11)
+    row = manifest.read_text().splitlines()[1].split(",")
+    _, widget = build_module_widget()
+    panel, p = widget.panel, widget.panel.parameterNode
+    models = [panel.ui.autosegModelComboBox.itemData(i) for i in range(prop(panel.ui.autosegModelComboBox, "count"))]
+    assert models[0] == "builtin"
+    assert not prop(panel.ui.autosegButton, "enabled")
+    p.inputVolume = standin.util.loadVolume(str(tmp_path / "c" / row[1]))
+    p.segmentation = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    p.segmentation.CreateDefaultDisplayNodes()
+    assert prop(panel.ui.autosegButton, "enabled")
+    panel.ui.autosegButton.click()
+    assert panel.runner.wait(300_000) and panel.lastError is None, panel.lastError
+    assert errors(standin) == []
+    segmentation = p.segmentation.GetSegmentation()
+    preview_id = segmentation.GetSegmentIdBySegmentName("NBRisk grow preview")
+    assert preview_id and "Automatic" in prop(panel.ui.segmentationInfoLabel, "text")
+    preview = standin.util.arrayFromSegmentBinaryLabelmap(p.segmentation, preview_id, p.inputVolume).copy() > 0
+    truth = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "c" / row[2]))) > 0
+    dice = 2 * np.logical_and(preview, truth).sum() / (preview.sum() + truth.sum())
+    assert dice > 0.8, dice  # the built-in model on a phantom it was not trained on
+    panel.ui.acceptGrowButton.click()
+    assert segmentation.GetSegmentIdBySegmentName("Tumour") and not segmentation.GetSegmentIdBySegmentName(
+        "NBRisk grow preview")

@@ -42,7 +42,7 @@ def test_a_user_error_comes_back_as_the_core_message(standin, tmp_path) -> None:
                   "--out", str(tmp_path / "out")], lambda code, last: done.append((code, last)))
     assert runner.wait(120_000)
     code, last = done[0]
-    assert code == 2 and "nbrisk study: error:" in last and "missing.csv" in last
+    assert code == 2 and "nbrisk study export: error:" in last and "missing.csv" in last
     assert not (tmp_path / "out").exists()
 
 

@@ -11,7 +11,10 @@ names, preset hash and library versions. Format changes bump :data:`BUNDLE_FORMA
 
 from __future__ import annotations
 
+import datetime as _dt
+import io
 import json
+import os
 import logging
 import warnings as warnings_module
 import zipfile
@@ -35,7 +38,9 @@ from nbrisk.bundle.card import (  # re-exported: the card's constants
 from nbrisk.bundle.safety import (
     UnsafeBundleError,
     audit_skops,
+    normalise_skops,
     read_members,
+    seal_zip,
     sha256_bytes,
     skops_loads,
     verify_checksums,
@@ -213,6 +218,14 @@ def _reference(bundle: Bundle, training: pd.DataFrame | None, labels: Sequence[A
     return ref
 
 
+def created_now() -> str:
+    """The card's ``created`` time: now, or ``SOURCE_DATE_EPOCH`` when set (reproducible builds' convention)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return _dt.datetime.fromtimestamp(int(epoch), _dt.UTC).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
 def save_bundle(path: str | Path, trained: TrainedModel, preset_name: str, preset_sha256: str, *,
                 training_features: pd.DataFrame | None = None, training_labels: Sequence[Any] | None = None,
                 threshold_rule: str | None = None, intended_use: str | None = None, created: str | None = None,
@@ -230,6 +243,10 @@ def save_bundle(path: str | Path, trained: TrainedModel, preset_name: str, prese
 
     path = Path(path)
     pipeline, dropped = inference_pipeline(trained.pipeline)
+    if any(type(s).__name__ == "ComBat" for _, s in getattr(pipeline, "steps", [])):
+        raise ModelCompatibilityError(
+            f"{path}: a model with a ComBat step needs each new patient's centre, which bundles do not carry yet; "
+            "train the recipe without 'combat' for a bundle (use ComBat in cross-validation to compare)")
     clinical = [c["name"] for c in trained.clinical_inputs]
     input_columns = list(trained.feature_names) + [c for c in clinical if c not in trained.feature_names]
     names_in = getattr(pipeline, "feature_names_in_", None)
@@ -239,19 +256,25 @@ def save_bundle(path: str | Path, trained: TrainedModel, preset_name: str, prese
             "pass the fitted column order as feature_names"
         )
     card = ModelCard.from_trained(trained, pipeline, dropped, input_columns, preset_name, preset_sha256,
-                                  threshold_rule=threshold_rule, intended_use=intended_use, created=created,
+                                  threshold_rule=threshold_rule, intended_use=intended_use,
+                                  created=created or created_now(),
                                   extras=card_extras).to_dict()
-    model_bytes = sio.dumps(pipeline)
+    model_bytes = normalise_skops(sio.dumps(pipeline))  # same model, same bytes
     audit_skops(model_bytes, f"{path} ({type(pipeline).__name__})")  # a type we would refuse to load: fail now
     draft = Bundle(card=card, pipeline=pipeline, path=path)
     ref_bytes = json.dumps(_reference(draft, training_features, training_labels), indent=1).encode()
     card["members"] = {MODEL: {"sha256": sha256_bytes(model_bytes), "bytes": len(model_bytes)},
                        REFERENCE: {"sha256": sha256_bytes(ref_bytes), "bytes": len(ref_bytes)}}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, member in ((MANIFEST, json.dumps(card, indent=1).encode()), (MODEL, model_bytes),
+                             (REFERENCE, ref_bytes)):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # same bytes for the same model
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, member)
     with atomic_path(path, suffix=SUFFIX) as tmp:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(MANIFEST, json.dumps(card, indent=1))
-            zf.writestr(MODEL, model_bytes)
-            zf.writestr(REFERENCE, ref_bytes)
+        tmp.write_bytes(seal_zip(buf.getvalue()))
         load_bundle(tmp, expected_preset_sha256=preset_sha256)  # never keep a bundle we could not load
     logger.info("saved bundle %s (%d bytes)", path, path.stat().st_size)
     return path

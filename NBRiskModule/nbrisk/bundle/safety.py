@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,35 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+SEAL = b"nbrisk-sha256:"
+_SEAL_LEN = len(SEAL) + 64
+
+
+def seal_zip(data: bytes) -> bytes:
+    """Give a zip (written without a comment) a whole-file checksum: its comment becomes ``nbrisk-sha256:<hex>``,
+    the SHA-256 of every byte before the hex digits (local headers, data, central directory, end record).
+
+    Member checksums and CRCs miss damage to the zip's own structure (a flipped bit in the central directory
+    loads without complaint); the seal covers every byte. It detects damage, not a deliberate edit (anyone
+    can recompute it): ``--model-sha256`` from the publisher covers that.
+    """
+    if data[-22:-18] != b"PK\x05\x06" or data[-2:] != b"\0\0":
+        raise ValueError("seal_zip needs a zip without a comment")
+    body = data[:-2] + _SEAL_LEN.to_bytes(2, "little") + SEAL
+    return body + hashlib.sha256(body).hexdigest().encode()
+
+
+def check_seal(path: Path, data: bytes) -> None:
+    """Refuse a bundle whose bytes do not match its whole-file checksum (see :func:`seal_zip`)."""
+    tail = data[-_SEAL_LEN:]
+    if len(data) < _SEAL_LEN + 22 or not tail.startswith(SEAL):
+        raise UnsafeBundleError(f"{path}: bundle has no whole-file checksum (damaged, cut off or saved by an older "
+                                "nbrisk); get an intact copy, or re-save it with this nbrisk")
+    if hashlib.sha256(data[:-64]).hexdigest().encode() != tail[len(SEAL):]:
+        raise UnsafeBundleError(f"{path}: the file's bytes do not match its whole-file checksum (damaged in "
+                                "transfer or edited); get an intact copy of the bundle")
+
+
 def read_members(path: Path, allowed_names: tuple[str, ...], data: bytes) -> dict[str, bytes]:
     """Unpack a bundle zip from ``data`` (the bytes of ``path``, read once by the caller, so that a file hash
     the caller checks describes exactly these members); refuse non-zips (e.g. a pickle), unknown or duplicate
@@ -127,10 +157,15 @@ def read_members(path: Path, allowed_names: tuple[str, ...], data: bytes) -> dic
             f"{path}: this is a pickle file, not an NBRisk bundle; pickles can run code when loaded. "
             "Wrap a trusted one with 'nbrisk bundle import --trust-pickle'"
         )
-    if not zipfile.is_zipfile(io.BytesIO(data)):
+    if not data.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(io.BytesIO(data)):
         raise UnsafeBundleError(f"{path}: not an NBRisk bundle (not a zip file, maybe an old pickle); "
                                 "use a .nbrisk file saved by NBRisk")
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+    check_seal(path, data)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UnsafeBundleError(f"{path}: damaged zip structure ({exc}); get an intact copy of the bundle") from None
+    with zf:
         infos = zf.infolist()
         names = [i.filename for i in infos]
         if len(set(names)) != len(names):
@@ -146,7 +181,7 @@ def read_members(path: Path, allowed_names: tuple[str, ...], data: bytes) -> dic
                 raise UnsafeBundleError(f"{path}: member {info.filename} is implausibly large; refusing it")
             try:
                 out[info.filename] = zf.read(info)
-            except (zipfile.BadZipFile, OSError) as exc:  # CRC error: the member was changed in place
+            except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:  # CRC/inflate error: changed in place
                 raise UnsafeBundleError(f"{path}: member {info.filename} is corrupt ({exc}); re-export the bundle")\
                     from exc
     return out
@@ -194,7 +229,7 @@ def audit_skops(data: bytes, source: str) -> list[str]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             schema = json.loads(zf.read("schema.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, zlib.error, EOFError) as exc:
         raise UnsafeBundleError(f"{source}: the model member is not a valid skops file ({exc}); re-export it")\
             from exc
     refused: set[str] = set()
@@ -225,3 +260,49 @@ def skops_loads(data: bytes, source: str) -> Any:
         return sio.loads(data, trusted=trusted)
     except Exception as exc:  # skops raises bare exceptions for unexpected content; give the file context
         raise UnsafeBundleError(f"{source}: skops refused the model ({type(exc).__name__}: {exc})") from exc
+
+
+def normalise_skops(data: bytes) -> bytes:
+    """The same skops archive with deterministic bytes: object ids renumbered in order of first appearance,
+    ``<id>.npy`` members renamed to match, members in a fixed order with a fixed timestamp.
+
+    skops names members and memo entries after ``id()`` (a memory address) and stamps the current time, so
+    two dumps of one model differ; after this they are byte-identical. Only names change: the structure,
+    the shared-object links and every array's bytes stay as they were (``save_bundle`` reloads the result).
+    """
+    import json as _json
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    schema = _json.loads(src.read("schema.json"))
+    ids: dict[Any, int] = {}
+    files: dict[str, str] = {}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k == "__id__" and isinstance(v, int):
+                    out[k] = ids.setdefault(v, len(ids) + 1)
+                elif k == "file" and isinstance(v, str) and v in src.namelist():
+                    out[k] = files.setdefault(v, f"{len(files) + 1:06d}{Path(v).suffix}")
+                else:
+                    out[k] = walk(v)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    new_schema = walk(schema)
+    unknown = set(src.namelist()) - set(files) - {"schema.json"}
+    if unknown:  # a member the schema does not name: keep the archive as it is rather than guess
+        return data
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as dst:
+        entries = [("schema.json", _json.dumps(new_schema, indent=2).encode())]
+        entries += sorted((new, src.read(old)) for old, new in files.items())
+        for name, member in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = src.getinfo("schema.json").compress_type
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, member)
+    return buf.getvalue()

@@ -39,18 +39,24 @@ def _from_bundle(bundle: Any) -> Any:
         recipe_name=str(model.get("recipe") or "model"), citation=str(model.get("citation") or ""),
         training_summary=dict(card.get("training") or {}), kind=str(model.get("kind", "classification")),
         recipe=dict(card.get("recipe") or {}), selected_features=list(card.get("selected_features") or []),
-        classes=list(model.get("classes") or []))
+        classes=list(model.get("classes") or []), threshold_rule=str(model.get("threshold_rule") or ""))
 
 
 def run(args: argparse.Namespace) -> int:
     from nbrisk.modeling import evaluate, write_report
 
+    from nbrisk.cli._progress import Steps
+
+    steps = Steps("evaluate", 2, quiet=args.quiet)
+    steps(f"checking and loading {args.model}, predicting the cases")
     trained = load_trained(args.model)
     preds, X = evaluate(trained, args.features, args.labels, args.clinical, args.positive)
     compare = None
     if args.compare:
         compare, _ = evaluate(load_trained(args.compare), args.features, args.labels, args.clinical, args.positive)
     extra = {"model": str(args.model), "recipe": trained.recipe_name, "threshold": trained.threshold}
+    steps(f"writing metrics and plots to {args.out}")
     metrics = write_report(preds, args.out, extra, trained=trained, X_train=X, compare=compare)
+    steps.done()
     return print_report_summary(f"{trained.recipe_name} on {len(preds.y)} external cases", metrics,
                                 args.compare if compare is not None else None, args.out)

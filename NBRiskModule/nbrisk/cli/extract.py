@@ -51,9 +51,11 @@ def run(args: argparse.Namespace) -> int:
 
         return ibsi_run.run(args)
     _quiet_radiomics()
+    if args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs}: give 1 or more worker processes")
     preset = load_preset(args.preset)
     if args.out.suffix.lower() != ".csv":
-        raise InputError(f"{args.out}: --out must be a .csv file")
+        raise InputError(f"{args.out}: --out must be a .csv file; give a path ending in .csv")
     if args.manifest:
         if args.image or args.mask:
             raise InputError("give either --manifest or --image/--mask, not both")
@@ -66,25 +68,33 @@ def run(args: argparse.Namespace) -> int:
 def _run_single(args: argparse.Namespace, preset) -> int:
     import warnings
 
+    from nbrisk.errors import naming_mask
     from nbrisk.features.case import load_inputs
     from nbrisk.features.cohort import provenance, sidecar_paths, write_features_csv
     from nbrisk.features.extract import extract_features
     from nbrisk.io.images import atomic_path
 
+    from nbrisk.cli._progress import Steps
+
+    steps = Steps("extract", 3, quiet=args.quiet)
+    steps("reading the image(s) and the mask")
     images = parse_phase_images(args.image)
     image, mask = load_inputs(images, args.mask, preset, label=args.label, segment=args.segment,
                               resample_mask=args.resample_mask, roi_only=args.engine == "nbrisk")
+    steps(f"extracting {preset.feature_count} {preset.name} features")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from nbrisk.features import engine as fastextract
 
         try:
-            fv = extract_features(image, mask.image, preset, engine=args.engine, jobs=args.jobs, whole=mask.whole)
+            with naming_mask(args.mask):
+                fv = extract_features(image, mask.image, preset, engine=args.engine, jobs=args.jobs, whole=mask.whole)
         finally:
             fastextract.shutdown_pool()
     first = images if isinstance(images, str) else next(iter(images.values()))
     case_id = args.case_id or Path(first).name.split(".")[0]
     key = (case_id, "")
+    steps(f"writing {args.out}")
     write_features_csv(args.out, {key: fv.values}, [key], with_reader=False)
     _, prov, _ = sidecar_paths(args.out)
     images = {"image": images} if isinstance(images, str) else {f"image_{p}": v for p, v in images.items()}
@@ -92,6 +102,7 @@ def _run_single(args: argparse.Namespace, preset) -> int:
         tmp.write_text(json.dumps(provenance(preset, {"image": images, "mask": str(args.mask),
                                                       "label": mask.label, "engine": args.engine,
                                                       "diagnostics": fv.diagnostics}), indent=2))
+    steps.done()
     print(f"{case_id}: {len(fv.values)} features ({preset.name}) -> {args.out}")
     return 0
 
@@ -113,7 +124,8 @@ def _run_manifest(args: argparse.Namespace, preset) -> int:
     try:
         res = extract_manifest(args.manifest, preset, args.out, jobs=args.jobs, resume=not args.no_resume,
                                resample_mask=args.resample_mask, engine=args.engine, progress=progress,
-                               executor=args.executor, scheduler=args.scheduler)
+                               executor=args.executor, scheduler=args.scheduler,
+                               notice=lambda m: print(f"nbrisk extract: {m}", file=sys.stderr, flush=True))
     finally:
         if bar is not None:
             bar.close()

@@ -48,36 +48,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def read_feature_tables(paths: list[Path], readers: str | None) -> tuple[object, list[str] | None]:
-    """Read the CSVs into what :func:`nbrisk.reproducibility.icc.compute_icc` takes (one table with readers, or a list)."""
-    import pandas as pd
-
-    from nbrisk.errors import InputError
-
-    tables = []
-    for path in paths:
-        if not path.is_file():
-            raise InputError(f"{path}: feature table not found; check the path")
-        try:
-            tables.append(pd.read_csv(path, dtype={"case_id": str, "reader": str}))
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not a readable CSV ({type(exc).__name__}); export it again") from None
-    if len(tables) == 1:
-        if "reader" not in tables[0].columns:
-            raise InputError(f"{paths[0]}: one table needs a 'reader' column; or give one CSV per reader")
-        return tables[0], None
-    names = readers.split(",") if readers else [p.name.removesuffix(".csv") for p in paths]
-    if len(set(names)) != len(names):
-        raise InputError(f"reader names {names} repeat; name the CSVs differently or pass --readers")
-    return tables, names
-
-
 def run(args: argparse.Namespace) -> int:
-    from nbrisk.reproducibility.icc import category_counts, compute_icc, kept_features, normalize_form
+    from nbrisk.reproducibility.icc import (
+        category_counts,
+        compute_icc,
+        kept_features,
+        normalize_form,
+        read_feature_tables,
+    )
     from nbrisk.io.images import atomic_path
 
     form = normalize_form(args.form)
-    data, names = read_feature_tables(args.features, args.readers)
+    data, names = read_feature_tables(args.features, args.readers.split(",") if args.readers else None)
     result = compute_icc(data, names, alpha=args.alpha)
     kept = kept_features(result.table, args.threshold, form, bound=args.bound)
     with atomic_path(args.out) as tmp:

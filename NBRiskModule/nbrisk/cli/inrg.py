@@ -42,6 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from nbrisk.staging.inrg import assess
 
+    _check_number(args.age_months, "--age-months", 0.0, 600.0, "the age at diagnosis in completed months")
+    _check_number(args.marrow_percent, "--marrow-percent", 0.0, 100.0, "the percentage of tumour cells in the "
+                  "marrow (0 to 100)")
     checklist = _checklist(args.checklist)
     metastases = _metastases(args) if args.metastases else None
     result = assess(checklist, metastases, args.age_months, stage=args.stage, histology=args.histology,
@@ -59,6 +62,18 @@ def run(args: argparse.Namespace) -> int:
     for n in res.notes:
         print(f"note: {n}")
     return 0
+
+
+def _check_number(value: float | None, flag: str, low: float, high: float, what: str) -> None:
+    """Refuse NaN, infinite and out-of-range clinical numbers (argparse's float() accepts 'nan' and 'inf')."""
+    import math
+
+    from nbrisk.errors import InputError
+
+    if value is None:
+        return
+    if not math.isfinite(value) or not low <= value <= high:
+        raise InputError(f"{flag} {value:g} is not plausible; give {what}, between {low:g} and {high:g}")
 
 
 def _checklist(path: Path | None) -> Checklist | None:

@@ -119,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     from nbrisk.features.cohort import _quiet_radiomics
     from nbrisk.prediction.predict import predict_to_dir
 
+    from nbrisk.cli._progress import Steps
+
     _quiet_radiomics()  # pyradiomics sets its own log level on import; keep the CLI's output readable
     clinical = parse_clinical(args.clinical)
     idrf = _read_json(args.idrf, "IDRF checklist", "--idrf")
@@ -128,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
     pred, files = predict_to_dir(args.model, images, args.mask, args.out, label=args.label,
                                  segment=args.segment, resample_mask=args.resample_mask, clinical=clinical,
                                  case_id=args.case_id, idrf=idrf, pdf=not args.no_pdf, top=args.top,
-                                 inrg=inrg, model_sha256=args.model_sha256)
+                                 inrg=inrg, model_sha256=args.model_sha256,
+                                 step=Steps("predict", 4, quiet=args.quiet))
     prob = "n/a" if pred.probability is None else f"{pred.probability:.3f}"
     print(f"case {pred.case_id}: probability {prob} (threshold {pred.threshold:.3f}) -> class "
           f"{pred.predicted_class}, risk {pred.risk_category}")

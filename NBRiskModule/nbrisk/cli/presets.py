@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 COMMAND = "presets"
-HELP = "list feature presets (paper, exact feature count) or show one"
+HELP = "list feature presets (paper, exact feature count, which to use with one CT phase) or show one"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,7 +29,15 @@ def run(args: argparse.Namespace) -> int:
     for name in available_presets():
         p = load_preset(name)
         paper = "" if p.paper_feature_count is None else str(p.paper_feature_count)
-        phases = ",".join(p.phases) or "-"
+        phases = ",".join(p.phases) or (f"{p.phase} only" if p.phase else "-")
         print(f"{name:<22}{p.feature_count:>9}{paper:>7}  {phases:<24}{p.title}")
         print(f"{'':<64}{p.citation[:110]}")
+    variants = [(load_preset(n).variant_of, n, load_preset(n).phase) for n in available_presets()]
+    variants = [v for v in variants if v[0]]
+    if variants:
+        print("\nOnly one contrast phase (most centres: portal-venous CT)? Use the single-phase variant of the "
+              "seed's settings:")
+        for base, name, phase in variants:
+            print(f"  {base:<20} -> {name} (one {phase} image per case, {load_preset(name).feature_count} features)")
+        print("A multi-phase preset needs one image per phase (image_<phase> columns / --image PHASE=PATH).")
     return 0

@@ -9,12 +9,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 
 from nbrisk.errors import InputError, NBRiskError
+from nbrisk.reproducibility.agreement import compare_mask_files, read_pairs_manifest
 
 COMMAND = "seg-compare"
-HELP = "Dice, Jaccard, volume difference, Hausdorff (max/95%), mean surface distance, FPRm, FNR of two masks"
+HELP = ("Dice, Jaccard, volume difference, Hausdorff (max/95%), mean surface distance, FPRm, FNR of two masks; "
+        "with --readers and --model-masks: is a model as good as a second reader?")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,34 +30,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", type=Path, default=None,
                    help="CSV with case_id,reference,test[,label] (paths relative to the CSV) for a cohort")
     p.add_argument("--out", type=Path, default=None, help="with --manifest: output CSV (default: print CSV)")
-
-
-def _read_pair(
-    ref_path: Path, test_path: Path, label: int | None, test_label: int | None
-) -> dict[str, float]:
-    from nbrisk.reproducibility.agreement import compare_masks
-    from nbrisk.io.images import read_mask
-
-    ref = read_mask(ref_path, label=label)
-    if not test_path.exists():
-        raise InputError(f"{test_path}: test mask not found; check the path")
-    raw = None if test_path.is_dir() or test_path.name.lower().endswith(".seg.nrrd") else _try_read(test_path)
-    if raw is not None and not np.any(sitk.GetArrayViewFromImage(raw)):
-        empty = sitk.Image(ref.image.GetSize(), sitk.sitkUInt8)
-        empty.CopyInformation(ref.image)
-        if raw.GetSize() != ref.image.GetSize():
-            raise InputError(f"{test_path}: empty test mask on a different grid; export it on the image grid")
-        return compare_masks(ref.image, empty)
-    tst = read_mask(test_path, ref.image, label=test_label if test_label is not None else label,
-                    reference_path=ref_path)
-    return compare_masks(ref.image, tst.image)
-
-
-def _try_read(p: Path) -> sitk.Image | None:
-    try:
-        return sitk.ReadImage(str(p))
-    except RuntimeError:
-        return None  # let read_mask produce the one-line error
+    mv = p.add_argument_group("model vs readers (seed 002)")
+    mv.add_argument("--readers", type=Path, default=None,
+                    help="CSV case_id,reader,mask (paths relative to it): two or more readers per case")
+    mv.add_argument("--model-masks", type=Path, default=None,
+                    help="CSV case_id,mask of the model's segmentations (e.g. the manifest.csv of "
+                         "nbrisk autoseg --manifest)")
+    mv.add_argument("--out-dir", type=Path, default=None, help="folder for the tables, verdict and plots")
+    mv.add_argument("--consensus", choices=("staple", "majority"), default="staple",
+                    help="readers' consensus for model vs consensus (default STAPLE)")
+    mv.add_argument("--margin", type=float, default=None,
+                    help="non-inferiority margin for the primary metric (default: Dice 0.05)")
+    mv.add_argument("--primary", default="dice",
+                    help="metric of the plain verdict: dice, jaccard, hd95_mm, msd_mm, fpr_m, abs_volume_diff_pct")
 
 
 def _fmt(v: float) -> str:
@@ -64,11 +50,13 @@ def _fmt(v: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.readers is not None or args.model_masks is not None:
+        return _run_model_vs_readers(args)
     if args.manifest is not None:
         return _run_manifest(args)
     if args.reference is None or args.test is None:
         raise InputError("give --reference and --test (or --manifest pairs.csv for a cohort)")
-    metrics = _read_pair(args.reference, args.test, args.label, args.test_label)
+    metrics = compare_mask_files(args.reference, args.test, args.label, args.test_label)
     if args.json is not None:
         from nbrisk.io.images import atomic_path
 
@@ -81,32 +69,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_manifest(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        raise InputError(f"{path}: manifest not found; check the path")
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    cols = set(rows[0]) if rows else set()
-    missing = {"case_id", "reference", "test"} - cols
-    if missing:
-        raise InputError(
-            f"{path}: manifest lacks column(s) {sorted(missing)}; need case_id,reference,test[,label]"
-        )
-    return rows
-
-
 def _run_manifest(args: argparse.Namespace) -> int:
-    from nbrisk.reproducibility.agreement import METRICS
     from nbrisk.io.images import atomic_path
+    from nbrisk.reproducibility.agreement import METRICS
 
-    rows = _read_manifest(args.manifest)
+    rows = read_pairs_manifest(args.manifest)
     base = args.manifest.parent
     results, failed = [], 0
     for row in rows:
         label = int(row["label"]) if row.get("label") else args.label
         out: dict[str, str] = {"case_id": row["case_id"]}
         try:
-            m = _read_pair(base / row["reference"], base / row["test"], label, args.test_label)
+            m = compare_mask_files(base / row["reference"], base / row["test"], label, args.test_label)
             out.update({k: _fmt(m[k]) for k in METRICS})
             out["error"] = ""
         except NBRiskError as exc:
@@ -130,3 +104,45 @@ def _run_manifest(args: argparse.Namespace) -> int:
         w.writeheader()
         w.writerows(results)
     return 1 if failed else 0
+
+
+def _run_model_vs_readers(args: argparse.Namespace) -> int:
+    import sys
+
+    from nbrisk.reproducibility.model_vs_readers import (
+        METRICS,
+        compare_model_to_readers,
+        read_mask_manifest,
+        write_outputs,
+    )
+
+    if args.readers is None or args.model_masks is None or args.out_dir is None:
+        raise InputError("model vs readers needs --readers readers.csv, --model-masks model.csv and --out-dir DIR")
+    if args.primary not in METRICS:
+        raise InputError(f"--primary {args.primary}: use one of {', '.join(METRICS)}")
+    if args.margin is not None and args.margin <= 0:
+        raise InputError(f"--margin {args.margin}: give a positive margin")
+    readers: dict[str, dict[str, str]] = {}
+    for r in read_mask_manifest(args.readers, need_reader=True):
+        readers.setdefault(r["reader"], {})[r["case_id"]] = r["mask"]
+    if len(readers) < 2:
+        raise InputError(f"{args.readers}: needs masks of at least two readers (column reader)")
+    model = {r["case_id"]: r["mask"] for r in read_mask_manifest(args.model_masks, need_reader=False)}
+    last = [-1]
+
+    def progress(f: float, msg: str) -> None:
+        if not args.quiet and int(f * 10) != last[0]:
+            last[0] = int(f * 10)
+            print(f"seg-compare: {msg}", file=sys.stderr, flush=True)
+
+    margins = {args.primary: args.margin} if args.margin is not None else None
+    res = compare_model_to_readers(readers, model, consensus=args.consensus, margins=margins,
+                                   primary=args.primary, progress=progress)
+    files = write_outputs(res, args.out_dir)
+    for _, r in res.summary.iterrows():
+        print(f"{r['metric']}\tmodel {r['model_mean']:.4g}\tinter-reader {r['inter_reader_mean']:.4g}\t"
+              f"diff {r['diff_mean']:+.4g} [{r['ci_low']:+.4g}, {r['ci_high']:+.4g}]\tmargin {r['margin']:g}\t"
+              f"{'within' if r['within_inter_observer'] else 'not within'}")
+    print(res.verdict["text"])
+    print(f"tables, verdict and plots in {args.out_dir} ({files['summary'].name}, plots/)")
+    return 0

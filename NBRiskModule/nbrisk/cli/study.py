@@ -56,6 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="one-reader pseudo-readers, ';'-separated (default: %(default)s)",
     )
     a.add_argument("-j", "--jobs", type=int, default=1, help="worker processes for extraction")
+    a.add_argument("--model-masks", type=Path, default=None,
+                   help="CSV case_id,mask of a model's segmentations (e.g. nbrisk autoseg --manifest's "
+                        "manifest.csv): adds 'Model vs readers' to the report")
+    a.add_argument("--consensus", choices=("staple", "majority"), default="staple",
+                   help="readers' consensus for model vs consensus (default STAPLE)")
 
     q = sub.add_parser(
         "perturb",
@@ -85,12 +90,27 @@ def _perturb(args: argparse.Namespace) -> int:
         raise InputError(f"{args.out}: already exists; choose a new folder")
     if not args.manifest.is_file():
         raise InputError(f"{args.manifest}: manifest not found; give a CSV with case_id,image,mask")
+    from nbrisk.io.csvcheck import check_delimiter
+
+    check_delimiter(args.manifest, "manifest")
     rows = pd.read_csv(args.manifest, dtype=str)
     if not {"case_id", "image", "mask"} <= set(rows.columns):
-        raise InputError(f"{args.manifest}: needs columns case_id,image,mask")
+        raise InputError(f"{args.manifest}: needs columns case_id,image,mask; add the missing ones")
     base = args.manifest.parent
     cases = [(r.case_id, base / r.image, base / r.mask) for r in rows.itertuples()]
-    out = write_pseudo_readers(cases, args.out, [p for p in args.perturb.split(";") if p])
+    import shutil
+
+    from nbrisk.cli._progress import Lines
+
+    lines = Lines("study perturb", quiet=args.quiet)
+    try:
+        out = write_pseudo_readers(cases, args.out, [p for p in args.perturb.split(";") if p],
+                                   progress=lambda i, n, case: lines(f"[{i}/{n}] {case}"))
+    except BaseException:
+        shutil.rmtree(args.out, ignore_errors=True)  # it did not exist before: leave nothing half-written
+        raise
+    finally:
+        lines.done()
     n = len(pd.read_csv(out))
     print(f"wrote {n} pseudo-reader masks for {len(cases)} cases -> {out}")
     print(
@@ -100,10 +120,26 @@ def _perturb(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fraction_progress(verb: str, quiet: bool):  # noqa: ANN202 - a Progress callback
+    """Print a library's ``progress(fraction, what)`` calls on stderr, one line per new message."""
+    from nbrisk.cli._progress import Lines
+
+    lines = Lines(verb, quiet=quiet)
+    last = [""]
+
+    def progress(fraction: float, what: str) -> None:
+        if what != last[0]:
+            last[0] = what
+            lines(f"[{100 * fraction:3.0f}%] {what}")
+
+    return progress
+
+
 def _export(args: argparse.Namespace) -> int:
     from nbrisk.reproducibility.study import export_study
 
-    res = export_study(args.manifest, args.out, args.readers.split(","), repeats=args.repeats, seed=args.seed)
+    res = export_study(args.manifest, args.out, args.readers.split(","), repeats=args.repeats, seed=args.seed,
+                       progress=_fraction_progress("study export", args.quiet))
     print(
         f"exported {res.n_cases} cases for readers {', '.join(res.readers)} ({res.repeats} pass(es) each) "
         f"-> {res.study_dir}"
@@ -147,6 +183,9 @@ def _analyze(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         bland_altman_feature=args.bland_altman,
         perturbations=[p for p in args.perturb.split(";") if p],
+        progress=_fraction_progress("study analyze", args.quiet),
+        model_masks=_model_masks(args.model_masks),
+        consensus=args.consensus,
     )
     for name, icc in res.icc.items():
         n_feat = icc.table["feature"].nunique()
@@ -158,5 +197,18 @@ def _analyze(args: argparse.Namespace) -> int:
                 f"median HD95 {g['hd95_mm'].median():.2f} mm ({len(g)} case pairs)"
             )
     print(f"kept {len(res.kept)} features ({args.form} >= {args.threshold:g}) -> {res.out_dir / 'kept.txt'}")
+    verdict = res.out_dir / "model_vs_readers" / "model_vs_readers_verdict.json"
+    if verdict.is_file():
+        import json
+
+        print(json.loads(verdict.read_text(encoding="utf-8"))["text"])
     print(f"summary: {res.out_dir / 'summary.html'}")
     return 0
+
+
+def _model_masks(path: Path | None) -> dict[str, Path] | None:
+    if path is None:
+        return None
+    from nbrisk.reproducibility.model_vs_readers import read_mask_manifest
+
+    return {r["case_id"]: Path(r["mask"]) for r in read_mask_manifest(path, need_reader=False)}

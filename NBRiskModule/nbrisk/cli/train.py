@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                     "bundle so predictions refuse features from another preset")
     p.add_argument("--no-cv", action="store_true", help="skip cross-validation (the card then has no CV metrics)")
     p.add_argument("--out", type=Path, required=True, help="bundle path, e.g. model.nbrisk")
+    p.add_argument("--created", metavar="ISO-TIME",
+                   help="time written in the card's 'created' (default: now, or SOURCE_DATE_EPOCH when set); pin it "
+                        "and the same inputs give a byte-identical bundle")
 
 
 def preset_identity(preset: str | None) -> tuple[str, str]:
@@ -40,11 +43,12 @@ def preset_identity(preset: str | None) -> tuple[str, str]:
 
 
 def save(path: Path, trained: Any, preset_name: str, preset_sha: str, training: Any = None,
-         labels: Any = None) -> Path:
+         labels: Any = None, created: str | None = None) -> Path:
     """Save a ``.nbrisk`` bundle with the training reference data (the card comes from the model itself)."""
     from nbrisk.bundle.format import save_bundle
 
-    return save_bundle(path, trained, preset_name, preset_sha, training_features=training, training_labels=labels)
+    return save_bundle(path, trained, preset_name, preset_sha, training_features=training, training_labels=labels,
+                       created=created)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,17 +57,45 @@ def run(args: argparse.Namespace) -> int:
     from nbrisk.modeling.data import prepare
     from nbrisk.modeling.recipe import load_recipe
 
+    from nbrisk.cli._progress import Steps
+
+    created = _created(args.created)
+    steps = Steps("train", 3, quiet=args.quiet)
+    steps("reading the tables and the recipe")
     name, sha = preset_identity(args.preset)
     keep = read_keep(args.keep)
+    kwargs = scheme_kwargs(args)
+    recipe = load_recipe(args.recipe)
+    ds, _ = prepare(args.features, args.labels, recipe, args.clinical, keep, args.positive)
+    steps(("fitting the final model" if args.no_cv else "cross-validating, then fitting the final model")
+          + f" ({recipe.name}, {len(ds.y)} cases x {len(ds.feature_names)} features)")
     trained = train(args.features, args.labels, args.recipe, args.clinical, keep,
-                    positive=args.positive, validate=not args.no_cv, **scheme_kwargs(args))
-    ds, _ = prepare(args.features, args.labels, load_recipe(args.recipe), args.clinical, keep, args.positive)
+                    positive=args.positive, validate=not args.no_cv, **kwargs)
     labels = ds.y.tolist() if ds.kind == "classification" else None
-    out = save(args.out, trained, name, sha, training=ds.X, labels=labels)
+    steps(f"writing {args.out}")
+    out = save(args.out, trained, name, sha, training=ds.X, labels=labels, created=created)
+    steps.done()
     s = trained.training_summary
     print(f"trained {trained.recipe_name} on {s['n']} cases with {len(trained.feature_names)} features "
           f"(selected: {', '.join(trained.selected_features[:8])}{' ...' if len(trained.selected_features) > 8 else ''})")
     if trained.metrics:
         print(f"cross-validated: {fmt_metrics(trained.metrics)}")
-    print(f"threshold (training Youden / median risk): {trained.threshold:.4f}; saved {out}")
+    print(f"threshold {trained.threshold:.4f} ({trained.threshold_rule}); saved {out}")
     return 0
+
+
+def _created(text: str | None) -> str | None:
+    """Check ``--created`` (ISO 8601) and return it normalised to UTC seconds."""
+    import datetime as _dt
+
+    from nbrisk.errors import InputError
+
+    if text is None:
+        return None
+    try:
+        t = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"--created {text!r}: give an ISO time such as 2026-01-31T12:00:00+00:00") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.UTC)
+    return t.astimezone(_dt.UTC).isoformat(timespec="seconds")

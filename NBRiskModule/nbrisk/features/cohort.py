@@ -33,6 +33,9 @@ from nbrisk.features import preprocess
 from nbrisk.features.extract import pyradiomics_version
 from nbrisk.features.case import load_row_inputs
 from nbrisk.errors import MissingDependencyError
+from nbrisk.errors import naming_mask
+from nbrisk.io.csvcheck import check_delimiter
+from nbrisk.io.outputs import output_lock
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,25 +72,34 @@ def read_manifest(path: str | Path, preset: Preset | None = None) -> pd.DataFram
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: manifest not found; give a CSV with case_id,image,mask columns")
+    check_delimiter(path, "manifest")
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path}: not a readable CSV ({str(exc).splitlines()[0][:100]})") from None
+        raise InputError(f"{path}: not a readable CSV ({(str(exc).splitlines() or [''])[0][:100]}); save the manifest "
+                         "as comma-separated text with columns case_id,image,mask") from None
     df.columns = [c.strip() for c in df.columns]
     phases = list(preset.phases) if preset is not None else []
     image_cols = [f"image_{p}" for p in phases] if phases else ["image"]
     need = ["case_id", *image_cols, "mask"]
     missing = [c for c in need if c not in df.columns]
     if missing:
-        raise InputError(f"{path}: missing column(s) {missing}; a manifest needs {','.join(need)}")
+        raise InputError(f"{path}: missing column(s) {missing}; add them (a manifest needs {','.join(need)})")
     if df.empty:
-        raise InputError(f"{path}: manifest has no rows")
+        raise InputError(f"{path}: manifest has no rows; add one row per case under the header")
     keys = ["case_id", "reader"] if "reader" in df.columns else ["case_id"]
     dup = df[df.duplicated(keys, keep=False)]
     if not dup.empty:
-        raise InputError(f"{path}: duplicate {'/'.join(keys)} {dup[keys].iloc[0].tolist()}; each row must be unique")
+        raise InputError(f"{path}: duplicate {'/'.join(keys)} {dup[keys].iloc[0].tolist()}; give each row a unique "
+                         f"{'/'.join(keys)}")
     if (df["case_id"].str.strip() == "").any():
-        raise InputError(f"{path}: empty case_id in row {int((df['case_id'].str.strip() == '').idxmax()) + 2}")
+        raise InputError(f"{path}: empty case_id in row {int((df['case_id'].str.strip() == '').idxmax()) + 2}; "
+                         "give every row a case_id")
+    if "label" in df.columns:
+        bad = [v for v in df["label"] if v.strip() and not v.strip().lstrip("-").isdigit()]
+        if bad:
+            raise InputError(f"{path}: label {bad[0]!r} is not an integer label value; give the mask's label "
+                             "value (e.g. 1) or leave it empty")
     base = path.parent
     for col in [*image_cols, "mask"]:
         df[col] = [str((base / v).resolve()) if v and not os.path.isabs(v) else v for v in df[col]]
@@ -111,7 +123,8 @@ def extract_row(row: dict[str, Any], preset_ref: str, options: dict[str, Any]) -
             engine = options.get("engine", "nbrisk")
             image, mask = load_row_inputs(row, preset, resample_mask=bool(options.get("resample_mask")),
                                           roi_only=engine == "nbrisk")
-            fv = extract_features(image, mask.image, preset, engine=engine, whole=mask.whole)
+            with naming_mask(row["mask"]):
+                fv = extract_features(image, mask.image, preset, engine=engine, whole=mask.whole)
         return {"key": key, "values": fv.values}
     except NBRiskError as exc:
         return {"key": key, "error": str(exc)}
@@ -183,15 +196,16 @@ def _part_name(key: tuple[str, str]) -> str:
     return hashlib.sha1(json.dumps(key).encode()).hexdigest() + ".json"
 
 
-def _load_parts(parts: Path) -> dict[tuple[str, str], dict[str, float]]:
-    done: dict[tuple[str, str], dict[str, float]] = {}
+def _load_parts(parts: Path) -> dict[tuple[str, str], tuple[dict[str, float], str]]:
+    """Finished cases of an interrupted run: key -> (features, digest of the inputs they came from)."""
+    done: dict[tuple[str, str], tuple[dict[str, float], str]] = {}
     if parts.is_dir():
         for f in parts.glob("*.json"):
             try:
                 rec = json.loads(f.read_text(encoding="utf-8"))
             except (json.JSONDecodeError, OSError):
                 continue  # an interrupted write: that case is simply redone
-            done[tuple(rec["key"])] = rec["values"]  # type: ignore[index]
+            done[tuple(rec["key"])] = (rec["values"], str(rec.get("inputs_sha256", "")))  # type: ignore[index]
     return done
 
 
@@ -274,49 +288,140 @@ def extract_manifest(
     progress: Callable[[int, int, str], None] | None = None,
     executor: str = "local",
     scheduler: str | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> CohortResult:
-    """Extract every manifest row; failing cases are recorded and the others continue."""
+    """Extract every manifest row; failing cases are recorded and the others continue.
+
+    Resuming keys each finished case on its inputs' content (:func:`inputs_digest`: the image and mask
+    bytes, label, segment, preset hash and options), not only on the preset: a case whose image or mask
+    was rewritten since is extracted again, and ``notice`` says which. A lock on ``out_csv``
+    (:func:`nbrisk.io.outputs.output_lock`) refuses a second concurrent run on the same results.
+    """
     p = load_preset(preset)
     out_csv = Path(out_csv)
     errors_csv, prov_path, parts = sidecar_paths(out_csv)
     df = read_manifest(manifest, p)
+    with output_lock(out_csv):
+        return _extract_locked(df, manifest, p, out_csv, errors_csv, prov_path, parts, jobs=jobs, resume=resume,
+                               options={"resample_mask": resample_mask, "engine": engine}, progress=progress,
+                               executor=executor, scheduler=scheduler, notice=notice or (lambda _m: None))
+
+
+def _extract_locked(df: Any, manifest: str | Path, p: Preset, out_csv: Path, errors_csv: Path, prov_path: Path,
+                    parts: Path, *, jobs: int, resume: bool, options: dict[str, Any],
+                    progress: Callable[[int, int, str], None] | None, executor: str, scheduler: str | None,
+                    notice: Callable[[str], None]) -> CohortResult:
     with_reader = "reader" in df.columns
     rows = df.to_dict("records")
     order = [_row_key(r) for r in rows]
+    digests = {_row_key(r): inputs_digest(r, p, options) for r in rows}
+    done: dict[tuple[str, str], dict[str, float]] = {}
+    done_digest: dict[tuple[str, str], str] = {}
     if resume:
         _check_resume(prov_path, p, out_csv)
-        done = {**_load_existing(out_csv), **_load_parts(parts)}
+        old = _load_existing(out_csv)
+        recorded = _recorded_digests(prov_path) if old else {}
+        done.update(old)
+        done_digest.update({k: recorded.get(k, "") for k in old})
+        for k, (values, dig) in _load_parts(parts).items():
+            done[k], done_digest[k] = values, dig
     else:
-        done = {}
         shutil.rmtree(parts, ignore_errors=True)
-    done = {k: v for k, v in done.items() if k in set(order)}
+    done = {k: v for k, v in done.items() if k in digests}
+    changed = [k for k in done if done_digest.get(k) != digests[k]]
+    if changed:
+        unknown = [k for k in changed if not done_digest.get(k)]
+        names = ", ".join(k[0] + (f"/{k[1]}" if k[1] else "") for k in changed[:8])
+        more = " ..." if len(changed) > 8 else ""
+        why = ("their image, mask or options changed" if not unknown else
+               "the earlier results recorded no input hashes" if len(unknown) == len(changed) else
+               "their inputs changed or were not recorded")
+        notice(f"re-extracting {len(changed)} finished case(s) because {why}: {names}{more}")
+        for k in changed:
+            done.pop(k)
     todo = [r for r in rows if _row_key(r) not in done]
     n_skipped = len(rows) - len(todo)
+    if n_skipped:
+        notice(f"resuming: {n_skipped} case(s) already extracted from the same inputs are kept")
+    parts_existed = parts.exists()
     parts.mkdir(parents=True, exist_ok=True)
     preset_ref = p.source[len("preset ") :] if p.source.startswith("preset ") else p.source
-    options = {"resample_mask": resample_mask, "engine": engine}
     errors: dict[tuple[str, str], str] = {}
     n_new = 0
-    for i, res in enumerate(_run_rows(todo, preset_ref, options, jobs, executor, scheduler), start=1):
-        key = tuple(res["key"])
-        if "error" in res:
-            errors[key] = res["error"]  # type: ignore[index]
-            logger.warning("case %s failed: %s", key[0], res["error"])
-        else:
-            done[key] = res["values"]  # type: ignore[index]
-            with atomic_path(parts / _part_name(key)) as tmp:  # type: ignore[arg-type]
-                tmp.write_text(json.dumps({"key": list(key), "values": res["values"]}), encoding="utf-8")
-            n_new += 1
-        if progress:
-            progress(i, len(todo), key[0])
-    write_features_csv(out_csv, done, order, with_reader)
-    _write_errors(errors_csv, errors, with_reader)
-    with atomic_path(prov_path) as tmp:
-        tmp.write_text(json.dumps(provenance(p, {"manifest": str(Path(manifest).resolve()), "engine": engine,
-                                                  "n_cases": len(rows), "n_failed": len(errors)}), indent=2))
+    try:
+        for i, res in enumerate(_run_rows(todo, preset_ref, options, jobs, executor, scheduler), start=1):
+            key = tuple(res["key"])
+            if "error" in res:
+                errors[key] = res["error"]  # type: ignore[index]
+                logger.warning("case %s failed: %s", key[0], res["error"])
+            else:
+                done[key] = res["values"]  # type: ignore[index]
+                done_digest[key] = digests[key]  # type: ignore[index]
+                with atomic_path(parts / _part_name(key)) as tmp:  # type: ignore[arg-type]
+                    tmp.write_text(json.dumps({"key": list(key), "values": res["values"],
+                                               "inputs_sha256": digests[key]}), encoding="utf-8")  # type: ignore[index]
+                n_new += 1
+            if progress:
+                progress(i, len(todo), key[0])
+        write_features_csv(out_csv, done, order, with_reader)
+        _write_errors(errors_csv, errors, with_reader)
+        with atomic_path(prov_path) as tmp:
+            tmp.write_text(json.dumps(provenance(p, {
+                "manifest": str(Path(manifest).resolve()), "engine": options.get("engine"), "n_cases": len(rows),
+                "n_failed": len(errors),
+                "inputs_sha256": {_key_text(k): done_digest[k] for k in order if k in done and k in done_digest},
+            }), indent=2))
+    except BaseException:
+        if not parts_existed and parts.is_dir() and not any(parts.iterdir()):
+            parts.rmdir()  # nothing finished: leave no empty hidden folder behind
+        raise
     if not errors:
         shutil.rmtree(parts, ignore_errors=True)
     return CohortResult(out_csv, errors_csv, prov_path, len(rows), n_new, n_skipped, len(errors))
+
+
+def _key_text(key: tuple[str, str]) -> str:
+    return json.dumps(list(key))
+
+
+def _recorded_digests(prov_path: Path) -> dict[tuple[str, str], str]:
+    try:
+        rec = json.loads(prov_path.read_text(encoding="utf-8")).get("inputs_sha256") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {tuple(json.loads(k)): v for k, v in rec.items()}  # type: ignore[misc]
+
+
+def _file_digest(path: Path, h: Any) -> None:
+    """Feed a file's bytes (or a folder's files', by sorted name: a DICOM series) into ``h``."""
+    files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
+    for f in files:
+        h.update(f"{f.relative_to(path) if path.is_dir() else f.name}\0".encode())
+        try:
+            with open(f, "rb") as fh:
+                while chunk := fh.read(1 << 22):
+                    h.update(chunk)
+        except OSError:
+            h.update(b"<unreadable>")
+
+
+def inputs_digest(row: dict[str, Any], preset: Preset, options: dict[str, Any]) -> str:
+    """SHA-256 over what determines a case's features: the content of its image(s) and mask, its label and
+    segment, the preset's hash and the extraction options. Content, not size and time: a file rewritten
+    with other voxels in the same second and size still changes the digest."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(json.dumps({"preset": preset.sha256, "options": options, "label": str(row.get("label", "") or ""),
+                         "segment": str(row.get("segment", "") or "")}, sort_keys=True).encode())
+    for col in sorted(k for k in row if k == "image" or k.startswith("image_") or k == "mask"):
+        h.update(f"\0{col}\0".encode())
+        p = Path(str(row[col]))
+        if p.exists():
+            _file_digest(p, h)
+        else:
+            h.update(b"<missing>")
+    return h.hexdigest()
 
 
 def _write_errors(errors_csv: Path, errors: dict[tuple[str, str], str], with_reader: bool) -> None:

@@ -21,9 +21,10 @@ import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.features import preprocess
-from nbrisk.errors import InputError, NBRiskError
+from nbrisk.errors import InputError, NBRiskError, naming_mask  # noqa: F401 (naming_mask: re-exported)
 from nbrisk.io.images import Grid
 from nbrisk.features.presets import Preset, load_preset, phase_refs
+from nbrisk.features.modality import warn_if_mismatch
 from nbrisk.features import engine as fastextract
 
 logger = logging.getLogger(__name__)
@@ -203,7 +204,8 @@ def _run(image: sitk.Image, mask: sitk.Image, params: dict[str, Any], engine: st
             result = extractor.execute(image, mask, label=1)
     except (ValueError, RuntimeError, IndexError) as exc:
         msg = " ".join(str(exc).split())[:160]
-        raise InputError(f"pyradiomics cannot extract features from this ROI ({msg}); check the mask") from None
+        raise InputError(f"pyradiomics cannot extract features from this ROI ({msg}); draw the whole tumour or "
+                         "check the mask") from None
     return {k: float(v) for k, v in result.items() if not k.startswith("diagnostics_")}
 
 
@@ -237,6 +239,9 @@ def extract_features(
         raise InputError(f"mask is a {type(mask).__name__}; give the binary ROI as a SimpleITK image "
                          "(e.g. nbrisk.load_case(...)[1].image)")
     images = _phase_images(image, p)
+    for phase, img in images.items():
+        warn_if_mismatch(img, p.name, p.modality, whole_image=whole is None,
+                         what=f"the {phase} image" if phase else "the image")
     values: dict[str, float] = {}
     diag: dict[str, str] = {}
     for i, (phase, img) in enumerate(images.items()):

@@ -27,7 +27,7 @@ from nbrisk.io.yaml_text import safe_load
 _FIXED_IMAGES = {"Original": 1, "Square": 1, "SquareRoot": 1, "Logarithm": 1, "Exponential": 1,
                  "Gradient": 1, "LBP2D": 1}
 _NBRISK_KEYS = {"name", "title", "citation", "modality", "paper_feature_count", "preprocessing", "rationale",
-                "phases"}
+                "phases", "variant_of", "phase"}
 _PREPROCESSING_KEYS = {"n4", "normalize", "slice2d"}
 
 
@@ -44,6 +44,8 @@ class Preset:
     pyradiomics: dict[str, Any]
     phases: tuple[str, ...] = ()
     rationale: str = ""
+    variant_of: str = ""  # single-phase variant: the multi-phase preset whose settings it applies
+    phase: str = ""  # single-phase variant: the contrast phase its one image must be
     source: str = ""
     sha256: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -110,7 +112,8 @@ def _build(raw: Any, source: str, text: str) -> Preset:
         if isinstance(raw, dict) and ({"imageType", "featureClass", "setting"} & set(raw)):
             raw = {"nbrisk": {"name": Path(source).stem, "preprocessing": {}}, "pyradiomics": raw}
         else:
-            raise InputError(f"{source}: a preset needs a 'pyradiomics:' block (and optionally 'nbrisk:')")
+            raise InputError(f"{source}: a preset needs a 'pyradiomics:' block (and optionally 'nbrisk:'); "
+                             "fix the file (see `nbrisk presets --show pyradiomics-default`)")
     nb = raw.get("nbrisk") or {}
     unknown = set(nb) - _NBRISK_KEYS
     if unknown:
@@ -125,6 +128,8 @@ def _build(raw: Any, source: str, text: str) -> Preset:
     phases = tuple(str(p) for p in (nb.get("phases") or ()))
     if len(set(phases)) != len(phases):
         raise InputError(f"{source}: duplicate phase names {list(phases)}")
+    if nb.get("phase") and phases:
+        raise InputError(f"{source}: 'phase' (one image of that phase) and 'phases' (several) exclude each other")
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
     return Preset(
         name=str(nb.get("name") or Path(source).stem),
@@ -136,6 +141,8 @@ def _build(raw: Any, source: str, text: str) -> Preset:
         pyradiomics=pyr,
         phases=phases,
         rationale=str(nb.get("rationale", "")).strip(),
+        variant_of=str(nb.get("variant_of") or ""),
+        phase=str(nb.get("phase") or ""),
         source=source,
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),
         raw=raw,
@@ -174,8 +181,33 @@ def validate_pyradiomics_params(params: dict[str, Any], source: str = "<preset>"
     try:
         core.validate()
     except Exception as exc:  # pykwalify raises SchemaError and others
-        msg = " ".join(str(exc).split())[:200]
-        raise InputError(f"{source}: pyradiomics block fails pyradiomics' schema ({msg})") from None
+        errors = [str(e) for e in getattr(core, "validation_errors", None) or []] or [str(exc)]
+        msg = " ".join(errors[0].split())[:200]
+        raise InputError(f"{source}: pyradiomics block fails pyradiomics' schema ({msg}); "
+                         f"{_schema_fix(errors[0], schema_dir / 'paramSchema.yaml')}") from None
+
+
+def _schema_fix(error: str, schema_file: Path) -> str:
+    """The fix for a pykwalify error: for an unknown key, the allowed key it most likely means."""
+    import difflib
+    import re
+
+    import yaml
+
+    m = re.search(r"Key '([^']+)' was not defined\. Path: '/?([^']*)'", error)
+    if not m:
+        return "fix the value as pyradiomics' parameter documentation says"
+    key, where = m.group(1), m.group(2).strip("/")
+    node: Any = yaml.safe_load(schema_file.read_text(encoding="utf-8"))
+    for part in [p for p in where.split("/") if p]:
+        node = (node.get("mapping") or {}).get(part, {}) if isinstance(node, dict) else {}
+    known = sorted((node.get("mapping") or {}) if isinstance(node, dict) else {})
+    lower = {k.lower(): k for k in known}
+    guess = lower.get(key.lower()) or next(iter(difflib.get_close_matches(key, known, n=1, cutoff=0.6)), None)
+    section = f"'{where}:'" if where else "the pyradiomics block"
+    if guess:
+        return f"rename '{key}' to '{guess}' in {section}"
+    return f"remove '{key}' from {section} (allowed: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''})"
 
 
 def _enabled_feature_count(params: dict[str, Any], cls: str) -> int:
@@ -224,6 +256,16 @@ def feature_count(params: dict[str, Any], include_shape: bool = True) -> int:
     return total
 
 
+def single_phase_variants(name: str) -> list[tuple[str, str]]:
+    """(preset, phase) of the shipped single-phase variants of a multi-phase preset (e.g. bi2025-ct-venous)."""
+    out = []
+    for n in available_presets():
+        p = _parse(*_preset_text(n))
+        if p.variant_of == name:
+            out.append((p.name, p.phase))
+    return out
+
+
 def phase_refs(image: Any, preset: Preset | None) -> dict[str, Any]:
     """``{phase: image}`` in the preset's phase order (``{"": image}`` for a single-phase preset), checked.
 
@@ -234,8 +276,10 @@ def phase_refs(image: Any, preset: Preset | None) -> dict[str, Any]:
     name = getattr(preset, "name", "")
     if not isinstance(image, Mapping):
         if phases:
+            single = single_phase_variants(name)
             raise InputError(f"preset {name} needs one image per phase: "
-                             + " ".join(f"--image {p}=PATH" for p in phases))
+                             + " ".join(f"--image {p}=PATH" for p in phases)
+                             + (f"; or use {single[0][0]} for a single {single[0][1]} image" if single else ""))
         return {"": image}
     if not phases:
         if len(image) == 1:

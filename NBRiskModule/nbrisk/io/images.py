@@ -125,10 +125,9 @@ def read_sitk(p: Path, what: str, region: tuple[tuple[int, ...], tuple[int, ...]
         with keep_locale():
             return reader.Execute()
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        hint = next((ln.strip() for ln in first if "ERROR" in ln or "rror" in ln), "unreadable")
+        hint = _itk_reason(str(exc).replace(str(p), p.name))
         raise InputError(
-            f"{p}: cannot read {what} (corrupt, truncated or unsupported format: {hint[:120]}); "
+            f"{p}: cannot read {what} (corrupt, truncated or unsupported format: {hint}); "
             "re-export it as NRRD, NIfTI or MHA"
         ) from None
 
@@ -146,7 +145,10 @@ def as_3d_scalar(img: sitk.Image, p: Path) -> sitk.Image:
             f"{p}: image is 4-D ({img.GetSize()[3]} volumes); give a single 3-D volume (one phase/time point)"
         )
     if img.GetDimension() == 2:
-        return sitk.JoinSeries(img)
+        raise InputError(
+            f"{p}: image is 2-D (one slice without a slice thickness); 3-D shape and texture need the volume: "
+            "export the 3-D series (a one-slice 3-D file with its slice spacing works too)"
+        )
     if img.GetDimension() != 3:
         raise InputError(f"{p}: image has {img.GetDimension()} dimensions; give a 3-D volume")
     return img
@@ -174,7 +176,8 @@ def _read_dicom_series(folder: Path) -> sitk.Image:
     reader = sitk.ImageSeriesReader()
     ids = reader.GetGDCMSeriesIDs(str(folder))
     if not ids:
-        raise InputError(f"{folder}: no DICOM series found in this folder; point to the folder of one series")
+        raise InputError(f"{folder}: no DICOM series found in this folder; give the folder of one DICOM series "
+                         "(or an image file)")
     if len(ids) > 1:
         raise InputError(
             f"{folder}: holds {len(ids)} DICOM series ({', '.join(ids[:3])}...); put each series in its own folder"
@@ -211,7 +214,7 @@ def _check_slice_positions(folder: Path, files: list[str]) -> list:
         except Exception:  # the image reader reports a broken file itself
             return []
     headers = []
-    positions, normal = [], None
+    positions, normal, points, tilt_tag = [], None, [], 0.0
     for f in files:
         try:
             ds = pydicom.dcmread(f, stop_before_pixels=True)
@@ -220,9 +223,12 @@ def _check_slice_positions(folder: Path, files: list[str]) -> list:
             if normal is None:
                 iop = np.array([float(v) for v in ds.ImageOrientationPatient])
                 normal = np.cross(iop[:3], iop[3:])
+                tilt_tag = float(getattr(ds, "GantryDetectorTilt", 0.0) or 0.0)
         except Exception as exc:  # pydicom raises many types for broken headers
             raise InputError(f"{f}: unreadable DICOM header ({type(exc).__name__}); re-export the series") from None
         positions.append(float(ipp @ normal))
+        points.append(ipp)
+    _check_tilt(folder, np.array(points), np.array(positions), normal, tilt_tag)
     pos = np.sort(np.array(positions))
     gaps = np.diff(pos)
     if np.any(gaps < 1e-3):
@@ -236,6 +242,27 @@ def _check_slice_positions(folder: Path, files: list[str]) -> list:
             what = f"uneven slice spacing ({gaps[worst]:.3f} mm vs median {med:.3f} mm)"
         raise InputError(f"{folder}: {what}; export the complete series with regular spacing")
     return headers
+
+
+def _check_tilt(folder: Path, points: np.ndarray, along: np.ndarray, normal: np.ndarray, tilt_tag: float) -> None:
+    """Refuse a series acquired with gantry tilt: its slices are sheared, which no direction matrix describes.
+
+    ITK would read it with an orthogonal grid and a stretched slice spacing, so every 3-D feature would be
+    wrong. The tilt is measured from the slice positions (their drift across the slice plane) and the
+    GantryDetectorTilt tag.
+    """
+    first, last = int(np.argmin(along)), int(np.argmax(along))
+    step = points[last] - points[first]
+    depth = float(step @ normal)
+    drift = float(np.linalg.norm(step - depth * normal))
+    angle = float(np.degrees(np.arctan2(drift, abs(depth)))) if depth else 0.0
+    if angle > 0.05 or (abs(tilt_tag) > 0.05 and drift > 1e-3):
+        angle = angle if angle > 0.05 else abs(tilt_tag)
+        raise InputError(
+            f"{folder}: DICOM series acquired with gantry tilt ({angle:.2f} degrees; slices are sheared); nbrisk "
+            "refuses it rather than read it with a stretched slice spacing: resample it onto an untilted grid "
+            "first (e.g. dcm2niix, or Slicer's DICOM import with the tilt correction) and give that file"
+        )
 
 
 # ---------------------------------------------------------------------------------------------- masks
@@ -290,7 +317,7 @@ def _finish_mask(labelmap: sitk.Image, sel: int, p: Path, seg_name: str | None, 
     if n == 0:
         raise InputError(f"{p}: ROI (label {sel}) lies outside the image; draw the ROI on this image")
     if n == 1:
-        raise InputError(f"{p}: ROI (label {sel}) has a single voxel; texture features need a real ROI")
+        raise InputError(f"{p}: ROI (label {sel}) has a single voxel; draw the whole tumour (texture needs a real ROI)")
     return Mask(binary, sel, p, seg_name)
 
 
@@ -298,7 +325,7 @@ def _pick_label(p: Path, labelmap: sitk.Image, label: int | None) -> int:
     arr = sitk.GetArrayViewFromImage(labelmap)
     if np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
-            raise InputError(f"{p}: mask has NaN voxels; a mask must hold integer labels")
+            raise InputError(f"{p}: mask has NaN voxels; re-export the mask with integer labels")
         if not np.all(np.equal(np.mod(arr, 1), 0)):
             raise InputError(
                 f"{p}: mask holds non-integer values (a probability map?); threshold it to integer labels first"
@@ -309,9 +336,8 @@ def _pick_label(p: Path, labelmap: sitk.Image, label: int | None) -> int:
     if label is None:
         if len(present) == 1:
             return present[0]
-        if 1 in present:
-            return 1
-        raise InputError(f"{p}: mask holds labels {present[:10]}; choose one with --label")
+        raise InputError(f"{p}: mask holds labels {present[:10]}; choose the tumour's with --label "
+                         "(or a 'label' column in a manifest)")
     if label not in present:
         raise InputError(f"{p}: label {label} is absent (present: {present[:10]}); pass one of those with --label")
     return int(label)
@@ -421,8 +447,8 @@ def _paste_subextent(mask: sitk.Image, reference: sitk.Image | Grid) -> sitk.Ima
         ]
         out[lo[2] : hi[2], lo[1] : hi[1], lo[0] : hi[0]] = src
         inside = int(np.count_nonzero(src))
-    if inside != int(np.count_nonzero(marr)):
-        return None  # part of the ROI would be cut off: let the caller report the mismatch
+    if inside != int(np.count_nonzero(marr)) or np.any(start < 0) or np.any(start + size > ref_size):
+        return None  # a larger grid (even with empty voxels outside) is another grid: the caller reports it
     return Grid.of(reference).apply(sitk.GetImageFromArray(out))
 
 
@@ -454,8 +480,28 @@ def write_image(image: sitk.Image, path: str | Path, compress: bool = True) -> P
         raise InputError(f"{path}: NBRisk writes masks as DICOM only as a DICOM SEG of a DICOM series; write "
                          ".nrrd/.nii.gz, or a SEG with nbrisk.io.dicom_seg.write_dicom_seg")
     with atomic_path(path) as tmp, keep_locale():
-        sitk.WriteImage(image, str(tmp), compress)
+        try:
+            sitk.WriteImage(image, str(tmp), compress)
+        except RuntimeError as exc:  # ITK reports a full disk or a vanished folder as a RuntimeError
+            import errno
+            import shutil
+
+            free = shutil.disk_usage(tmp.parent).free if tmp.parent.exists() else 0
+            if free < max(1 << 20, image.GetNumberOfPixels() * image.GetSizeOfPixelComponent()):
+                raise OSError(errno.ENOSPC, "No space left on device", str(path)) from None
+            raise OSError(errno.EIO, f"cannot write image ({_itk_reason(str(exc))})", str(path)) from None
     return path
+
+
+def _itk_reason(text: str) -> str:
+    """The useful part of an ITK exception text: its first error line without the class/address prefix."""
+    import re
+
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    line = next((ln for ln in lines if "ERROR" in ln or "rror" in ln), lines[0] if lines else "unreadable")
+    line = re.sub(r"^.*?(?:s?itk::ERROR|ITK ERROR):\s*", "", line)
+    line = re.sub(r"\w+\(0x[0-9a-fA-F]+\):\s*", "", line)  # the object's address differs run to run
+    return line[:120]
 
 
 def load_case(

@@ -10,9 +10,12 @@ anything else :func:`read_block` returns None and the caller lets ITK read the f
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
+
+from nbrisk.errors import InputError
 
 _TYPES = {
     "i1": ("signed char", "int8", "int8_t"),
@@ -32,7 +35,19 @@ _MAX_HEADER = 1 << 16
 
 
 def read_block(path: str | Path, index: list[int], size: list[int]) -> np.ndarray | None:
-    """The block ``[index, index + size)`` (x, y, z) as a native-endian (z, y, x) array, or None."""
+    """The block ``[index, index + size)`` (x, y, z) as a native-endian (z, y, x) array, or None.
+
+    Raises:
+        InputError: the gzip data is truncated or damaged (named after the file, with the fix).
+    """
+    try:
+        return _read_block(path, index, size)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(f"{path}: cannot read image (gzip data truncated or damaged: {str(exc)[:80]}); "
+                         "copy or re-export the file again") from None
+
+
+def _read_block(path: str | Path, index: list[int], size: list[int]) -> np.ndarray | None:
     with open(path, "rb") as fh:
         head = fh.read(_MAX_HEADER)
         end = head.find(b"\n\n")

@@ -31,12 +31,14 @@ def read_slicer_seg(p: Path, label: int | None, segment: str | None) -> tuple[si
     if segment is not None:
         match = [s for s in segs if s["name"].lower() == segment.lower()]
         if not match:
-            raise InputError(f"{p}: no segment named {segment!r} (have: {[s['name'] for s in segs]})")
+            raise InputError(f"{p}: no segment named {segment!r} (have: {[s['name'] for s in segs]}); "
+                             "pass one of those with --segment")
         chosen = match[0]
     elif label is not None:
         match = [s for s in segs if s["label"] == label]
         if not match:
-            raise InputError(f"{p}: no segment with label value {label} (have: {[s['label'] for s in segs]})")
+            raise InputError(f"{p}: no segment with label value {label} (have: {[s['label'] for s in segs]}); "
+                             "pass one of those with --label")
         chosen = match[0]
     elif len(segs) == 1:
         chosen = segs[0]
@@ -118,11 +120,12 @@ def read_dicom_seg(
     if segment is not None:
         match = [n for n, d in descs.items() if str(d).lower() == segment.lower()]
         if not match:
-            raise InputError(f"{p}: no segment labelled {segment!r} (have: {list(descs.values())})")
+            raise InputError(f"{p}: no segment labelled {segment!r} (have: {list(descs.values())}); "
+                             "pass one of those with --segment")
         num = match[0]
     elif label is not None:
         if label not in numbers:
-            raise InputError(f"{p}: no segment number {label} (have: {numbers})")
+            raise InputError(f"{p}: no segment number {label} (have: {numbers}); pass one of those with --label")
         num = label
     elif len(numbers) == 1:
         num = numbers[0]

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from nbrisk.errors import InputError
+from nbrisk.io.csvcheck import check_delimiter
 from nbrisk.modeling.recipe import ClinicalInput, Recipe
 from nbrisk.modeling.radscore import to_structured
 
@@ -47,6 +48,7 @@ def _read(table: Table, what: str) -> tuple[pd.DataFrame, str]:
         path = Path(table)
         if not path.is_file():
             raise InputError(f"{path}: {what} file not found; check the path")
+        check_delimiter(path, what)
         try:
             df = pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -55,7 +57,7 @@ def _read(table: Table, what: str) -> tuple[pd.DataFrame, str]:
     if df.index.name == "case_id":
         df = df.reset_index()
     if "case_id" not in df.columns:
-        raise InputError(f"{name}: no 'case_id' column; the first column must be case_id")
+        raise InputError(f"{name}: no 'case_id' column; add one (the first column must be case_id)")
     df["case_id"] = df["case_id"].astype(str)
     dup = df["case_id"][df["case_id"].duplicated()].unique()
     if len(dup):
@@ -96,7 +98,8 @@ def read_labels(table: Table, positive: Any = None) -> tuple[str, pd.DataFrame, 
     if len(classes) < 2:
         raise InputError(f"{name}: only one class ({classes[0]!r}) present; a classifier needs two classes")
     if len(classes) > 2:
-        raise InputError(f"{name}: {len(classes)} classes {classes[:5]}; only binary labels are supported")
+        raise InputError(f"{name}: {len(classes)} classes {classes[:5]}; only binary labels are supported: "
+                         "give two classes (e.g. merge or drop one)")
     if positive is None:
         if set(map(str, classes)) <= {"0", "1", "0.0", "1.0"}:
             positive = next(c for c in classes if str(c) in ("1", "1.0"))
@@ -156,9 +159,37 @@ def infer_clinical(table: Table) -> tuple[ClinicalInput, ...]:
     return tuple(out)
 
 
+def batch_column(recipe: Recipe) -> str | None:
+    """The batch (centre/scanner) column a recipe's ``combat`` step harmonises over, or None."""
+    for n, p in recipe.steps:
+        if n == "combat":
+            return str(p.get("batch", "centre"))
+    return None
+
+
+def read_batch(table: Table, column: str, ids: pd.Index) -> pd.Series:
+    """The batch column (as text) of a manifest/batch table, one value for every case in ``ids``."""
+    df, name = _read(table, "batch")
+    if column not in df.columns:
+        raise InputError(f"{name}: no column '{column}' (the recipe's combat step harmonises over it); "
+                         f"columns are {list(df.columns)[:8]}")
+    missing = ids.difference(df.index)
+    if len(missing):
+        raise InputError(f"{name}: {len(missing)} case(s) have no row (e.g. {list(missing[:3])}); list every case")
+    col = df.loc[ids, column]
+    if col.isna().any():
+        raise InputError(f"{name}: {int(col.isna().sum())} case(s) without a '{column}' value; fill them")
+    return col.astype(str)
+
+
 def prepare(features: Table, labels: Table, recipe: Recipe, clinical: Table | None = None,
-            keep: list[str] | None = None, positive: Any = None) -> tuple[Dataset, Recipe]:
-    """Read, check and align everything; returns the dataset and the recipe with its clinical inputs."""
+            keep: list[str] | None = None, positive: Any = None,
+            batch: Table | None = None) -> tuple[Dataset, Recipe]:
+    """Read, check and align everything; returns the dataset and the recipe with its clinical inputs.
+
+    ``batch``: the manifest (or any case_id table) holding the centre/scanner column of a ``combat`` step;
+    that column is appended to X (it is not a feature).
+    """
     feats = read_features(features)
     kind, lab, pos, classes = read_labels(labels, positive)
     if kind != recipe.kind:
@@ -169,18 +200,20 @@ def prepare(features: Table, labels: Table, recipe: Recipe, clinical: Table | No
                          "pass --clinical clinical.csv")
     if clinical is not None and not recipe.clinical:
         recipe = recipe.with_clinical(infer_clinical(clinical))
-    _check_ids(feats.index, lab.index, "features", "labels")
+    _check_ids(feats.index, lab.index, _table_name(features, "features"), _table_name(labels, "labels"))
     lab = lab.loc[feats.index]
     X = feats
     if keep:
         kept = [c for c in feats.columns if c in set(keep)]
         if not kept:
-            raise InputError("the kept-feature list shares no name with the feature columns; check --keep")
+            raise InputError(f"the kept-feature list shares no name with the columns of "
+                             f"{_table_name(features, 'features')} (e.g. {keep[0]!r}); check --keep")
         X = feats[kept]
     feature_names = list(X.columns)
     if recipe.clinical:
         clin = read_clinical(clinical, recipe.clinical)  # type: ignore[arg-type]
-        _check_ids(feats.index, clin.index, "features", "clinical", subset_ok=True)
+        _check_ids(feats.index, clin.index, _table_name(features, "features"), _table_name(clinical, "clinical"),
+                   subset_ok=True)
         clin = clin.loc[feats.index]
         clash = set(clin.columns) & set(feature_names)
         if clash:
@@ -190,10 +223,22 @@ def prepare(features: Table, labels: Table, recipe: Recipe, clinical: Table | No
         if drop:
             ok = clin[drop].notna().all(axis=1)
             X, lab = X.loc[ok], lab.loc[ok]
+    bcol = batch_column(recipe)
+    if bcol is not None:
+        if batch is None:
+            raise InputError(f"recipe {recipe.name} harmonises features with ComBat over '{bcol}'; pass the "
+                             f"manifest with that column: --batch-table manifest.csv")
+        if bcol in X.columns:
+            raise InputError(f"the batch column '{bcol}' is also a feature or clinical column; rename it")
+        X = pd.concat([X, read_batch(batch, bcol, X.index).rename(bcol)], axis=1)
     y = (to_structured(lab["event"].to_numpy().astype(bool), lab["time"].to_numpy())
          if kind == "survival" else lab["label"].to_numpy().astype(int))
     return Dataset(X=X, y=y, kind=kind, feature_names=feature_names, clinical=recipe.clinical,
                    positive_class=pos, classes=classes), recipe
+
+
+def _table_name(table: Table | None, what: str) -> str:
+    return what if table is None or isinstance(table, pd.DataFrame) else str(table)
 
 
 def _check_ids(a: pd.Index, b: pd.Index, name_a: str, name_b: str, subset_ok: bool = False) -> None:

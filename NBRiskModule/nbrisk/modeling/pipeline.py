@@ -18,6 +18,7 @@ from sklearn.neighbors import NearestNeighbors
 from nbrisk.modeling.recipe import ClinicalInput, Recipe, load_recipe
 from nbrisk.modeling import selectors as s
 from nbrisk.modeling.radscore import Radscore
+from nbrisk.modeling.harmonize import ComBat
 
 
 class FoldSafeSMOTE(SMOTE):
@@ -61,6 +62,8 @@ def make_step(name: str, params: dict[str, Any], random_state: int, keep: list[s
         return Radscore(random_state=random_state, **p)
     if name == "smote":
         return FoldSafeSMOTE(random_state=random_state, **p)
+    if name == "combat":
+        return ComBat(**p)
     raise ValueError(f"unknown step {name!r}")
 
 
@@ -127,7 +130,7 @@ def build_pipeline(recipe: Recipe | str, keep: list[str] | None = None) -> Any:
     rs = recipe.random_state
     body = list(recipe.steps)
     if keep and not any(n == "keep" for n, _ in body):
-        body.insert(0, ("keep", {}))
+        body.insert(1 if body and body[0][0] == "combat" else 0, ("keep", {}))
     pre = [(n, make_step(n, p, rs, keep)) for n, p in body if n != "smote"]
     post = [(n, make_step(n, p, rs, keep)) for n, p in body if n == "smote"]
     steps: list[tuple[str, Any]]

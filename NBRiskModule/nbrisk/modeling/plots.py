@@ -1,7 +1,7 @@
 """Figures of a validation or evaluation run, each written as PNG and SVG (matplotlib, no pyplot state).
 
-ROC with the DeLong CI, calibration with Hosmer–Lemeshow, decision curve, Kaplan–Meier by risk group
-with the log-rank p, time-dependent AUC, survival calibration, and a nomogram drawn here (points per
+ROC (DeLong CI for a test set; the per-repeat mean and corrected CI for CV), calibration with
+Hosmer–Lemeshow, decision curve, Kaplan–Meier by risk group with the log-rank p, time-dependent AUC, survival calibration, and a nomogram drawn here (points per
 predictor, total points → 6/12/24-month PFS).
 """
 
@@ -25,12 +25,15 @@ def save(fig: Figure, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
-def roc(y: Any, p: Any, out_dir: Path, title: str = "ROC") -> list[Path]:
+def roc(y: Any, p: Any, out_dir: Path, title: str = "ROC", label: str | None = None) -> list[Path]:
+    """ROC curve; the legend gives the DeLong CI (one test set) unless ``label`` says otherwise (CV)."""
     fpr, tpr, _ = M.roc_points(y, p)
-    auc, _, lo, hi = M.delong_auc(y, p)
+    if label is None:
+        auc, _, lo, hi = M.delong_auc(y, p)
+        label = f"AUC {auc:.3f} (95% CI {lo:.3f}–{hi:.3f}, DeLong)"
     fig = Figure(figsize=(4.5, 4.5))
     ax = fig.add_subplot()
-    ax.plot(fpr, tpr, lw=2, label=f"AUC {auc:.3f} (95% CI {lo:.3f}–{hi:.3f})")
+    ax.plot(fpr, tpr, lw=2, label=label)
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
     ax.set(xlabel="1 − specificity", ylabel="sensitivity", title=title, xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right", fontsize=8)
@@ -102,7 +105,18 @@ def survival_calibration(summary: dict[str, Any], out_dir: Path) -> list[Path]:
 
 
 def nomogram(nomo: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Draw the classic nomogram: one points row, one row per predictor, total points, PFS rows."""
+    """Draw the classic nomogram (see :func:`nomogram_figure`) and save it."""
+    return save(nomogram_figure(nomo), out_dir, "nomogram")
+
+
+def nomogram_figure(nomo: dict[str, Any]) -> Figure:
+    """The classic nomogram: one points row, one row per predictor, total points, PFS rows.
+
+    Tick labels that would overlap a neighbour on the rendered figure are left out (the tick stays), so
+    every axis stays legible however the values crowd; end labels are kept first.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     axes = nomo["axes"]
     ranges = [max(a["contrib"]) - min(a["contrib"]) for a in axes]
     unit = max(max(ranges), 1e-12) / 100.0  # linear predictor per point
@@ -110,28 +124,30 @@ def nomogram(nomo: dict[str, Any], out_dir: Path) -> list[Path]:
     max_total = sum(ranges) / unit
     rows = 1 + len(axes) + 1 + len(nomo["baseline_survival"])
     fig = Figure(figsize=(8, 0.6 * rows + 0.8))
+    FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.set_xlim(-0.35, 1.05)
     ax.set_ylim(-rows, 1)
     ax.axis("off")
+    row_labels: list[list[Any]] = []
 
     def row(y: float, label: str, xs: list[float], labels: list[str]) -> None:
-        ax.text(-0.34, y, label, va="center", fontsize=9)
+        name = ax.text(-0.34, y, label if len(label) <= 22 else label[:21] + "…", va="center", fontsize=9)
         if xs:
             ax.plot([min(xs), max(xs)], [y, y], c="k", lw=1)
+        texts = []
         for x, lab in zip(xs, labels, strict=True):
             ax.plot([x, x], [y, y + 0.12], c="k", lw=1)
-            ax.text(x, y + 0.18, lab, ha="center", fontsize=7)
+            if lab:
+                texts.append(ax.text(x, y + 0.18, lab, ha="center", fontsize=7))
+        row_labels.append([name, *texts])
 
     pts = np.linspace(0, 100, 11)
     row(0, "Points", list(pts / 100), [f"{p:.0f}" for p in pts])
     for i, a in enumerate(axes):
         lo = min(a["contrib"])
         xs = [(c - lo) / unit / 100 for c in a["contrib"]]
-        labels = list(a["values"])
-        if len(xs) > 2 and max(xs) - min(xs) < 0.15:  # a short axis: label its ends only
-            labels = [lab if k in (0, len(xs) - 1) else "" for k, lab in enumerate(labels)]
-        row(-(i + 1), a["name"], xs, labels)
+        row(-(i + 1), a["name"], xs, list(a["values"]))
     ytot = -(len(axes) + 1)
     tots = np.linspace(0, max_total, 6)
     scale = max(max_total, 1e-12)
@@ -148,4 +164,23 @@ def nomogram(nomo: dict[str, Any], out_dir: Path) -> list[Path]:
                 labs.append(f"{prob:.2f}")
         row(ytot - j - 1, f"{int(t)}-month PFS", xs, labs)
     ax.set_title("Nomogram (Cox model): points per predictor → total points → PFS probability", fontsize=10)
-    return save(fig, out_dir, "nomogram")
+    _thin_labels(fig, row_labels)
+    return fig
+
+
+def _thin_labels(fig: Figure, rows: list[list[Any]], pad_px: float = 2.0) -> None:
+    """Hide tick labels whose rendered boxes would overlap a kept one (ends first, then left to right)."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # an Agg canvas (nomogram_figure)
+    for name, *texts in rows:
+        if not texts:
+            continue
+        order = sorted(texts, key=lambda t: t.get_position()[0])
+        order = [order[0], order[-1], *order[1:-1]] if len(order) > 1 else order
+        kept: list[Any] = [name.get_window_extent(renderer)]
+        for t in order:
+            box = t.get_window_extent(renderer).expanded(1.0, 1.0)
+            box = box.from_extents(box.x0 - pad_px, box.y0, box.x1 + pad_px, box.y1)
+            if any(box.overlaps(k) for k in kept):
+                t.set_visible(False)
+            else:
+                kept.append(box)

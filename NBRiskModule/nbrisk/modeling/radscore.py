@@ -7,10 +7,14 @@ or chosen by inner cross-validated Harrell C on the training data only (ties go 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+
+from nbrisk.modeling.folds import stratified_folds
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
@@ -84,17 +88,19 @@ class Radscore(TransformerMixin, BaseEstimator):
         return self
 
     def _cv_scores(self, Z: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> np.ndarray:
-        from sklearn.model_selection import StratifiedKFold
+        from sksurv.exceptions import NoComparablePairException
         from sksurv.linear_model import CoxnetSurvivalAnalysis
         from sksurv.metrics import concordance_index_censored
 
         folds = max(2, min(int(self.cv), int(y["event"].sum()), int((~y["event"]).sum()) or int(self.cv)))
-        skf = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
         scores = np.zeros((folds, len(alphas)))
         strat = y["event"].astype(int) if len(np.unique(y["event"])) > 1 else np.arange(len(y)) % folds
-        for f, (tr, te) in enumerate(skf.split(Z, strat)):
+        rs = self.random_state if self.random_state is not None else 0
+        for f, (tr, te) in enumerate(stratified_folds(strat, folds, rs)):
             try:
-                m = CoxnetSurvivalAnalysis(l1_ratio=1.0, alphas=alphas, max_iter=5000).fit(Z[tr], y[tr])
+                with warnings.catch_warnings():  # the smallest penalties of a tiny fold's path may not converge;
+                    warnings.simplefilter("ignore", ConvergenceWarning)  # their C-index still ranks them
+                    m = CoxnetSurvivalAnalysis(l1_ratio=1.0, alphas=alphas, max_iter=5000).fit(Z[tr], y[tr])
             except ArithmeticError:
                 scores[f] = 0.5
                 continue
@@ -103,7 +109,10 @@ class Radscore(TransformerMixin, BaseEstimator):
                 if y["event"][te].sum() == 0 or np.ptp(lp[:, a]) == 0:
                     scores[f, a] = 0.5
                     continue
-                scores[f, a] = concordance_index_censored(y["event"][te], y["time"][te], lp[:, a])[0]
+                try:
+                    scores[f, a] = concordance_index_censored(y["event"][te], y["time"][te], lp[:, a])[0]
+                except NoComparablePairException:  # e.g. the fold's only event is its last time
+                    scores[f, a] = 0.5
         return scores.mean(axis=0)
 
     def transform(self, X: Any) -> np.ndarray:

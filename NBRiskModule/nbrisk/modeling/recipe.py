@@ -18,6 +18,7 @@ from typing import Any
 
 from nbrisk.errors import InputError
 from nbrisk.io.yaml_text import safe_load
+from nbrisk.modeling.threshold_rule import parse_rule
 
 #: step name -> allowed parameter names (the parameters of the estimator it builds)
 STEP_PARAMS: dict[str, set[str]] = {
@@ -31,6 +32,7 @@ STEP_PARAMS: dict[str, set[str]] = {
     "forward": {"max_features", "criterion"},
     "radscore": {"alpha", "cv", "max_features", "n_alphas"},
     "smote": {"k_neighbors", "sampling_strategy"},
+    "combat": {"batch", "eb", "mean_only"},
 }
 MODEL_PARAMS: dict[str, set[str]] = {
     "lr": {"C", "l1_ratio", "max_iter", "class_weight"},
@@ -79,6 +81,12 @@ class Recipe:
     random_state: int = 0
     source: str = ""
     sha256: str = ""
+    threshold: dict[str, Any] | None = None  # the recipe's ``threshold:`` block (None: the kind's default)
+
+    @property
+    def threshold_rule(self) -> Any:
+        """How the decision threshold is chosen (:class:`~nbrisk.modeling.thresholds.ThresholdRule`)."""
+        return parse_rule(self.threshold, self.kind, self.source or self.name)
 
     @property
     def model_type(self) -> str:
@@ -95,7 +103,8 @@ class Recipe:
                 "steps": [{k: dict(v)} for k, v in self.steps] + [{"model": dict(self.model)}],
                 "validation": dict(self.validation), "search": dict(self.search),
                 "clinical": [c.to_dict() for c in self.clinical], "citation": self.citation,
-                "description": self.description, "random_state": self.random_state, "sha256": self.sha256}
+                "description": self.description, "random_state": self.random_state, "sha256": self.sha256,
+                "threshold": self.threshold_rule.to_dict()}
 
 
 def shipped_recipes() -> list[str]:
@@ -134,7 +143,7 @@ def parse_recipe(data: Any, source: str = "recipe") -> Recipe:
     if not isinstance(data, dict):
         raise InputError(f"{source}: a recipe must be a mapping with 'name', 'steps' and a final 'model' step")
     unknown = set(data) - {"name", "kind", "steps", "validation", "search", "clinical", "citation",
-                           "description", "random_state"}
+                           "description", "random_state", "threshold"}
     if unknown:
         raise InputError(f"{source}: unknown top-level key(s) {sorted(unknown)}; remove or rename them")
     steps_raw = data.get("steps")
@@ -156,14 +165,17 @@ def parse_recipe(data: Any, source: str = "recipe") -> Recipe:
         raise InputError(f"{source}: steps 'smote' and 'forward' are for classification recipes only")
     if kind == "classification" and any(n == "radscore" for n, _ in body):
         raise InputError(f"{source}: step 'radscore' needs a survival ('cox') model")
+    if any(n == "combat" for n, _ in body[1:]):
+        raise InputError(f"{source}: step 'combat' must be the first step (it harmonises the raw features)")
     seen_post = False
     for n, _ in body:
         if n in POST_MERGE_STEPS:
             seen_post = True
         elif seen_post:
             raise InputError(f"{source}: step '{n}' must come before 'smote' (resampling is the last step)")
+    parse_rule(data.get("threshold"), kind, source)  # validated here: a typo is a one-line error at load time
     return Recipe(
-        name=str(data.get("name") or Path(source).stem), kind=kind, steps=tuple(body), model=model,
+        threshold=data.get("threshold"), name=str(data.get("name") or Path(source).stem), kind=kind, steps=tuple(body), model=model,
         validation=_parse_validation(data.get("validation") or {}, source),
         search=_parse_search(data.get("search") or {}, source),
         clinical=tuple(_parse_clinical(c, source) for c in data.get("clinical") or []),

@@ -21,11 +21,21 @@ MRMR_FLOOR = 0.001  # the mrmr-selection package's floor for |correlation| in th
 
 
 def class_target(y: Any) -> np.ndarray:
-    """Return a 1-D label array; survival structured arrays give their event indicator."""
+    """Return a 1-D label array; survival structured arrays give their event indicator.
+
+    When every case of a (small) survival training fold had an event, or none had, the indicator has one
+    class; the early-versus-late split at the median follow-up time is used instead (what the event
+    indicator stands for when censoring is rare).
+    """
     arr = np.asarray(y)
     if arr.dtype.names:
         name = next((n for n in arr.dtype.names if arr[n].dtype == bool), arr.dtype.names[0])
-        return arr[name].astype(int)
+        event = arr[name].astype(int)
+        if len(np.unique(event)) < 2 and len(arr) > 1:
+            t_name = next(n for n in arr.dtype.names if n != name)
+            time = arr[t_name].astype(float)
+            return (time <= np.median(time)).astype(int)
+        return event
     return arr.ravel()
 
 

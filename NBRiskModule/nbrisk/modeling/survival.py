@@ -21,14 +21,22 @@ def harrell_c(y: np.ndarray, risk: np.ndarray, n_boot: int = 500, seed: int = 0)
     from lifelines.utils import concordance_index
 
     t, e, r = y["time"], y["event"], np.asarray(risk, float)
-    c = float(concordance_index(t, -r, e))
+    try:
+        c = float(concordance_index(t, -r, e))
+    except ZeroDivisionError:  # no comparable pair (e.g. a tiny test set): no C-index
+        return float("nan"), float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot):
         i = rng.integers(0, len(y), len(y))
         if e[i].sum() == 0:
             continue
-        boots.append(concordance_index(t[i], -r[i], e[i]))
+        try:
+            boots.append(concordance_index(t[i], -r[i], e[i]))
+        except ZeroDivisionError:  # a resample without a comparable pair
+            continue
+    if not boots:
+        return c, float("nan"), float("nan")
     return c, float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
 
 
@@ -45,7 +53,10 @@ def td_auc(y_train: np.ndarray, y_test: np.ndarray, risk: np.ndarray) -> dict[fl
     out = {t: float("nan") for t in TIMES}
     times = [t for t in _usable_times(y_train, y_test) if (y_test["event"] & (y_test["time"] <= t)).any()]
     if times:
-        aucs, _ = cumulative_dynamic_auc(y_train, y_test, risk, np.array(times))
+        try:
+            aucs, _ = cumulative_dynamic_auc(y_train, y_test, risk, np.array(times))
+        except ValueError:  # IPCW undefined: test follow-up beyond the training follow-up (tiny cohorts)
+            return out
         out.update({t: float(a) for t, a in zip(times, aucs, strict=True)})
     return out
 
@@ -58,7 +69,10 @@ def td_brier(y_train: np.ndarray, y_test: np.ndarray, surv: dict[float, np.ndarr
     times = _usable_times(y_train, y_test)
     if times and surv:
         est = np.column_stack([surv[t] for t in times])
-        _, scores = brier_score(y_train, y_test, est, np.array(times))
+        try:
+            _, scores = brier_score(y_train, y_test, est, np.array(times))
+        except ValueError:  # IPCW undefined: test follow-up beyond the training follow-up (tiny cohorts)
+            return out
         out.update({t: float(s) for t, s in zip(times, scores, strict=True)})
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbrisk.modeling.validation import predict_scores
+from nbrisk.modeling.scoring import predict_scores
 
 
 @dataclass(frozen=True)
@@ -60,4 +60,5 @@ NBRISK_ESTIMATORS = frozenset({
     "nbrisk.modeling.selectors.ForwardLogisticSelector",
     "nbrisk.modeling.selectors.KeepList",
     "nbrisk.modeling.radscore.Radscore",
+    "nbrisk.modeling.harmonize.ComBat",
 })

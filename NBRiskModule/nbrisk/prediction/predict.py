@@ -13,8 +13,7 @@ import datetime as _dt
 import json
 import math
 import os
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,8 @@ from nbrisk.features.extract import extract_features
 from nbrisk.features.presets import load_preset
 from nbrisk.bundle.format import load_bundle
 from nbrisk.errors import NBRiskError
+from nbrisk.errors import naming_mask
+from nbrisk.io.outputs import staged
 from nbrisk.prediction.report import write_report
 from nbrisk.features.case import load_inputs, phase_refs
 from nbrisk.prediction.report import html_to_pdf
@@ -99,7 +100,8 @@ def predict_case(bundle: Bundle, image: sitk.Image, mask: Any, clinical: Mapping
             f"model was trained with {bundle.preset_sha256[:12]}; install the nbrisk version that made the model"
         )
     mask_image = getattr(mask, "image", mask)
-    fv = extract_features(image, mask_image, preset)
+    with naming_mask(getattr(mask, "path", None)):
+        fv = extract_features(image, mask_image, preset)
     bundle.check_extraction(fv.preset_sha256, list(fv.values))
     extra = []
     trained_with = str(bundle.card.get("versions", {}).get("pyradiomics-bhklab") or "").lstrip("v")
@@ -312,7 +314,8 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
                    resample_mask: bool = False, clinical: Mapping[str, Any] | None = None,
                    case_id: str | None = None, idrf: Mapping[str, Any] | None = None, pdf: bool = True,
                    top: int = 10, inrg: Mapping[str, Any] | None = None,
-                   model_sha256: str | None = None) -> tuple[Prediction, dict[str, Path | None]]:
+                   model_sha256: str | None = None,
+                   step: Callable[[str], None] | None = None) -> tuple[Prediction, dict[str, Path | None]]:
     """Load, predict and write ``prediction.json``, ``report.html`` (and ``report.pdf``) into ``out_dir``.
 
     ``image_path`` is one image, or ``{phase: path}`` for a multi-phase preset (the bundle's preset says
@@ -321,14 +324,19 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
     result. A missing Chromium only skips the PDF (with the reason in the JSON). ``model_sha256``: refuse a
     bundle file whose SHA-256 differs (see :func:`nbrisk.bundle.format.load_bundle`).
     """
+    step = step or (lambda _what: None)
+    step(f"checking and loading the model {Path(model).name}")
     bundle = load_bundle(model, expected_sha256=model_sha256)
+    step("reading the image(s) and the mask")
     image, mask, names = _read_inputs(bundle, image_path, mask_path, label, segment, resample_mask)
     first = Path(next(iter(image_path.values())) if isinstance(image_path, Mapping) else image_path)
+    step(f"extracting {bundle.preset_name} features and predicting")
     pred = predict_case(bundle, image, mask, clinical, case_id=case_id or _case_id(first), top=top)
+    step("writing prediction.json and the report" + (" (HTML, PDF)" if pdf else " (HTML)"))
     shown = image[list(image)[-1]] if isinstance(image, Mapping) else image  # ROI figure: the last phase
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".nbrisk-predict-", dir=out) as staging:
+    with staged(out / "report") as staging:  # a killed run's staging folder is removed by the next run
         stage = Path(staging)
         data = pred.to_dict()
         files = write_report(stage, data, bundle.card, bundle.reference, shown, mask, idrf=idrf, pdf=False,
@@ -349,6 +357,8 @@ def predict_to_dir(model: str | Path, image_path: str | Path | Mapping[str, str 
         for name in ("report.html", "report.pdf", "prediction.json"):
             if (stage / name).exists():
                 os.replace(stage / name, out / name)
+    if hasattr(step, "done"):
+        step.done()  # type: ignore[attr-defined]
     return pred, result
 
 

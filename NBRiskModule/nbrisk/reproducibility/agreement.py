@@ -23,13 +23,15 @@ and NaN surface distances (no surface to measure). Different voxel grids raise
 
 from __future__ import annotations
 
+import csv
 import math
+from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError, InputGeometryError
-from nbrisk.io.images import geometry_difference
+from nbrisk.io.images import geometry_difference, read_mask
 
 METRICS = (
     "dice",
@@ -137,3 +139,54 @@ def surface_distances(reference: sitk.Image, test: sitk.Image) -> dict[str, floa
         "hd95_mm": float(max(np.percentile(d_tr, 95), np.percentile(d_rt, 95))),
         "msd_mm": float(both.mean()),
     }
+
+
+def compare_mask_files(
+    ref_path: Path, test_path: Path, label: int | None = None, test_label: int | None = None
+) -> dict[str, float]:
+    """Agreement metrics of two mask files (Dice, Jaccard, HD95, ...); the test mask goes on the reference's grid.
+
+    An empty test mask (on the reference's grid) compares as "nothing found" instead of failing.
+    """
+    ref = read_mask(ref_path, label=label)
+    if not test_path.exists():
+        raise InputError(f"{test_path}: test mask not found; check the path")
+    raw = None if test_path.is_dir() or test_path.name.lower().endswith(".seg.nrrd") else _try_read(test_path)
+    if raw is not None and not np.any(sitk.GetArrayViewFromImage(raw)):
+        empty = sitk.Image(ref.image.GetSize(), sitk.sitkUInt8)
+        empty.CopyInformation(ref.image)
+        if raw.GetSize() != ref.image.GetSize():
+            raise InputError(f"{test_path}: empty test mask on a different grid; export it on the image grid")
+        return compare_masks(ref.image, empty)
+    tst = read_mask(test_path, ref.image, label=test_label if test_label is not None else label,
+                    reference_path=ref_path)
+    return compare_masks(ref.image, tst.image)
+
+
+def _try_read(p: Path) -> sitk.Image | None:
+    try:
+        return sitk.ReadImage(str(p))
+    except RuntimeError:
+        return None  # let read_mask produce the one-line error
+
+
+def _try_read(p: Path) -> sitk.Image | None:
+    try:
+        return sitk.ReadImage(str(p))
+    except RuntimeError:
+        return None  # let read_mask produce the one-line error
+
+
+def read_pairs_manifest(path: Path) -> list[dict[str, str]]:
+    """Rows of a ``case_id,reference,test[,label]`` CSV of mask pairs (paths relative to it)."""
+    if not path.exists():
+        raise InputError(f"{path}: manifest not found; check the path")
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cols = set(rows[0]) if rows else set()
+    missing = {"case_id", "reference", "test"} - cols
+    if missing:
+        raise InputError(
+            f"{path}: manifest lacks column(s) {sorted(missing)}; need case_id,reference,test[,label]"
+        )
+    return rows

@@ -17,12 +17,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.special import fdtri  # the F distribution's quantile: scipy.stats.f.ppf(q, a, b) == fdtri(a, b, q)
 
 from nbrisk.errors import InputError
+from nbrisk.io.csvcheck import check_delimiter
 
 logger = logging.getLogger(__name__)
 
@@ -386,3 +388,26 @@ def category_counts(icc_df: pd.DataFrame) -> pd.DataFrame:
     present = np.bincount(form[form >= 0], minlength=len(FORMS)) > 0
     return pd.DataFrame(counts.reshape(len(FORMS), len(CATEGORIES))[present],
                         index=[f for f, p in zip(FORMS, present, strict=True) if p], columns=list(CATEGORIES))
+
+
+def read_feature_tables(paths: Sequence[str | Path], readers: Sequence[str] | None = None
+                        ) -> tuple[object, list[str] | None]:
+    """Read the CSVs into what :func:`nbrisk.reproducibility.icc.compute_icc` takes (one table with readers, or a list)."""
+    tables = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise InputError(f"{path}: feature table not found; check the path")
+        check_delimiter(path, "feature table")
+        try:
+            tables.append(pd.read_csv(path, dtype={"case_id": str, "reader": str}))
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not a readable CSV ({type(exc).__name__}); export it again") from None
+    if len(tables) == 1:
+        if "reader" not in tables[0].columns:
+            raise InputError(f"{paths[0]}: one table needs a 'reader' column; or give one CSV per reader")
+        return tables[0], None
+    paths = [Path(p) for p in paths]
+    names = list(readers) if readers else [p.name.removesuffix(".csv") for p in paths]
+    if len(set(names)) != len(names):
+        raise InputError(f"reader names {names} repeat; name the CSVs differently or pass --readers")
+    return tables, names

@@ -12,7 +12,7 @@ manifest with a ``reader`` column, so the cohort extractor and the ICC treat the
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,6 +164,7 @@ def write_pseudo_readers(
     cases: Iterable[tuple[str, str | Path, str | Path]],
     out_dir: str | Path,
     perturbations: Sequence[str | Perturbation] = DEFAULT_PERTURBATIONS,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> Path:
     """Write every case's pseudo-reader masks and a manifest ``case_id,reader,image,mask``; return its path.
 
@@ -173,7 +174,10 @@ def write_pseudo_readers(
     """
     out_dir = Path(out_dir)
     rows = []
+    cases = list(cases)
     for i, (case_id, image, mask_path) in enumerate(cases):
+        if progress:
+            progress(i + 1, len(cases), str(case_id))
         for name, pmask in pseudo_reader_masks(read_mask(mask_path).image, perturbations).items():
             target = write_image(pmask, out_dir / f"case{i:04d}_{name}.nrrd")
             rows.append(

@@ -29,7 +29,6 @@ import random
 import re
 import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +38,8 @@ import SimpleITK as sitk
 
 from nbrisk import __version__
 from nbrisk.errors import InputError
+from nbrisk.io.csvcheck import check_delimiter
+from nbrisk.io.outputs import staging_dir
 from nbrisk.io.images import read_image, write_image
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def _write_csv(path: Path, rows: list[dict], fields: Sequence[str]) -> None:
 
 
 def _read_csv(path: Path) -> list[dict]:
+    check_delimiter(path, "table")
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
 
@@ -168,14 +170,15 @@ def export_study(
     bad = [r for r in readers if not READER_RE.match(r)]
     if bad or not readers or len(set(readers)) != len(readers):
         raise InputError(
-            f"reader names {readers} must be unique and like R1 or reader_A (letters, digits, _ -)"
+            f"--readers {','.join(readers)!r}: reader names must be unique and like R1 or reader_A "
+            "(letters, digits, _ -); give e.g. --readers R1,R2"
         )
     if repeats < 1:
         raise InputError(f"--repeats must be at least 1 (got {repeats})")
     cases = read_case_manifest(manifest_csv)
     rng: random.Random = random.Random(seed) if seed is not None else secrets.SystemRandom()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    tmp = staging_dir(out_dir)
     try:
         key = _write_packages(tmp, cases, readers, repeats, rng, progress)
         (tmp / "key").mkdir()

@@ -14,7 +14,7 @@ import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ import pandas as pd
 
 from nbrisk import __version__
 from nbrisk.errors import InputError
+from nbrisk.io.outputs import staging_dir
 from nbrisk.reproducibility.icc import (
     CATEGORIES,
     DEFAULT_FORM,
@@ -37,6 +38,7 @@ from nbrisk.reproducibility.perturb import DEFAULT_PERTURBATIONS, write_pseudo_r
 from nbrisk.reproducibility.study import Study
 from nbrisk.reproducibility.study_report import plot_bland_altman, plot_icc_histograms, plot_ranked_icc, render_summary
 from nbrisk.reproducibility.agreement import METRICS, compare_masks
+from nbrisk.reproducibility.model_vs_readers import compare_model_to_readers, write_outputs
 from nbrisk.features.cohort import extract_manifest
 from nbrisk.features.presets import load_preset
 
@@ -172,8 +174,15 @@ def analyze_study(
     bland_altman_feature: str | None = None,
     perturbations: Sequence[str] = DEFAULT_PERTURBATIONS,
     progress: Progress = None,
+    model_masks: Mapping[str, Path] | None = None,
+    consensus: str = "staple",
 ) -> AnalysisResult:
-    """Analyse an imported study into ``out_dir`` (which must not exist yet or be empty)."""
+    """Analyse an imported study into ``out_dir`` (which must not exist yet or be empty).
+
+    With ``model_masks`` (``{case_id: mask path}``, an automatic segmentation of the study's cases) the
+    report gains "Model vs readers" (:mod:`nbrisk.reproducibility.model_vs_readers`, first pass of every
+    reader) and ``model_vs_readers/`` holds its tables, verdict and plots.
+    """
     study, out_dir, form = Study.open(study_dir), Path(out_dir), normalize_form(form)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise InputError(f"{out_dir}: exists and is not empty; choose a new results folder")
@@ -182,7 +191,7 @@ def analyze_study(
     if not masks:
         raise InputError(f"{study.root}: no segmentation imported yet; run nbrisk study import first")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    tmp = staging_dir(out_dir)
     try:
         agreement = segmentation_agreement(masks, progress)
         agreement.to_csv(tmp / "segmentation_agreement.csv", index=False, float_format="%.10g")
@@ -199,6 +208,7 @@ def analyze_study(
                 study, masks, preset_obj, perturbations, tmp, jobs, errors
             )
         kept = _write_icc_outputs(tmp, results, threshold, form)
+        model_section = _model_section(masks, model_masks, consensus, tmp) if model_masks else None
         _write_report(
             tmp,
             study,
@@ -212,6 +222,7 @@ def analyze_study(
             form,
             bland_altman_feature,
             errors,
+            model_section,
         )
         if out_dir.exists():
             out_dir.rmdir()
@@ -292,6 +303,7 @@ def _write_report(
     form: str,
     ba_feature: str | None,
     errors: list[str],
+    model_section: dict | None = None,
 ) -> None:
     plots, analyses = tmp / "plots", []
     titles = {"inter": "inter-observer", "perturbation": "one reader, ROI perturbation pseudo-readers"}
@@ -355,6 +367,7 @@ def _write_report(
         "raters": [
             {"name": r, "imported": len(masks.get(r, {})), "expected": n} for r, n in expected.items()
         ],
+        "model_comparison": model_section,
     }
     render_summary(context, tmp / "summary.html")
     report = {
@@ -375,3 +388,21 @@ def _default_ba_feature(table: pd.DataFrame) -> str | None:
         if pref in names:
             return pref
     return names[0] if names else None
+
+
+def _model_section(masks: dict[str, dict[str, Path]], model_masks: Mapping[str, Path], consensus: str,
+                   tmp: Path) -> dict:
+    """Model vs readers (first pass of every reader): write ``model_vs_readers/``, return the report context."""
+    first = {r.rsplit("_pass", 1)[0]: m for r, m in masks.items() if r.endswith("_pass1")}
+    if len(first) < 2:
+        raise InputError("model vs readers needs the first pass of at least two readers; import a second reader")
+    res = compare_model_to_readers(first, {c: Path(p) for c, p in model_masks.items()}, consensus=consensus)
+    files = write_outputs(res, tmp / "model_vs_readers")
+    kinds = {"model_vs_reader": "model vs reader", "reader_vs_reader": "reader vs reader",
+             "model_vs_consensus": f"model vs {consensus}", "reader_vs_consensus": f"reader vs {consensus}"}
+    pooled = [{"kind": kinds.get(r["kind"], r["kind"]), **{k: r[k] for k in r.index if k != "kind"}}
+              for _, r in res.pooled.iterrows()]
+    return {"verdict": res.verdict["text"], "within": res.verdict["within_inter_observer"],
+            "consensus": consensus, "n_cases": int(res.per_case["case_id"].nunique()),
+            "summary": res.summary.to_dict(orient="records"), "pooled": pooled,
+            "plots": [files["dice_plot"], files["volume_plot"]]}

@@ -108,7 +108,9 @@ def parse_value(kind: str, value: str | bool | None) -> str | None:
     if key in UNKNOWN_WORDS:
         return None
     if key not in _ALIASES[kind]:
-        raise InputError(f"invalid {kind} {value!r}; valid values: {', '.join(_VALID[kind])} (or 'unknown')")
+        flag = {"aberration_11q": "11q"}.get(kind, kind.replace("_", "-"))
+        raise InputError(f"--{flag} {value!r} is not valid; valid values: {', '.join(_VALID[kind])} "
+                         "(or 'unknown'); give one of those")
     return _ALIASES[kind][key]
 
 
@@ -127,7 +129,7 @@ class Metastases:
             raise InputError(f"metastatic sites {list(self.sites)} given but metastases marked absent")
         bad = [s for s in self.sites if s not in METASTATIC_SITES]
         if bad:
-            raise InputError(f"unknown metastatic site(s) {bad}; valid: {', '.join(METASTATIC_SITES)}")
+            raise InputError(f"--metastases: unknown site(s) {bad}; give sites from {', '.join(METASTATIC_SITES)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +331,7 @@ def risk_group(
         "ploidy": parse_value("ploidy", ploidy),
     }
     if inputs["age_months"] is not None and inputs["age_months"] < 0:
-        raise InputError(f"age_months must be >= 0 (got {age_months})")
+        raise InputError(f"--age-months {age_months}: age must be >= 0; give the age at diagnosis in months")
     candidates, needed = [], []
     for row in risk_rows():
         res = {k: _match(k, v, inputs) for k, v in row["criteria"].items()}

@@ -233,6 +233,9 @@ def test_tampered_reference_and_extra_member_are_refused(bundle_copy, tmp_path):
     b.write_bytes(bundle_copy.read_bytes())
     with zipfile.ZipFile(b, "a") as zf:
         zf.writestr("extra.pkl", b"\x80\x04.")
+    with pytest.raises(UnsafeBundleError, match=r"do not match its whole-file checksum"):  # appended: seal broken
+        load_bundle(b)
+    rewrite_member(b, "extra.pkl", b"\x80\x04.")  # re-sealed by someone who knows the format
     with pytest.raises(UnsafeBundleError, match=r"unexpected member\(s\) extra\.pkl"):
         load_bundle(b)
 
@@ -370,10 +373,10 @@ def test_allow_list_covers_every_nbrisk_estimator_class():
     from sklearn.base import BaseEstimator
 
     from nbrisk.bundle.safety import ALLOWED
-    from nbrisk.modeling import pipeline, radscore, selectors
+    from nbrisk.modeling import harmonize, pipeline, radscore, selectors
     from nbrisk.modeling.trained import NBRISK_ESTIMATORS
 
-    defined = {f"{m.__name__}.{name}" for m in (selectors, radscore, pipeline)
+    defined = {f"{m.__name__}.{name}" for m in (selectors, radscore, pipeline, harmonize)
                for name, cls in inspect.getmembers(m, inspect.isclass)
                if cls.__module__ == m.__name__ and issubclass(cls, BaseEstimator) and not name.startswith("_")
                and not hasattr(cls, "fit_resample")}
@@ -439,3 +442,18 @@ def test_the_published_hash_and_the_loaded_model_come_from_one_read(bundle_copy,
     monkeypatch.setattr(zipfile, "ZipFile", from_memory_only)
     assert load_bundle(bundle_copy, expected_sha256=published).file_sha256 == published
     assert len(reads) == 1
+
+
+def test_a_combat_model_is_refused_as_a_bundle_it_could_not_predict_with(tmp_path):
+    """ComBat needs the new patient's centre; until bundles carry it, saving one says so (nothing written)."""
+    import dataclasses
+
+    from nbrisk.modeling.harmonize import ComBat
+
+    x, y = synthetic_table(40, seed=4)
+    trained = train(x, y, "lr")
+    steps = [("combat", ComBat(batch="centre")), *trained.pipeline.steps]
+    with_combat = dataclasses.replace(trained, pipeline=type(trained.pipeline)(steps))
+    with pytest.raises(ModelCompatibilityError, match="ComBat step needs each new patient's centre"):
+        save_bundle(tmp_path / "c.nbrisk", with_combat, PRESET_NAME, PRESET_SHA)
+    assert not (tmp_path / "c.nbrisk").exists()

@@ -124,8 +124,10 @@ def test_cli_cv_train_evaluate(tmp_path, cls_tables, capsys):
     assert rc == 0
     m = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     for key in ("auc", "auc_ci_low", "auc_ci_high", "sensitivity", "specificity", "accuracy", "brier",
-                "hosmer_lemeshow_p", "decision_curve", "delong_vs_comparison"):
+                "hosmer_lemeshow_p", "decision_curve", "cv_test_vs_comparison", "auc_pooled", "auc_ci_method"):
         assert key in m
+    assert "delong_vs_comparison" not in m and "Nadeau-Bengio" in m["auc_ci_method"]  # DeLong: test sets only
+    assert m["cv_test_vs_comparison"]["df"] == 4 and 0 <= m["cv_test_vs_comparison"]["p"] <= 1
     for plot in ("roc", "calibration", "dca"):
         assert (out / f"{plot}.png").stat().st_size > 1000 and (out / f"{plot}.svg").is_file()
     assert "AUC" in capsys.readouterr().out

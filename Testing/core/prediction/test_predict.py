@@ -186,7 +186,8 @@ def test_predict_cli_errors_are_one_line_and_leave_no_output(lr_bundle, holdout,
                        (["--model-sha256", "ab" * 32], "not the published bundle")):
         assert main([*base, *extra]) == 2
         err = capsys.readouterr().err
-        assert msg in err and len(err.strip().splitlines()) == 1, err
+        lines = [ln for ln in err.strip().splitlines() if not ln.startswith("nbrisk predict [")]  # progress steps
+        assert msg in err and len(lines) == 1 and ": error: " in lines[0], err
     assert not out.exists() or not any(out.iterdir())
 
 

@@ -549,3 +549,37 @@ def test_one_reader_study_uses_perturbation_pseudo_readers(phantom_cohort: Path,
     assert res.agreement.empty
     assert "ROI perturbation" in (tmp_path / "res" / "summary.html").read_text(encoding="utf-8")
     assert res.kept == (tmp_path / "res" / "kept.txt").read_text(encoding="utf-8").split()
+
+
+@pytest.mark.slow
+@pytest.mark.radiomics
+def test_analyze_with_model_masks_adds_model_vs_readers(phantom_cohort: Path, tmp_path: Path, capsys) -> None:
+    """A model's masks (here: the truth) next to two readers: the report gains 'Model vs readers'."""
+    cohort = phantom_cohort.parent
+    study = tmp_path / "S"
+    assert main(["study", "export", "--manifest", str(phantom_cohort), "--readers", "R1,R2", "--repeats", "1",
+                 "--out", str(study), "--seed", "3"]) == 0
+    for reader, change in (("R1", "dilate:1"), ("R2", "erode:1")):
+        back = tmp_path / f"back_{reader}"
+        for row in key_rows(study):
+            if row["reader"] == reader:
+                folder = back / f"pass{row['pass']}" / "segmentations"
+                folder.mkdir(parents=True, exist_ok=True)
+                sitk.WriteImage(perturb_mask(truth(cohort, row["case_id"]), change), str(folder / f"{row['code']}.nrrd"))
+        assert main(["study", "import", "--study", str(study), "--reader", reader, "--from", str(back)]) == 0
+    model_csv = tmp_path / "model.csv"
+    cases = sorted({r["case_id"] for r in key_rows(study)})
+    model_csv.write_text("case_id,mask\n" + "".join(f"{c},{cohort / (c + '_mask.nrrd')}\n" for c in cases))
+    preset = tmp_path / "small.yaml"
+    preset.write_text(SMALL_PRESET, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["study", "analyze", "--study", str(study), "--preset", str(preset), "--out", str(tmp_path / "R"),
+                 "--model-masks", str(model_csv), "--consensus", "majority"]) == 0
+    out = capsys.readouterr().out
+    # the truth lies between a 1 mm dilation and a 1 mm erosion: closer to each reader than they are to each other
+    assert "The model is within inter-observer variability on dice" in out
+    html = (tmp_path / "R" / "summary.html").read_text(encoding="utf-8")
+    assert "Model vs readers" in html and "consensus majority" in html
+    summary = pd.read_csv(tmp_path / "R" / "model_vs_readers" / "model_vs_readers_summary.csv").set_index("metric")
+    assert summary.loc["dice", "model_mean"] > summary.loc["dice", "inter_reader_mean"]
+    assert (tmp_path / "R" / "model_vs_readers" / "plots" / "model_vs_readers_volume_ba.png").is_file()
