@@ -44,6 +44,30 @@ class _Numbers(argparse.Action):
             setattr(namespace, self.dest, numbers)
 
 
+def _triple(text: str) -> tuple[float, float, float]:
+    """argparse type for one ``x,y,z`` string (used by ``nbrisk autoseg``)."""
+    parts = text.replace(" ", "").split(",")
+    try:
+        values = tuple(float(v) for v in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"{text!r}: give three comma-separated numbers x,y,z")
+    return (values[0], values[1], values[2])
+
+
+def _box(text: str) -> tuple[float, ...]:
+    """argparse type for one ``x0,y0,z0,x1,y1,z1`` string (used by ``nbrisk autoseg``)."""
+    parts = text.replace(" ", "").split(",")
+    try:
+        values = tuple(float(v) for v in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 6:
+        raise argparse.ArgumentTypeError(f"{text!r}: give six comma-separated numbers x0,y0,z0,x1,y1,z1 (LPS mm)")
+    return values
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p._negative_number_matcher = _NEGATIVE_VALUE
     p.add_argument("--image", type=Path, required=True,
