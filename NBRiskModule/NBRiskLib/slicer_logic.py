@@ -224,23 +224,53 @@ def show_slice_text(text: str) -> None:
 class NBRiskLogic(ScriptedLoadableModuleLogic):
     """Everything the panel does, callable without the panel (scripts, the self-test)."""
 
+    @property
+    def _interactive(self) -> dict:
+        """Per volume: (its image object, the interactive grow's cached state) between seed edits."""
+        if not hasattr(self, "_interactive_cache"):
+            self._interactive_cache: dict = {}
+        return self._interactive_cache
+
+    def volume_image(self, volume_node) -> sitk.Image:
+        """The volume as a SimpleITK image, one object per volume while its voxels and geometry stay the same
+        (the interactive grow's cache belongs to that object)."""
+        key = (volume_node.GetImageData().GetMTime() if volume_node.GetImageData() is not None else 0,
+               tuple(volume_node.GetSpacing()), tuple(volume_node.GetOrigin()))
+        cached = self._interactive.get(("image", volume_node.GetID()))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        image = image_from_volume(volume_node)
+        self._interactive[("image", volume_node.GetID())] = (key, image)
+        return image
+
     def grow_tumour(self, volume_node, tumour_seeds, background_seeds, segmentation_node, segment_name_: str,
                     largest_slice_2d: bool = False) -> dict[str, float]:
         """Grow the tumour from seed points (core semiautomatic ROI) into a yellow *preview* segment; return its
         summary. The tumour segment changes only when the user accepts (:meth:`accept_grow`)."""
-        image = image_from_volume(volume_node)
-        seeds = seeds_lps(tumour_seeds) + painted_seeds_lps(segmentation_node, volume_node)
+        image = self.volume_image(volume_node) if volume_node is not None else image_from_volume(volume_node)
+        clicks = seeds_lps(tumour_seeds)
+        seeds = clicks + painted_seeds_lps(segmentation_node, volume_node)
         if not seeds:
             raise InputError(f"No tumour seeds: place at least one point inside the tumour, or paint segment "
                              f"'{SEED_SEGMENT}' with the Segment Editor.")
         if segmentation_node is None:
             raise InputError("No segmentation: pick or create one in the Segmentation section.")
         from nbrisk.segmentation.grow import grow_with_notes
+        from nbrisk.segmentation.interactive import Prompts, segment_interactive
 
-        kwargs = {"background_lps": seeds_lps(background_seeds)}
-        if largest_slice_2d:
-            kwargs["slice_2d"] = True
-        mask, notes = grow_with_notes(image, seeds, **kwargs)
+        background = seeds_lps(background_seeds)
+        if largest_slice_2d or len(seeds) != len(clicks) or (len(clicks) == 1 and not background):
+            # one click, painted seeds or the 2-D mode: the region competition, with its leak-guard notes
+            mask, notes = grow_with_notes(image, seeds, background_lps=background, slice_2d=largest_slice_2d)
+            n_tumour, n_background = len(seeds), len(background)
+        else:
+            # corrections: the geodesic competition, reusing the cached features of this volume's block
+            cached = self._interactive.get(volume_node.GetID()) if volume_node is not None else None
+            state = cached[1] if cached and cached[0] is image else None
+            result = segment_interactive(image, Prompts(list(seeds), list(background)), state)
+            self._interactive[volume_node.GetID()] = (image, result.state)
+            mask, notes = result.mask, []
+            n_tumour, n_background = result.n_tumour_seeds, result.n_background_seeds
         segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
         preview_id = find_or_add_segment(segmentation_node, PREVIEW_SEGMENT)
         set_segment_colour(segmentation_node, preview_id, PREVIEW_RGB)
@@ -248,7 +278,7 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
         array = sitk.GetArrayViewFromImage(mask)
         voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
         return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum()),
-                "notes": notes}
+                "notes": notes, "tumour_seeds": n_tumour, "background_seeds": n_background}
 
     def autoseg_args(self, volume_node, tumour_seeds, background_seeds, segmentation_node, model: str,
                      work_dir: Path) -> tuple[list[str], Path]:

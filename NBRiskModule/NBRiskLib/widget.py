@@ -164,6 +164,25 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             self._syncMrmlWidgets(p)
             self._syncPathWidgets(p)
             self._observeSegmentation(p.segmentation)
+            self._observeSeeds(p.tumourSeeds, p.backgroundSeeds)
+
+    def _observeSeeds(self, *nodes) -> None:
+        """While a grow preview is shown, each seed the user places re-runs the grow (the correction loop)."""
+        nodes = tuple(n for n in nodes if n is not None)
+        old = getattr(self, "_observedSeeds", ())
+        if nodes == old:
+            return
+        event = slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent
+        for node in old:
+            self.removeObserver(node, event, self._onSeedPlaced)
+        for node in nodes:
+            self.addObserver(node, event, self._onSeedPlaced)
+        self._observedSeeds = nodes
+
+    def _onSeedPlaced(self, caller=None, event=None) -> None:
+        p = self._parameterNode
+        if p is not None and self.logic.has_grow_preview(p.segmentation) and not self.runner.is_running():
+            self.onGrow()
 
     def _observeSegmentation(self, node) -> None:
         """Follow segments added/removed in the Segment Editor (painted seeds, preview) to update the buttons."""
@@ -298,8 +317,10 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             summary = self.logic.grow_tumour(p.inputVolume, p.tumourSeeds, p.backgroundSeeds, p.segmentation,
                                              p.tumourSegmentName, p.largestSlice2D)
             notes = summary.get("notes") or []
+            seeds = (f"; {summary.get('tumour_seeds', 0)} tumour and {summary.get('background_seeds', 0)} "
+                     "background seed(s) used")
             self.ui.segmentationInfoLabel.text = (
-                f"{p.tumourSegmentName}: {summary['volume_ml']:.1f} ml on {summary['slices']} slice(s)"
+                f"{p.tumourSegmentName}: {summary['volume_ml']:.1f} ml on {summary['slices']} slice(s){seeds}"
                 + "".join(f"\nCheck: {n}" for n in notes))
             self._status("Grown tumour shown in yellow: 'Accept' makes it the tumour segment, 'Undo' removes it"
                          + ("; check the warning below first." if notes else "."))

@@ -386,3 +386,37 @@ def test_automatic_segmentation_lands_in_the_preview_to_accept(standin, tmp_path
     panel.ui.acceptGrowButton.click()
     assert segmentation.GetSegmentIdBySegmentName("Tumour") and not segmentation.GetSegmentIdBySegmentName(
         "NBRisk grow preview")
+
+
+def test_each_placed_seed_updates_the_preview_and_the_panel_counts_them(standin, tmp_path: Path) -> None:
+    """Issue 23 in Slicer: with a preview shown, placing another seed re-runs the grow (the interactive method,
+    reusing the volume's cached features) and the panel says how many seeds it used."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from nbrisk.synthetic.phantom import make_cohort
+
+    manifest = make_cohort(tmp_path / "c", 1, seed=21)
+    row = manifest.read_text().splitlines()[1].split(",")
+    seeds_csv = (tmp_path / "c" / "seeds.csv").read_text().splitlines()[1].split(",")
+    centre = [float(v) for v in seeds_csv[1:4]]  # LPS mm
+    _, widget = build_module_widget()
+    panel, p = widget.panel, widget.panel.parameterNode
+    p.inputVolume = standin.util.loadVolume(str(tmp_path / "c" / row[1]))
+    p.segmentation = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    p.segmentation.CreateDefaultDisplayNodes()
+    seeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
+    seeds.AddControlPoint([-centre[0], -centre[1], centre[2]])  # LPS -> RAS
+    p.tumourSeeds = seeds
+    panel.onGrow()
+    assert errors(standin) == [] and "1 tumour and 0 background seed(s) used" in prop(
+        panel.ui.segmentationInfoLabel, "text")
+    cached = panel.logic.volume_image(p.inputVolume)
+    assert panel.logic.volume_image(p.inputVolume) is cached  # one image object per unchanged volume
+    seeds.AddControlPoint([-centre[0] - 3.0, -centre[1], centre[2]])  # placing a point re-grows the preview
+    assert errors(standin) == []
+    assert "2 tumour and 0 background seed(s) used" in prop(panel.ui.segmentationInfoLabel, "text")
+    preview_id = p.segmentation.GetSegmentation().GetSegmentIdBySegmentName("NBRisk grow preview")
+    preview = standin.util.arrayFromSegmentBinaryLabelmap(p.segmentation, preview_id, p.inputVolume) > 0
+    truth = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "c" / row[2]))) > 0
+    assert 2 * np.logical_and(preview, truth).sum() / (preview.sum() + truth.sum()) > 0.8
