@@ -35,6 +35,7 @@ from nbrisk.modeling.workflow import train as _train
 from nbrisk.prediction.predict import Prediction, predict_case
 from nbrisk.reproducibility.icc import icc_table, normalize_form, read_feature_tables
 from nbrisk.segmentation.grow import GrowParams, grow_from_seeds
+from nbrisk.segmentation.interactive import Prompts, segment_interactive
 from nbrisk.staging.idrf import Checklist
 from nbrisk.staging.inrg import Metastases, Staging, assess
 
@@ -90,14 +91,22 @@ def extract_cohort(manifest: str | Path, preset: str | Preset, out: str | Path, 
 
 
 def segment(image: ImageLike, seeds: Sequence[Sequence[float]], *, background: Sequence[Sequence[float]] = (),
-            box: Sequence[float] | None = None, modality: str = "auto",
+            box: Sequence[float] | None = None, modality: str = "auto", method: str = "geodesic",
             params: GrowParams | None = None) -> sitk.Image:
-    """Grow the tumour from seed points (LPS mm) into a uint8 mask on the image's grid.
+    """Segment the tumour from seed points (LPS mm) into a uint8 mask on the image's grid.
 
     ``background``: points outside the tumour; ``box``: ``(x0, y0, z0, x1, y1, z1)`` in LPS mm that the ROI
-    stays inside; ``modality``: ``"ct"``, ``"mr"`` or ``"auto"``.
+    stays inside; ``modality``: ``"ct"``, ``"mr"`` or ``"auto"``. ``method="geodesic"`` (as ``nbrisk segment``)
+    runs the region competition for the first seed and the interactive geodesic competition for the corrections;
+    ``"competition"`` runs the region competition on all seeds (``params`` tune it).
     """
     img = image if isinstance(image, sitk.Image) else read_image(image)
+    if method == "geodesic":
+        prompts = Prompts([tuple(map(float, s)) for s in seeds], [tuple(map(float, s)) for s in background],
+                          tuple(map(float, box)) if box is not None else None)
+        return segment_interactive(img, prompts, modality=modality).mask
+    if method != "competition":
+        raise InputError(f"unknown segmentation method {method!r}; use 'geodesic' or 'competition'")
     return grow_from_seeds(img, seeds, background, box, modality=modality, params=params)
 
 
