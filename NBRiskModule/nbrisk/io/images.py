@@ -228,6 +228,7 @@ def _check_slice_positions(folder: Path, files: list[str]) -> list:
             raise InputError(f"{f}: unreadable DICOM header ({type(exc).__name__}); re-export the series") from None
         positions.append(float(ipp @ normal))
         points.append(ipp)
+    assert normal is not None  # set by the first header (two or more files here) or an InputError was raised
     _check_tilt(folder, np.array(points), np.array(positions), normal, tilt_tag)
     pos = np.sort(np.array(positions))
     gaps = np.diff(pos)
