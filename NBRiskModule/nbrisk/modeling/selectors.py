@@ -196,7 +196,8 @@ class LassoSelector(_Selector):
         if self.cv:
             n_min = int(np.bincount(np.unique(yy, return_inverse=True)[1]).min())
             folds = max(2, min(int(self.cv), n_min))
-            model = LogisticRegressionCV(Cs=np.logspace(-2, 2, 10), l1_ratios=(1.0,), solver="liblinear" if binary else "saga",
+            model = LogisticRegressionCV(Cs=np.logspace(-2, 2, 10), l1_ratios=(1.0,),
+                                         solver="liblinear" if binary else "saga",
                                          scoring="neg_log_loss",
                                          cv=StratifiedKFold(folds, shuffle=True, random_state=self.random_state),
                                          max_iter=10000, random_state=self.random_state, use_legacy_attributes=False)

@@ -392,7 +392,8 @@ def category_counts(icc_df: pd.DataFrame) -> pd.DataFrame:
 
 def read_feature_tables(paths: Sequence[str | Path], readers: Sequence[str] | None = None
                         ) -> tuple[object, list[str] | None]:
-    """Read the CSVs into what :func:`nbrisk.reproducibility.icc.compute_icc` takes (one table with readers, or a list)."""
+    """Read the CSVs into what :func:`nbrisk.reproducibility.icc.compute_icc` takes (one table with readers, or a
+    list)."""
     tables = []
     for path in map(Path, paths):
         if not path.is_file():

@@ -139,7 +139,8 @@ def make_phantom(spec: PhantomSpec | None = None, seed: int = 0) -> Phantom:
 
     img = img + spec.noise_hu * (1.0 if spec.modality == "ct" else 3.0) * rng.standard_normal(x.shape)
     if spec.modality == "mr":
-        bias = np.exp(spec.bias_strength * (((x - cx) / ext[0]) + 0.6 * ((y - cy) / ext[1]) + 0.5 * ((z - cz) / ext[2])))
+        ramp = ((x - cx) / ext[0]) + 0.6 * ((y - cy) / ext[1]) + 0.5 * ((z - cz) / ext[2])
+        bias = np.exp(spec.bias_strength * ramp)
         img = np.clip(img, 0, None) * bias
         pixel: type[np.generic] = np.float32
     else:
