@@ -1,4 +1,4 @@
-"""Feature presets: one YAML per published setting, shipped in ``nbrisk/features/extract.py/presets/``.
+"""Feature presets: one YAML per published setting, shipped in ``nbrisk/features/presets/``.
 
 A preset file has two blocks. ``pyradiomics:`` is a complete pyradiomics parameter file (imageType,
 featureClass, setting), validated against pyradiomics' own schema, so plain pyradiomics can run it too.

@@ -1234,6 +1234,28 @@ def _(d, w):
     return ["segment", "--image", str(w["image"]), "--out", str(d / "out" / "s.nrrd")]
 
 
+@case("segment-labelmap-off-grid", "segment", "painted seed labelmap on another grid", "seeds.nrrd")
+def _(d, w):
+    lm = np.zeros((8, 16, 16), np.uint8)
+    lm[4, 8, 8] = 1
+    return ["segment", "--image", str(w["image"]), "--seed-labelmap", str(write(_img(lm), d / "seeds.nrrd")),
+            "--out", str(d / "out" / "s.nrrd")]
+
+
+@case("segment-labelmap-no-labels", "segment", "painted seed labelmap without the tumour/background labels",
+      "seeds.nrrd")
+def _(d, w):
+    lm = np.zeros(_arr(w).shape, np.uint8)
+    lm[8, 16, 16] = 3
+    return ["segment", "--image", str(w["image"]), "--seed-labelmap", str(write(_img(lm), d / "seeds.nrrd")),
+            "--out", str(d / "out" / "s.nrrd")]
+
+
+@case("segment-seed-two-numbers", "segment", "--seed-lps with two numbers", "--seed-lps")
+def _(d, w):
+    return ["segment", "--image", str(w["image"]), "--seed-lps", "-10", "20", "--out", str(d / "out" / "s.nrrd")]
+
+
 @case("segment-image-nan", "segment", "segment an image with NaN voxels", "nan.nrrd")
 def _(d, w):
     a = _arr(w).astype(np.float32)

@@ -1,0 +1,668 @@
+"""Interactive tumour segmentation from clicks, painted strokes and a box.
+
+The prompts a reader gives (tumour clicks, background clicks, a painted seed labelmap, a bounding box) are
+turned into a mask in two stages:
+
+1. **First click** (one tumour click, optionally a box): the region competition of
+   :func:`nbrisk.segmentation.grow.grow_from_seeds`, unchanged (phantom and one-click results stay as they were).
+   Its region is kept in the session state as the *first region*.
+2. **Every later prompt** (more clicks, background clicks, strokes): a geodesic competition between the
+   tumour and the background seeds (Bai & Sapiro's geodesic segmentation; the competition Slicer's "Grow
+   from seeds" runs, with label-dependent costs). Each voxel goes to the seed set whose geodesic distance
+   reaches it first, the path cost of a voxel being
+
+       cost_L(v) = step + w_edge * |grad I(v)| / g_ref + w_model * (-log P(L | intensity, texture))
+
+   ``P`` comes from per-case 2-D histograms of smoothed intensity and local texture (log local SD): the
+   tumour model from the tumour seeds, the first region's core and, with a box, the box content minus its
+   surroundings (``h_box - (1 - pi) h_outside``: a tight box holds mostly tumour); the background model
+   from the tissue around the box (or the far field beyond ``far_mm`` from the clicks) and the background
+   seeds. The box sides (or the working block's sides) are background seeds.
+   Corrections are **local**: near a later tumour click the geodesic result may only *add* to the first
+   region, near a background click it may only *remove*; the zone's radius is 1.5x the click's distance to
+   the first region's border plus 3 mm (5 mm to ``edit_radius_mm``), so a click deep in a missed part
+   reaches further than one on the rim. Painted seeds alone (no click) take the geodesic result everywhere.
+
+Work is confined to a block around the prompts (box + ``box_margin_mm``, or the clicks +- ``extent_mm``),
+resampled coarser when it holds more than ``max_voxels``. :class:`SessionState` keeps that block's features
+and the first region between calls: pass ``result.state`` back in with the grown prompt list and only the
+competition re-runs.
+
+Coordinates are LPS mm (SimpleITK's physical space); seed labelmaps lie on the image grid.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage
+from skimage.graph import MCP_Geometric
+
+from nbrisk.errors import InputError
+from nbrisk.segmentation.grow import CT_TUMOUR_RANGE_HU, detect_modality, grow_from_seeds
+
+__all__ = [
+    "InteractiveParams",
+    "InteractiveResult",
+    "Prompts",
+    "SessionState",
+    "segment_block",
+    "segment_interactive",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class InteractiveParams:
+    """Tunable parameters of :func:`segment_interactive` (lengths in mm)."""
+
+    smoothing_mm: float = 1.0  # Gaussian sigma of the intensity feature
+    texture_mm: float = 1.0  # Gaussian window sigma of the local standard deviation (texture feature)
+    texture_bins: int = 16  # 0: intensity-only model
+    click_radius_mm: float = 2.0  # a click seeds a ball of this radius (clipped to the box)
+    box_margin_mm: float = 10.0  # working block = box + this margin; the margin teaches the background
+    extent_mm: float = 50.0  # without a box: working block = clicks +- this
+    w_model: float = 1.0  # weight of the intensity-model cost
+    w_edge: float = 1.0  # weight of the gradient cost
+    step: float = 0.05  # constant cost per mm (keeps paths short in flat regions)
+    far_mm: float = 30.0  # without a box the background model is learned beyond this distance from the clicks
+    bins: int = 48
+    max_voxels: int = 700_000  # larger blocks are resampled coarser in-plane
+    box_prior: bool = True  # learn the tumour model from the box content too
+    first_click: str = "competition"  # one click (+ box): the region competition's result; "geodesic": not
+    prior_core_mm: float = 2.0  # later clicks: that region eroded by this much seeds and teaches the tumour
+    edit_radius_mm: float = 40.0  # later clicks change the first-click region at most this close to them
+
+
+@dataclass(slots=True)
+class Prompts:
+    """What the reader gave. Points are LPS mm; ``labelmap`` is a seed labelmap on the image grid."""
+
+    tumour: list[tuple[float, float, float]] = field(default_factory=list)
+    background: list[tuple[float, float, float]] = field(default_factory=list)
+    box: tuple[float, float, float, float, float, float] | None = None  # x0,y0,z0,x1,y1,z1 LPS mm
+    labelmap: sitk.Image | None = None
+    tumour_label: int = 1
+    background_label: int = 2
+
+
+@dataclass(slots=True)
+class SessionState:
+    """Cache kept between interactions on one image: the working block and its features."""
+
+    start: np.ndarray  # block start, (z, y, x) voxel index in the image
+    stop: np.ndarray  # block stop (exclusive)
+    factor: np.ndarray  # resampling factor per axis (z, y, x), >= 1
+    smooth: np.ndarray  # smoothed intensity on the (possibly coarser) block
+    grad: np.ndarray  # gradient magnitude on it
+    texture: np.ndarray  # log(1 + local standard deviation) on it
+    spacing: np.ndarray  # spacing of the (coarser) block, mm (z, y, x)
+    image_id: tuple  # the image the cache belongs to: id() and grid (see _image_key)
+    prior: np.ndarray | None = None  # first-click region (region competition), full image resolution ...
+    prior_start: np.ndarray | None = None  # ... starting at this (z, y, x) index
+    prior_key: tuple | None = None  # (first click, box) the prior belongs to
+
+
+@dataclass(slots=True)
+class InteractiveResult:
+    mask: sitk.Image  # uint8, 1 = tumour, on the image grid
+    state: SessionState
+    n_tumour_seeds: int  # clicks + painted tumour components
+    n_background_seeds: int
+    seconds: float
+
+
+# --------------------------------------------------------------------------------------------- prompts
+def _to_index(image: sitk.Image, p: Sequence[float], what: str) -> np.ndarray:
+    """Continuous (z, y, x) index of an LPS point; InputError when outside the image."""
+    if len(p) != 3:
+        raise InputError(f"{what} {tuple(p)} needs three coordinates x,y,z in LPS mm")
+    idx = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in p]))
+    size = np.array(image.GetSize())
+    if np.any(idx < -0.5) or np.any(idx > size - 0.5):
+        raise InputError(
+            f"{what} at ({', '.join(f'{v:.1f}' for v in p)}) mm LPS lies outside the image; "
+            "place it inside the image"
+        )
+    return idx[::-1]
+
+
+def _check_first_seed(image: sitk.Image, zyx: np.ndarray, lps: Sequence[float], modality: str) -> None:
+    """The first tumour click must lie in soft tissue: not air or bone (CT), not a signal void (MRI).
+
+    Later clicks are corrections and may sit on a partial-volume rim, so only the first is checked.
+    """
+    mod = detect_modality(image) if modality == "auto" else modality.lower()
+    if mod not in ("ct", "mr"):
+        raise InputError(f"modality {modality!r} is unknown; use ct, mr or auto")
+    c = np.floor(zyx + 0.5).astype(int)
+    r = np.maximum(np.ceil(3.0 / np.array(image.GetSpacing())[::-1]).astype(int), 0)
+    lo = np.maximum(c - r, 0)
+    hi = np.minimum(c + r + 1, np.array(image.GetSize())[::-1])
+    sz = (hi - lo)[::-1].tolist()
+    block = sitk.GetArrayFromImage(
+        sitk.RegionOfInterest(image, [int(v) for v in sz], [int(v) for v in lo[::-1]])
+    )
+    med = float(np.median(block))
+    where = f"tumour seed at ({', '.join(f'{v:.1f}' for v in lps)}) mm LPS"
+    lo_ct, hi_ct = CT_TUMOUR_RANGE_HU
+    if mod == "ct" and med < lo_ct:
+        raise InputError(
+            f"{where} lies in air/lung ({med:.0f} HU, tumour tissue is {lo_ct:.0f} to {hi_ct:.0f} HU); "
+            "move it inside the tumour"
+        )
+    if mod == "ct" and med > hi_ct:
+        raise InputError(
+            f"{where} lies in bone/contrast ({med:.0f} HU, tumour tissue is {lo_ct:.0f} to "
+            f"{hi_ct:.0f} HU); move it into soft tumour tissue"
+        )
+    if mod == "mr":
+        void = 0.05 * float(np.percentile(sitk.GetArrayViewFromImage(image)[::4, ::4, ::4], 99.5))
+        if med < void:
+            raise InputError(
+                f"{where} lies in a signal void ({med:.4g}, under 5% of the image maximum); "
+                "move it inside the tumour"
+            )
+
+
+def _box_index(image: sitk.Image, box: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    if len(box) != 6:
+        raise InputError(f"box {tuple(box)} needs six numbers x0,y0,z0,x1,y1,z1 in LPS mm")
+    size = np.array(image.GetSize())
+    a = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in box[:3]]))
+    b = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in box[3:]]))
+    if np.any(np.maximum(a, b) < -0.5) or np.any(np.minimum(a, b) > size - 0.5):
+        raise InputError(f"box {tuple(box)} mm LPS does not overlap the image; draw the box on this image")
+    lo = np.clip(np.floor(np.minimum(a, b) + 0.5), 0, size - 1).astype(int)
+    hi = np.clip(np.floor(np.maximum(a, b) + 0.5), 0, size - 1).astype(int)
+    return lo[::-1], hi[::-1] + 1  # (z, y, x), stop exclusive
+
+
+def _labelmap_points(image: sitk.Image, prompts: Prompts, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Voxel indices (z, y, x) of painted tumour and background seeds."""
+    if prompts.labelmap is None:
+        return np.zeros((0, 3), int), np.zeros((0, 3), int)
+    lm = prompts.labelmap
+    if (
+        lm.GetSize() != image.GetSize()
+        or not np.allclose(lm.GetSpacing(), image.GetSpacing(), atol=1e-4)
+        or not np.allclose(lm.GetOrigin(), image.GetOrigin(), atol=1e-3)
+    ):
+        raise InputError(
+            f"{name} (size {lm.GetSize()}) is not on the image grid (size {image.GetSize()}); "
+            "paint the seeds on this image or resample the labelmap to it"
+        )
+    arr = sitk.GetArrayViewFromImage(lm)
+    t = np.argwhere(arr == prompts.tumour_label)
+    b = np.argwhere(arr == prompts.background_label)
+    if len(t) == 0 and len(b) == 0:
+        raise InputError(
+            f"{name} holds no voxel of the tumour label {prompts.tumour_label} or the "
+            f"background label {prompts.background_label}; paint seeds or give the right labels"
+        )
+    return t, b
+
+
+def _block(
+    image: sitk.Image, pts: np.ndarray, box: tuple | None, p: InteractiveParams
+) -> tuple[np.ndarray, ...]:
+    size = np.array(image.GetSize())[::-1]
+    spacing = np.array(image.GetSpacing())[::-1]
+    if box is not None:
+        m = np.ceil(p.box_margin_mm / spacing).astype(int)
+        lo, hi = box[0] - m, box[1] + m
+    else:
+        m = np.ceil(p.extent_mm / spacing).astype(int)
+        lo, hi = pts.min(axis=0).astype(int) - m, pts.max(axis=0).astype(int) + 1 + m
+    return np.clip(lo, 0, size), np.clip(hi, 0, size)
+
+
+def _features(image: sitk.Image, start: np.ndarray, stop: np.ndarray, p: InteractiveParams) -> SessionState:
+    sz = (stop - start)[::-1].tolist()
+    block = sitk.RegionOfInterest(image, [int(v) for v in sz], [int(v) for v in start[::-1]])
+    arr = sitk.GetArrayFromImage(block).astype(np.float32)
+    spacing = np.array(image.GetSpacing(), float)[::-1]
+    factor = np.ones(3)
+    n = arr.size
+    if n > p.max_voxels:  # coarser in-plane first (CT slices are finer than their spacing apart)
+        f = np.sqrt(n / p.max_voxels)
+        factor = np.array([1.0, f, f])
+        if spacing[1] * f > 2.0 * spacing[0]:  # do not go much coarser than the slice spacing in-plane
+            g = (n / p.max_voxels) ** (1 / 3)
+            factor = np.array([g, g, g])
+        factor = np.maximum(factor, 1.0)
+        arr = ndimage.zoom(arr, 1.0 / factor, order=1, prefilter=False)
+        factor = np.array(block.GetSize()[::-1]) / np.array(arr.shape)
+    sp = spacing * factor
+    smooth = ndimage.gaussian_filter(arr, p.smoothing_mm / sp, truncate=3.0)
+    grad = np.sqrt(
+        sum(ndimage.sobel(smooth, axis=a) ** 2 / (8.0 * sp[a]) ** 2 for a in range(3) if smooth.shape[a] > 1)
+    ).astype(np.float32)
+    a64 = arr.astype(np.float64)
+    m = ndimage.gaussian_filter(a64, p.texture_mm / sp, truncate=3.0)
+    m2 = ndimage.gaussian_filter(a64 * a64, p.texture_mm / sp, truncate=3.0)
+    texture = np.log1p(np.sqrt(np.maximum(m2 - m * m, 0.0))).astype(np.float32)
+    return SessionState(start, stop, factor, smooth, grad, texture, sp, ())
+
+
+# ------------------------------------------------------------------------------------------- the engine
+def _codes(
+    smooth: np.ndarray,
+    texture: np.ndarray,
+    seeds_t: np.ndarray,
+    inside: np.ndarray | None,
+    p: InteractiveParams,
+) -> tuple[np.ndarray, int, int]:
+    """Joint (intensity, texture) bin of every voxel; intensity bins span the tumour's plausible window.
+
+    The window is the tumour seeds' 5th-95th percentile widened by 1.5 times its width on each side (at least
+    the box content's 2nd-98th percentile when there is a box); values outside fall into the end bins.
+    """
+    lo, hi = np.percentile(smooth[seeds_t], [5, 95])
+    robust = np.percentile(smooth, [2, 98])
+    width = max(float(hi - lo), 0.02 * float(robust[1] - robust[0]), 1e-6)
+    lo, hi = lo - 1.5 * width, hi + 1.5 * width
+    if inside is not None:
+        b_lo, b_hi = np.percentile(smooth[inside], [2, 98])
+        lo, hi = min(lo, b_lo), max(hi, b_hi)
+    ib = np.clip(((smooth - lo) / max(hi - lo, 1e-6) * p.bins).astype(np.int32), 0, p.bins - 1)
+    tb = max(p.texture_bins, 1)
+    if tb == 1:
+        return ib, p.bins, 1
+    t_lo, t_hi = np.percentile(texture, [0.5, 99.5])
+    it = np.clip(((texture - t_lo) / max(t_hi - t_lo, 1e-6) * tb).astype(np.int32), 0, tb - 1)
+    return ib * tb + it, p.bins * tb, tb
+
+
+def _hist2(codes: np.ndarray, n_codes: int, tb: int, sigma_bins: float) -> np.ndarray:
+    h = np.bincount(codes, minlength=n_codes).astype(float).reshape(-1, tb)
+    h = ndimage.gaussian_filter(h, sigma_bins, mode="nearest")
+    return (h / max(h.sum(), 1e-12)).ravel()
+
+
+def _ball_seeds(shape: tuple[int, ...], spacing: np.ndarray, pts: np.ndarray, r_mm: float) -> np.ndarray:
+    out = np.zeros(shape, bool)
+    if len(pts) == 0:
+        return out
+    rad = np.ceil(r_mm / spacing).astype(int)
+    for c in pts:
+        ci = np.floor(c + 0.5).astype(int)
+        lo = np.maximum(ci - rad, 0)
+        hi = np.minimum(ci + rad + 1, shape)
+        if np.any(hi <= lo):
+            continue
+        g = np.meshgrid(
+            *[(np.arange(a, b) - cc) * s for a, b, cc, s in zip(lo, hi, c, spacing, strict=True)],
+            indexing="ij",
+        )
+        out[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] |= sum(x * x for x in g) <= r_mm * r_mm + 1e-6
+        out[tuple(np.clip(ci, 0, np.array(shape) - 1))] = True
+    return out
+
+
+def segment_block(
+    smooth: np.ndarray,
+    grad: np.ndarray,
+    texture: np.ndarray,
+    spacing: np.ndarray,
+    seeds_t: np.ndarray,
+    seeds_b: np.ndarray,
+    box: tuple[np.ndarray, np.ndarray] | None,
+    p: InteractiveParams,
+    bg_clicks: np.ndarray | None = None,
+) -> np.ndarray:
+    """Geodesic competition on a block; returns the signed score D_B - D_T (tumour where > 0).
+
+    ``seeds_t``/``seeds_b`` are boolean seed masks; ``box`` is (lo, hi) in block voxels (hi exclusive).
+    """
+    inside = np.zeros(smooth.shape, bool)
+    if box is not None:
+        inside[box[0][0] : box[1][0], box[0][1] : box[1][1], box[0][2] : box[1][2]] = True
+    code, n_codes, tb = _codes(smooth, texture, seeds_t, inside if box is not None else None, p)
+    hist = lambda m, sig=1.0: _hist2(code[m], n_codes, tb, sig)  # noqa: E731
+    h_t = hist(seeds_t)
+    if box is not None and (~inside).any():
+        far = ~inside
+    else:  # the far field: tissue more than far_mm from every tumour seed
+        far = ndimage.distance_transform_edt(~seeds_t, sampling=spacing) >= p.far_mm
+        if far.sum() < 100:
+            far = seeds_b
+    h_b = hist(far, 1.5) if far.any() else np.full(n_codes, 1.0 / n_codes)
+    if bg_clicks is not None and bg_clicks.any():
+        h_b = 0.5 * h_b + 0.5 * hist(bg_clicks)
+    if box is not None and p.box_prior and (~inside).any():
+        h_in = hist(inside & ~seeds_b, 1.5)
+        h_out = hist(~inside, 1.5)
+        pi = 0.5
+        est = np.clip(h_in - (1 - pi) * h_out, 0, None)
+        if est.sum() > 0.05:
+            est /= est.sum()
+            h_t = 0.5 * h_t + 0.5 * est
+    eps = 1e-4
+    pt = (h_t + eps) / (h_t + h_b + 2 * eps)
+    cost_t_model = -np.log(pt)[code]
+    cost_b_model = -np.log(1 - pt)[code]
+    g_ref = float(np.median(grad[seeds_t])) + float(np.percentile(grad, 50)) + 1e-6
+    edge = p.w_edge * grad / g_ref
+    base = p.step + edge
+    sampling = tuple(float(s) for s in spacing)
+    cost_t = (base + p.w_model * cost_t_model).astype(np.float64)
+    cost_b = (base + p.w_model * cost_b_model).astype(np.float64)
+    if box is not None:
+        cost_t[~inside] = np.inf
+    starts_t = [tuple(v) for v in np.argwhere(_surface(seeds_t))]
+    starts_b = [tuple(v) for v in np.argwhere(_surface(seeds_b))]
+    d_t, _ = MCP_Geometric(cost_t, sampling=sampling, fully_connected=False).find_costs(starts_t)
+    if starts_b:
+        d_b, _ = MCP_Geometric(cost_b, sampling=sampling, fully_connected=False).find_costs(starts_b)
+    else:
+        d_b = np.full(smooth.shape, np.inf)
+    return np.where(np.isfinite(d_b), d_b, 1e9) - np.where(np.isfinite(d_t), d_t, 1e9)
+
+
+def _dist2(shape: tuple[int, ...], spacing: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Squared distance (mm^2) to the nearest of ``pts`` (block voxel coordinates)."""
+    best = np.full(shape, np.inf)
+    if len(pts) == 0:
+        return best
+    axes = [np.arange(n) * s for n, s in zip(shape, spacing, strict=True)]
+    for c in pts:
+        cz, cy, cx = np.asarray(c, float) * spacing
+        d2 = (
+            ((axes[0] - cz) ** 2)[:, None, None]
+            + ((axes[1] - cy) ** 2)[None, :, None]
+            + ((axes[2] - cx) ** 2)[None, None, :]
+        )
+        np.minimum(best, d2, out=best)
+    return best
+
+
+def _surface(mask: np.ndarray) -> np.ndarray:
+    """Seed voxels with a non-seed face neighbour (the only ones a front can start from), or all of a
+    mask that fills its block."""
+    inner = ndimage.binary_erosion(mask, border_value=1)
+    out = mask & ~inner
+    return out if out.any() else mask
+
+
+def _postprocess(region: np.ndarray, seeds_t: np.ndarray) -> np.ndarray:
+    lab, n = ndimage.label(region)
+    if n == 0:
+        return region
+    ids = np.unique(lab[seeds_t & region])
+    ids = ids[ids > 0]
+    if len(ids) == 0:
+        return region
+    region = np.isin(lab, ids)
+    region = ndimage.binary_fill_holes(region)
+    for k in range(region.shape[0]):
+        if region[k].any():
+            region[k] = ndimage.binary_fill_holes(region[k])
+    return region
+
+
+# --------------------------------------------------------------------------------------------- entry
+def segment_interactive(
+    image: sitk.Image,
+    prompts: Prompts,
+    state: SessionState | None = None,
+    params: InteractiveParams | None = None,
+    *,
+    modality: str = "auto",
+    source: str = "",
+) -> InteractiveResult:
+    """Segment the tumour from the prompts; pass the previous result's ``state`` to reuse its features.
+
+    The state is reused when the new prompts fit inside its working block (adding a click inside the box or
+    near the earlier clicks); otherwise the block is rebuilt. Raises InputError for prompts outside the image,
+    a labelmap off the image grid, or no tumour seed at all.
+    """
+    t0 = time.perf_counter()
+    p = params or InteractiveParams()
+    tp = np.array([_to_index(image, s, "tumour seed") for s in prompts.tumour]).reshape(-1, 3)
+    bp = np.array([_to_index(image, s, "background seed") for s in prompts.background]).reshape(-1, 3)
+    lt, lb = _labelmap_points(image, prompts, source or "seed labelmap")
+    if len(tp) == 0 and len(lt) == 0:
+        raise InputError("no tumour seed given; click or paint at least one point inside the tumour")
+    if len(tp):
+        _check_first_seed(image, tp[0], prompts.tumour[0], modality)
+    box = _box_index(image, prompts.box) if prompts.box is not None else None
+    if box is not None:
+        for s in np.vstack([tp, lt]):
+            r = np.floor(s + 0.5)
+            if np.any(r < box[0]) or np.any(r >= box[1]):
+                raise InputError(
+                    f"a tumour seed (index {tuple(int(v) for v in r[::-1])}) lies outside the box; "
+                    "enlarge the box or move the seed"
+                )
+    prior: tuple[np.ndarray, np.ndarray] | None = None
+    key: tuple | None = None
+    if p.first_click == "competition" and len(tp):
+        key = (tuple(prompts.tumour[0]), None if prompts.box is None else tuple(prompts.box))
+        if (state is not None and state.image_id == _image_key(image) and state.prior_key == key
+                and state.prior is not None and state.prior_start is not None):
+            prior = (state.prior, state.prior_start)
+        else:
+            prior = _first_click_region(image, prompts, modality)
+        only_first = len(tp) == 1 and not len(bp) and prompts.labelmap is None
+        if prior is not None and only_first:
+            out = np.zeros(image.GetSize()[::-1], np.uint8)
+            r, o = prior
+            out[o[0] : o[0] + r.shape[0], o[1] : o[1] + r.shape[1], o[2] : o[2] + r.shape[2]] = r
+            mask = sitk.GetImageFromArray(out)
+            mask.CopyInformation(image)
+            if state is None or state.image_id != _image_key(image):
+                lo, hi = _block(image, tp.astype(float), box, p)
+                state = _features(image, lo, hi, p)
+                state.image_id = _image_key(image)
+            state.prior, state.prior_start, state.prior_key = r, o, key
+            return InteractiveResult(mask, state, 1, 0, time.perf_counter() - t0)
+    pts = np.vstack([tp, lt, bp, lb]).astype(float)
+    start, stop = _block(image, np.vstack([tp, lt]).astype(float), box, p)
+    if box is None and len(bp) + len(lb):
+        start = np.minimum(start, np.floor(np.vstack([bp, lb]).min(axis=0)).astype(int).clip(0))
+    needs = (
+        state is None
+        or state.image_id != _image_key(image)
+        or np.any(start < state.start)
+        or np.any(stop > state.stop)
+        or np.any(np.floor(pts + 0.5) < state.start)
+        or np.any(np.floor(pts + 0.5) >= state.stop)
+    )
+    if needs:
+        if box is None and state is not None and state.image_id == _image_key(image):  # grow the old block
+            start, stop = np.minimum(start, state.start), np.maximum(stop, state.stop)
+        state = _features(image, start, stop, p)
+        state.image_id = _image_key(image)
+    assert state is not None
+    if prior is not None:
+        state.prior, state.prior_start, state.prior_key = prior[0], prior[1], key
+    f = state.factor
+    to_block = lambda v: (np.asarray(v, float) - state.start) / f  # noqa: E731 (z,y,x) image -> block
+    shape = state.smooth.shape
+    seeds_t = _ball_seeds(shape, state.spacing, to_block(tp), p.click_radius_mm)
+    seeds_b = _ball_seeds(shape, state.spacing, to_block(bp), p.click_radius_mm)
+    for pts_l, painted in ((lt, seeds_t), (lb, seeds_b)):
+        if len(pts_l):
+            q = np.clip(np.floor(to_block(pts_l)).astype(int), 0, np.array(shape) - 1)
+            painted[tuple(q.T)] = True
+    box_b = None
+    if box is not None:
+        box_b = (
+            np.clip(np.floor(to_block(box[0])).astype(int), 0, shape),
+            np.clip(np.ceil(to_block(box[1])).astype(int), 1, shape),
+        )
+        inside = np.zeros(shape, bool)
+        inside[box_b[0][0] : box_b[1][0], box_b[0][1] : box_b[1][1], box_b[0][2] : box_b[1][2]] = True
+        seeds_t &= inside
+        if not seeds_t.any():
+            q = np.clip(np.floor(to_block(np.vstack([tp, lt]))).astype(int), box_b[0], box_b[1] - 1)
+            seeds_t[tuple(q.T)] = True
+    bg_clicks = seeds_b.copy()
+    core = None
+    if prior is not None:
+        core = _prior_core(prior, state, p)
+        if box_b is not None:
+            core &= inside
+        if len(bp) and core.any():  # keep the part nearer a tumour click than any background click
+            near_t = _dist2(shape, state.spacing, to_block(tp))
+            core &= near_t < _dist2(shape, state.spacing, to_block(bp))
+        core &= ~seeds_b
+        seeds_t |= core
+    if box_b is not None:
+        seeds_b |= ~inside  # the tissue around the box is background
+    else:  # the block's sides are background
+        rim = np.ones(shape, bool)
+        rim[tuple(slice(1, -1) if n > 2 else slice(0, n) for n in shape)] = False
+        seeds_b |= rim & ~seeds_t
+    seeds_b &= ~seeds_t
+    score = segment_block(
+        state.smooth, state.grad, state.texture, state.spacing, seeds_t, seeds_b, box_b, p, bg_clicks
+    )
+    full_shape = tuple(int(v) for v in state.stop - state.start)
+    if np.any(f > 1.0):
+        score = ndimage.zoom(
+            score.astype(np.float32),
+            np.array(full_shape) / np.array(shape),
+            order=1,
+            prefilter=False,
+            grid_mode=True,
+            mode="nearest",
+        )
+        score = score[: full_shape[0], : full_shape[1], : full_shape[2]]
+        seeds_full = np.zeros(full_shape, bool)
+        for s in np.vstack([tp, lt]):
+            seeds_full[
+                tuple(np.clip(np.floor(s + 0.5).astype(int) - state.start, 0, np.array(full_shape) - 1))
+            ] = True
+        region = score > 0
+        region |= seeds_full
+    else:
+        region = score > 0
+        seeds_full = seeds_t
+    if prior is not None and p.edit_radius_mm > 0:  # corrections are local: elsewhere keep the first region
+        first = np.zeros(full_shape, bool)
+        r, o = prior
+        a, b = np.maximum(o, state.start), np.minimum(o + np.array(r.shape), state.stop)
+        if np.all(b > a):
+            first[tuple(slice(int(x - s0), int(y - s0)) for x, y, s0 in zip(a, b, state.start, strict=True))] = r[
+                tuple(slice(x - q, y - q) for x, y, q in zip(a, b, o, strict=True))
+            ]
+        sp_full = np.array(image.GetSpacing())[::-1]
+        zone_t = _zone(full_shape, sp_full, tp[1:] - state.start, first, False, p)
+        zone_b = _zone(full_shape, sp_full, bp - state.start, first, True, p)
+        zone_t |= _stroke_zone(full_shape, sp_full, lt - state.start, first, False, p)
+        zone_b |= _stroke_zone(full_shape, sp_full, lb - state.start, first, True, p)
+        # a tumour click only adds near it, a background click only removes near it
+        region = np.where(zone_t & zone_b, region, (first | (region & zone_t)) & ~(~region & zone_b))
+        if seeds_full is seeds_t:
+            seeds_full = seeds_t | (first & ~zone_b)
+    if box is not None:
+        lo, hi = box[0] - state.start, box[1] - state.start
+        keep = np.zeros(full_shape, bool)
+        keep[max(lo[0], 0) : hi[0], max(lo[1], 0) : hi[1], max(lo[2], 0) : hi[2]] = True
+        region &= keep
+    region = _postprocess(region, seeds_full)
+    out = np.zeros(image.GetSize()[::-1], np.uint8)
+    s0, s1 = state.start, state.stop
+    out[s0[0] : s1[0], s0[1] : s1[1], s0[2] : s1[2]] = region
+    mask = sitk.GetImageFromArray(out)
+    mask.CopyInformation(image)
+    n_t = len(tp) + (int(ndimage.label(_lm_mask(lt, image))[1]) if len(lt) else 0)
+    n_b = len(bp) + (int(ndimage.label(_lm_mask(lb, image))[1]) if len(lb) else 0)
+    return InteractiveResult(mask, state, n_t, n_b, time.perf_counter() - t0)
+
+
+def _zone(
+    shape: tuple[int, ...],
+    spacing: np.ndarray,
+    pts: np.ndarray,
+    first: np.ndarray,
+    inside: bool,
+    p: InteractiveParams,
+) -> np.ndarray:
+    """Where correction clicks may change the first region: a ball around each click whose radius is 1.5 times
+    the click's distance to the first region (tumour clicks) or to its outside (background clicks) plus 3 mm,
+    within 5 mm and ``edit_radius_mm``: a click deep in a missed part may change more than one on the rim."""
+    zone = np.zeros(shape, bool)
+    if len(pts) == 0:
+        return zone
+    target = ~first if inside else first
+    depth = ndimage.distance_transform_edt(~target, sampling=spacing) if target.any() else None
+    for c in pts:
+        q = tuple(np.clip(np.floor(c + 0.5).astype(int), 0, np.array(shape) - 1))
+        d = float(depth[q]) if depth is not None else p.edit_radius_mm
+        rho = min(max(1.5 * d + 3.0, 5.0), p.edit_radius_mm)
+        zone |= _dist2(shape, spacing, np.asarray(c)[None]) <= rho * rho
+    return zone
+
+
+def _stroke_zone(shape: tuple[int, ...], spacing: np.ndarray, vox: np.ndarray, first: np.ndarray, inside: bool,
+                 p: InteractiveParams) -> np.ndarray:
+    """:func:`_zone` for painted voxels: one distance map around the whole stroke set, its radius from the
+    stroke voxel farthest from the first region's border."""
+    vox = vox[np.all((vox >= 0) & (vox < np.array(shape)), axis=1)].astype(int)
+    if len(vox) == 0:
+        return np.zeros(shape, bool)
+    stroke = np.zeros(shape, bool)
+    stroke[tuple(vox.T)] = True
+    target = ~first if inside else first
+    d = float(ndimage.distance_transform_edt(~target, sampling=spacing)[stroke].max()) if target.any() \
+        else p.edit_radius_mm
+    rho = min(max(1.5 * d + 3.0, 5.0), p.edit_radius_mm)
+    return ndimage.distance_transform_edt(~stroke, sampling=spacing) <= rho
+
+
+def _image_key(image: sitk.Image) -> tuple:
+    """Which image a state belongs to: the object (the panel keeps one per volume) and its grid."""
+    return (id(image), image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
+
+
+def _first_click_region(
+    image: sitk.Image, prompts: Prompts, modality: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The region competition's mask from the first tumour click (and the box), cropped: (region, start)."""
+    try:
+        m = grow_from_seeds(image, [prompts.tumour[0]], box_lps=prompts.box, modality=modality)
+    except InputError:
+        return None
+    arr = sitk.GetArrayViewFromImage(m) > 0
+    nz = np.nonzero(arr)
+    if not len(nz[0]):
+        return None
+    lo = np.array([int(i.min()) for i in nz])
+    hi = np.array([int(i.max()) for i in nz]) + 1
+    return arr[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]].copy(), lo
+
+
+def _prior_core(
+    prior: tuple[np.ndarray, np.ndarray], state: SessionState, p: InteractiveParams
+) -> np.ndarray:
+    """The first-click region on the block grid, eroded by ``prior_core_mm``."""
+    full = np.zeros(tuple(int(v) for v in state.stop - state.start), bool)
+    r, o = prior
+    a = np.maximum(o, state.start)
+    b = np.minimum(o + np.array(r.shape), state.stop)
+    if np.all(b > a):
+        full[tuple(slice(x - s0, y - s0) for x, y, s0 in zip(a, b, state.start, strict=True))] = r[
+            tuple(slice(x - q, y - q) for x, y, q in zip(a, b, o, strict=True))
+        ]
+    if np.any(state.factor > 1.0):
+        shape = state.smooth.shape
+        idx = [
+            np.minimum((np.arange(n) * f + f / 2).astype(int), m - 1)
+            for n, f, m in zip(shape, state.factor, full.shape, strict=True)
+        ]
+        full = full[np.ix_(*idx)]
+    sp = state.spacing
+    return ndimage.distance_transform_edt(full, sampling=sp) > p.prior_core_mm if full.any() else full
+
+
+def _lm_mask(pts: np.ndarray, image: sitk.Image) -> np.ndarray:
+    lo, hi = pts.min(axis=0), pts.max(axis=0) + 1
+    m = np.zeros(tuple(int(v) for v in hi - lo), bool)
+    m[tuple((pts - lo).T)] = True
+    return m

@@ -1,0 +1,227 @@
+"""Interactive segmentation (nbrisk.segmentation.interactive): clicks, painted seeds, box, state reuse, CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from nbrisk.cli import main
+from nbrisk.errors import InputError
+from nbrisk.reproducibility.agreement import compare_masks
+from nbrisk.segmentation.grow import grow_from_seeds
+from nbrisk.segmentation.interactive import InteractiveParams, Prompts, segment_interactive
+from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
+
+
+@pytest.fixture(scope="module")
+def ct_phantom():
+    return make_phantom(PhantomSpec(modality="ct"), seed=1)
+
+
+def _two_spheres(seed=0):
+    """Two 12 mm spheres (70 HU over 40 HU, noise 10) joined by a neck; origin negative in x and z."""
+    rng = np.random.default_rng(seed)
+    spacing = (0.8, 0.8, 2.5)
+    shape = (32, 96, 112)
+    z, y, x = np.meshgrid(
+        *(np.arange(n) * s for n, s in zip(shape, spacing[::-1], strict=True)), indexing="ij"
+    )
+    c1, c2 = np.array([40.0, 38.0, 40.0]), np.array([78.0, 38.0, 40.0])
+    s1 = (x - c1[0]) ** 2 + (y - c1[1]) ** 2 + (z - c1[2]) ** 2 <= 144.0
+    s2 = (x - c2[0]) ** 2 + (y - c2[1]) ** 2 + (z - c2[2]) ** 2 <= 144.0
+    neck = (np.abs(y - c1[1]) <= 7.0) & (np.abs(z - c1[2]) <= 7.0) & (x > c1[0]) & (x < c2[0])
+    arr = np.full(shape, 40.0) + 10.0 * rng.standard_normal(shape)
+    arr[s1 | s2 | neck] += 60.0
+    img = sitk.GetImageFromArray(arr.astype(np.float32))
+    img.SetSpacing(spacing)
+    img.SetOrigin((-60.0, 10.0, -45.0))
+    truth = sitk.GetImageFromArray(s1.astype(np.uint8))
+    truth.CopyInformation(img)
+    o = np.array(img.GetOrigin())
+    return img, truth, tuple(o + c1), tuple(o + c2)
+
+
+def _strokes(img: sitk.Image, tumour_pts, background_pts, half=2):
+    """A seed labelmap with small painted squares (label 1 tumour, 2 background) around the points."""
+    lm = np.zeros(img.GetSize()[::-1], np.uint8)
+    for pts, label in ((tumour_pts, 1), (background_pts, 2)):
+        for p in pts:
+            i, j, k = img.TransformPhysicalPointToIndex(p)
+            lm[k, j - half : j + half + 1, i - 3 * half : i + 3 * half + 1] = (
+                label  # a short horizontal stroke
+            )
+    out = sitk.GetImageFromArray(lm)
+    out.CopyInformation(img)
+    return out
+
+
+def test_first_click_is_the_region_competition(ct_phantom):
+    c = ct_phantom.tumour_centre_lps
+    r = segment_interactive(ct_phantom.image, Prompts(tumour=[c]))
+    ref = grow_from_seeds(ct_phantom.image, [c])
+    assert np.array_equal(sitk.GetArrayViewFromImage(r.mask), sitk.GetArrayViewFromImage(ref))
+    assert compare_masks(ct_phantom.tumour, r.mask)["dice"] >= 0.85
+    assert (r.n_tumour_seeds, r.n_background_seeds) == (1, 0)
+
+
+def test_painted_strokes_split_two_touching_objects():
+    img, truth, c1, c2 = _two_spheres()
+    lm = _strokes(img, [c1], [c2])
+    r = segment_interactive(img, Prompts(labelmap=lm))
+    m = compare_masks(truth, r.mask)
+    assert m["dice"] >= 0.8
+    assert sitk.GetArrayViewFromImage(r.mask)[tuple(img.TransformPhysicalPointToIndex(c2))[::-1]] == 0
+    assert (r.n_tumour_seeds, r.n_background_seeds) == (1, 1)  # one painted component of each label
+    # without the background stroke the tumour front takes both spheres
+    alone = segment_interactive(img, Prompts(labelmap=_strokes(img, [c1], [])))
+    assert compare_masks(truth, alone.mask)["fpr_m"] > 0.5
+
+
+def test_background_click_corrects_locally_and_reuses_the_state():
+    img, truth, c1, c2 = _two_spheres()
+    first = segment_interactive(img, Prompts(tumour=[c1]), params=InteractiveParams(first_click="geodesic"))
+    leaked = compare_masks(truth, first.mask)
+    assert leaked["fpr_m"] > 0.5  # one click takes the neck and the second sphere
+    second = segment_interactive(
+        img, Prompts(tumour=[c1], background=[c2]), first.state, InteractiveParams(first_click="geodesic")
+    )
+    assert second.state.smooth is first.state.smooth  # the features were not recomputed
+    fixed = compare_masks(truth, second.mask)
+    assert fixed["dice"] >= 0.8 and fixed["dice"] > leaked["dice"] + 0.1
+    assert fixed["fpr_m"] < 0.5
+
+
+def test_box_keeps_the_mask_inside(ct_phantom):
+    c = ct_phantom.tumour_centre_lps
+    box = (c[0] - 30, c[1] - 30, c[2] - 30, c[0] + 8, c[1] + 30, c[2] + 30)  # cuts the tumour at x + 8 mm
+    r = segment_interactive(ct_phantom.image, Prompts(tumour=[c, (c[0] - 5, c[1], c[2])], box=box))
+    arr = sitk.GetArrayViewFromImage(r.mask)
+    xs = np.nonzero(arr.any(axis=(0, 1)))[0]
+    assert ct_phantom.image.TransformIndexToPhysicalPoint((int(xs.max()), 0, 0))[0] <= c[0] + 8 + 1.0
+    assert arr.sum() > 100
+
+
+def test_refuses_bad_prompts(ct_phantom):
+    img = ct_phantom.image
+    c = ct_phantom.tumour_centre_lps
+    with pytest.raises(InputError, match="no tumour seed"):
+        segment_interactive(img, Prompts(background=[c]))
+    with pytest.raises(InputError, match="outside the image"):
+        segment_interactive(img, Prompts(tumour=[(500.0, 0.0, 0.0)]))
+    with pytest.raises(InputError, match="air"):
+        segment_interactive(img, Prompts(tumour=[img.TransformIndexToPhysicalPoint((2, 2, 20))]))
+    with pytest.raises(InputError, match="outside the box"):
+        segment_interactive(
+            img, Prompts(tumour=[c], box=(c[0] + 5, c[1] - 5, c[2] - 5, c[0] + 20, c[1] + 5, c[2] + 5))
+        )
+    small = sitk.Image([8, 8, 8], sitk.sitkUInt8)
+    with pytest.raises(InputError, match="not on the image grid"):
+        segment_interactive(img, Prompts(labelmap=small))
+    empty = sitk.Image(img.GetSize(), sitk.sitkUInt8)
+    empty.CopyInformation(img)
+    with pytest.raises(InputError, match="no voxel of the tumour label"):
+        segment_interactive(img, Prompts(labelmap=empty))
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+def test_cli_negative_coordinates_without_equals_sign(tmp_path, capsys):
+    img, truth, c1, c2 = _two_spheres()
+    assert c1[0] < 0 and c1[2] < 0  # the point the test types starts with a minus sign
+    sitk.WriteImage(img, str(tmp_path / "img.nrrd"))
+    rc = main(
+        [
+            "segment",
+            "--image",
+            str(tmp_path / "img.nrrd"),
+            "--seed-lps",
+            str(c1[0]),
+            str(c1[1]),
+            str(c1[2]),
+            "--background-lps",
+            f"{c2[0]},{c2[1]},{c2[2]}",
+            "--out",
+            str(tmp_path / "a.nrrd"),
+        ]
+    )
+    assert rc == 0
+    assert "1 tumour seed(s), 1 background" in capsys.readouterr().out
+    same = segment_interactive(img, Prompts(tumour=[c1], background=[c2])).mask  # the CLI parsed the points
+    got = sitk.ReadImage(str(tmp_path / "a.nrrd"))
+    assert np.array_equal(sitk.GetArrayViewFromImage(got), sitk.GetArrayViewFromImage(same))
+    assert compare_masks(truth, got)["dice"] >= 0.6
+    rc = main(
+        [
+            "segment",
+            "--image",
+            str(tmp_path / "img.nrrd"),
+            "--seed-lps",
+            f"{c1[0]},{c1[1]},{c1[2]}",
+            "--method",
+            "competition",
+            "--out",
+            str(tmp_path / "b.nrrd"),
+        ]
+    )
+    assert rc == 0 and (tmp_path / "b.nrrd").exists()
+
+
+def test_cli_painted_seed_labelmap(tmp_path, capsys):
+    img, truth, c1, c2 = _two_spheres()
+    sitk.WriteImage(img, str(tmp_path / "img.nrrd"))
+    lm = _strokes(img, [c1], [c2])
+    lm = sitk.ChangeLabel(lm, {1: 5, 2: 7})
+    sitk.WriteImage(lm, str(tmp_path / "seeds.nrrd"))
+    rc = main(
+        [
+            "segment",
+            "--image",
+            str(tmp_path / "img.nrrd"),
+            "--seed-labelmap",
+            str(tmp_path / "seeds.nrrd"),
+            "--tumour-label",
+            "5",
+            "--background-label",
+            "7",
+            "--out",
+            str(tmp_path / "roi.nrrd"),
+        ]
+    )
+    assert rc == 0
+    assert "1 tumour seed(s), 1 background" in capsys.readouterr().out
+    assert compare_masks(truth, sitk.ReadImage(str(tmp_path / "roi.nrrd")))["dice"] >= 0.8
+    rc = main(
+        [
+            "segment",
+            "--image",
+            str(tmp_path / "img.nrrd"),
+            "--seed-labelmap",
+            str(tmp_path / "seeds.nrrd"),
+            "--out",
+            str(tmp_path / "bad.nrrd"),
+        ]
+    )  # labels 1/2 are not in it
+    err = capsys.readouterr().err
+    assert (
+        rc == 2 and "seeds.nrrd" in err and "no voxel of the tumour label 1" in err and err.count("\n") == 1
+    )
+    assert not (tmp_path / "bad.nrrd").exists()
+
+
+def test_painted_strokes_correct_the_first_click():
+    """A click gives the region competition's (short) first region; a painted tumour stroke across the tumour
+    and a background stroke in the neighbour extend and guard it, as a reader does in the Segment Editor."""
+    img, truth, c1, c2 = _two_spheres()
+    first = segment_interactive(img, Prompts(tumour=[c1]))
+    assert compare_masks(truth, first.mask)["dice"] < 0.75  # under-segmented
+    lm = np.zeros(img.GetSize()[::-1], np.uint8)
+    i, j, k = img.TransformPhysicalPointToIndex(c1)
+    lm[k - 2 : k + 3, j - 8 : j + 9, i - 8 : i + 9] = 1  # 1445 painted tumour voxels
+    i, j, k = img.TransformPhysicalPointToIndex(c2)
+    lm[k - 1 : k + 2, j - 5 : j + 6, i - 5 : i + 6] = 2
+    strokes = sitk.GetImageFromArray(lm)
+    strokes.CopyInformation(img)
+    r = segment_interactive(img, Prompts(tumour=[c1], labelmap=strokes), first.state)
+    assert compare_masks(truth, r.mask)["dice"] >= 0.9
+    assert sitk.GetArrayViewFromImage(r.mask)[tuple(img.TransformPhysicalPointToIndex(c2))[::-1]] == 0
+    assert (r.n_tumour_seeds, r.n_background_seeds) == (2, 1)  # the click and one stroke; one stroke

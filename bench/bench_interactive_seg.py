@@ -1,0 +1,358 @@
+"""Benchmark: interactive tumour segmentation with a simulated reader, on real tumours with expert masks.
+
+Run from the repository root (progress on stderr, one JSON line per case and protocol on --out):
+
+    PYTHONPATH=NBRiskModule python3 bench/bench_interactive_seg.py --sets pyrad sts_ct --split report \
+        --methods baseline today new --out /tmp/inter.jsonl
+    PYTHONPATH=NBRiskModule python3 bench/bench_interactive_seg.py --summarise /tmp/inter.jsonl
+
+The simulated reader (the protocol of interactive-segmentation papers): click 1 is a tumour seed at the
+deepest
+point of the expert mask (maximum of its distance transform, in mm). Each next click goes to the deepest point
+of the largest error region: a tumour seed in a missed region, a background seed in a false-positive one; the
+method re-runs with all clicks so far. Protocol ``clicks`` gives only clicks; protocol ``box`` adds the expert
+mask's bounding box (grown by ``--box-margin`` mm) with click 1. Recorded per click: Dice and seconds.
+Summaries: median Dice after 1, 3 and 5 clicks, mean NoC@85/90 (clicks to reach Dice 0.85/0.90; the cap when
+never reached) and how many cases never reach it, median seconds per interaction.
+
+Data sets (images are read from caches, nothing is downloaded here):
+
+* ``pyrad``: pyradiomics' sample cases (brain1/2 MRI, breast1 MRI, lung1/2 CT) from
+  ``Testing/conftest.py``'s cache (``~/.cache/nbrisk/pyradiomics_bhklab-3.1.4/data``).
+* ``sts_ct`` / ``sts_mr``: IBSI's soft-tissue-sarcoma validation set (CT and N4-corrected T1 MRI with the
+  GTV_Mass contour, cropped 5 cm around it; CC BY 3.0), the NIfTI files of github.com/theibsi/data_sets
+  ``ibsi_validation/nifti/STS_xxx/{CT,MR_T1}_{image,mask}.nii.gz`` copied to ``~/.cache/nbrisk/ibsi_sts`` as
+  ``STS_xxx_CT_image.nii.gz`` etc.
+* ``phantom``: NBRisk's synthetic CT and MR phantoms (regression check).
+
+Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everything else.
+
+Methods: ``baseline`` (threshold around the seeds' intensity inside the box, connected to the seeds),
+``today`` (:func:`nbrisk.segmentation.grow.grow_from_seeds`), ``new``
+(:func:`nbrisk.segmentation.interactive.segment_interactive`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage
+
+CACHE = Path.home() / ".cache" / "nbrisk"
+TUNE_STS = {f"STS_{i:03d}" for i in range(1, 11)}
+TUNE_PYRAD = {"lung1", "brain1"}
+
+
+# ------------------------------------------------------------------------------------------------- data
+def load_cases(sets: list[str], split: str) -> list[tuple[str, str, sitk.Image, sitk.Image]]:
+    """Return (set, case id, image, mask) for the chosen sets and split ("tune", "report" or "all")."""
+    out = []
+    for s in sets:
+        if s == "pyrad":
+            data = CACHE / "pyradiomics_bhklab-3.1.4" / "data"
+            for c in ("brain1", "brain2", "breast1", "lung1", "lung2"):
+                if _in_split(c in TUNE_PYRAD, split):
+                    img = sitk.ReadImage(str(data / f"{c}_image.nrrd"), sitk.sitkFloat32)
+                    out.append((s, c, img, _mask(sitk.ReadImage(str(data / f"{c}_label.nrrd")), img)))
+        elif s in ("sts_ct", "sts_mr"):
+            tag = "CT" if s == "sts_ct" else "MR_T1"
+            for f in sorted((CACHE / "ibsi_sts").glob(f"STS_*_{tag}_image.nii.gz")):
+                c = f.name[:7]
+                if _in_split(c in TUNE_STS, split):
+                    img = sitk.ReadImage(str(f), sitk.sitkFloat32)
+                    m = f.with_name(f.name.replace("_image", "_mask"))
+                    out.append((s, c, img, _mask(sitk.ReadImage(str(m)), img)))
+        elif s == "phantom":
+            if _in_split(True, split):
+                from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
+
+                for mod, seeds in (("ct", (1, 2, 3, 4)), ("mr", (3, 5))):
+                    for k in seeds:
+                        ph = make_phantom(PhantomSpec(modality=mod), seed=k)
+                        out.append(
+                            (
+                                s,
+                                f"{mod}{k}",
+                                sitk.Cast(ph.image, sitk.sitkFloat32),
+                                _mask(ph.tumour, ph.image),
+                            )
+                        )
+        else:
+            raise SystemExit(f"unknown set {s!r}; use pyrad, sts_ct, sts_mr or phantom")
+    return out
+
+
+def _in_split(is_tune: bool, split: str) -> bool:
+    return split == "all" or (split == "tune") == is_tune
+
+
+def _mask(m: sitk.Image, img: sitk.Image) -> sitk.Image:
+    m = sitk.Cast(m > 0, sitk.sitkUInt8)
+    m.CopyInformation(img)
+    return m
+
+
+def pad_to(img: sitk.Image, truth: sitk.Image, size: list[int]) -> tuple[sitk.Image, sitk.Image]:
+    """Centre image and mask in a larger grid (image padded with its edge values): a full-size CT's cost."""
+    extra = [max(int(n) - int(m), 0) for n, m in zip(size, img.GetSize(), strict=True)]
+    lo = [e // 2 for e in extra]
+    hi = [e - a for e, a in zip(extra, lo, strict=True)]
+    return (sitk.ZeroFluxNeumannPad(img, lo, hi), sitk.ConstantPad(truth, lo, hi, 0))
+
+
+# ------------------------------------------------------------------------------------------ the reader
+def deepest(mask: np.ndarray, spacing: np.ndarray) -> tuple[np.ndarray, float]:
+    """(z, y, x) index of the voxel farthest inside ``mask`` (ties: first), and its depth in mm."""
+    nz = np.nonzero(mask)
+    lo = np.array([i.min() for i in nz])
+    hi = np.array([i.max() for i in nz]) + 1
+    sub = np.pad(mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]], 1)
+    d = ndimage.distance_transform_edt(sub, sampling=spacing)
+    k = np.unravel_index(int(np.argmax(d)), d.shape)
+    return np.array(k) - 1 + lo, float(d[k])
+
+
+def next_click(truth: np.ndarray, pred: np.ndarray, spacing: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """Deepest point of the largest error region; (index, is_tumour) or None without errors."""
+    best = None
+    for err, is_t in ((truth & ~pred, True), (pred & ~truth, False)):
+        if not err.any():
+            continue
+        lab, _ = ndimage.label(err)
+        sizes = np.bincount(lab.ravel())[1:]
+        k = int(np.argmax(sizes)) + 1
+        if best is None or sizes[k - 1] > best[0]:
+            best = (int(sizes[k - 1]), lab == k, is_t)
+    if best is None:
+        return None
+    idx, _ = deepest(best[1], spacing)
+    return idx, best[2]
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    s = int(a.sum()) + int(b.sum())
+    return 2.0 * int((a & b).sum()) / s if s else 1.0
+
+
+def to_lps(img: sitk.Image, zyx: np.ndarray) -> tuple[float, float, float]:
+    return tuple(float(v) for v in img.TransformIndexToPhysicalPoint([int(v) for v in zyx[::-1]]))
+
+
+def bbox_lps(img: sitk.Image, truth: np.ndarray, margin_mm: float) -> tuple[float, ...]:
+    sp = np.array(img.GetSpacing())[::-1]
+    nz = np.nonzero(truth)
+    m = np.ceil(margin_mm / sp - 1e-9).astype(int)
+    lo = np.maximum(np.array([i.min() for i in nz]) - m, 0)
+    hi = np.minimum(np.array([i.max() for i in nz]) + m, np.array(truth.shape) - 1)
+    return to_lps(img, lo) + to_lps(img, hi)
+
+
+# ------------------------------------------------------------------------------------------- methods
+class Baseline:
+    """Threshold around the tumour seeds' intensity inside the box (seeds +- 50 mm without one)."""
+
+    name = "baseline"
+
+    def __init__(self, img: sitk.Image) -> None:
+        self.img = img
+        self.arr = sitk.GetArrayFromImage(img).astype(np.float32)
+        self.sp = np.array(img.GetSpacing())[::-1]
+        self.smooth = None
+
+    def __call__(self, tumour, background, box):
+        idx = lambda p: np.array(self.img.TransformPhysicalPointToIndex(p))[::-1]  # noqa: E731
+        t = np.array([idx(p) for p in tumour])
+        if box is not None:
+            lo, hi = np.minimum(idx(box[:3]), idx(box[3:])), np.maximum(idx(box[:3]), idx(box[3:])) + 1
+        else:
+            m = np.ceil(50.0 / self.sp).astype(int)
+            lo, hi = t.min(axis=0) - m, t.max(axis=0) + 1 + m
+        lo, hi = np.clip(lo, 0, self.arr.shape), np.clip(hi, 0, self.arr.shape)
+        sl = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+        sub = ndimage.gaussian_filter(self.arr[sl], 1.0 / self.sp)
+        keep = np.zeros(sub.shape, bool)
+        r = np.ceil(3.0 / self.sp).astype(int)
+        for c in t - lo:
+            s = sub[tuple(slice(max(a - b, 0), a + b + 1) for a, b in zip(c, r, strict=True))]
+            med = float(np.median(s))
+            sd = max(1.4826 * float(np.median(np.abs(s - med))), 1e-3 * abs(med) + 1e-6)
+            keep |= np.abs(sub - med) <= 2.5 * sd
+        for b in background:
+            c = idx(b) - lo
+            keep[
+                tuple(
+                    slice(max(a - k, 0), a + k + 1)
+                    for a, k in zip(c, np.ceil(5.0 / self.sp).astype(int), strict=True)
+                )
+            ] = False
+        lab, _ = ndimage.label(keep)
+        ids = {int(lab[tuple(np.clip(c, 0, np.array(sub.shape) - 1))]) for c in t - lo} - {0}
+        reg = ndimage.binary_fill_holes(np.isin(lab, list(ids))) if ids else keep & False
+        out = np.zeros(self.arr.shape, bool)
+        out[sl] = reg
+        return out
+
+
+class Today:
+    name = "today"
+
+    def __init__(self, img: sitk.Image) -> None:
+        self.img = img
+
+    def __call__(self, tumour, background, box):
+        from nbrisk.segmentation.grow import grow_from_seeds
+
+        m = grow_from_seeds(self.img, tumour, background, box)
+        return sitk.GetArrayViewFromImage(m) > 0
+
+
+class New:
+    name = "new"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        self.img, self.state, self.params = img, None, params
+
+    def __call__(self, tumour, background, box):
+        from nbrisk.segmentation.interactive import Prompts, segment_interactive
+
+        r = segment_interactive(
+            self.img, Prompts(list(tumour), list(background), box), self.state, self.params
+        )
+        self.state = r.state
+        return sitk.GetArrayViewFromImage(r.mask) > 0
+
+
+METHODS = {"baseline": Baseline, "today": Today, "new": New}
+
+
+def run_case(
+    img: sitk.Image,
+    truth_img: sitk.Image,
+    method: str,
+    protocol: str,
+    cap: int,
+    box_margin: float,
+    params=None,
+) -> dict:
+    from nbrisk.errors import InputError
+
+    truth = sitk.GetArrayFromImage(truth_img) > 0
+    sp = np.array(img.GetSpacing())[::-1]
+    seg = METHODS[method](img) if method != "new" or params is None else New(img, params)
+    c0, _ = deepest(truth, sp)
+    tumour, background = [to_lps(img, c0)], []
+    box = bbox_lps(img, truth, box_margin) if protocol == "box" else None
+    pred = np.zeros_like(truth)
+    dices, secs = [], []
+    for k in range(1, cap + 1):
+        t0 = time.perf_counter()
+        with contextlib.suppress(InputError):  # a refused click: the reader sees the previous result
+            pred = seg(tumour, background, box)
+        secs.append(time.perf_counter() - t0)
+        dices.append(dice(truth, pred))
+        if k >= 5 and dices[-1] >= 0.90:
+            break
+        nxt = next_click(truth, pred, sp)
+        if nxt is None:
+            break
+        (tumour if nxt[1] else background).append(to_lps(img, nxt[0]))
+    return {"dice": dices, "seconds": secs}
+
+
+# ------------------------------------------------------------------------------------------- summary
+def noc(d: list[float], thr: float, cap: int) -> int:
+    return next((k + 1 for k, v in enumerate(d) if v >= thr), cap)
+
+
+def at(d: list[float], k: int) -> float:
+    return d[min(k, len(d)) - 1]  # a run stopped early keeps its last Dice
+
+
+def summarise(rows: list[dict], cap: int) -> str:
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["set"], r["split"], r["protocol"], r["method"]), []).append(r)
+    lines = [
+        "| set | split | prompt | method | n | Dice@1 | Dice@3 | Dice@5 | NoC@85 | NoC@90 | >cap@90 "
+        "| s/click |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    order = {"baseline": 0, "today": 1, "new": 2}
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 9))):
+        g = groups[key]
+        med = lambda k, g=g: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731
+        n85 = statistics.mean(noc(r["dice"], 0.85, cap) for r in g)
+        n90 = statistics.mean(noc(r["dice"], 0.90, cap) for r in g)
+        fail = sum(noc(r["dice"], 0.90, cap + 1) > cap for r in g)
+        s = statistics.median(x for r in g for x in r["seconds"])
+        lines.append(
+            f"| {key[0]} | {key[1]} | {'box + clicks' if key[2] == 'box' else 'clicks'} | {key[3]} | "
+            f"{len(g)} | {med(1):.3f} | {med(3):.3f} | {med(5):.3f} | {n85:.1f} | {n90:.1f} | {fail} | "
+            f"{s:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", nargs="+", default=["pyrad", "sts_ct"])
+    ap.add_argument("--split", choices=("tune", "report", "all"), default="report")
+    ap.add_argument("--methods", nargs="+", default=["baseline", "today", "new"])
+    ap.add_argument("--protocols", nargs="+", default=["clicks", "box"])
+    ap.add_argument("--cases", nargs="*", default=None, help="only these case ids")
+    ap.add_argument("--cap", type=int, default=20, help="most clicks per case (NoC when never reached)")
+    ap.add_argument("--box-margin", type=float, default=3.0, help="mm added around the expert mask's box")
+    ap.add_argument(
+        "--pad-to",
+        type=int,
+        nargs=3,
+        default=None,
+        metavar=("X", "Y", "Z"),
+        help="pad every image (edge values) and mask to this size first, e.g. 512 512 200 for timing",
+    )
+    ap.add_argument("--out", type=Path, default=None, help="append one JSON line per run here")
+    ap.add_argument("--summarise", type=Path, default=None, help="only print the table of a --out file")
+    args = ap.parse_args(argv)
+    if args.summarise:
+        rows = [json.loads(x) for x in args.summarise.read_text().splitlines() if x.strip()]
+        print(summarise(rows, args.cap))
+        return 0
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(2)
+    rows = []
+    cases = load_cases(args.sets, args.split)
+    if args.cases:
+        cases = [c for c in cases if c[1] in args.cases]
+    if args.pad_to:
+        cases = [(s, c, *pad_to(img, truth, args.pad_to)) for s, c, img, truth in cases]
+    for i, (s, c, img, truth) in enumerate(cases):
+        split = "tune" if (c in TUNE_STS or c in TUNE_PYRAD or s == "phantom") else "report"
+        for protocol in args.protocols:
+            for m in args.methods:
+                t0 = time.perf_counter()
+                r = run_case(img, truth, m, protocol, args.cap, args.box_margin)
+                row = {"set": s, "case": c, "split": split, "protocol": protocol, "method": m, **r}
+                rows.append(row)
+                if args.out:
+                    with args.out.open("a") as fh:
+                        fh.write(json.dumps(row) + "\n")
+                print(
+                    f"[{i + 1}/{len(cases)}] {s} {c} {protocol:6s} {m:8s} Dice@1 {r['dice'][0]:.3f} "
+                    f"@5 {at(r['dice'], 5):.3f} NoC90 {noc(r['dice'], 0.9, args.cap):2d} "
+                    f"({time.perf_counter() - t0:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    print(summarise(rows, args.cap))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
