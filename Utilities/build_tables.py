@@ -11,7 +11,8 @@ import csv
 import re
 import sys
 
-t = open("feat.rst").read().splitlines()
+with open("feat.rst") as fh:
+    t = fh.read().splitlines()
 anchors = []
 AB = {
     "axis-aligned bounding box": "aabb",
@@ -37,8 +38,8 @@ def norm(x):
     return re.sub(r"\s+", " ", x)
 
 
-for i, l in enumerate(t):
-    m = re.match(r"^\.\. _feat_(\w+):", l)
+for i, line in enumerate(t):
+    m = re.match(r"^\.\. _feat_(\w+):", line)
     if m:
         code = next(
             re.search(r'right">([A-Z0-9]{4})</p>', t[j]).group(1)

@@ -42,7 +42,7 @@ def edges(pkg: Path) -> list[tuple[str, str, bool]]:
             for child in ast.iter_child_nodes(node):
                 parents[child] = node
 
-        def hidden(node: ast.AST) -> bool:
+        def hidden(node: ast.AST, parents: dict = parents) -> bool:
             while node in parents:
                 node = parents[node]
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -52,7 +52,7 @@ def main() -> int:
                 msg, bad = normalise(res.message, d, world.root), problems(case, res)
                 clean += not bad
             status = "" if not bad else " **NOT CLEAN: " + "; ".join(bad) + "**"
-            print(f"[{i + 1}/{len(CASES)}] {case.id}: {'ok' if not bad else bad}", file=sys.stderr)
+            print(f"[{i + 1}/{len(CASES)}] {case.id}: {bad if bad else 'ok'}", file=sys.stderr)
             rows.append(f"| `{case.id}` | {case.verb} | {case.what}{status} | `{msg.replace('|', chr(92) + '|')}` |")
     summary = f"{len(CASES)} bad inputs; {clean} clean" + (f", {skipped} not run on this machine" if skipped else "")
     args.out.write_text(HEAD.format(summary=summary) + "\n".join(rows) + "\n", encoding="utf-8")

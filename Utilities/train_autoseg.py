@@ -29,6 +29,7 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 import SimpleITK as sitk
@@ -172,7 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     log_path = args.out / f"{NAME}.train.log"
-    log_fh = open(log_path, "w", encoding="utf-8")
+    with open(log_path, "w", encoding="utf-8") as log_fh:
+        return train(args, torch, rng, log_fh)
+
+
+def train(args: argparse.Namespace, torch: Any, rng: np.random.Generator, log_fh: TextIO) -> int:
+    """Train within ``args.minutes``, writing <name>.onnx and <name>.json; progress to stderr and ``log_fh``."""
+    t0 = time.time()
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -187,7 +194,6 @@ def main(argv: list[str] | None = None) -> int:
         modality = "ct" if s % 2 == 0 else "mr"
         return prepare(random_spec(np.random.default_rng(s + 7919 * args.seed), modality), s)
 
-    t0 = time.time()
     pool = []
     for i in range(args.pool):
         pool.append(new_case())
@@ -270,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         extra={"training": {
             "script": "Utilities/train_autoseg.py", "minutes": args.minutes, "steps": step, "batch": args.batch,
             "cases_seen": next_seed[0], "pool": args.pool,
-            "train_patch": args.train_patch, "foreground_fraction": args.foreground, "lr": args.lr, "channels": list(CHANNELS),
+            "train_patch": args.train_patch, "foreground_fraction": args.foreground, "lr": args.lr,
+            "channels": list(CHANNELS),
             "parameters": n_params, "torch": torch.__version__, "seed": args.seed,
             "validation": {"cases": args.val, "dice": round(vd, 4), "dice_ct": round(vct, 4),
                            "dice_mr": round(vmr, 4), "grid": "model grid (2 mm), central 48^3 window"},

@@ -153,7 +153,8 @@ def main() -> int:
                         "wall_s": [r[0] for r in runs], "peak_rss_mib_max": max(r[1] for r in runs),
                         "cpu_s": [r[2] for r in runs], "load_average_before": loads, "dice": dice}
         print(f"512x512x200 CT: {res['ct512']['wall_s_median']:.1f} s (median of {args.repeat}, whole CLI run "
-              f"incl. reading and writing; CPU {statistics.median(r[2] for r in runs):.1f} s; machine load {loads}), peak memory "
+              f"incl. reading and writing; CPU {statistics.median(r[2] for r in runs):.1f} s; machine load {loads}), "
+              "peak memory "
               f"{res['ct512']['peak_rss_mib_max']:.0f} MiB, Dice {dice:.3f}",
               file=sys.stderr)
     text = json.dumps(res, indent=2)

@@ -55,7 +55,8 @@ def main() -> None:
                "all_same_ranking": all(r["same_ranking"] for r in rows),
                "median_speedup": float(np.median([r["speedup"] for r in rows]))}
     print(f"{args.cases} cases x {args.features} features, top {args.k}: identical rankings in "
-          f"{sum(r['same_ranking'] for r in rows)}/{len(rows)} datasets; median speed-up x{summary['median_speedup']:.0f}")
+          f"{sum(r['same_ranking'] for r in rows)}/{len(rows)} datasets; "
+          f"median speed-up x{summary['median_speedup']:.0f}")
     out = Path(__file__).parent / "results" / "mrmr.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -51,7 +51,8 @@ def test_extract_features_given_paths_says_what_to_call(sample_data_dir):
     from nbrisk.features.extract import extract_features
 
     img, mask = sample_data_dir / "brain1_image.nrrd", sample_data_dir / "brain1_label.nrrd"
-    with pytest.raises(nbrisk.InputError, match=r"brain1_image.nrrd: extract_features takes SimpleITK images.*nbrisk\.extract"):
+    with pytest.raises(nbrisk.InputError,
+                       match=r"brain1_image.nrrd: extract_features takes SimpleITK images.*nbrisk\.extract"):
         extract_features(img, mask, "pyradiomics-default")
 
 

@@ -34,7 +34,8 @@ def test_core_has_no_gui_imports() -> None:
 
 def test_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
     f = tmp_path / "m.py"
-    f.write_text("def f():\n    import slicer.util\n    from vtk import vtkPolyData\n    return importlib.import_module('qt')\n", encoding="utf-8")
+    f.write_text("def f():\n    import slicer.util\n    from vtk import vtkPolyData\n"
+                 "    return importlib.import_module('qt')\n", encoding="utf-8")
     assert _imports(f) & FORBIDDEN == {"slicer", "vtk", "qt"}
 
 

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULE_DIR = ROOT / "NBRiskModule"
 CMAKE = MODULE_DIR / "CMakeLists.txt"
 SKIP_PARTS = {"__pycache__", ".pytest_cache"}
-DATA_SUFFIXES = {".yaml", ".yml", ".json", ".html", ".j2", ".jinja", ".css", ".txt", ".csv", ".png", ".svg", ".onnx", ".md"}
+DATA_SUFFIXES = {".yaml", ".yml", ".json", ".html", ".j2", ".jinja", ".css", ".txt", ".csv", ".png", ".svg", ".onnx",
+                 ".md"}
 
 
 def _files(base: Path) -> list[Path]:

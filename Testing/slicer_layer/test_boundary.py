@@ -11,7 +11,7 @@ import pytest
 MODULE_DIR = Path(__file__).resolve().parents[2] / "NBRiskModule"
 FORBIDDEN = {"slicer", "qt", "ctk", "vtk", "vtkmodules", "sitkUtils", "PythonQt", "NBRiskLib", "PySide6", "PyQt5"}
 CORE_FILES = sorted((MODULE_DIR / "nbrisk").rglob("*.py"))
-LAYER_FILES = sorted((MODULE_DIR / "NBRiskLib").glob("*.py")) + [MODULE_DIR / "NBRiskModule.py"]
+LAYER_FILES = [*sorted((MODULE_DIR / "NBRiskLib").glob("*.py")), MODULE_DIR / "NBRiskModule.py"]
 
 
 @functools.cache

@@ -69,7 +69,7 @@ def test_export_writes_seg_and_sr_of_the_loaded_series(standin, lung_dicom, tmp_
         assert errs == [] and unexpected_warnings(warnings) == [], errs + warnings
     back = read_mask(files["seg"], ct).image
     np.testing.assert_array_equal(sitk.GetArrayViewFromImage(back), sitk.GetArrayViewFromImage(truth))
-    content, refs = read_dicom_sr(files["sr"])
+    content, _refs = read_dicom_sr(files["sr"])
     assert content.risk_score == prediction["score"] and content.risk_category == prediction["risk_category"]
     seg = pydicom.dcmread(files["seg"])
     referenced = {str(i.ReferencedSOPInstanceUID) for s in seg.ReferencedSeriesSequence

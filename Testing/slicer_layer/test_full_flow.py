@@ -14,7 +14,8 @@ from .panel_helpers import prop, save_screenshot, set_prop
 
 pytestmark = [pytest.mark.gui]
 
-NEEDED = {"nbrisk.segmentation.grow": "semiautomatic ROI (branch seg)", "nbrisk.cli.predict": "predict CLI (branch bundle)",
+NEEDED = {"nbrisk.segmentation.grow": "semiautomatic ROI (branch seg)",
+          "nbrisk.cli.predict": "predict CLI (branch bundle)",
           "nbrisk.bundle.format": "bundles", "nbrisk.modeling": "training", "nbrisk.staging.idrf": "IDRF checklist",
           "nbrisk.cli.study": "reader study CLI", "nbrisk.reproducibility.agreement": "Dice"}
 

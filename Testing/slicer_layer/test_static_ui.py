@@ -9,7 +9,7 @@ from pathlib import Path
 
 MODULE_DIR = Path(__file__).resolve().parents[2] / "NBRiskModule"
 UI = MODULE_DIR / "Resources" / "UI" / "NBRiskModule.ui"
-LAYER = sorted((MODULE_DIR / "NBRiskLib").glob("*.py")) + [MODULE_DIR / "NBRiskModule.py"]
+LAYER = [*sorted((MODULE_DIR / "NBRiskLib").glob("*.py")), MODULE_DIR / "NBRiskModule.py"]
 WIDGET_NAME = re.compile(r"^[a-z][A-Za-z0-9]*(Button|Selector|Label|ComboBox|LineEdit|Widget|TableWidget|CheckBox|"
                          r"SpinBox|TextEdit|TextBrowser|GroupBox|Bar)$")
 # which field types the real parameterNodeWrapper connectors accept for each widget class

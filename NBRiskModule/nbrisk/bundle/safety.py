@@ -279,7 +279,7 @@ def normalise_skops(data: bytes) -> bytes:
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
-            out = {}
+            out: dict[Any, Any] = {}
             for k, v in node.items():
                 if k == "__id__" and isinstance(v, int):
                     out[k] = ids.setdefault(v, len(ids) + 1)

@@ -72,7 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
-    level = logging.ERROR if args.quiet else (logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING)
+    if args.quiet:
+        level = logging.ERROR
+    elif args.verbose > 1:
+        level = logging.DEBUG
+    else:
+        level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("radiomics").setLevel(max(level, logging.ERROR))
     if getattr(args, "_run", None) is None:

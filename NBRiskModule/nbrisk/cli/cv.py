@@ -20,8 +20,8 @@ HELP = "validate a model recipe (repeated k-fold, nested CV or fixed split) and 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_data_arguments(p)
     add_scheme_arguments(p)
-    p.add_argument("--compare", help="second recipe validated on the same folds; adds a corrected resampled t-test of the "
-                        "AUCs (C-indices) that is valid for CV")
+    p.add_argument("--compare", help="second recipe validated on the same folds; adds a corrected resampled t-test "
+                                      "of the AUCs (C-indices) that is valid for CV")
     p.add_argument("--out", type=Path, required=True, help="output folder (metrics.json, predictions.csv, plots)")
 
 

@@ -17,14 +17,16 @@ HELP = "extract a preset's radiomics features for one image+mask or a manifest o
 def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_argument_group("one case")
     src.add_argument("--image", action="append", metavar="[PHASE=]PATH",
-                     help="image file or DICOM folder; multi-phase presets: --image arterial=a.nrrd --image venous=v.nrrd")
+                     help="image file or DICOM folder; multi-phase presets: "
+                          "--image arterial=a.nrrd --image venous=v.nrrd")
     src.add_argument("--mask", type=Path, help="label map, Slicer .seg.nrrd or DICOM SEG")
     src.add_argument("--label", type=int, help="label value (or segment label value) to use")
     src.add_argument("--segment", help="segment name in a .seg.nrrd / DICOM SEG")
     src.add_argument("--case-id", help="case id written in the output (default: image file stem)")
     coh = p.add_argument_group("cohort")
     coh.add_argument("--manifest", type=Path, help="CSV with case_id,image,mask [,label,segment,reader]")
-    coh.add_argument("-j", "--jobs", type=int, default=1, help="worker processes: cases in parallel (--manifest) or image types of one case (default 1)")
+    coh.add_argument("-j", "--jobs", type=int, default=1,
+                     help="worker processes: cases in parallel (--manifest) or image types of one case (default 1)")
     coh.add_argument("--no-resume", action="store_true", help="recompute cases already in --out")
     coh.add_argument("--executor", choices=("local", "dask"), default="local")
     coh.add_argument("--scheduler", help="dask scheduler address (default: a local cluster of -j workers)")

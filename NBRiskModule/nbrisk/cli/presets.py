@@ -22,7 +22,8 @@ def run(args: argparse.Namespace) -> int:
 
             print((resources.files("nbrisk.features") / "presets" / f"{preset.name}.yaml").read_text(encoding="utf-8"))
         else:
-            print(open(preset.source, encoding="utf-8").read())
+            with open(preset.source, encoding="utf-8") as fh:
+                print(fh.read())
         print(f"# features: {preset.feature_count}   sha256: {preset.sha256}")
         return 0
     print(f"{'preset':<22}{'features':>9}{'paper':>7}  {'phases':<24}title / paper")

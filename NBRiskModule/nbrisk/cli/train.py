@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     steps.done()
     s = trained.training_summary
     print(f"trained {trained.recipe_name} on {s['n']} cases with {len(trained.feature_names)} features "
-          f"(selected: {', '.join(trained.selected_features[:8])}{' ...' if len(trained.selected_features) > 8 else ''})")
+          f"(selected: {', '.join(trained.selected_features[:8])}"
+          f"{' ...' if len(trained.selected_features) > 8 else ''})")
     if trained.metrics:
         print(f"cross-validated: {fmt_metrics(trained.metrics)}")
     print(f"threshold {trained.threshold:.4f} ({trained.threshold_rule}); saved {out}")

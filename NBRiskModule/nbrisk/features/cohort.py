@@ -216,7 +216,8 @@ def _load_existing(out_csv: Path) -> dict[tuple[str, str], dict[str, float]]:
     feats = [c for c in df.columns if c not in KEY_COLUMNS]
     out = {}
     for rec in df.to_dict("records"):
-        out[(str(rec["case_id"]), str(rec.get("reader", "") or ""))] = {k: float(rec[k]) if rec[k] != "" else float("nan") for k in feats}
+        key = (str(rec["case_id"]), str(rec.get("reader", "") or ""))
+        out[key] = {k: float(rec[k]) if rec[k] != "" else float("nan") for k in feats}
     return out
 
 
@@ -253,7 +254,8 @@ def _check_resume(prov_path: Path, preset: Preset, out_csv: Path) -> None:
         return
     if old.get("preset_sha256") not in (None, preset.sha256):
         raise InputError(
-            f"{out_csv}: existing results were made with preset {old.get('preset')} ({old.get('preset_sha256', '')[:12]}), "
+            f"{out_csv}: existing results were made with preset {old.get('preset')} "
+            f"({old.get('preset_sha256', '')[:12]}), "
             f"not {preset.name}; choose another --out or delete the old results"
         )
 

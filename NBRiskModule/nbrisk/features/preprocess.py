@@ -203,7 +203,7 @@ def crop_margin(settings: dict[str, Any], image_types: dict[str, Any], spacing: 
             margin_vox = max(margin_vox, 16.0 * 2 ** (level - 1))
         elif itype in ("Gradient", "LBP2D", "LBP3D"):
             margin_vox = max(margin_vox, 2.0 + float(custom.get("lbp2DRadius", settings.get("lbp2DRadius", 1))))
-    return np.ceil(np.maximum(margin_mm / spacing, margin_vox)).astype(int) + int(math.ceil(pad))
+    return np.ceil(np.maximum(margin_mm / spacing, margin_vox)).astype(int) + math.ceil(pad)
 
 
 def crop(image: sitk.Image, lo: np.ndarray, hi: np.ndarray, margin: np.ndarray) -> sitk.Image:

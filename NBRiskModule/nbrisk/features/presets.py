@@ -119,7 +119,8 @@ def _build(raw: Any, source: str, text: str) -> Preset:
     pre = nb.get("preprocessing") or {}
     unknown = set(pre) - _PREPROCESSING_KEYS
     if unknown:
-        raise InputError(f"{source}: unknown preprocessing step(s) {sorted(unknown)}; allowed: {sorted(_PREPROCESSING_KEYS)}")
+        raise InputError(f"{source}: unknown preprocessing step(s) {sorted(unknown)}; "
+                         f"allowed: {sorted(_PREPROCESSING_KEYS)}")
     _validate_preprocessing(pre, source)
     pyr = raw["pyradiomics"] or {}
     validate_pyradiomics_params(pyr, source)
@@ -149,9 +150,8 @@ def _build(raw: Any, source: str, text: str) -> Preset:
 
 def _validate_preprocessing(pre: dict[str, Any], source: str) -> None:
     norm = pre.get("normalize")
-    if norm is not None:
-        if not isinstance(norm, dict) or norm.get("region") not in ("roi", "image"):
-            raise InputError(f"{source}: preprocessing.normalize needs region: roi|image (and optional scale)")
+    if norm is not None and (not isinstance(norm, dict) or norm.get("region") not in ("roi", "image")):
+        raise InputError(f"{source}: preprocessing.normalize needs region: roi|image (and optional scale)")
     s2d = pre.get("slice2d")
     if s2d not in (None, False, "largest_axial"):
         raise InputError(f"{source}: preprocessing.slice2d must be 'largest_axial' or false")

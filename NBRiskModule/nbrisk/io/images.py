@@ -99,10 +99,7 @@ def read_image(path: str | Path) -> sitk.Image:
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: file not found; check the path")
-    if p.is_dir():
-        img = read_dicom_series(p)
-    else:
-        img = read_sitk(p, "image")
+    img = read_dicom_series(p) if p.is_dir() else read_sitk(p, "image")
     return _check_finite(as_3d_scalar(img, p), p)
 
 
@@ -228,6 +225,7 @@ def _check_slice_positions(folder: Path, files: list[str]) -> list:
             raise InputError(f"{f}: unreadable DICOM header ({type(exc).__name__}); re-export the series") from None
         positions.append(float(ipp @ normal))
         points.append(ipp)
+    assert normal is not None  # set by the first header (two or more files here) or an InputError was raised
     _check_tilt(folder, np.array(points), np.array(positions), normal, tilt_tag)
     pos = np.sort(np.array(positions))
     gaps = np.diff(pos)
@@ -427,7 +425,8 @@ def _paste_subextent(mask: sitk.Image, reference: sitk.Image | Grid) -> sitk.Ima
         orient = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(reference.GetDirection())
         mask = sitk.DICOMOrient(mask, orient)
     sm, sr = np.array(mask.GetSpacing()), np.array(reference.GetSpacing())
-    if np.any(np.abs(sm - sr) > tol * sr) or np.any(np.abs(np.array(mask.GetDirection()) - reference.GetDirection()) > tol):
+    direction_diff = np.abs(np.array(mask.GetDirection()) - reference.GetDirection())
+    if np.any(np.abs(sm - sr) > tol * sr) or np.any(direction_diff > tol):
         return None
     idx = np.array(reference.TransformPhysicalPointToContinuousIndex(mask.GetOrigin()))
     if np.any(np.abs(idx - np.round(idx)) > 0.01):
@@ -443,7 +442,9 @@ def _paste_subextent(mask: sitk.Image, reference: sitk.Image | Grid) -> sitk.Ima
         inside = 0
     else:
         src = marr[
-            lo[2] - start[2] : hi[2] - start[2], lo[1] - start[1] : hi[1] - start[1], lo[0] - start[0] : hi[0] - start[0]
+            lo[2] - start[2] : hi[2] - start[2],
+            lo[1] - start[1] : hi[1] - start[1],
+            lo[0] - start[0] : hi[0] - start[0],
         ]
         out[lo[2] : hi[2], lo[1] : hi[1], lo[0] : hi[0]] = src
         inside = int(np.count_nonzero(src))

@@ -101,7 +101,7 @@ def staging_dir(out_dir: str | Path) -> Path:
         if len(parts) < 3 or parts[0] != host or not parts[1].isdigit() or _alive(int(parts[1])):
             continue
         shutil.rmtree(old, ignore_errors=True)
-        print(f"nbrisk: removed {old}, left by an interrupted run (process {parts[1]} is gone)", file=sys.stderr)
+        sys.stderr.write(f"nbrisk: removed {old}, left by an interrupted run (process {parts[1]} is gone)\n")
         logging.getLogger(__name__).info("removed stale staging folder %s", old)
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{host}-{os.getpid()}-", dir=out_dir.parent))
 
@@ -114,7 +114,7 @@ def output_lock(target: str | Path):
     the holder exits, even when killed, so a stale lock file never blocks a later run. The file is
     removed when the block ends. Without ``fcntl`` (Windows) there is no lock.
     """
-    from contextlib import contextmanager
+    from contextlib import contextmanager, suppress
 
     @contextmanager
     def held():
@@ -151,14 +151,10 @@ def output_lock(target: str | Path):
             yield lock
         finally:
             if acquired:
-                try:
+                with suppress(OSError):
                     lock.unlink()
-                except OSError:
-                    pass
-            try:
+            with suppress(OSError):  # a full disk can fail the close's flush too
                 fh.close()
-            except OSError:  # a full disk can fail the close's flush too
-                pass
 
     return held()
 

@@ -70,10 +70,7 @@ def corrected_t_test(fold_diffs: Any, n_train: float, n_test: float,
     mean = float(np.mean(d)) if len(d) else float("nan")
     if not np.isfinite(se):
         return {"mean_diff": mean, "t": float("nan"), "df": df, "p": float("nan")}
-    if se == 0:
-        t = 0.0 if mean == 0 else float(np.sign(mean) * np.inf)
-    else:
-        t = mean / se
+    t = mean / se if se != 0 else (0.0 if mean == 0 else float(np.sign(mean) * np.inf))
     return {"mean_diff": mean, "t": float(t), "df": df, "p": float(2 * stats.t.sf(abs(t), df))}
 
 

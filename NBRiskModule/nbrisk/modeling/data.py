@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ from nbrisk.io.csvcheck import check_delimiter
 from nbrisk.modeling.radscore import to_structured
 from nbrisk.modeling.recipe import ClinicalInput, Recipe
 
-Table = pd.DataFrame | str | Path
+Table: TypeAlias = pd.DataFrame | str | Path
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Figures of a validation or evaluation run, each written as PNG and SVG (matplotlib, no pyplot state).
 
 ROC (DeLong CI for a test set; the per-repeat mean and corrected CI for CV), calibration with
-Hosmer–Lemeshow, decision curve, Kaplan–Meier by risk group with the log-rank p, time-dependent AUC, survival calibration, and a nomogram drawn here (points per
-predictor, total points → 6/12/24-month PFS).
+Hosmer–Lemeshow, decision curve, Kaplan–Meier by risk group with the log-rank p, time-dependent AUC, survival
+calibration, and a nomogram drawn here (points per predictor, total points → 6/12/24-month PFS).
 """
 
 from __future__ import annotations

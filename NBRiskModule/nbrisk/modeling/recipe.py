@@ -174,7 +174,8 @@ def parse_recipe(data: Any, source: str = "recipe") -> Recipe:
             raise InputError(f"{source}: step '{n}' must come before 'smote' (resampling is the last step)")
     parse_rule(data.get("threshold"), kind, source)  # validated here: a typo is a one-line error at load time
     return Recipe(
-        threshold=data.get("threshold"), name=str(data.get("name") or Path(source).stem), kind=kind, steps=tuple(body), model=model,
+        threshold=data.get("threshold"), name=str(data.get("name") or Path(source).stem), kind=kind,
+        steps=tuple(body), model=model,
         validation=_parse_validation(data.get("validation") or {}, source),
         search=_parse_search(data.get("search") or {}, source),
         clinical=tuple(_parse_clinical(c, source) for c in data.get("clinical") or []),

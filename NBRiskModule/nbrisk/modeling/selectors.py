@@ -65,6 +65,13 @@ class _Selector(SelectorMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} needs two classes; y has one class only")
         return Xv, yy
 
+    def _validate_xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_validate` for selectors that need y (their tags require it, so y=None has raised already)."""
+        Xv, yy = self._validate(X, y)
+        if yy is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        return Xv, yy
+
     def _set_support(self, idx: np.ndarray, n: int) -> None:
         support = np.zeros(n, dtype=bool)
         support[np.asarray(idx, dtype=int)] = True
@@ -96,7 +103,7 @@ class UnivariateFilter(_Selector):
         self.min_features = min_features
 
     def fit(self, X: Any, y: Any) -> UnivariateFilter:
-        Xv, yy = self._validate(X, y)
+        Xv, yy = self._validate_xy(X, y)
         classes = np.unique(yy)
         groups = [Xv[yy == c] for c in classes]
         with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -143,7 +150,7 @@ class CorrelationFilter(_Selector):
         self.threshold = threshold
 
     def fit(self, X: Any, y: Any) -> CorrelationFilter:
-        Xv, yy = self._validate(X, y)
+        Xv, yy = self._validate_xy(X, y)
         n_feat = Xv.shape[1]
         with np.errstate(all="ignore"):
             rel = f_classif(Xv, yy)[0] if len(np.unique(yy)) > 1 else np.zeros(n_feat)
@@ -183,13 +190,14 @@ class LassoSelector(_Selector):
         from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
         from sklearn.model_selection import StratifiedKFold
 
-        Xv, yy = self._validate(X, y)
+        Xv, yy = self._validate_xy(X, y)
         Z = _standardise(Xv)
         binary = len(np.unique(yy)) == 2
         if self.cv:
             n_min = int(np.bincount(np.unique(yy, return_inverse=True)[1]).min())
             folds = max(2, min(int(self.cv), n_min))
-            model = LogisticRegressionCV(Cs=np.logspace(-2, 2, 10), l1_ratios=(1.0,), solver="liblinear" if binary else "saga",
+            model = LogisticRegressionCV(Cs=np.logspace(-2, 2, 10), l1_ratios=(1.0,),
+                                         solver="liblinear" if binary else "saga",
                                          scoring="neg_log_loss",
                                          cv=StratifiedKFold(folds, shuffle=True, random_state=self.random_state),
                                          max_iter=10000, random_state=self.random_state, use_legacy_attributes=False)
@@ -222,7 +230,7 @@ class MRMRSelector(_Selector):
         self.n_features = n_features
 
     def fit(self, X: Any, y: Any) -> MRMRSelector:
-        Xv, yy = self._validate(X, y)
+        Xv, yy = self._validate_xy(X, y)
         ranking = mrmr_rank(Xv, yy, int(self.n_features))
         if not ranking:  # no feature has any relevance: keep the first, so the pipeline still runs
             ranking = [0]
@@ -276,7 +284,7 @@ class ForwardLogisticSelector(_Selector):
         self.criterion = criterion
 
     def fit(self, X: Any, y: Any) -> ForwardLogisticSelector:
-        Xv, yy = self._validate(X, y)
+        Xv, yy = self._validate_xy(X, y)
         if self.criterion not in ("aic", "bic"):
             raise ValueError(f"criterion must be 'aic' or 'bic', got {self.criterion!r}")
         Z = _standardise(Xv)

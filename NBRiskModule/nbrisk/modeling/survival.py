@@ -164,7 +164,8 @@ def nomogram_axes(fitted: Any, X: Any) -> dict[str, Any]:
             continue
         v = Xt[col].to_numpy(float)
         vals = np.linspace(v.min(), v.max(), 6)
-        axes.append({"name": str(col), "values": [f"{x:.2f}" for x in vals], "contrib": (vals * coef[str(col)]).tolist()})
+        axes.append({"name": str(col), "values": [f"{x:.2f}" for x in vals],
+                     "contrib": (vals * coef[str(col)]).tolist()})
     zero = pd.DataFrame(np.zeros((1, Xt.shape[1])), columns=Xt.columns)
     s0 = model.predict_survival_function(zero, return_array=True)[0]
     grid = np.asarray(model.unique_times_, float)

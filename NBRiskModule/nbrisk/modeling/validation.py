@@ -232,7 +232,8 @@ def fit_quietly(est: Any, X: pd.DataFrame, y: np.ndarray, ds: Dataset, n_train: 
                 raise
             events = int(y["event"].sum())
             raise InputError(f"the Cox model could not be fitted on a training fold of {n_train} cases with "
-                             f"{events} events ({str(exc).splitlines()[0][:80]}); use fewer folds or add cases") from None
+                             f"{events} events ({str(exc).splitlines()[0][:80]}); "
+                             "use fewer folds or add cases") from None
     return m
 
 
@@ -256,7 +257,7 @@ def make_split(ds: Dataset, test_size: float, seed: int) -> pd.DataFrame:
             raise InputError(f"only {counts.min()} case(s) of the smaller class among {len(ds.y)}: a train/test "
                              "split needs at least 2 of each class; add cases")
         strata = None  # e.g. a single censored case: split the events at random
-    tr, te = train_test_split(np.arange(len(ds.y)), test_size=ts, stratify=strata, random_state=seed)
+    _tr, te = train_test_split(np.arange(len(ds.y)), test_size=ts, stratify=strata, random_state=seed)
     sets = np.array(["train"] * len(ds.y), dtype=object)
     sets[te] = "test"
     return pd.DataFrame({"case_id": ds.case_ids, "set": sets})

@@ -134,14 +134,19 @@ def train(features_df: Table, labels_df: Table, recipe: str | Path | Recipe, cli
         classes=[_jsonable(c) for c in ds.classes])
 
 
+def _clinical_input(spec: dict[str, Any]) -> ClinicalInput:
+    """A ClinicalInput from its stored dict (lists back to tuples)."""
+    kwargs: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in spec.items()}
+    return ClinicalInput(**kwargs)
+
+
 def evaluate(trained: Any, features: Table, labels: Table, clinical: Table | None = None,
              positive: Any = None, threshold: float | None = None) -> tuple[Predictions, pd.DataFrame]:
     """Predict an external/test set with a trained model (its training threshold) → (predictions, X)."""
     model_type = "cox" if trained.kind == "survival" else "lr"  # only kind and clinical inputs matter here
     rec = parse_recipe({"name": trained.recipe_name or "model", "steps": [{"model": {"type": model_type}}]},
                        str(trained.recipe_name))
-    rec = rec.with_clinical(tuple(ClinicalInput(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in c.items()})
-                                  for c in trained.clinical_inputs))
+    rec = rec.with_clinical(tuple(_clinical_input(c) for c in trained.clinical_inputs))
     pos = positive if positive is not None else trained.positive_class
     ds, _ = prepare(features, labels, rec, clinical, None, pos)
     missing = [f for f in trained.feature_names if f not in ds.X.columns]

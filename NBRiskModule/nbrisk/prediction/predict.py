@@ -271,7 +271,7 @@ def contributions(bundle: Bundle, x: pd.DataFrame, flags: Mapping[str, bool] | N
     if median_row is None or bundle.kind != "classification":
         return "unavailable (no training reference in the bundle)", None, []
     rows = pd.concat([x] * len(bundle.input_columns), ignore_index=True)
-    for j, col in enumerate(bundle.input_columns):
+    for j in range(len(bundle.input_columns)):
         rows.iloc[j, j] = median_row.iloc[0, j]
     p = bundle.predict_proba(x)[0]
     p_occ = bundle.predict_proba(rows)

@@ -66,7 +66,7 @@ def roi_figure(image: sitk.Image, mask: sitk.Image) -> str:
     a = sitk.GetArrayFromImage(img).astype(float)  # z, y, x
     m = sitk.GetArrayFromImage(roi) > 0
     sx, sy, sz = img.GetSpacing()
-    k, j, i = (int(round(c)) for c in np.argwhere(m).mean(axis=0)) if m.any() else (s // 2 for s in a.shape)
+    k, j, i = (round(c) for c in np.argwhere(m).mean(axis=0)) if m.any() else (s // 2 for s in a.shape)
     vmin, vmax = _window(a, m)
     views = [
         ("Axial", a[k], m[k], sy / sx, False),  # rows: anterior->posterior, cols: right->left
@@ -110,7 +110,8 @@ def score_figure(prediction: Mapping[str, Any], reference: Mapping[str, Any]) ->
             name = "training cases" if label == "all" else f"training, class {label}"
             ax.bar(centres, counts, width=width * 0.95, bottom=bottom, color=colours[n % 4], alpha=0.75, label=name)
             bottom += np.asarray(counts)
-    ax.axvline(prediction["threshold"], color="black", ls="--", lw=1.2, label=f"threshold {prediction['threshold']:.2f}")
+    ax.axvline(prediction["threshold"], color="black", ls="--", lw=1.2,
+               label=f"threshold {prediction['threshold']:.2f}")
     ax.axvline(p, color="#d62728", lw=3, label=f"this case {p:.2f}")
     ax.set_xlim(0, 1)
     ax.set_xlabel(f"probability of class {prediction['positive_class']}")
@@ -178,7 +179,8 @@ def render_html(prediction: Mapping[str, Any], card: Mapping[str, Any], referenc
         "contributions": contributions_figure(prediction),
     }
     return env.get_template("report.html.j2").render(
-        p=prediction, card=card, figures=figures, idrf=_idrf_section(idrf), inrg=_inrg_lines(inrg), nbrisk_version=__version__,
+        p=prediction, card=card, figures=figures, idrf=_idrf_section(idrf), inrg=_inrg_lines(inrg),
+        nbrisk_version=__version__,
         has_training_scores=bool(reference.get("scores")),
     )
 
@@ -196,7 +198,8 @@ def _inrg_lines(inrg: Mapping[str, Any] | None) -> list[str]:
         lines.append(f"INRG pretreatment group {risk['group']} ({str(risk.get('risk_group', '')).replace('_', ' ')}): "
                      f"{risk.get('rule', '')}")
     elif risk:
-        lines.append(f"INRG pretreatment group: unclassifiable (missing: {', '.join(risk.get('missing') or []) or '?'})")
+        missing = ", ".join(risk.get("missing") or []) or "?"
+        lines.append(f"INRG pretreatment group: unclassifiable (missing: {missing})")
     return lines
 
 

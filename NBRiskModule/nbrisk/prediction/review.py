@@ -169,7 +169,7 @@ def clinical_fields(card: Mapping[str, Any]) -> list[ClinicalField]:
             fields.append(ClinicalField(item))
             continue
         rng = _first(item, "range", default=None) or (None, None)
-        low, high = (list(rng) + [None, None])[:2] if isinstance(rng, Sequence) else (None, None)
+        low, high = [*rng, None, None][:2] if isinstance(rng, Sequence) else (None, None)
         choices = tuple(str(c) for c in _first(item, "choices", "categories", "levels", default=()) or ())
         fields.append(ClinicalField(str(item["name"]), str(_first(item, "type", "kind", default="float")),
                                     str(_first(item, "unit", default="") or ""),

@@ -170,13 +170,6 @@ def _try_read(p: Path) -> sitk.Image | None:
         return None  # let read_mask produce the one-line error
 
 
-def _try_read(p: Path) -> sitk.Image | None:
-    try:
-        return sitk.ReadImage(str(p))
-    except RuntimeError:
-        return None  # let read_mask produce the one-line error
-
-
 def read_pairs_manifest(path: Path) -> list[dict[str, str]]:
     """Rows of a ``case_id,reference,test[,label]`` CSV of mask pairs (paths relative to it)."""
     if not path.exists():

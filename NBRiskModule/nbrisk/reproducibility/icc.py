@@ -392,7 +392,8 @@ def category_counts(icc_df: pd.DataFrame) -> pd.DataFrame:
 
 def read_feature_tables(paths: Sequence[str | Path], readers: Sequence[str] | None = None
                         ) -> tuple[object, list[str] | None]:
-    """Read the CSVs into what :func:`nbrisk.reproducibility.icc.compute_icc` takes (one table with readers, or a list)."""
+    """Read the CSVs into what :func:`nbrisk.reproducibility.icc.compute_icc` takes (one table with readers, or a
+    list)."""
     tables = []
     for path in map(Path, paths):
         if not path.is_file():
@@ -406,8 +407,7 @@ def read_feature_tables(paths: Sequence[str | Path], readers: Sequence[str] | No
         if "reader" not in tables[0].columns:
             raise InputError(f"{paths[0]}: one table needs a 'reader' column; or give one CSV per reader")
         return tables[0], None
-    paths = [Path(p) for p in paths]
-    names = list(readers) if readers else [p.name.removesuffix(".csv") for p in paths]
+    names = list(readers) if readers else [Path(p).name.removesuffix(".csv") for p in paths]
     if len(set(names)) != len(names):
         raise InputError(f"reader names {names} repeat; name the CSVs differently or pass --readers")
     return tables, names

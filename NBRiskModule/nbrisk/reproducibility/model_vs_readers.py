@@ -162,7 +162,8 @@ def summarise(per_case: pd.DataFrame, *, margins: Mapping[str, float] | None = N
         if math.isnan(lo):
             within = False
         summary_rows.append({
-            "metric": metric, "unit": unit, "better": "higher" if higher else "lower", "n_cases": int(both["diff"].notna().sum()),
+            "metric": metric, "unit": unit, "better": "higher" if higher else "lower",
+            "n_cases": int(both["diff"].notna().sum()),
             "model_mean": float(both["model"].mean()), "inter_reader_mean": float(both["inter"].mean()),
             "diff_mean": float(both["diff"].mean()), "ci_low": lo, "ci_high": hi, "margin": margin,
             "within_inter_observer": within})

@@ -1,7 +1,8 @@
 """Reader study folders: the blinded export of cases to readers, and the study layout and key.
 
-Import of the readers' segmentations is in :mod:`nbrisk.reproducibility.study_import`, the analysis (Dice/HD95, features,
-ICC, kept list, plots, HTML) in :mod:`nbrisk.reproducibility.study_analysis` and :mod:`nbrisk.reproducibility.study_report`.
+Import of the readers' segmentations is in :mod:`nbrisk.reproducibility.study_import`, the analysis (Dice/HD95,
+features, ICC, kept list, plots, HTML) in :mod:`nbrisk.reproducibility.study_analysis` and
+:mod:`nbrisk.reproducibility.study_report`.
 
 Layout of a study folder (only ``readers/<R>/pass<N>/`` is ever sent to a reader)::
 

@@ -67,7 +67,7 @@ def _grid(spec: PhantomSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, y, z
 
 
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma_vox: np.ndarray) -> np.ndarray:
+def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma_vox: np.ndarray | float) -> np.ndarray:
     n = ndimage.gaussian_filter(rng.standard_normal(shape), sigma_vox)
     return n / (n.std() + 1e-12)
 
@@ -139,9 +139,10 @@ def make_phantom(spec: PhantomSpec | None = None, seed: int = 0) -> Phantom:
 
     img = img + spec.noise_hu * (1.0 if spec.modality == "ct" else 3.0) * rng.standard_normal(x.shape)
     if spec.modality == "mr":
-        bias = np.exp(spec.bias_strength * (((x - cx) / ext[0]) + 0.6 * ((y - cy) / ext[1]) + 0.5 * ((z - cz) / ext[2])))
+        ramp = ((x - cx) / ext[0]) + 0.6 * ((y - cy) / ext[1]) + 0.5 * ((z - cz) / ext[2])
+        bias = np.exp(spec.bias_strength * ramp)
         img = np.clip(img, 0, None) * bias
-        pixel = np.float32
+        pixel: type[np.generic] = np.float32
     else:
         img = np.round(img)
         pixel = np.int16

@@ -249,7 +249,7 @@ def test_wrong_preset_is_refused(bundle_copy):
 
 def test_wrong_feature_names_are_refused(bundle_copy, table):
     with pytest.raises(ModelCompatibilityError, match="lacks 1 feature"):
-        load_bundle(bundle_copy, expected_feature_names=FEATURES[:-1] + ["original_glcm_Contrast"])
+        load_bundle(bundle_copy, expected_feature_names=[*FEATURES[:-1], "original_glcm_Contrast"])
     renamed = [*FEATURES[:-1], "original_shape_Sphericity"]
     edit_card(bundle_copy, feature_names=renamed, input_columns=renamed)
     with pytest.raises(ModelCompatibilityError, match="card's feature names do not match"):
@@ -361,8 +361,8 @@ def test_shipped_recipes_bundle_and_predict_identically(recipe, tmp_path):
         assert np.array_equal(b.pipeline.predict(x), trained.pipeline.predict(x))
     assert b.card["model"]["kind"] == rec.kind and b.card["clinical_inputs"] == trained.clinical_inputs
     row = raw.iloc[3]
-    pred = predict_features(b, row[trained.feature_names].to_dict(),
-                            {c["name"]: row[c["name"]] for c in trained.clinical_inputs if row[c["name"]] == row[c["name"]]})
+    clinical = {c["name"]: row[c["name"]] for c in trained.clinical_inputs if row[c["name"]] == row[c["name"]]}
+    pred = predict_features(b, row[trained.feature_names].to_dict(), clinical)
     assert pred.contributions and pred.risk_category in {"high", "low"}
 
 

@@ -1454,10 +1454,7 @@ def run_case(c: Case, world: World, d: Path) -> Outcome | str:
         return why
     try:
         before = _listing(d)
-        if c.subprocess:
-            res = _run_process(argv)
-        else:
-            res = _run_inprocess(argv)
+        res = _run_process(argv) if c.subprocess else _run_inprocess(argv)
         after = _listing(d)
         allowed = {c.errors_csv, *(f"{c.errors_csv.rsplit('/', 1)[0]}/{n}" for n in
                                    ("f.csv", "f.provenance.json", ".f.parts"))} if c.errors_csv else set()

@@ -41,7 +41,8 @@ def test_manifest_extraction_with_failure_and_resume(cohort_dir: Path, capsys) -
     errs = pd.read_csv(out.with_name("features.errors.csv"))
     assert list(errs["case_id"]) == ["case003"] and "missing_mask.nrrd" in errs["message"][0]
     prov = json.loads(out.with_name("features.provenance.json").read_text(encoding="utf-8"))
-    assert prov["preset"] == "pyradiomics-default" and prov["preset_sha256"] == load_preset("pyradiomics-default").sha256
+    assert prov["preset"] == "pyradiomics-default"
+    assert prov["preset_sha256"] == load_preset("pyradiomics-default").sha256
     assert prov["pyradiomics_version"] and prov["nbrisk_version"] and prov["n_failed"] == 1
     # fix the broken row and re-run: only that case is computed, the rest are skipped
     manifest.loc[2, "mask"] = "case003_mask.nrrd"
@@ -138,7 +139,8 @@ def test_bad_preset_files(tmp_path: Path) -> None:
     bad.write_text("nbrisk: {name: x, colour: red}\npyradiomics: {imageType: {Original: {}}}\n", encoding="utf-8")
     with pytest.raises(InputError, match="unknown key"):
         load_preset(bad)
-    bad.write_text("pyradiomics: {imageType: {Original: {}}, setting: {binWidth: -5, interpolator: nope}}\n", encoding="utf-8")
+    bad.write_text("pyradiomics: {imageType: {Original: {}}, setting: {binWidth: -5, interpolator: nope}}\n",
+                   encoding="utf-8")
     with pytest.raises(InputError, match="schema"):
         load_preset(bad)
     bad.write_text("pyradiomics: [unclosed\n", encoding="utf-8")
@@ -158,7 +160,8 @@ def test_multiphase_cohort_and_single_case_cli(tmp_path: Path, capsys) -> None:
     res = cohort.extract_manifest(manifest, raw, tmp_path / "m.csv")
     df = pd.read_csv(res.out_csv)
     assert df.shape == (2, 1 + 14 + 2 * 18)
-    assert df["arterial_original_firstorder_Mean"][0] < df["venous_original_firstorder_Mean"][0]  # tumour enhances later
+    # the tumour enhances later
+    assert df["arterial_original_firstorder_Mean"][0] < df["venous_original_firstorder_Mean"][0]
     c = tmp_path / "c"
     out = tmp_path / "one.csv"
     assert main(["extract", "--image", f"arterial={c / 'case001_arterial.nrrd'}", "--image",

@@ -22,7 +22,8 @@ CLASSES = ("firstorder", "glcm", "gldm", "glrlm", "glszm", "ngtdm", "shape")
 # The baselines were made with voxelArrayShift 2000 (pyradiomics' test settings), pyradiomics' default is 0:
 SHIFTED = {"original_firstorder_Energy", "original_firstorder_TotalEnergy", "original_firstorder_RootMeanSquared"}
 # brain1's shape baseline comes from pyradiomics 2.0.1b1, whose mesh differed for its two-part ROI:
-OLD_MESH = {("brain1", f"original_shape_{n}") for n in ("MeshVolume", "SurfaceArea", "Sphericity", "SurfaceVolumeRatio")}
+OLD_MESH = {("brain1", f"original_shape_{n}")
+            for n in ("MeshVolume", "SurfaceArea", "Sphericity", "SurfaceVolumeRatio")}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_pyradiomics_default_matches_baseline(sample_data_dir: Path, baselines, 
     fv = extract_features(image, mask.image, "pyradiomics-default")
     assert len(fv.values) == 107
     compared, explained = 0, []
-    for cls, df in baselines.items():
+    for df in baselines.values():
         for name in df.index:
             if name.startswith("diagnostics_"):
                 continue
@@ -148,7 +149,7 @@ def test_slice2d_and_roi_zscore(mr_phantom) -> None:
     assert not any("_shape" in k for k in fv.values)
     areas = sitk.GetArrayFromImage(mr_phantom.tumour).sum(axis=(1, 2))
     assert int(fv.diagnostics["nbrisk_slice2d_index"]) == int(np.argmax(areas))
-    one, k = preprocess.largest_axial_slice(mr_phantom.tumour)
+    one, _k = preprocess.largest_axial_slice(mr_phantom.tumour)
     z = preprocess.normalize_roi(mr_phantom.image, one, 100.0)
     vals = sitk.GetArrayFromImage(z)[sitk.GetArrayFromImage(one) > 0]
     assert abs(vals.mean()) < 1e-3 and vals.std() == pytest.approx(100.0, rel=1e-4)

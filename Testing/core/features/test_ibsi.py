@@ -57,7 +57,8 @@ def test_digital_phantom_all_reference_features(request) -> None:
 def test_ct_phantom_configuration(config: str, request) -> None:
     d = ct_phantom_dir()
     if d is None:
-        pytest.skip("IBSI CT radiomics phantom missing from Testing/data/ibsi/ct_phantom; put image.nii.gz and mask.nii.gz from IBSI's data_sets "
+        pytest.skip("IBSI CT radiomics phantom missing from Testing/data/ibsi/ct_phantom; "
+                    "put image.nii.gz and mask.nii.gz from IBSI's data_sets "
                     "(ibsi_1_ct_radiomics_phantom/nifti) in ~/.cache/nbrisk/ibsi/ct_phantom/")
     img = sitk.ReadImage(str(d / "image.nii.gz"))
     msk = sitk.ReadImage(str(d / "mask.nii.gz"))

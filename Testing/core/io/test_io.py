@@ -56,7 +56,8 @@ def _write_dicom_series(img: sitk.Image, folder: Path, skip: int | None, z_jitte
             "0020|0032": "\\".join(f"{v:.6f}" for v in pos),
             "0020|0037": "\\".join(f"{v:.6f}" for v in (direction[0], direction[3], direction[6],
                                                         direction[1], direction[4], direction[7])),
-            "0018|0050": f"{img.GetSpacing()[2]:.4f}", "0020|0052": series_uid + ".9", "0028|1052": "0", "0028|1053": "1",
+            "0018|0050": f"{img.GetSpacing()[2]:.4f}", "0020|0052": series_uid + ".9",
+            "0028|1052": "0", "0028|1053": "1",
         }
         for t, v in tags.items():
             sl.SetMetaData(t, v)
@@ -134,10 +135,10 @@ def test_slicer_seg_nrrd_by_name_label_subextent_and_layers(tmp_path: Path, phan
     ras_origin = (-org[0], -org[1], org[2])
     p3 = tmp_path / "ras.seg.nrrd"
     hdr_dirs = np.diag([-sp[0], -sp[1], sp[2]])
-    nrrd.write(str(p3), lab.transpose(2, 1, 0), {"space": "right-anterior-superior", "space origin": np.array(ras_origin),
-                                                  "space directions": hdr_dirs, "kinds": ["domain"] * 3,
-                                                  "Segment0_ID": "s1", "Segment0_Name": "Tumor", "Segment0_LabelValue": "1",
-                                                  "Segment0_Layer": "0"})
+    header = {"space": "right-anterior-superior", "space origin": np.array(ras_origin),
+              "space directions": hdr_dirs, "kinds": ["domain"] * 3,
+              "Segment0_ID": "s1", "Segment0_Name": "Tumor", "Segment0_LabelValue": "1", "Segment0_Layer": "0"}
+    nrrd.write(str(p3), lab.transpose(2, 1, 0), header)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(read_mask(p3, phantom.image).image), truth)
     # overlapping segments -> two layers (4-D file)
     layers = np.stack([truth.transpose(2, 1, 0), (truth | other).transpose(2, 1, 0)]).astype(np.uint8)

@@ -46,7 +46,8 @@ def test_seed_specific_settings():
 
 def test_user_recipe_file(tmp_path):
     f = tmp_path / "mine.yaml"
-    f.write_text("name: mine\nsteps:\n  - scale: {}\n  - mrmr: {n_features: 3}\n  - model: {type: lr, C: 0.5}\n", encoding="utf-8")
+    f.write_text("name: mine\nsteps:\n  - scale: {}\n  - mrmr: {n_features: 3}\n  - model: {type: lr, C: 0.5}\n",
+                 encoding="utf-8")
     rec = load_recipe(f)
     assert rec.name == "mine" and rec.kind == "classification"
     assert build_pipeline(rec).named_steps["model"].C == 0.5

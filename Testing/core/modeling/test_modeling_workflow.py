@@ -66,7 +66,7 @@ def test_nested_cv_and_fixed_split(cls_tables, tmp_path):
     nested, _, _ = cross_validate(f, lab, "lr", scheme="nested", n_splits=3, n_repeats=1)
     assert nested.scheme == "nested" and len(nested.details["best_params"]) == 3
     split_file = tmp_path / "split.csv"
-    fixed, ds, _ = cross_validate(f, lab, "lr", scheme="fixed_split", test_size=0.2)
+    fixed, _ds, _ = cross_validate(f, lab, "lr", scheme="fixed_split", test_size=0.2)
     assert fixed.details["n_test"] == 14 and len(fixed.y) == 14
     fixed.details["split"].to_csv(split_file, index=False)
     again, _, _ = cross_validate(f, lab, "lr", split_file=split_file)
@@ -117,7 +117,7 @@ def test_missing_clinical_column_is_a_clear_error(cls_tables):
 
 
 def test_cli_cv_train_evaluate(tmp_path, cls_tables, capsys):
-    fpath, lpath, cpath = _write(tmp_path, cls_tables)
+    fpath, lpath, _cpath = _write(tmp_path, cls_tables)
     out = tmp_path / "cv"
     rc = main(["cv", "--features", str(fpath), "--labels", str(lpath), "--recipe", "lr", "--repeats", "1",
                "--compare", "svm", "--out", str(out)])

@@ -517,7 +517,8 @@ def test_round_trip_export_import_analyze(
     vol = inter[(inter["feature"] == "original_shape_VoxelVolume") & (inter["form"] == "ICC(3,1)")]
     assert vol["icc"].iloc[0] > 0.9  # 1 mm margins keep the ranking of tumour volumes
     kept = (res_dir / "kept.txt").read_text(encoding="utf-8").split()
-    per = [set((res_dir / f"kept_{n}.txt").read_text(encoding="utf-8").split()) for n in ("inter", "intra_R1", "intra_R2")]
+    per = [set((res_dir / f"kept_{n}.txt").read_text(encoding="utf-8").split())
+           for n in ("inter", "intra_R1", "intra_R2")]
     assert kept and set(kept) == set.intersection(*per)
     assert "original_shape_VoxelVolume" not in kept  # dilated vs eroded: volumes agree in rank, not in value
     html = (res_dir / "summary.html").read_text(encoding="utf-8")
@@ -566,7 +567,8 @@ def test_analyze_with_model_masks_adds_model_vs_readers(phantom_cohort: Path, tm
             if row["reader"] == reader:
                 folder = back / f"pass{row['pass']}" / "segmentations"
                 folder.mkdir(parents=True, exist_ok=True)
-                sitk.WriteImage(perturb_mask(truth(cohort, row["case_id"]), change), str(folder / f"{row['code']}.nrrd"))
+                sitk.WriteImage(perturb_mask(truth(cohort, row["case_id"]), change),
+                                str(folder / f"{row['code']}.nrrd"))
         assert main(["study", "import", "--study", str(study), "--reader", reader, "--from", str(back)]) == 0
     model_csv = tmp_path / "model.csv"
     cases = sorted({r["case_id"] for r in key_rows(study)})

@@ -1,5 +1,7 @@
 """Stand-in for PythonQt's ``qt`` module: PySide6 classes in one flat namespace."""
 
+from typing import ClassVar as _ClassVar  # private: keeps the stand-in namespace Qt-only
+
 from PySide6.QtCore import *  # noqa: F403
 from PySide6.QtGui import *  # noqa: F403
 from PySide6.QtUiTools import QUiLoader  # noqa: F401
@@ -9,7 +11,7 @@ from PySide6.QtWidgets import *  # noqa: F403
 class _DesktopServicesRecorder:
     """Records opened URLs instead of launching a browser."""
 
-    opened: list = []
+    opened: _ClassVar[list] = []
 
     @classmethod
     def openUrl(cls, url) -> bool:

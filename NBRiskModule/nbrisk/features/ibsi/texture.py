@@ -68,8 +68,8 @@ def glcm_matrices(g: np.ndarray, ng: int, dims: str) -> dict[str, np.ndarray]:
 
 CM_NAMES = ["joint_max", "joint_avg", "joint_var", "joint_entr", "diff_avg", "diff_var", "diff_entr",
             "sum_avg", "sum_var", "sum_entr", "energy", "contrast", "dissimilarity", "inv_diff",
-            "inv_diff_norm", "inv_diff_mom", "inv_diff_mom_norm", "inv_var", "corr", "auto_corr", "clust_tend", "clust_shade",
-            "clust_prom", "info_corr1", "info_corr2"]
+            "inv_diff_norm", "inv_diff_mom", "inv_diff_mom_norm", "inv_var", "corr", "auto_corr", "clust_tend",
+            "clust_shade", "clust_prom", "info_corr1", "info_corr2"]
 
 
 def _plogp(p: np.ndarray, axes) -> np.ndarray:

@@ -29,7 +29,8 @@ def run(ctx: DemoContext) -> None:
     ctx.state["cv_metrics"] = metrics
     ctx.log(f"{recipe.name} on {len(ds.y)} cases x {len(ds.feature_names)} features, {folds}-fold CV x "
             f"{preds.details['n_repeats']}: AUC {metrics['auc']:.3f} (95% CI {metrics['auc_ci_low']:.3f}–"
-            f"{metrics['auc_ci_high']:.3f}, mean of repeats, corrected resampled t), sensitivity {metrics['sensitivity']:.2f}, "
+            f"{metrics['auc_ci_high']:.3f}, mean of repeats, corrected resampled t), "
+            f"sensitivity {metrics['sensitivity']:.2f}, "
             f"specificity {metrics['specificity']:.2f}")
     ctx.log(f"final model uses {len(trained.selected_features)} selected feature(s); threshold "
             f"{trained.threshold:.3f} ({trained.threshold_rule}); plots (ROC, calibration, DCA) in {out}")

@@ -50,7 +50,8 @@ def run(ctx: DemoContext) -> None:
     prob = "n/a" if pred.probability is None else f"{pred.probability:.3f}"
     ctx.log(f"held-out synthetic patient (texture class 1): probability {prob}, threshold {pred.threshold:.3f}, "
             f"predicted class {pred.predicted_class} ({pred.risk_category}); {len(pred.warnings)} warning(s)")
-    ctx.log(f"report: {files['html']}" + (f" and {files['pdf']}" if files.get("pdf") else " (no PDF: see prediction.json)"))
+    pdf_note = f" and {files['pdf']}" if files.get("pdf") else " (no PDF: see prediction.json)"
+    ctx.log(f"report: {files['html']}" + pdf_note)
     ctx.state["bundle"] = path
     ctx.state["report"] = files["html"]
     ctx.state["prediction"] = pred

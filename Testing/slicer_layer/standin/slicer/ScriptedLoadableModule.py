@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import unittest
 from pathlib import Path
+from typing import ClassVar
 
 import qt
 import slicer
@@ -75,7 +76,7 @@ class ScriptedLoadableModuleLogic:
 
 
 class ScriptedLoadableModuleTest(unittest.TestCase):
-    messages: list[str] = []
+    messages: ClassVar[list[str]] = []
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
