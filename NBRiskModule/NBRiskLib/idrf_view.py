@@ -1,7 +1,7 @@
 """IDRF section of the panel: checklist rows into a table, INRG inputs from combo boxes into core calls.
 
-Rows, statuses and valid values all come from ``nbrisk.staging.idrf`` / ``nbrisk.staging.inrg``; this module only copies them
-onto widgets and back (no IDRF or staging rule lives here).
+Rows, statuses and valid values all come from ``nbrisk.staging.idrf`` / ``nbrisk.staging.inrg``; this module only
+copies them onto widgets and back (no IDRF or staging rule lives here).
 """
 
 from __future__ import annotations

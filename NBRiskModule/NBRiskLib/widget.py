@@ -31,8 +31,8 @@ from NBRiskLib.study_view import StudySection
 
 logger = logging.getLogger(__name__)
 
-ACTION_BUTTONS = ("growButton", "autosegButton", "loadBundleButton", "predictButton", "suggestHintsButton", "computeStagingButton",
-                  "exportStudyButton", "importStudyButton", "analyzeStudyButton")
+ACTION_BUTTONS = ("growButton", "autosegButton", "loadBundleButton", "predictButton", "suggestHintsButton",
+                  "computeStagingButton", "exportStudyButton", "importStudyButton", "analyzeStudyButton")
 
 
 # ctkPathLineEdit -> parameter field (str): bound in code because Slicer's ctkPathLineEdit connector needs a
@@ -77,7 +77,8 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
                              ("saveChecklistButton", self.onSaveChecklist),
                              ("loadChecklistButton", self.onLoadChecklist), ("exportStudyButton", self.onExportStudy),
                              ("importStudyButton", self.onImportStudy), ("analyzeStudyButton", self.onAnalyzeStudy),
-                             ("openStudyReportButton", self.onOpenStudyReport), ("acceptHintsButton", self.onAcceptHints),
+                             ("openStudyReportButton", self.onOpenStudyReport),
+                             ("acceptHintsButton", self.onAcceptHints),
                              ("openReportButton", self.onOpenReport),
                              ("exportDicomButton", self.onExportDicom), ("acceptGrowButton", self.onAcceptGrow),
                              ("autosegButton", self.onAutoSegment),
@@ -271,7 +272,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             self.ui.studyLogTextEdit.appendPlainText(line)
             if fraction is not None:
                 self.ui.progressBar.setRange(0, 100)
-                self.ui.progressBar.value = int(round(100 * fraction))
+                self.ui.progressBar.value = round(100 * fraction)
 
         self.ui.studyLogTextEdit.appendPlainText("$ nbrisk " + " ".join(args))
         self.runner.start(args, finished, output)
@@ -393,7 +394,7 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             else:
                 editor = qt.QLineEdit()
                 hint = [field.kind] + ([f"{field.low:g}-{field.high:g}"] if field.low is not None else [])
-                editor.placeholderText = " ".join(hint + [field.unit]).strip()
+                editor.placeholderText = " ".join([*hint, field.unit]).strip()
                 editor.text = saved.get(field.name, "")
             editor.objectName = f"clinical_{field.name}"
             layout.addRow(field.label, editor)

@@ -102,8 +102,16 @@ def segment(image: ImageLike, seeds: Sequence[Sequence[float]], *, background: S
     """
     img = image if isinstance(image, sitk.Image) else read_image(image)
     if method == "geodesic":
-        prompts = Prompts([tuple(map(float, s)) for s in seeds], [tuple(map(float, s)) for s in background],
-                          tuple(map(float, box)) if box is not None else None)
+        def point(p: Sequence[float], what: str) -> tuple[float, float, float]:
+            if len(p) != 3:
+                raise InputError(f"{what} {tuple(p)} needs three coordinates x,y,z in LPS mm")
+            return (float(p[0]), float(p[1]), float(p[2]))
+
+        if box is not None and len(box) != 6:
+            raise InputError(f"box {tuple(box)} needs six numbers x0,y0,z0,x1,y1,z1 in LPS mm")
+        prompts = Prompts([point(s, "seed") for s in seeds], [point(s, "background seed") for s in background],
+                          None if box is None else (float(box[0]), float(box[1]), float(box[2]), float(box[3]),
+                                                    float(box[4]), float(box[5])))
         return segment_interactive(img, prompts, modality=modality).mask
     if method != "competition":
         raise InputError(f"unknown segmentation method {method!r}; use 'geodesic' or 'competition'")

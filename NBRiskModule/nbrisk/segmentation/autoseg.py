@@ -21,8 +21,8 @@ import SimpleITK as sitk
 
 from nbrisk.errors import InputError, NBRiskError
 from nbrisk.io.images import atomic_path, read_image, write_image
-from nbrisk.segmentation.grow import lps_to_index
 from nbrisk.segmentation.backend import BUILTIN, BUILTIN_MODEL, Progress, Prompts, SegmentationBackend
+from nbrisk.segmentation.grow import lps_to_index
 from nbrisk.segmentation.nnunet_backend import NnUNetBackend
 from nbrisk.segmentation.onnx_backend import OnnxBackend
 
@@ -60,10 +60,7 @@ class AutosegResult:
 
 def model_info(model: str | Path | None = BUILTIN) -> dict:
     """Name, path, note and whether the model was trained on synthetic data only (panel warning)."""
-    if model is None or str(model) == BUILTIN:
-        path = BUILTIN_MODEL
-    else:
-        path = Path(model)
+    path = BUILTIN_MODEL if model is None or str(model) == BUILTIN else Path(model)
     if path.is_dir():
         return {"name": f"nnunet:{path.name}", "path": str(path), "backend": "nnunet",
                 "note": "user's nnU-Net v2 model", "synthetic_only": False}
@@ -148,7 +145,8 @@ def autoseg_manifest(manifest: str | Path, out_dir: str | Path, model: str | Pat
     with open(mpath, newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     if not rows or not {"case_id", "image"} <= set(rows[0]):
-        raise InputError(f"{mpath}: manifest needs the columns case_id,image; add them (image paths relative to the manifest)")
+        raise InputError(f"{mpath}: manifest needs the columns case_id,image; add them "
+                         "(image paths relative to the manifest)")
     ids = [r["case_id"] for r in rows]
     if len(set(ids)) != len(ids):
         raise InputError(f"{mpath}: case_id values repeat; give each case one row")

@@ -50,7 +50,8 @@ def check_model_folder(folder: Path) -> dict:
         dataset = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
         plans = json.loads((folder / "plans.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{folder}: dataset.json or plans.json unreadable ({exc}); restore the model's files") from None
+        raise InputError(f"{folder}: dataset.json or plans.json unreadable ({exc}); "
+                         "restore the model's files") from None
     reader = str(plans.get("image_reader_writer", "SimpleITKIO")) if isinstance(plans, dict) else "SimpleITKIO"
     if reader not in ("SimpleITKIO", "SimpleITKIOWithReorient"):
         # NBRisk hands nnU-Net SimpleITK arrays (z, y, x); a model trained on NibabelIO's axis order would

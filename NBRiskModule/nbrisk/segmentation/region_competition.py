@@ -17,7 +17,6 @@ from scipy import ndimage
 from nbrisk.errors import InputError
 from nbrisk.segmentation.params import GrowParams
 
-
 logger = logging.getLogger(__name__)
 
 CT_TUMOUR_RANGE_HU = (-150.0, 300.0)  # a seed whose neighbourhood median lies outside is air, fat-air or bone
@@ -81,7 +80,8 @@ class _Histograms:
         lo, hi = np.percentile(smooth[seed_mask], [5, 95])
         width = max(float(hi - lo), 1e-3 * max(abs(float(lo)), 1.0))
         s_edges = np.linspace(lo - 1.5 * width, hi + 1.5 * width, bins + 1)
-        t_edges = np.linspace(*np.percentile(texture, [0.5, 99.5]), bins + 1)
+        t_lo, t_hi = np.percentile(texture, [0.5, 99.5])
+        t_edges = np.linspace(float(t_lo), float(t_hi), bins + 1)
         self.bins = bins
         # the outlier rule (see log_ratio) holds only for intensities near the seeds' range (p5-p95 +- w),
         # so a blurred edge towards another tissue is not taken as unexplained tumour
@@ -301,7 +301,7 @@ def _segment(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: np.nd
             outer = _dilate(region[sub], p.shell_mm[1], spacing)
             shell[sub] = outer & ~_dilate(region[sub], p.shell_mm[0], spacing)
             parts = [h_far, hist.density(shell)] + ([] if bg_spheres is None else [hist.density(bg_spheres)])
-            h_b = sum(parts) / len(parts)
+            h_b = np.sum(parts, axis=0) / len(parts)
         region = _one_pass(hist, h_t, h_b, allowed, seed_vox, seed_mask, spacing, p, split)
     report(0.9, "clean-up")
     if p.snap_mm > 0 and region.any():
@@ -344,7 +344,7 @@ def _finish(region: np.ndarray, seed_vox: np.ndarray, seed_mask: np.ndarray, spa
     """Smooth the mask, keep the largest seeded component, fill holes; InputError if nothing is left."""
     if p.mask_smoothing_mm > 0 and region.any():
         region = _gauss(region.astype(np.float32), p.mask_smoothing_mm, spacing) > 0.5
-    lab, n = ndimage.label(region)
+    lab, _ = ndimage.label(region)
     ids = [i for i in {int(lab[tuple(v)]) for v in seed_vox} if i] or (
         sorted(set(np.unique(lab[seed_mask]).tolist()) - {0}))
     if not ids:

@@ -38,7 +38,8 @@ def _case(i: int, modality: str = "ct"):
 
 
 # ------------------------------------------------------------------------------------- sliding window
-@pytest.mark.parametrize(("length", "patch", "overlap"), [(10, 16, 0.25), (48, 48, 0.5), (100, 48, 0.25), (49, 48, 0.5)])
+@pytest.mark.parametrize(("length", "patch", "overlap"),
+                         [(10, 16, 0.25), (48, 48, 0.5), (100, 48, 0.25), (49, 48, 0.5)])
 def test_window_starts_cover_the_axis_with_the_overlap(length: int, patch: int, overlap: float) -> None:
     starts = window_starts(length, patch, overlap)
     assert starts[0] == 0
@@ -108,7 +109,7 @@ def test_model_settings_errors_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="format must be"):
         ModelConfig.read(bad)
     bad.write_text(json.dumps({"format": "nbrisk-autoseg/1", "spacing_mm": [2, 2]}))
-    with pytest.raises(InputError, match="bad or missing model setting|need 3 positive"):
+    with pytest.raises(InputError, match=r"bad or missing model setting|need 3 positive"):
         ModelConfig.read(bad)
 
 
@@ -259,7 +260,7 @@ def test_nnunet_model_folder_checks(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="not found"):
         check_model_folder(tmp_path / "none")
-    with pytest.raises(InputError, match="missing plans.json, dataset.json"):
+    with pytest.raises(InputError, match=r"missing plans\.json, dataset\.json"):
         check_model_folder(tmp_path)
     (tmp_path / "plans.json").write_text("{}")
     (tmp_path / "dataset.json").write_text(json.dumps({"labels": {"background": 0, "Tumor": 2}}))
