@@ -17,7 +17,9 @@ UNKNOWN_RGB = (0.6, 0.6, 0.6)
 
 
 @dataclass(frozen=True, slots=True)
-class Contribution:
+class ContributionRow:
+    """One contribution as the panel shows it (texts; the numbers are :class:`nbrisk.prediction.predict.Contribution`)."""
+
     feature: str
     value: str
     effect: str
@@ -33,7 +35,7 @@ class PredictionView:
     threshold_text: str
     category_text: str
     colour: tuple[float, float, float]
-    contributions: tuple[Contribution, ...] = ()
+    contributions: tuple[ContributionRow, ...] = ()
     warnings: tuple[str, ...] = ()
     table_rows: tuple[tuple[str, str], ...] = ()
     slice_text: str = ""
@@ -70,7 +72,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def _contributions(raw: Any, limit: int) -> tuple[Contribution, ...]:
+def _contributions(raw: Any, limit: int) -> tuple[ContributionRow, ...]:
     if isinstance(raw, Mapping):
         raw = [{"feature": k, "contribution": v} for k, v in raw.items()]
     rows = []
@@ -82,7 +84,7 @@ def _contributions(raw: Any, limit: int) -> tuple[Contribution, ...]:
         text = _fmt(effect) if effect is not None else ""
         if direction:
             text = f"{text} ({direction})" if text else str(direction)
-        rows.append(Contribution(str(_first(item, "feature", "name", default="?")),
+        rows.append(ContributionRow(str(_first(item, "feature", "name", default="?")),
                                  _fmt(_first(item, "value", default="")), text))
     return tuple(rows)
 

@@ -16,7 +16,7 @@ def test_prediction_view_formats_the_core_prediction() -> None:
     assert (view.score_text, view.class_text, view.threshold_text) == ("0.20", "low", "0.45")
     assert view.category_text == "below threshold"
     assert view.colour == review.NEGATIVE_RGB                 # predicted class != positive class
-    assert len(view.contributions) == 8 and view.contributions[1] == review.Contribution("f1", "1.5",
+    assert len(view.contributions) == 8 and view.contributions[1] == review.ContributionRow("f1", "1.5",
                                                                                           "-0.1 (lowers risk)")
     assert view.warnings == ("age_months missing",)
     assert view.table_rows[0] == ("Model", "jia2023-svm")
