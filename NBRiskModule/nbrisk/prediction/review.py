@@ -18,7 +18,7 @@ UNKNOWN_RGB = (0.6, 0.6, 0.6)
 
 @dataclass(frozen=True, slots=True)
 class ContributionRow:
-    """One contribution as the panel shows it (texts; the numbers are :class:`nbrisk.prediction.predict.Contribution`)."""
+    """One contribution as the panel shows it (texts; the numbers: :class:`nbrisk.prediction.predict.Contribution`)."""
 
     feature: str
     value: str
