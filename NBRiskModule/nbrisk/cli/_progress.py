@@ -8,6 +8,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 _ACTIVE: list[Lines] = []
 
@@ -93,3 +95,24 @@ class Steps(Lines):
     def __call__(self, what: str) -> None:  # type: ignore[override]
         self.i += 1
         super().__call__(f"[{self.i}/{self.total}] {what} ...")
+
+
+@contextmanager
+def case_bar(desc: str, quiet: bool) -> Iterator[Callable[[int, int, str], None]]:
+    """A ``progress(i, n, case)`` callback for cohort runs that draws a tqdm bar on stderr, closed on exit."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def progress(i: int, n: int, case: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=n, desc=desc, unit="case", file=sys.stderr, disable=quiet)
+        bar.set_postfix_str(case)
+        bar.update(1)
+
+    try:
+        yield progress
+    finally:
+        if bar is not None:
+            bar.close()

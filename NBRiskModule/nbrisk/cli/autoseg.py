@@ -84,8 +84,7 @@ def _run_single(args: argparse.Namespace) -> int:
 
 
 def _run_manifest(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+    from nbrisk.cli._progress import case_bar
     from nbrisk.segmentation.autoseg import autoseg_manifest
 
     if args.out.suffix.lower() in (".nrrd", ".gz", ".nii", ".mha", ".csv"):
@@ -93,21 +92,9 @@ def _run_manifest(args: argparse.Namespace) -> int:
     if args.point_lps or args.background_lps or args.box_lps:
         raise InputError("prompts (--point-lps, --background-lps, --box-lps) apply to one image; drop them "
                          "with --manifest")
-    bar = None
-
-    def progress(i: int, n: int, case: str) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=n, desc="autoseg", unit="case", file=sys.stderr, disable=args.quiet)
-        bar.set_postfix_str(case)
-        bar.update(1)
-
-    try:
+    with case_bar("autoseg", args.quiet) as progress:
         res = autoseg_manifest(args.manifest, args.out, args.model, resume=not args.no_resume,
                                threads=args.threads, modality=args.modality, progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
     print(f"{res.n_cases} cases: {res.n_done} segmented, {res.n_skipped} already done, {res.n_failed} failed; "
           f"masks and manifest in {args.out} (then: nbrisk extract --manifest {res.out_manifest} ...)")
     if res.n_failed:

@@ -109,27 +109,14 @@ def _run_single(args: argparse.Namespace, preset) -> int:
 
 
 def _run_manifest(args: argparse.Namespace, preset) -> int:
-    from tqdm import tqdm
-
+    from nbrisk.cli._progress import case_bar
     from nbrisk.features.cohort import extract_manifest
 
-    bar = None
-
-    def progress(i: int, n: int, case: str) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=n, desc="extract", unit="case", file=sys.stderr, disable=args.quiet)
-        bar.set_postfix_str(case)
-        bar.update(1)
-
-    try:
+    with case_bar("extract", args.quiet) as progress:
         res = extract_manifest(args.manifest, preset, args.out, jobs=args.jobs, resume=not args.no_resume,
                                resample_mask=args.resample_mask, engine=args.engine, progress=progress,
                                executor=args.executor, scheduler=args.scheduler,
                                notice=lambda m: print(f"nbrisk extract: {m}", file=sys.stderr, flush=True))
-    finally:
-        if bar is not None:
-            bar.close()
     print(f"{res.n_cases} cases: {res.n_extracted} extracted, {res.n_skipped} already done, "
           f"{res.n_failed} failed; {preset.feature_count} features ({preset.name}) -> {res.out_csv}")
     if res.n_failed:
