@@ -100,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     if target:
         cl.save(target)
     if getattr(args, "contacts", None) and getattr(args, "_masks", None):
-        _write_contacts(args._masks, args.tumour, args.contacts)
+        from nbrisk.staging.prefill import write_contact_table
+
+        write_contact_table(args._masks, args.tumour, args.contacts)
     _print(cl, args.json, target)
     return 0
 
@@ -110,25 +112,12 @@ def _has_edits(args: argparse.Namespace) -> bool:
 
 
 def _new_checklist(args: argparse.Namespace) -> Checklist:
-    from nbrisk.io.images import read_image
-    from nbrisk.io.structures import parse_names, read_structures
-    from nbrisk.staging.hints import hints_from_masks
-    from nbrisk.staging.idrf import Checklist
+    from nbrisk.staging.prefill import checklist_from_segmentation
 
-    image = read_image(args.image)
-    names = parse_names(args.names) if args.names else None
-    masks = read_structures(
-        args.segmentation, image, names, reference_path=args.image, resample=args.resample_mask
-    )
-    hints = hints_from_masks(masks, tumour=args.tumour)
-    args._masks = masks  # for --contacts, written after the checklist
-    return Checklist.new(
-        args.case_id,
-        image=args.image.name,
-        segmentation=args.segmentation.name,
-        reader=args.reader,
-        hints=hints,
-    )
+    checklist, args._masks = checklist_from_segmentation(  # masks kept for --contacts
+        args.image, args.segmentation, names=args.names, tumour=args.tumour, case_id=args.case_id,
+        reader=args.reader, resample=args.resample_mask)
+    return checklist
 
 
 def _apply_edits(cl: Checklist, args: argparse.Namespace) -> None:
@@ -188,30 +177,3 @@ def _print(cl: Checklist, as_json: bool, target: Path | None) -> None:
     print(f"seed-001 surgical risk: {label} ({sr.rule})")
     if target:
         print(f"checklist written to {target}")
-
-
-def _write_contacts(masks: dict, tumour: str | None, path: Path) -> None:
-    import csv
-
-    from nbrisk.io.images import atomic_path
-    from nbrisk.staging.hints import contact_table
-
-    rows = contact_table(masks, tumour)
-    fields = [
-        "structure",
-        "type",
-        "axis",
-        "cross_section",
-        "slice",
-        "point_lps",
-        "contact_fraction",
-        "area_mm2",
-        "aspect_ratio",
-        "no_lumen",
-    ]
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        w.writeheader()
-        for r in rows:
-            pt = r["point_lps"]
-            w.writerow({**r, "point_lps": " ".join(f"{v:.2f}" for v in pt) if pt else ""})  # type: ignore[attr-defined]
