@@ -83,36 +83,17 @@ def run(args: argparse.Namespace) -> int:
 def _perturb(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from nbrisk.errors import InputError
-    from nbrisk.reproducibility.perturb import write_pseudo_readers
-
-    if args.out.exists():
-        raise InputError(f"{args.out}: already exists; choose a new folder")
-    if not args.manifest.is_file():
-        raise InputError(f"{args.manifest}: manifest not found; give a CSV with case_id,image,mask")
-    from nbrisk.io.csvcheck import check_delimiter
-
-    check_delimiter(args.manifest, "manifest")
-    rows = pd.read_csv(args.manifest, dtype=str)
-    if not {"case_id", "image", "mask"} <= set(rows.columns):
-        raise InputError(f"{args.manifest}: needs columns case_id,image,mask; add the missing ones")
-    base = args.manifest.parent
-    cases = [(r.case_id, base / r.image, base / r.mask) for r in rows.itertuples()]
-    import shutil
-
     from nbrisk.cli._progress import Lines
+    from nbrisk.reproducibility.perturb import perturb_manifest
 
     lines = Lines("study perturb", quiet=args.quiet)
     try:
-        out = write_pseudo_readers(cases, args.out, [p for p in args.perturb.split(";") if p],
-                                   progress=lambda i, n, case: lines(f"[{i}/{n}] {case}"))
-    except BaseException:
-        shutil.rmtree(args.out, ignore_errors=True)  # it did not exist before: leave nothing half-written
-        raise
+        out = perturb_manifest(args.manifest, args.out, [p for p in args.perturb.split(";") if p],
+                               progress=lambda i, n, case: lines(f"[{i}/{n}] {case}"))
     finally:
         lines.done()
-    n = len(pd.read_csv(out))
-    print(f"wrote {n} pseudo-reader masks for {len(cases)} cases -> {out}")
+    n_cases = pd.read_csv(args.manifest, dtype=str).shape[0]
+    print(f"wrote {len(pd.read_csv(out))} pseudo-reader masks for {n_cases} cases -> {out}")
     print(
         f"next: nbrisk extract --manifest {out} --preset NAME --out features.csv; "
         "nbrisk icc --features features.csv --out icc.csv --keep kept.txt"

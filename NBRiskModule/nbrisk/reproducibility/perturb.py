@@ -12,6 +12,7 @@ manifest with a ``reader`` column, so the cohort extractor and the ICC treat the
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ import pandas as pd
 import SimpleITK as sitk
 
 from nbrisk.errors import InputError
+from nbrisk.io.csvcheck import check_delimiter
 from nbrisk.io.images import read_mask, write_image
 
 logger = logging.getLogger(__name__)
@@ -193,3 +195,32 @@ def write_pseudo_readers(
     manifest = out_dir / "manifest.csv"
     pd.DataFrame(rows).to_csv(manifest, index=False)
     return manifest
+
+
+def perturb_manifest(
+    manifest: str | Path,
+    out_dir: str | Path,
+    perturbations: Sequence[str | Perturbation] = DEFAULT_PERTURBATIONS,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Path:
+    """Pseudo-reader masks for every case of a ``case_id,image,mask`` manifest (paths relative to it).
+
+    ``out_dir`` must not exist yet; if the run fails it is removed again, so nothing half-written is left.
+    Returns the path of the pseudo-readers' manifest.
+    """
+    manifest, out_dir = Path(manifest), Path(out_dir)
+    if out_dir.exists():
+        raise InputError(f"{out_dir}: already exists; choose a new folder")
+    if not manifest.is_file():
+        raise InputError(f"{manifest}: manifest not found; give a CSV with case_id,image,mask")
+    check_delimiter(manifest, "manifest")
+    rows = pd.read_csv(manifest, dtype=str)
+    if not {"case_id", "image", "mask"} <= set(rows.columns):
+        raise InputError(f"{manifest}: needs columns case_id,image,mask; add the missing ones")
+    base = manifest.parent
+    cases = [(r.case_id, base / r.image, base / r.mask) for r in rows.itertuples()]
+    try:
+        return write_pseudo_readers(cases, out_dir, perturbations, progress=progress)
+    except BaseException:
+        shutil.rmtree(out_dir, ignore_errors=True)  # it did not exist before: leave nothing half-written
+        raise
