@@ -9,8 +9,7 @@ from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModuleWidget,
 )
 
-from NBRiskLib.parameter_node import NBRiskParameterNode
-from NBRiskLib.slicer_logic import NBRiskLogic
+from NBRiskLib import NBRiskLogic, NBRiskParameterNode
 
 
 class NBRiskModule(ScriptedLoadableModule):
@@ -49,7 +48,7 @@ class NBRiskModuleWidget(ScriptedLoadableModuleWidget):
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
-        from NBRiskLib.widget import NBRiskPanel
+        from NBRiskLib import NBRiskPanel
 
         self.panel = NBRiskPanel(self.resourcePath("UI/NBRiskModule.ui"), NBRiskModuleLogic(),
                                  requirementsPath=self.resourcePath("requirements.txt"))

@@ -45,3 +45,19 @@ def test_the_check_sees_a_missing_or_different_method(standin):
 
     problems = _check(JobRunner, Partial)
     assert "Partial lacks cancel" in problems and any("start" in p for p in problems)
+
+
+def test_nbrisklib_re_exports_what_the_module_file_uses(standin):
+    import ast
+
+    import NBRiskLib
+    from NBRiskLib.slicer_logic import NBRiskLogic
+
+    from .conftest import MODULE_DIR
+
+    assert NBRiskLib.NBRiskLogic is NBRiskLogic
+    tree = ast.parse((MODULE_DIR / "NBRiskModule.py").read_text(encoding="utf-8"))
+    used = {(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+            and n.module.startswith("NBRiskLib") for a in n.names}
+    assert {m for m, _ in used} <= {"NBRiskLib"}, used  # the module file imports from the package only
+    assert {name for _, name in used} - {"selftest"} <= set(NBRiskLib.EXPORTS)
