@@ -221,6 +221,17 @@ def show_slice_text(text: str) -> None:
         widget.sliceView().scheduleRender()
 
 
+def show_preview(mask: sitk.Image, image: sitk.Image, volume_node, segmentation_node) -> dict[str, float]:
+    """Write a mask into the yellow preview segment (grow or automatic); return its volume and slice count."""
+    segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
+    preview_id = find_or_add_segment(segmentation_node, PREVIEW_SEGMENT)
+    set_segment_colour(segmentation_node, preview_id, PREVIEW_RGB)
+    update_segment_from_mask(mask, segmentation_node, preview_id, volume_node)
+    array = sitk.GetArrayViewFromImage(mask)
+    voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
+    return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum())}
+
+
 class NBRiskLogic(ScriptedLoadableModuleLogic):
     """Everything the panel does, callable without the panel (scripts, the self-test)."""
 
@@ -271,13 +282,7 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
             self._interactive[volume_node.GetID()] = (image, result.state)
             mask, notes = result.mask, []
             n_tumour, n_background = result.n_tumour_seeds, result.n_background_seeds
-        segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
-        preview_id = find_or_add_segment(segmentation_node, PREVIEW_SEGMENT)
-        set_segment_colour(segmentation_node, preview_id, PREVIEW_RGB)
-        update_segment_from_mask(mask, segmentation_node, preview_id, volume_node)
-        array = sitk.GetArrayViewFromImage(mask)
-        voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
-        return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum()),
+        return {**show_preview(mask, image, volume_node, segmentation_node),
                 "notes": notes, "tumour_seeds": n_tumour, "background_seeds": n_background}
 
     def autoseg_args(self, volume_node, tumour_seeds, background_seeds, segmentation_node, model: str,
@@ -300,15 +305,9 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
         """Put an automatic segmentation (a mask file on the volume's grid) into the yellow preview segment."""
         from nbrisk.io.images import read_mask
 
-        image = image_from_volume(volume_node)
-        mask = read_mask(mask_path, image, reference_path=None).image
-        segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
-        preview_id = find_or_add_segment(segmentation_node, PREVIEW_SEGMENT)
-        set_segment_colour(segmentation_node, preview_id, PREVIEW_RGB)
-        update_segment_from_mask(mask, segmentation_node, preview_id, volume_node)
-        array = sitk.GetArrayViewFromImage(mask)
-        voxel_ml = float(np.prod(image.GetSpacing())) / 1000.0
-        return {"volume_ml": float(array.sum()) * voxel_ml, "slices": int(np.any(array, axis=(1, 2)).sum())}
+        image = self.volume_image(volume_node)
+        return show_preview(read_mask(mask_path, image, reference_path=None).image, image, volume_node,
+                            segmentation_node)
 
     @staticmethod
     def autoseg_models() -> list[tuple[str, str]]:
