@@ -9,6 +9,7 @@ value ``Path()`` would show as ".".
 
 from slicer import (
     vtkMRMLMarkupsFiducialNode,
+    vtkMRMLMarkupsROINode,
     vtkMRMLScalarVolumeNode,
     vtkMRMLSegmentationNode,
     vtkMRMLTableNode,
@@ -23,6 +24,7 @@ class NBRiskParameterNode:
     inputVolume - CT or MRI volume the tumour is measured on.
     segmentation / tumourSegmentName - segmentation node and the name of the tumour segment in it.
     tumourSeeds / backgroundSeeds - point lists (RAS in the scene, converted to LPS for the core).
+    tumourBox - optional markups ROI around the tumour (its axis-aligned LPS bounds are the grow's box prompt).
     largestSlice2D - grow and measure on the single axial slice with the largest tumour area (seed 003).
     bundlePath - the .nbrisk model bundle; clinicalInputs - values typed into the generated fields.
     lastPrediction - JSON of the last prediction.json, re-shown when a saved scene is reopened.
@@ -35,6 +37,7 @@ class NBRiskParameterNode:
     tumourSegmentName: str = "Tumour"
     tumourSeeds: vtkMRMLMarkupsFiducialNode
     backgroundSeeds: vtkMRMLMarkupsFiducialNode
+    tumourBox: vtkMRMLMarkupsROINode
     largestSlice2D: bool = False
     preset: str = ""
     bundlePath: str = ""

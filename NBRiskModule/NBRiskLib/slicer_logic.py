@@ -31,6 +31,8 @@ PREVIEW_RGB = (1.0, 0.85, 0.0)  # yellow: not yet the tumour
 SEED_SEGMENT = "NBRisk seeds"   # seeds painted with the Segment Editor (alternative to markups points)
 HELPER_SEGMENTS = (PREVIEW_SEGMENT, SEED_SEGMENT)  # never anatomy: left out of the IDRF structures
 MAX_PAINTED_SEEDS = 64
+NO_SEEDS = (f"No tumour seeds: place at least one point inside the tumour, or paint segment '{SEED_SEGMENT}' "
+            "with the Segment Editor.")
 
 
 def ras_to_lps(point: Sequence[float]) -> tuple[float, float, float]:
@@ -134,6 +136,45 @@ def painted_seeds_lps(segmentation_node, volume_node, limit: int = MAX_PAINTED_S
         kji = kji[np.linspace(0, len(kji) - 1, limit).astype(int)]
     image = image_from_volume(volume_node)
     return [image.TransformIndexToPhysicalPoint((int(i), int(j), int(k))) for k, j, i in kji]
+
+
+def painted_seed_labelmap(segmentation_node, volume_node, image: sitk.Image) -> sitk.Image | None:
+    """The ``NBRisk seeds`` segment as a seed labelmap on the volume's grid (1 = tumour), or None when there is
+    no such segment or it is empty (``Prompts.labelmap`` of the interactive grow)."""
+    if segmentation_node is None or volume_node is None:
+        return None
+    segment_id = segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(SEED_SEGMENT)
+    if not segment_id:
+        return None
+    try:
+        array = slicer.util.arrayFromSegmentBinaryLabelmap(segmentation_node, segment_id, volume_node)
+    except RuntimeError:  # empty segment
+        return None
+    if not np.any(array):
+        return None
+    labelmap = sitk.GetImageFromArray((np.asarray(array) > 0).astype(np.uint8))
+    labelmap.CopyInformation(image)
+    return labelmap
+
+
+def roi_box_lps(roi_node) -> tuple[float, float, float, float, float, float] | None:
+    """The axis-aligned LPS box (x0, y0, z0, x1, y1, z1, mm) around a markups ROI, or None when there is no ROI
+    or it is not placed yet.
+
+    The ROI's 8 corners (object bounds through its object-to-world matrix: rotation, parent transforms) are
+    converted RAS -> LPS and their min/max taken, so a rotated ROI gives the box that holds all of it.
+    """
+    if roi_node is None or roi_node.GetNumberOfDefinedControlPoints() == 0:
+        return None
+    bounds = [0.0] * 6
+    roi_node.GetObjectBounds(bounds)
+    if bounds[1] - bounds[0] <= 0 or bounds[3] - bounds[2] <= 0 or bounds[5] - bounds[4] <= 0:
+        return None
+    to_world = slicer.util.arrayFromVTKMatrix(roi_node.GetObjectToWorldMatrix())
+    corners = np.array([[x, y, z, 1.0] for x in bounds[0:2] for y in bounds[2:4] for z in bounds[4:6]])
+    lps = (to_world @ corners.T).T[:, :3] * np.array([-1.0, -1.0, 1.0])
+    low, high = lps.min(axis=0), lps.max(axis=0)
+    return (float(low[0]), float(low[1]), float(low[2]), float(high[0]), float(high[1]), float(high[2]))
 
 
 def structures_from_segmentation(segmentation_node, volume_node) -> tuple[sitk.Image, dict[int, str]]:
@@ -255,35 +296,48 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
         return image
 
     def grow_tumour(self, volume_node, tumour_seeds, background_seeds, segmentation_node, segment_name_: str,
-                    largest_slice_2d: bool = False) -> dict[str, float]:
-        """Grow the tumour from seed points (core semiautomatic ROI) into a yellow *preview* segment; return its
-        summary. The tumour segment changes only when the user accepts (:meth:`accept_grow`)."""
-        image = self.volume_image(volume_node) if volume_node is not None else image_from_volume(volume_node)
-        clicks = seeds_lps(tumour_seeds)
-        seeds = clicks + painted_seeds_lps(segmentation_node, volume_node)
-        if not seeds:
-            raise InputError(f"No tumour seeds: place at least one point inside the tumour, or paint segment "
-                             f"'{SEED_SEGMENT}' with the Segment Editor.")
-        if segmentation_node is None:
-            raise InputError("No segmentation: pick or create one in the Segmentation section.")
+                    largest_slice_2d: bool = False, box_roi=None) -> dict[str, float]:
+        """Grow the tumour from seed points, painted seeds and an optional box (markups ROI) into a yellow
+        *preview* segment; return its summary. The tumour segment changes only when the user accepts
+        (:meth:`accept_grow`).
+
+        3-D: ``segment_interactive`` with the volume's cached state, the same call ``nbrisk segment`` and the
+        benchmark make (clicks, background clicks, the painted ``NBRisk seeds`` segment as a seed labelmap, the
+        box). The 2-D largest-slice mode keeps the region competition (``grow_with_notes``) and takes no box.
+        """
+        # loaded on first use: they need scikit-image/scipy, installed by the panel's dependency check
         from nbrisk.segmentation.grow import grow_with_notes
         from nbrisk.segmentation.interactive import Prompts, segment_interactive
 
+        image = self.volume_image(volume_node) if volume_node is not None else image_from_volume(volume_node)
+        if segmentation_node is None:
+            raise InputError("No segmentation: pick or create one in the Segmentation section.")
+        clicks = seeds_lps(tumour_seeds)
         background = seeds_lps(background_seeds)
-        if largest_slice_2d or len(seeds) != len(clicks) or (len(clicks) == 1 and not background):
-            # one click, painted seeds or the 2-D mode: the region competition, with its leak-guard notes
-            mask, notes = grow_with_notes(image, seeds, background_lps=background, slice_2d=largest_slice_2d)
+        box = roi_box_lps(box_roi)
+        if largest_slice_2d:
+            seeds = clicks + painted_seeds_lps(segmentation_node, volume_node)
+            if not seeds:
+                raise InputError(NO_SEEDS)
+            mask, notes = grow_with_notes(image, seeds, background_lps=background, slice_2d=True)
+            if box is not None:
+                notes = [*notes, "the box is not used by the 2-D mode (one axial slice); clear the 2-D option to "
+                                 "grow with it"]
             n_tumour, n_background = len(seeds), len(background)
         else:
-            # corrections: the geodesic competition, reusing the cached features of this volume's block
-            cached = self._interactive.get(volume_node.GetID()) if volume_node is not None else None
+            painted = painted_seed_labelmap(segmentation_node, volume_node, image)
+            if not clicks and painted is None:
+                raise InputError(NO_SEEDS)
+            cached = self._interactive.get(volume_node.GetID())
             state = cached[1] if cached and cached[0] is image else None
-            result = segment_interactive(image, Prompts(list(seeds), list(background)), state)
+            result = segment_interactive(image, Prompts(tumour=clicks, background=background, box=box,
+                                                        labelmap=painted), state)
             self._interactive[volume_node.GetID()] = (image, result.state)
             mask, notes = result.mask, []
             n_tumour, n_background = result.n_tumour_seeds, result.n_background_seeds
         return {**show_preview(mask, image, volume_node, segmentation_node),
-                "notes": notes, "tumour_seeds": n_tumour, "background_seeds": n_background}
+                "notes": notes, "tumour_seeds": n_tumour, "background_seeds": n_background,
+                "box": box is not None}
 
     def autoseg_args(self, volume_node, tumour_seeds, background_seeds, segmentation_node, model: str,
                      work_dir: Path) -> tuple[list[str], Path]:

@@ -165,19 +165,23 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             self._syncMrmlWidgets(p)
             self._syncPathWidgets(p)
             self._observeSegmentation(p.segmentation)
-            self._observeSeeds(p.tumourSeeds, p.backgroundSeeds)
+            self._observeSeeds(p.tumourSeeds, p.backgroundSeeds, p.tumourBox)
 
     def _observeSeeds(self, *nodes) -> None:
-        """While a grow preview is shown, each seed the user places re-runs the grow (the correction loop)."""
+        """While a grow preview is shown, each seed the user places and each box drawn or resized re-runs the grow
+        (the correction loop). A box handle drag ends with ``PointEndInteractionEvent`` (one grow per drag, not one
+        per mouse move)."""
         nodes = tuple(n for n in nodes if n is not None)
         old = getattr(self, "_observedSeeds", ())
         if nodes == old:
             return
-        event = slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent
+        events = (slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent)
         for node in old:
-            self.removeObserver(node, event, self._onSeedPlaced)
+            for event in events:
+                self.removeObserver(node, event, self._onSeedPlaced)
         for node in nodes:
-            self.addObserver(node, event, self._onSeedPlaced)
+            for event in events:
+                self.addObserver(node, event, self._onSeedPlaced)
         self._observedSeeds = nodes
 
     def _onSeedPlaced(self, caller=None, event=None) -> None:
@@ -216,7 +220,8 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         if editor.sourceVolumeNode() is not p.inputVolume:
             editor.setSourceVolumeNode(p.inputVolume)
         for place, node in ((self.ui.tumourSeedsPlaceWidget, p.tumourSeeds),
-                            (self.ui.backgroundSeedsPlaceWidget, p.backgroundSeeds)):
+                            (self.ui.backgroundSeedsPlaceWidget, p.backgroundSeeds),
+                            (self.ui.tumourBoxPlaceWidget, p.tumourBox)):
             if place.currentNode() is not node:
                 place.setCurrentNode(node)
 
@@ -316,10 +321,10 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         with self._userAction("Growing the tumour failed"):
             self._ensureDependencies()
             summary = self.logic.grow_tumour(p.inputVolume, p.tumourSeeds, p.backgroundSeeds, p.segmentation,
-                                             p.tumourSegmentName, p.largestSlice2D)
+                                             p.tumourSegmentName, p.largestSlice2D, p.tumourBox)
             notes = summary.get("notes") or []
             seeds = (f"; {summary.get('tumour_seeds', 0)} tumour and {summary.get('background_seeds', 0)} "
-                     "background seed(s) used")
+                     "background seed(s) used" + (" inside the box" if summary.get("box") else ""))
             self.ui.segmentationInfoLabel.text = (
                 f"{p.tumourSegmentName}: {summary['volume_ml']:.1f} ml on {summary['slices']} slice(s){seeds}"
                 + "".join(f"\nCheck: {n}" for n in notes))
