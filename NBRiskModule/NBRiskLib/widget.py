@@ -175,7 +175,8 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
         old = getattr(self, "_observedSeeds", ())
         if nodes == old:
             return
-        events = (slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent)
+        markups = slicer.vtkMRMLMarkupsNode
+        events = (markups.PointPositionDefinedEvent, markups.PointEndInteractionEvent)
         for node in old:
             for event in events:
                 self.removeObserver(node, event, self._onSeedPlaced)
