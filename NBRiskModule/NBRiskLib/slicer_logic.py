@@ -408,6 +408,14 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
             segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(SEED_SEGMENT))
 
     @staticmethod
+    def is_seed_segment(segmentation_node, segment_id: str) -> bool:
+        """Whether ``segment_id`` is the painted ``NBRisk seeds`` segment (looked up by name, as the grow does)."""
+        if segmentation_node is None or not segment_id:
+            return False
+        segment = segmentation_node.GetSegmentation().GetSegment(segment_id)
+        return segment is not None and segment.GetName() == SEED_SEGMENT
+
+    @staticmethod
     def has_grow_preview(segmentation_node) -> bool:
         return segmentation_node is not None and bool(
             segmentation_node.GetSegmentation().GetSegmentIdBySegmentName(PREVIEW_SEGMENT))

@@ -191,16 +191,25 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             self.onGrow()
 
     def _observeSegmentation(self, node) -> None:
-        """Follow segments added/removed in the Segment Editor (painted seeds, preview) to update the buttons."""
+        """Follow segments added/removed in the Segment Editor (painted seeds, preview) to update the buttons, and
+        strokes painted into the seed segment (each re-runs the grow while a preview is shown)."""
         if node is self._observedSegmentation:
             return
         old, self._observedSegmentation = self._observedSegmentation, node
         for target, segmentation in ((old, False), (node, True)):
             if target is None:
                 continue
+            change = self.addObserver if segmentation else self.removeObserver
             for event in (slicer.vtkSegmentation.SegmentAdded, slicer.vtkSegmentation.SegmentRemoved):
-                (self.addObserver if segmentation else self.removeObserver)(
-                    target.GetSegmentation(), event, self._updateState)
+                change(target.GetSegmentation(), event, self._updateState)
+            change(target.GetSegmentation(), slicer.vtkSegmentation.SegmentModified, self._onSegmentModified)
+
+    @vtk.calldata_type(vtk.VTK_STRING)
+    def _onSegmentModified(self, caller=None, event=None, segmentId=None) -> None:
+        """A segment's voxels (or name, colour) changed: a stroke in the seed segment re-runs the grow."""
+        p = self._parameterNode
+        if p is not None and segmentId and self.logic.is_seed_segment(p.segmentation, str(segmentId)):
+            self._onSeedPlaced()
     def _syncPathWidgets(self, p: NBRiskParameterNode) -> None:
         for widgetName, field in PATH_FIELDS.items():
             widget, value = getattr(self.ui, widgetName), getattr(p, field)

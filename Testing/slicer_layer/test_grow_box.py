@@ -46,17 +46,18 @@ def _roi_for_lps_box(scene, box: tuple[float, ...], name: str = "box"):
     return roi
 
 
-def _panel_on_phantom(standin, tmp_path: Path):
+def _panel_on_phantom(standin, tmp_path: Path, click: bool = True):
     phantom, path = _phantom(tmp_path)
     _, widget = build_module_widget()
     p = widget.panel.parameterNode
     p.inputVolume = standin.util.loadVolume(str(path))
     p.segmentation = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
     p.segmentation.CreateDefaultDisplayNodes()
-    seeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
-    c = phantom.tumour_centre_lps
-    seeds.AddControlPoint([-c[0], -c[1], c[2]])  # LPS -> RAS
-    p.tumourSeeds = seeds
+    if click:
+        seeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
+        c = phantom.tumour_centre_lps
+        seeds.AddControlPoint([-c[0], -c[1], c[2]])  # LPS -> RAS
+        p.tumourSeeds = seeds
     return phantom, widget, p  # the caller keeps the module widget: it owns the panel's Qt widgets
 
 
@@ -201,3 +202,39 @@ def test_the_2d_mode_keeps_the_region_competition_and_says_it_ignores_the_box(st
     mask, _ = grow_with_notes(sitk.ReadImage(str(tmp_path / "phantom.nrrd")), [phantom.tumour_centre_lps],
                               background_lps=[], slice_2d=True)
     np.testing.assert_array_equal(_preview(standin, p), sitk.GetArrayFromImage(mask) > 0)
+
+
+def test_painted_strokes_are_the_seed_labelmap_and_each_stroke_regrows(standin, tmp_path: Path) -> None:
+    """Strokes in the 'NBRisk seeds' segment go to the core as ``Prompts.labelmap`` (all painted voxels, not a
+    sample of points); with a preview shown, each stroke re-runs the grow (the segment's SegmentModified event)."""
+    from nbrisk.segmentation.interactive import Prompts, segment_interactive
+    from NBRiskLib import slicer_logic
+
+    phantom, widget, p = _panel_on_phantom(standin, tmp_path, click=False)
+    panel = widget.panel
+    image = sitk.ReadImage(str(tmp_path / "phantom.nrrd"))
+    i, j, k = image.TransformPhysicalPointToIndex(phantom.tumour_centre_lps)
+    strokes = np.zeros(sitk.GetArrayViewFromImage(image).shape, dtype=np.uint8)
+    strokes[k, j - 1 : j + 2, i - 4 : i + 1] = 1             # first stroke, in the tumour's centre slice
+    seeds_id = slicer_logic.find_or_add_segment(p.segmentation, "NBRisk seeds")
+    standin.util.updateSegmentBinaryLabelmapFromArray(strokes, p.segmentation, seeds_id, p.inputVolume)
+    assert prop(panel.ui.growButton, "enabled")
+    panel.onGrow()
+    assert errors(standin) == []
+    assert "1 tumour and 0 background seed(s) used" in prop(panel.ui.segmentationInfoLabel, "text")
+
+    def core(array: np.ndarray) -> np.ndarray:
+        labelmap = sitk.GetImageFromArray(array)
+        labelmap.CopyInformation(image)
+        return sitk.GetArrayFromImage(segment_interactive(image, Prompts(labelmap=labelmap)).mask) > 0
+
+    first = _preview(standin, p)
+    np.testing.assert_array_equal(first, core(strokes))
+    strokes[k + 3, j + 4 : j + 6, i + 2 : i + 6] = 1         # a second stroke two slices up: the grow follows
+    standin.util.updateSegmentBinaryLabelmapFromArray(strokes, p.segmentation, seeds_id, p.inputVolume)
+    assert errors(standin) == []
+    assert "2 tumour and 0 background seed(s) used" in prop(panel.ui.segmentationInfoLabel, "text")
+    second = _preview(standin, p)
+    assert not np.array_equal(second, first)
+    np.testing.assert_array_equal(second, core(strokes))
+    assert second[k, j, i - 2] and second[k + 3, j + 5, i + 4]  # both strokes lie in the grown region
