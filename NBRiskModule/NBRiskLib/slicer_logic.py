@@ -278,7 +278,7 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
 
     @property
     def _interactive(self) -> dict:
-        """Per volume: (its image object, the interactive grow's cached state) between seed edits."""
+        """Per volume: (its image object, the box, the interactive grow's cached state) between seed edits."""
         if not hasattr(self, "_interactive_cache"):
             self._interactive_cache: dict = {}
         return self._interactive_cache
@@ -328,11 +328,12 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
             painted = painted_seed_labelmap(segmentation_node, volume_node, image)
             if not clicks and painted is None:
                 raise InputError(NO_SEEDS)
+            # the cached state holds the working block of the last box: reused only for the same image and box
             cached = self._interactive.get(volume_node.GetID())
-            state = cached[1] if cached and cached[0] is image else None
+            state = cached[2] if cached and cached[0] is image and cached[1] == box else None
             result = segment_interactive(image, Prompts(tumour=clicks, background=background, box=box,
                                                         labelmap=painted), state)
-            self._interactive[volume_node.GetID()] = (image, result.state)
+            self._interactive[volume_node.GetID()] = (image, box, result.state)
             mask, notes = result.mask, []
             n_tumour, n_background = result.n_tumour_seeds, result.n_background_seeds
         return {**show_preview(mask, image, volume_node, segmentation_node),

@@ -142,6 +142,8 @@ def test_resizing_the_box_regrows_and_a_seed_outside_it_is_a_one_line_error(stan
     leaves the seed outside gives the core's one-line message and leaves the preview as it was."""
     import slicer
 
+    from nbrisk.segmentation.interactive import Prompts, segment_interactive
+
     phantom, widget, p = _panel_on_phantom(standin, tmp_path)
     panel = widget.panel
     box = _truth_box_lps(phantom)
@@ -157,6 +159,8 @@ def test_resizing_the_box_regrows_and_a_seed_outside_it_is_a_one_line_error(stan
     assert errors(standin) == []
     smaller = _preview(standin, p)
     assert smaller.sum() < 0.8 * first.sum() and _inside(smaller, phantom.image, half)
+    fresh = segment_interactive(phantom.image, Prompts(tumour=[phantom.tumour_centre_lps], box=half))
+    np.testing.assert_array_equal(smaller, sitk.GetArrayFromImage(fresh.mask) > 0)  # the new box, not the old one
     # move the box off the seed: one-line error in the status line, preview unchanged
     x, y, z = roi.GetCenter()
     roi.SetCenter(x + 40.0, y, z)  # 40 mm to the right (R): seed outside
