@@ -107,6 +107,18 @@ def run_full_flow(test, logic, work: Path | None = None) -> dict:
     p.largestSlice2D = False
     panel.onGrow()
     test.assertIsNone(panel.lastError)
+    # box prompt: a markups ROI around the tumour (truth's bounding box + 3 mm); the grow stays inside it
+    kji = np.argwhere(sitk.GetArrayViewFromImage(phantom.tumour) > 0)
+    low = np.array(phantom.image.TransformIndexToPhysicalPoint([int(v) for v in kji.min(axis=0)[::-1]])) - 3.0
+    high = np.array(phantom.image.TransformIndexToPhysicalPoint([int(v) for v in kji.max(axis=0)[::-1]])) + 3.0
+    box = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsROINode", "TumourBox")
+    box.SetCenter(list(slicer_logic.lps_to_ras((low + high) / 2)))
+    box.SetSize(list(high - low))
+    p.tumourBox = box
+    panel.onGrow()
+    test.assertIsNone(panel.lastError)
+    test.assertIn("inside the box", panel.ui.segmentationInfoLabel.text)
+    np.testing.assert_allclose(slicer_logic.roi_box_lps(box), [*low, *high], atol=1e-9)
     panel.onAcceptGrow()
     test.assertIsNone(panel.lastError)
     test.assertFalse(panel.logic.has_grow_preview(segmentation))
