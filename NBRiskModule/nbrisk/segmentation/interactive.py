@@ -43,6 +43,7 @@ from scipy import ndimage
 from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
+from nbrisk.segmentation.graph_cut import first_region
 from nbrisk.segmentation.grow import CT_TUMOUR_RANGE_HU, detect_modality, grow_from_seeds
 
 __all__ = [
@@ -72,7 +73,8 @@ class InteractiveParams:
     bins: int = 48
     max_voxels: int = 700_000  # larger blocks are resampled coarser in-plane
     box_prior: bool = True  # learn the tumour model from the box content too
-    first_click: str = "competition"  # one click (+ box): the region competition's result; "geodesic": not
+    first_click: str = "graph_cut"  # one click (+ box): graph_cut.first_region; "competition": the region
+    # competition's mask (before issue 23's second round); "geodesic": the geodesic competition
     prior_core_mm: float = 2.0  # later clicks: that region eroded by this much seeds and teaches the tumour
     edit_radius_mm: float = 40.0  # later clicks change the first-click region at most this close to them
 
@@ -440,13 +442,13 @@ def segment_interactive(
                 )
     prior: tuple[np.ndarray, np.ndarray] | None = None
     key: tuple | None = None
-    if p.first_click == "competition" and len(tp):
+    if p.first_click in ("competition", "graph_cut") and len(tp):
         key = (tuple(prompts.tumour[0]), None if prompts.box is None else tuple(prompts.box))
         if (state is not None and state.image_id == _image_key(image) and state.prior_key == key
                 and state.prior is not None and state.prior_start is not None):
             prior = (state.prior, state.prior_start)
         else:
-            prior = _first_click_region(image, prompts, modality)
+            prior = _first_click_region(image, prompts, modality, p.first_click)
         only_first = len(tp) == 1 and not len(bp) and prompts.labelmap is None
         if prior is not None and only_first:
             out = np.zeros(image.GetSize()[::-1], np.uint8)
@@ -622,14 +624,22 @@ def _image_key(image: sitk.Image) -> tuple:
 
 
 def _first_click_region(
-    image: sitk.Image, prompts: Prompts, modality: str
+    image: sitk.Image, prompts: Prompts, modality: str, how: str = "graph_cut"
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The region competition's mask from the first tumour click (and the box), cropped: (region, start)."""
+    """The first tumour click's (and the box's) region, cropped: (region, start).
+
+    ``how``: "graph_cut" (:func:`graph_cut.first_region`) or "competition" (the region competition's mask).
+    """
     try:
-        m = grow_from_seeds(image, [prompts.tumour[0]], box_lps=prompts.box, modality=modality)
+        if how == "graph_cut":
+            arr = first_region(image, prompts.tumour[0], prompts.box, modality=modality)
+            if arr is None:
+                return None
+        else:
+            m = grow_from_seeds(image, [prompts.tumour[0]], box_lps=prompts.box, modality=modality)
+            arr = sitk.GetArrayViewFromImage(m) > 0
     except InputError:
         return None
-    arr = sitk.GetArrayViewFromImage(m) > 0
     nz = np.nonzero(arr)
     if not len(nz[0]):
         return None
