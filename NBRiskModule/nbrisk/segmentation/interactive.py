@@ -3,9 +3,12 @@
 The prompts a reader gives (tumour clicks, background clicks, a painted seed labelmap, a bounding box) are
 turned into a mask in two stages:
 
-1. **First click** (one tumour click, optionally a box): the region competition of
-   :func:`nbrisk.segmentation.grow.grow_from_seeds`, unchanged (phantom and one-click results stay as they were).
-   Its region is kept in the session state as the *first region*.
+1. **First click** (one tumour click, optionally a box): the graph cut of
+   :func:`nbrisk.segmentation.graph_cut.first_region`, which weighs a shape prior (the box's inscribed
+   ellipsoid, or the region competition's moments without a box) against the region competition of
+   :func:`nbrisk.segmentation.grow.grow_from_seeds` and the image's edges (``first_click="competition"``
+   keeps the region competition alone, as before issue 23's second round). Its region is kept in the session
+   state as the *first region*.
 2. **Every later prompt** (more clicks, background clicks, strokes): a geodesic competition between the
    tumour and the background seeds (Bai & Sapiro's geodesic segmentation; the competition Slicer's "Grow
    from seeds" runs, with label-dependent costs). Each voxel goes to the seed set whose geodesic distance
@@ -103,7 +106,7 @@ class SessionState:
     texture: np.ndarray  # log(1 + local standard deviation) on it
     spacing: np.ndarray  # spacing of the (coarser) block, mm (z, y, x)
     image_id: tuple  # the image the cache belongs to: id() and grid (see _image_key)
-    prior: np.ndarray | None = None  # first-click region (region competition), full image resolution ...
+    prior: np.ndarray | None = None  # first-click region (graph cut), full image resolution ...
     prior_start: np.ndarray | None = None  # ... starting at this (z, y, x) index
     prior_key: tuple | None = None  # (first click, box) the prior belongs to
 
