@@ -63,7 +63,7 @@ def test_one_click_is_the_graph_cut_and_the_competition_stays_available():
     assert np.array_equal(sitk.GetArrayViewFromImage(r.mask) > 0, ref)
     assert compare_masks(ph.tumour, r.mask)["dice"] >= 0.88
     old = segment_interactive(ph.image, Prompts(tumour=[c]), params=InteractiveParams(first_click="competition"))
-    expected = sitk.GetArrayViewFromImage(grow_from_seeds(ph.image, [c]))
+    expected = sitk.GetArrayFromImage(grow_from_seeds(ph.image, [c]))
     assert np.array_equal(sitk.GetArrayViewFromImage(old.mask), expected)
 
 
