@@ -28,8 +28,10 @@ Data sets (images are read from caches, nothing is downloaded here):
 Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everything else.
 
 Methods: ``baseline`` (threshold around the seeds' intensity inside the box, connected to the seeds),
-``today`` (:func:`nbrisk.segmentation.grow.grow_from_seeds`), ``new``
-(:func:`nbrisk.segmentation.interactive.segment_interactive`).
+``ellipsoid`` (shape only: the ellipsoid inscribed in the box, whatever the clicks), ``today``
+(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` (issue 23's first
+round: ``segment_interactive`` with the region competition for the first click) and ``new``
+(:func:`nbrisk.segmentation.interactive.segment_interactive`, the graph cut for the first click).
 """
 
 from __future__ import annotations
@@ -230,7 +232,38 @@ class New:
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
 
-METHODS = {"baseline": Baseline, "today": Today, "new": New}
+class Round1(New):
+    """The first round's interactive method (session of 2026-12-05): the region competition for the first click."""
+
+    name = "round1"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(first_click="competition"))
+
+
+class BoxEllipsoid:
+    """Shape only: the ellipsoid inscribed in the box (clicks ignored); how much a box alone says."""
+
+    name = "ellipsoid"
+
+    def __init__(self, img: sitk.Image) -> None:
+        self.img = img
+
+    def __call__(self, tumour, background, box):
+        if box is None:
+            return np.zeros(sitk.GetArrayViewFromImage(self.img).shape, bool)
+        sp = np.array(self.img.GetSpacing())[::-1]
+        a = np.array(self.img.TransformPhysicalPointToIndex(box[:3]))[::-1]
+        b = np.array(self.img.TransformPhysicalPointToIndex(box[3:]))[::-1]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        centre, radii = (lo + hi) / 2 * sp, (hi - lo) / 2 * sp + sp / 2
+        g = np.indices(sitk.GetArrayViewFromImage(self.img).shape).astype(np.float32) * sp[:, None, None, None]
+        return (((g - centre[:, None, None, None]) / radii[:, None, None, None]) ** 2).sum(0) <= 1
+
+
+METHODS = {"baseline": Baseline, "today": Today, "round1": Round1, "ellipsoid": BoxEllipsoid, "new": New}
 
 
 def run_case(
@@ -285,7 +318,7 @@ def summarise(rows: list[dict], cap: int) -> str:
         "| s/click |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    order = {"baseline": 0, "today": 1, "new": 2}
+    order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "new": 4}
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 9))):
         g = groups[key]
         med = lambda k, g=g: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731

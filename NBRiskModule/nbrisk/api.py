@@ -97,7 +97,7 @@ def segment(image: ImageLike, seeds: Sequence[Sequence[float]], *, background: S
 
     ``background``: points outside the tumour; ``box``: ``(x0, y0, z0, x1, y1, z1)`` in LPS mm that the ROI
     stays inside; ``modality``: ``"ct"``, ``"mr"`` or ``"auto"``. ``method="geodesic"`` (as ``nbrisk segment``)
-    runs the region competition for the first seed and the interactive geodesic competition for the corrections;
+    runs the graph cut for the first seed (and box) and the interactive geodesic competition for the corrections;
     ``"competition"`` runs the region competition on all seeds (``params`` tune it).
     """
     img = image if isinstance(image, sitk.Image) else read_image(image)

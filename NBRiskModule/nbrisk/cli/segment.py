@@ -89,7 +89,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--background-label", type=int, default=2,
                    help="background label in --seed-labelmap (default 2)")
     p.add_argument("--method", choices=("geodesic", "competition"), default=None,
-                   help="geodesic (default): the first click's region competition, refined by a geodesic "
+                   help="geodesic (default): the first click's graph cut (with the box's shape), refined by a geodesic "
                         "competition of all tumour and background seeds (takes painted seeds); competition: "
                         "the region competition of all points (default with --slice-2d)")
     p.add_argument("--slice-2d", action="store_true", help="segment only the axial slice holding the seeds")

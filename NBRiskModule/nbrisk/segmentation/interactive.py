@@ -3,9 +3,12 @@
 The prompts a reader gives (tumour clicks, background clicks, a painted seed labelmap, a bounding box) are
 turned into a mask in two stages:
 
-1. **First click** (one tumour click, optionally a box): the region competition of
-   :func:`nbrisk.segmentation.grow.grow_from_seeds`, unchanged (phantom and one-click results stay as they were).
-   Its region is kept in the session state as the *first region*.
+1. **First click** (one tumour click, optionally a box): the graph cut of
+   :func:`nbrisk.segmentation.graph_cut.first_region`, which weighs a shape prior (the box's inscribed
+   ellipsoid, or the region competition's moments without a box) against the region competition of
+   :func:`nbrisk.segmentation.grow.grow_from_seeds` and the image's edges (``first_click="competition"``
+   keeps the region competition alone, as before issue 23's second round). Its region is kept in the session
+   state as the *first region*.
 2. **Every later prompt** (more clicks, background clicks, strokes): a geodesic competition between the
    tumour and the background seeds (Bai & Sapiro's geodesic segmentation; the competition Slicer's "Grow
    from seeds" runs, with label-dependent costs). Each voxel goes to the seed set whose geodesic distance
@@ -34,8 +37,7 @@ Coordinates are LPS mm (SimpleITK's physical space); seed labelmaps lie on the i
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import SimpleITK as sitk
@@ -43,7 +45,9 @@ from scipy import ndimage
 from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
-from nbrisk.segmentation.grow import CT_TUMOUR_RANGE_HU, detect_modality, grow_from_seeds
+from nbrisk.segmentation.graph_cut import first_region
+from nbrisk.segmentation.grow import grow_from_seeds
+from nbrisk.segmentation.prompts import Prompts, box_index, check_first_seed, labelmap_mask, labelmap_points, to_index
 
 __all__ = [
     "InteractiveParams",
@@ -72,21 +76,10 @@ class InteractiveParams:
     bins: int = 48
     max_voxels: int = 700_000  # larger blocks are resampled coarser in-plane
     box_prior: bool = True  # learn the tumour model from the box content too
-    first_click: str = "competition"  # one click (+ box): the region competition's result; "geodesic": not
+    first_click: str = "graph_cut"  # one click (+ box): graph_cut.first_region; "competition": the region
+    # competition's mask (before issue 23's second round); "geodesic": the geodesic competition
     prior_core_mm: float = 2.0  # later clicks: that region eroded by this much seeds and teaches the tumour
     edit_radius_mm: float = 40.0  # later clicks change the first-click region at most this close to them
-
-
-@dataclass(slots=True)
-class Prompts:
-    """What the reader gave. Points are LPS mm; ``labelmap`` is a seed labelmap on the image grid."""
-
-    tumour: list[tuple[float, float, float]] = field(default_factory=list)
-    background: list[tuple[float, float, float]] = field(default_factory=list)
-    box: tuple[float, float, float, float, float, float] | None = None  # x0,y0,z0,x1,y1,z1 LPS mm
-    labelmap: sitk.Image | None = None
-    tumour_label: int = 1
-    background_label: int = 2
 
 
 @dataclass(slots=True)
@@ -101,7 +94,7 @@ class SessionState:
     texture: np.ndarray  # log(1 + local standard deviation) on it
     spacing: np.ndarray  # spacing of the (coarser) block, mm (z, y, x)
     image_id: tuple  # the image the cache belongs to: id() and grid (see _image_key)
-    prior: np.ndarray | None = None  # first-click region (region competition), full image resolution ...
+    prior: np.ndarray | None = None  # first-click region (graph cut), full image resolution ...
     prior_start: np.ndarray | None = None  # ... starting at this (z, y, x) index
     prior_key: tuple | None = None  # (first click, box) the prior belongs to
 
@@ -113,97 +106,6 @@ class InteractiveResult:
     n_tumour_seeds: int  # clicks + painted tumour components
     n_background_seeds: int
     seconds: float
-
-
-# --------------------------------------------------------------------------------------------- prompts
-def _to_index(image: sitk.Image, p: Sequence[float], what: str) -> np.ndarray:
-    """Continuous (z, y, x) index of an LPS point; InputError when outside the image."""
-    if len(p) != 3:
-        raise InputError(f"{what} {tuple(p)} needs three coordinates x,y,z in LPS mm")
-    idx = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in p]))
-    size = np.array(image.GetSize())
-    if np.any(idx < -0.5) or np.any(idx > size - 0.5):
-        raise InputError(
-            f"{what} at ({', '.join(f'{v:.1f}' for v in p)}) mm LPS lies outside the image; "
-            "place it inside the image"
-        )
-    return idx[::-1]
-
-
-def _check_first_seed(image: sitk.Image, zyx: np.ndarray, lps: Sequence[float], modality: str) -> None:
-    """The first tumour click must lie in soft tissue: not air or bone (CT), not a signal void (MRI).
-
-    Later clicks are corrections and may sit on a partial-volume rim, so only the first is checked.
-    """
-    mod = detect_modality(image) if modality == "auto" else modality.lower()
-    if mod not in ("ct", "mr"):
-        raise InputError(f"modality {modality!r} is unknown; use ct, mr or auto")
-    c = np.floor(zyx + 0.5).astype(int)
-    r = np.maximum(np.ceil(3.0 / np.array(image.GetSpacing())[::-1]).astype(int), 0)
-    lo = np.maximum(c - r, 0)
-    hi = np.minimum(c + r + 1, np.array(image.GetSize())[::-1])
-    sz = (hi - lo)[::-1].tolist()
-    block = sitk.GetArrayFromImage(
-        sitk.RegionOfInterest(image, [int(v) for v in sz], [int(v) for v in lo[::-1]])
-    )
-    med = float(np.median(block))
-    where = f"tumour seed at ({', '.join(f'{v:.1f}' for v in lps)}) mm LPS"
-    lo_ct, hi_ct = CT_TUMOUR_RANGE_HU
-    if mod == "ct" and med < lo_ct:
-        raise InputError(
-            f"{where} lies in air/lung ({med:.0f} HU, tumour tissue is {lo_ct:.0f} to {hi_ct:.0f} HU); "
-            "move it inside the tumour"
-        )
-    if mod == "ct" and med > hi_ct:
-        raise InputError(
-            f"{where} lies in bone/contrast ({med:.0f} HU, tumour tissue is {lo_ct:.0f} to "
-            f"{hi_ct:.0f} HU); move it into soft tumour tissue"
-        )
-    if mod == "mr":
-        void = 0.05 * float(np.percentile(sitk.GetArrayViewFromImage(image)[::4, ::4, ::4], 99.5))
-        if med < void:
-            raise InputError(
-                f"{where} lies in a signal void ({med:.4g}, under 5% of the image maximum); "
-                "move it inside the tumour"
-            )
-
-
-def _box_index(image: sitk.Image, box: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    if len(box) != 6:
-        raise InputError(f"box {tuple(box)} needs six numbers x0,y0,z0,x1,y1,z1 in LPS mm")
-    size = np.array(image.GetSize())
-    a = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in box[:3]]))
-    b = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in box[3:]]))
-    if np.any(np.maximum(a, b) < -0.5) or np.any(np.minimum(a, b) > size - 0.5):
-        raise InputError(f"box {tuple(box)} mm LPS does not overlap the image; draw the box on this image")
-    lo = np.clip(np.floor(np.minimum(a, b) + 0.5), 0, size - 1).astype(int)
-    hi = np.clip(np.floor(np.maximum(a, b) + 0.5), 0, size - 1).astype(int)
-    return lo[::-1], hi[::-1] + 1  # (z, y, x), stop exclusive
-
-
-def _labelmap_points(image: sitk.Image, prompts: Prompts, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Voxel indices (z, y, x) of painted tumour and background seeds."""
-    if prompts.labelmap is None:
-        return np.zeros((0, 3), int), np.zeros((0, 3), int)
-    lm = prompts.labelmap
-    if (
-        lm.GetSize() != image.GetSize()
-        or not np.allclose(lm.GetSpacing(), image.GetSpacing(), atol=1e-4)
-        or not np.allclose(lm.GetOrigin(), image.GetOrigin(), atol=1e-3)
-    ):
-        raise InputError(
-            f"{name} (size {lm.GetSize()}) is not on the image grid (size {image.GetSize()}); "
-            "paint the seeds on this image or resample the labelmap to it"
-        )
-    arr = sitk.GetArrayViewFromImage(lm)
-    t = np.argwhere(arr == prompts.tumour_label)
-    b = np.argwhere(arr == prompts.background_label)
-    if len(t) == 0 and len(b) == 0:
-        raise InputError(
-            f"{name} holds no voxel of the tumour label {prompts.tumour_label} or the "
-            f"background label {prompts.background_label}; paint seeds or give the right labels"
-        )
-    return t, b
 
 
 def _block(
@@ -422,14 +324,14 @@ def segment_interactive(
     """
     t0 = time.perf_counter()
     p = params or InteractiveParams()
-    tp = np.array([_to_index(image, s, "tumour seed") for s in prompts.tumour]).reshape(-1, 3)
-    bp = np.array([_to_index(image, s, "background seed") for s in prompts.background]).reshape(-1, 3)
-    lt, lb = _labelmap_points(image, prompts, source or "seed labelmap")
+    tp = np.array([to_index(image, s, "tumour seed") for s in prompts.tumour]).reshape(-1, 3)
+    bp = np.array([to_index(image, s, "background seed") for s in prompts.background]).reshape(-1, 3)
+    lt, lb = labelmap_points(image, prompts, source or "seed labelmap")
     if len(tp) == 0 and len(lt) == 0:
         raise InputError("no tumour seed given; click or paint at least one point inside the tumour")
     if len(tp):
-        _check_first_seed(image, tp[0], prompts.tumour[0], modality)
-    box = _box_index(image, prompts.box) if prompts.box is not None else None
+        check_first_seed(image, tp[0], prompts.tumour[0], modality)
+    box = box_index(image, prompts.box) if prompts.box is not None else None
     if box is not None:
         for s in np.vstack([tp, lt]):
             r = np.floor(s + 0.5)
@@ -440,13 +342,13 @@ def segment_interactive(
                 )
     prior: tuple[np.ndarray, np.ndarray] | None = None
     key: tuple | None = None
-    if p.first_click == "competition" and len(tp):
+    if p.first_click in ("competition", "graph_cut") and len(tp):
         key = (tuple(prompts.tumour[0]), None if prompts.box is None else tuple(prompts.box))
         if (state is not None and state.image_id == _image_key(image) and state.prior_key == key
                 and state.prior is not None and state.prior_start is not None):
             prior = (state.prior, state.prior_start)
         else:
-            prior = _first_click_region(image, prompts, modality)
+            prior = _first_click_region(image, prompts, modality, p.first_click)
         only_first = len(tp) == 1 and not len(bp) and prompts.labelmap is None
         if prior is not None and only_first:
             out = np.zeros(image.GetSize()[::-1], np.uint8)
@@ -571,8 +473,8 @@ def segment_interactive(
     out[s0[0] : s1[0], s0[1] : s1[1], s0[2] : s1[2]] = region
     mask = sitk.GetImageFromArray(out)
     mask.CopyInformation(image)
-    n_t = len(tp) + (int(ndimage.label(_lm_mask(lt, image))[1]) if len(lt) else 0)
-    n_b = len(bp) + (int(ndimage.label(_lm_mask(lb, image))[1]) if len(lb) else 0)
+    n_t = len(tp) + (int(ndimage.label(labelmap_mask(lt, image))[1]) if len(lt) else 0)
+    n_b = len(bp) + (int(ndimage.label(labelmap_mask(lb, image))[1]) if len(lb) else 0)
     return InteractiveResult(mask, state, n_t, n_b, time.perf_counter() - t0)
 
 
@@ -622,14 +524,22 @@ def _image_key(image: sitk.Image) -> tuple:
 
 
 def _first_click_region(
-    image: sitk.Image, prompts: Prompts, modality: str
+    image: sitk.Image, prompts: Prompts, modality: str, how: str = "graph_cut"
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The region competition's mask from the first tumour click (and the box), cropped: (region, start)."""
+    """The first tumour click's (and the box's) region, cropped: (region, start).
+
+    ``how``: "graph_cut" (:func:`graph_cut.first_region`) or "competition" (the region competition's mask).
+    """
     try:
-        m = grow_from_seeds(image, [prompts.tumour[0]], box_lps=prompts.box, modality=modality)
+        if how == "graph_cut":
+            arr = first_region(image, prompts.tumour[0], prompts.box, modality=modality)
+            if arr is None:
+                return None
+        else:
+            m = grow_from_seeds(image, [prompts.tumour[0]], box_lps=prompts.box, modality=modality)
+            arr = sitk.GetArrayViewFromImage(m) > 0
     except InputError:
         return None
-    arr = sitk.GetArrayViewFromImage(m) > 0
     nz = np.nonzero(arr)
     if not len(nz[0]):
         return None
@@ -659,10 +569,3 @@ def _prior_core(
         full = full[np.ix_(*idx)]
     sp = state.spacing
     return ndimage.distance_transform_edt(full, sampling=sp) > p.prior_core_mm if full.any() else full
-
-
-def _lm_mask(pts: np.ndarray, image: sitk.Image) -> np.ndarray:
-    lo, hi = pts.min(axis=0), pts.max(axis=0) + 1
-    m = np.zeros(tuple(int(v) for v in hi - lo), bool)
-    m[tuple((pts - lo).T)] = True
-    return m

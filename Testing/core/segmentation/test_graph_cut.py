@@ -1,0 +1,141 @@
+"""The first click's graph cut (nbrisk.segmentation.graph_cut): shape prior, region competition weight, grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from nbrisk.reproducibility.agreement import compare_masks
+from nbrisk.segmentation.graph_cut import GraphCutParams, first_region
+from nbrisk.segmentation.grow import grow_from_seeds
+from nbrisk.segmentation.interactive import InteractiveParams, Prompts, segment_interactive
+from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
+
+
+def _mask_image(arr: np.ndarray, like: sitk.Image) -> sitk.Image:
+    m = sitk.GetImageFromArray(arr.astype(np.uint8))
+    m.CopyInformation(like)
+    return m
+
+
+def _box(img: sitk.Image, truth: np.ndarray, margin_mm: float = 3.0) -> tuple[float, ...]:
+    """The truth's bounding box grown by margin_mm, as x0,y0,z0,x1,y1,z1 LPS (the benchmark's reader)."""
+    sp = np.array(img.GetSpacing())[::-1]
+    nz = np.nonzero(truth)
+    m = np.ceil(margin_mm / sp).astype(int)
+    lo = np.maximum([i.min() for i in nz] - m, 0)
+    hi = np.minimum([i.max() for i in nz] + m, np.array(truth.shape) - 1)
+    a = img.TransformIndexToPhysicalPoint([int(v) for v in lo[::-1]])
+    b = img.TransformIndexToPhysicalPoint([int(v) for v in hi[::-1]])
+    return tuple(a) + tuple(b)
+
+
+def _sarcoma_in_muscle(seed: int = 0):
+    """An ellipsoidal tumour of the same density and noise as the muscle around it (45 HU, SD 12), with a
+    fat plane (-90 HU) on one side only and a vessel (70 HU) crossing the muscle next to it: a real
+    sarcoma's situation, which no intensity model can separate."""
+    rng = np.random.default_rng(seed)
+    spacing = (0.9, 0.9, 3.0)
+    shape = (40, 110, 110)
+    z, y, x = np.meshgrid(*(np.arange(n) * s for n, s in zip(shape, spacing[::-1], strict=True)), indexing="ij")
+    c = np.array([50.0, 48.0, 60.0])  # x, y, z mm
+    rho = ((x - c[0]) / 24.0) ** 2 + ((y - c[1]) / 18.0) ** 2 + ((z - c[2]) / 30.0) ** 2
+    tumour = rho <= 1.0
+    arr = np.full(shape, 45.0)
+    fat = (rho > 1.0) & (rho <= 1.25) & (x < c[0] - 8.0)  # a fat plane around the left third
+    arr[fat] = -90.0
+    arr[(np.abs(y - 80.0) < 3.0) & (np.abs(z - 60.0) < 40.0)] = 70.0  # a vessel beside it
+    arr = arr + 12.0 * rng.standard_normal(shape)
+    img = sitk.GetImageFromArray(arr.astype(np.float32))
+    img.SetSpacing(spacing)
+    img.SetOrigin((-40.0, 12.0, -100.0))
+    centre = img.TransformContinuousIndexToPhysicalPoint([float(v) for v in (c / np.array(spacing))])
+    return img, tumour, tuple(centre)
+
+
+def test_one_click_is_the_graph_cut_and_the_competition_stays_available():
+    ph = make_phantom(PhantomSpec(modality="ct"), seed=1)
+    c = ph.tumour_centre_lps
+    r = segment_interactive(ph.image, Prompts(tumour=[c]))
+    ref = first_region(ph.image, c)
+    assert ref is not None
+    assert np.array_equal(sitk.GetArrayViewFromImage(r.mask) > 0, ref)
+    assert compare_masks(ph.tumour, r.mask)["dice"] >= 0.88
+    old = segment_interactive(ph.image, Prompts(tumour=[c]), params=InteractiveParams(first_click="competition"))
+    expected = sitk.GetArrayFromImage(grow_from_seeds(ph.image, [c]))
+    assert np.array_equal(sitk.GetArrayViewFromImage(old.mask), expected)
+
+
+def test_box_finds_a_tumour_no_intensity_model_can_separate():
+    img, truth, c = _sarcoma_in_muscle()
+    box = _box(img, truth)
+    t = _mask_image(truth, img)
+    gc = compare_masks(t, _mask_image(first_region(img, c, box), img))["dice"]
+    rc = compare_masks(t, grow_from_seeds(img, [c], box_lps=box))["dice"]
+    assert gc >= 0.85
+    assert gc >= rc + 0.1  # the region competition alone has only texture and intensity to go on
+    # a box 12 mm too wide on every side: its inscribed ellipsoid alone scores Dice 2 / (1 + 3.5) = 0.44
+    # (3.5 times the tumour's volume); the fat plane and the vessel's edge pull the cut back towards the tumour
+    wide = _box(img, truth, margin_mm=12.0)
+    assert compare_masks(t, _mask_image(first_region(img, c, wide), img))["dice"] >= 0.55
+
+
+def test_the_mask_stays_inside_the_box_and_holds_the_click():
+    img, truth, c = _sarcoma_in_muscle(seed=1)
+    box = list(_box(img, truth))
+    box[3] = c[0] + 6.0  # the box cuts the tumour 6 mm right of the click
+    arr = first_region(img, c, tuple(box))
+    assert arr is not None and arr[tuple(img.TransformPhysicalPointToIndex(c))[::-1]]
+    xs = np.nonzero(arr.any(axis=(0, 1)))[0]
+    assert img.TransformIndexToPhysicalPoint((int(xs.max()), 0, 0))[0] <= c[0] + 6.0 + 0.5
+
+
+def test_a_competition_mask_that_misses_most_of_the_box_is_outweighed():
+    """The click sits in a small bright focus inside a darker tumour: the region competition takes the focus;
+    the graph cut lowers its weight (it fills a small share of the box) and returns the tumour."""
+    img, truth, c = _sarcoma_in_muscle(seed=2)
+    arr = sitk.GetArrayFromImage(img)
+    sp = np.array(img.GetSpacing())[::-1]
+    ci = np.array(img.TransformPhysicalPointToIndex(c))[::-1]
+    g = np.indices(arr.shape) * sp[:, None, None, None]
+    focus = (((g - (ci * sp)[:, None, None, None]) ** 2).sum(0) <= 7.0**2) & truth
+    arr[focus] += 80.0
+    img2 = sitk.GetImageFromArray(arr)
+    img2.CopyInformation(img)
+    box = _box(img2, truth)
+    t = _mask_image(truth, img2)
+    rc = compare_masks(t, grow_from_seeds(img2, [c], box_lps=box))["dice"]
+    gc = compare_masks(t, _mask_image(first_region(img2, c, box), img2))["dice"]
+    full = compare_masks(
+        t, _mask_image(first_region(img2, c, box, params=GraphCutParams(rc_full=0.0)), img2)
+    )["dice"]  # rc_full=0: the competition keeps its full weight
+    assert rc < 0.5 and gc >= 0.8 and gc > full + 0.05
+
+
+def test_a_large_block_is_cut_coarser_and_returned_on_the_image_grid():
+    img, truth, c = _sarcoma_in_muscle(seed=3)
+    box = _box(img, truth)
+    fine = first_region(img, c, box)
+    coarse = first_region(img, c, box, params=GraphCutParams(max_voxels=60_000))
+    assert coarse is not None and fine is not None and coarse.shape == fine.shape
+    d = 2.0 * (coarse & fine).sum() / (coarse.sum() + fine.sum())
+    assert d >= 0.9
+
+
+@pytest.mark.parametrize("case", ["lung2"])
+def test_real_lung_tumour_with_a_box(sample_data_dir, case):
+    """pyradiomics' lung2 CT with its label: one click at the label's deepest point plus the label's box."""
+    from scipy import ndimage
+
+    img = sitk.ReadImage(str(sample_data_dir / f"{case}_image.nrrd"), sitk.sitkFloat32)
+    lab = sitk.ReadImage(str(sample_data_dir / f"{case}_label.nrrd"))
+    truth = sitk.GetArrayFromImage(lab) > 0
+    sp = np.array(img.GetSpacing())[::-1]
+    k = np.unravel_index(int(np.argmax(ndimage.distance_transform_edt(truth, sampling=sp))), truth.shape)
+    click = img.TransformIndexToPhysicalPoint([int(v) for v in k[::-1]])
+    box = _box(img, truth)
+    t = _mask_image(truth, img)
+    gc = compare_masks(t, _mask_image(first_region(img, click, box), img))["dice"]
+    rc = compare_masks(t, grow_from_seeds(img, [click], box_lps=box))["dice"]
+    assert gc >= 0.7 and gc >= rc - 0.02
