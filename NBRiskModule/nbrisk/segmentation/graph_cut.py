@@ -57,7 +57,7 @@ class GraphCutParams:
     margin_mm: float = 10.0  # working block = box + this; without a box, the ellipsoid x 1.5 + this
     smoothing_mm: float = 1.0  # Gaussian sigma of the intensity
     bins: int = 64
-    max_voxels: int = 2_000_000  # larger blocks are averaged coarser (in-plane first)
+    max_voxels: int = 1_000_000  # larger blocks are averaged coarser (in-plane first)
 
 
 def _ellipsoid_from_box(lo: np.ndarray, hi: np.ndarray, sp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ turned into a mask in two stages:
    from the tissue around the box (or the far field beyond ``far_mm`` from the clicks) and the background
    seeds. The box sides (or the working block's sides) are background seeds.
    Corrections are **local**: near a later tumour click the geodesic result may only *add* to the first
-   region, near a background click it may only *remove*; the zone's radius is 1.5x the click's distance to
+   region, near a background click it may only *remove*; the zone's radius is 2.5x the click's distance to
    the first region's border plus 3 mm (5 mm to ``edit_radius_mm``), so a click deep in a missed part
    reaches further than one on the rim. Painted seeds alone (no click) take the geodesic result everywhere.
 
@@ -80,6 +80,9 @@ class InteractiveParams:
     # competition's mask (before issue 23's second round); "geodesic": the geodesic competition
     prior_core_mm: float = 2.0  # later clicks: that region eroded by this much seeds and teaches the tumour
     edit_radius_mm: float = 40.0  # later clicks change the first-click region at most this close to them
+    zone_factor: float = 2.5  # ... and at least zone_factor x their distance to its border + zone_add_mm,
+    zone_add_mm: float = 3.0  # ... but never less than zone_min_mm
+    zone_min_mm: float = 5.0
 
 
 @dataclass(slots=True)
@@ -486,7 +489,7 @@ def _zone(
     inside: bool,
     p: InteractiveParams,
 ) -> np.ndarray:
-    """Where correction clicks may change the first region: a ball around each click whose radius is 1.5 times
+    """Where correction clicks may change the first region: a ball around each click whose radius is 2.5 times
     the click's distance to the first region (tumour clicks) or to its outside (background clicks) plus 3 mm,
     within 5 mm and ``edit_radius_mm``: a click deep in a missed part may change more than one on the rim."""
     zone = np.zeros(shape, bool)
@@ -497,7 +500,7 @@ def _zone(
     for c in pts:
         q = tuple(np.clip(np.floor(c + 0.5).astype(int), 0, np.array(shape) - 1))
         d = float(depth[q]) if depth is not None else p.edit_radius_mm
-        rho = min(max(1.5 * d + 3.0, 5.0), p.edit_radius_mm)
+        rho = min(max(p.zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
         zone |= _dist2(shape, spacing, np.asarray(c)[None]) <= rho * rho
     return zone
 
