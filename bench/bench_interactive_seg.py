@@ -233,14 +233,14 @@ class New:
 
 
 class Round1(New):
-    """The first round's interactive method (session of 2026-12-05): the region competition for the first click."""
+    """Issue 23's first round (2026-12-05): the region competition for the first click, zones of 1.5x."""
 
     name = "round1"
 
     def __init__(self, img: sitk.Image, params=None) -> None:
         from nbrisk.segmentation.interactive import InteractiveParams
 
-        super().__init__(img, params or InteractiveParams(first_click="competition"))
+        super().__init__(img, params or InteractiveParams(first_click="competition", zone_factor=1.5))
 
 
 class BoxEllipsoid:
