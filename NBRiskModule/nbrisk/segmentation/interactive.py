@@ -24,7 +24,8 @@ turned into a mask in two stages:
    Corrections are **local**: near a later tumour click the geodesic result may only *add* to the first
    region, near a background click it may only *remove*; the zone's radius is 2.5x the click's distance to
    the first region's border plus 3 mm (5 mm to ``edit_radius_mm``), so a click deep in a missed part
-   reaches further than one on the rim. Painted seeds alone (no click) take the geodesic result everywhere.
+   reaches further than one on the rim. Painted tumour seeds without a click anchor the first region at the
+   painted voxel nearest their centre (as a first click) and then correct it like clicks.
 
 Work is confined to a block around the prompts (box + ``box_margin_mm``, or the clicks +- ``extent_mm``),
 resampled coarser when it holds more than ``max_voxels``. :class:`SessionState` keeps that block's features
@@ -37,6 +38,7 @@ Coordinates are LPS mm (SimpleITK's physical space); seed labelmaps lie on the i
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -345,13 +347,16 @@ def segment_interactive(
                 )
     prior: tuple[np.ndarray, np.ndarray] | None = None
     key: tuple | None = None
-    if p.first_click in ("competition", "graph_cut") and len(tp):
-        key = (tuple(prompts.tumour[0]), None if prompts.box is None else tuple(prompts.box))
+    # the first region grows from the first click or, with painted seeds only, from the painted tumour voxel
+    # nearest the strokes' centre (the strokes then correct it, as later clicks do)
+    anchor = tuple(prompts.tumour[0]) if len(tp) else (_stroke_anchor(image, lt) if len(lt) else None)
+    if p.first_click in ("competition", "graph_cut") and anchor is not None:
+        key = (anchor, None if prompts.box is None else tuple(prompts.box))
         if (state is not None and state.image_id == _image_key(image) and state.prior_key == key
                 and state.prior is not None and state.prior_start is not None):
             prior = (state.prior, state.prior_start)
         else:
-            prior = _first_click_region(image, prompts, modality, p.first_click)
+            prior = _first_click_region(image, anchor, prompts.box, modality, p.first_click)
         only_first = len(tp) == 1 and not len(bp) and prompts.labelmap is None
         if prior is not None and only_first:
             out = np.zeros(image.GetSize()[::-1], np.uint8)
@@ -413,7 +418,7 @@ def segment_interactive(
         if box_b is not None:
             core &= inside
         if len(bp) and core.any():  # keep the part nearer a tumour click than any background click
-            near_t = _dist2(shape, state.spacing, to_block(tp))
+            near_t = _dist2(shape, state.spacing, to_block(tp if len(tp) else lt[[_nearest_centre(lt)]]))
             core &= near_t < _dist2(shape, state.spacing, to_block(bp))
         core &= ~seeds_b
         seeds_t |= core
@@ -526,8 +531,20 @@ def _image_key(image: sitk.Image) -> tuple:
     return (id(image), image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection())
 
 
+def _nearest_centre(pts: np.ndarray) -> int:
+    """Row of ``pts`` nearest their centroid."""
+    return int(np.argmin(((pts - pts.mean(axis=0)) ** 2).sum(axis=1)))
+
+
+def _stroke_anchor(image: sitk.Image, painted: np.ndarray) -> tuple[float, float, float]:
+    """LPS centre of the painted tumour voxel nearest the painted voxels' centroid."""
+    k = painted[_nearest_centre(painted)]
+    x, y, z = image.TransformIndexToPhysicalPoint([int(v) for v in k[::-1]])
+    return (float(x), float(y), float(z))
+
+
 def _first_click_region(
-    image: sitk.Image, prompts: Prompts, modality: str, how: str = "graph_cut"
+    image: sitk.Image, click: Sequence[float], box: Sequence[float] | None, modality: str, how: str = "graph_cut"
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The first tumour click's (and the box's) region, cropped: (region, start).
 
@@ -535,11 +552,11 @@ def _first_click_region(
     """
     try:
         if how == "graph_cut":
-            arr = first_region(image, prompts.tumour[0], prompts.box, modality=modality)
+            arr = first_region(image, click, box, modality=modality)
             if arr is None:
                 return None
         else:
-            m = grow_from_seeds(image, [prompts.tumour[0]], box_lps=prompts.box, modality=modality)
+            m = grow_from_seeds(image, [click], box_lps=box, modality=modality)
             arr = sitk.GetArrayViewFromImage(m) > 0
     except InputError:
         return None

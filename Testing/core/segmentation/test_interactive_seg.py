@@ -66,16 +66,28 @@ def test_first_click_can_be_the_region_competition(ct_phantom):
 
 
 def test_painted_strokes_split_two_touching_objects():
+    """The geodesic competition of painted seeds alone: a background stroke in the neighbour keeps it out."""
     img, truth, c1, c2 = _two_spheres()
+    geo = InteractiveParams(first_click="geodesic")
     lm = _strokes(img, [c1], [c2])
-    r = segment_interactive(img, Prompts(labelmap=lm))
+    r = segment_interactive(img, Prompts(labelmap=lm), params=geo)
     m = compare_masks(truth, r.mask)
     assert m["dice"] >= 0.8
     assert sitk.GetArrayViewFromImage(r.mask)[tuple(img.TransformPhysicalPointToIndex(c2))[::-1]] == 0
     assert (r.n_tumour_seeds, r.n_background_seeds) == (1, 1)  # one painted component of each label
     # without the background stroke the tumour front takes both spheres
-    alone = segment_interactive(img, Prompts(labelmap=_strokes(img, [c1], [])))
+    alone = segment_interactive(img, Prompts(labelmap=_strokes(img, [c1], [])), params=geo)
     assert compare_masks(truth, alone.mask)["fpr_m"] > 0.5
+
+
+def test_a_stroke_alone_grows_a_first_region_like_a_click():
+    """By default painted tumour seeds without a click anchor the graph cut at the painted voxel nearest their
+    centre, and then correct that region as later clicks do (the panel's painted-only grow)."""
+    img, truth, c1, _ = _two_spheres()
+    r = segment_interactive(img, Prompts(labelmap=_strokes(img, [c1], [])))
+    m = compare_masks(truth, r.mask)
+    assert m["dice"] >= 0.85 and m["fpr_m"] < 0.2
+    assert (r.n_tumour_seeds, r.n_background_seeds) == (1, 0)
 
 
 def test_background_click_corrects_locally_and_reuses_the_state():
