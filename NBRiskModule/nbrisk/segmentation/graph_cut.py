@@ -172,14 +172,15 @@ def first_region(
             ok = (axes[k] >= blo[k] * sp[k] - 0.5 * csp[k]) & (axes[k] <= bhi[k] * sp[k] + 0.5 * csp[k])
             inside &= ok.reshape([-1 if j == k else 1 for j in range(3)])
     else:
-        inside = np.zeros(img.shape, bool)
-        inside[1:-1, 1:-1, 1:-1] = True
+        inside = np.zeros(img.shape, bool)  # the block's sides are background (not along a one-slice axis)
+        inside[tuple(slice(1, -1) if n > 2 else slice(None) for n in img.shape)] = True
     hard_bg = ~inside & ~hard_fg
     if not hard_fg.any():
         return None
     # boundary weights
     diffs = [np.diff(img, axis=k) for k in range(3)]
-    beta = 1.0 / (2.0 * float(np.mean([np.mean(x**2) for x in diffs])) + 1e-12)
+    sq = [float(np.mean(x**2)) for x in diffs if x.size]  # a one-slice block has no steps along z
+    beta = 1.0 / (2.0 * float(np.mean(sq)) + 1e-12) if sq else 0.0
     area = float(csp.min()) / csp  # a step along a coarse axis costs less, as its faces are further apart
     weights = []
     for k in range(3):
@@ -207,8 +208,8 @@ def first_region(
             hb = ndimage.gaussian_filter1d(hb, 1.0) + 1e-3 * max(hb.sum(), 1.0) / p.bins
             uf = uf - p.w_model * np.log(hf / hf.sum())[code]
             ub = ub - p.w_model * np.log(hb / hb.sum())[code]
-        uf = np.where(hard_bg, big, uf)
-        ub = np.where(hard_fg, big, ub)
+        uf = np.where(hard_bg, big, np.nan_to_num(uf, nan=0.0, posinf=big))  # max-flow needs finite capacities
+        ub = np.where(hard_fg, big, np.nan_to_num(ub, nan=0.0, posinf=big))
         graph = maxflow.Graph[float]()
         ids = graph.add_grid_nodes(img.shape)
         for k in range(3):
