@@ -39,6 +39,7 @@ from scipy import ndimage
 
 from nbrisk.errors import InputError
 from nbrisk.segmentation.grow import grow_from_seeds
+from nbrisk.segmentation.prompts import box_index, to_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,18 +120,18 @@ def first_region(
     p = params or GraphCutParams()
     sp = np.array(image.GetSpacing(), float)[::-1]
     shape = np.array(image.GetSize())[::-1]
-    click = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in click_lps]))[::-1]
+    click = to_index(image, click_lps, "tumour seed")
     try:
         r0 = sitk.GetArrayFromImage(grow_from_seeds(image, [click_lps], box_lps=box_lps, modality=modality)) > 0
     except InputError:
         if box_lps is None:
             raise
         r0 = np.zeros(tuple(shape), bool)  # nothing grew inside the box: the box alone speaks
+    blo: np.ndarray | None = None
+    bhi: np.ndarray | None = None
     if box_lps is not None:
-        a = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in box_lps[:3]]))[::-1]
-        b = np.array(image.TransformPhysicalPointToContinuousIndex([float(v) for v in box_lps[3:]]))[::-1]
-        blo = np.clip(np.floor(np.minimum(a, b) + 0.5), 0, shape - 1).astype(int)
-        bhi = np.clip(np.floor(np.maximum(a, b) + 0.5), 0, shape - 1).astype(int)
+        blo, stop = box_index(image, box_lps)
+        bhi = stop - 1
         centre, amat = _ellipsoid_from_box(blo, bhi, sp)
         m = np.ceil(p.margin_mm / sp).astype(int)
         lo, hi = np.clip(blo - m, 0, shape), np.clip(bhi + 1 + m, 0, shape)
@@ -143,7 +144,6 @@ def first_region(
         c = np.round(click).astype(int)
         lo = np.clip(np.minimum(np.floor((centre - half) / sp).astype(int), c - 3), 0, shape)
         hi = np.clip(np.maximum(np.ceil((centre + half) / sp).astype(int) + 1, c + 4), 0, shape)
-        blo = bhi = None
     sl = tuple(slice(int(x), int(y)) for x, y in zip(lo, hi, strict=True))
     sub = sitk.GetArrayViewFromImage(image)[sl].astype(np.float32)
     f = _block_shrink(np.array(sub.shape), sp, p.max_voxels)
