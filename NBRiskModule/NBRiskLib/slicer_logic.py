@@ -18,6 +18,7 @@ import SimpleITK as sitk
 import slicer
 import vtk
 from slicer.ScriptedLoadableModule import ScriptedLoadableModuleLogic
+from vtk.util import numpy_support
 
 from nbrisk.errors import InputError
 
@@ -94,9 +95,31 @@ def mask_from_segment(segmentation_node, segment_id: str, volume_node) -> sitk.I
 
 
 def update_segment_from_mask(mask: sitk.Image, segmentation_node, segment_id: str, volume_node) -> None:
-    """Write a mask on the volume's grid into a segment (replacing its binary label map)."""
-    slicer.util.updateSegmentBinaryLabelmapFromArray(sitk.GetArrayFromImage(mask).astype(np.uint8),
-                                                     segmentation_node, segment_id, volume_node)
+    """Write a mask on the volume's grid into a segment (replacing its binary label map).
+
+    Only the mask's bounding box is handed to Slicer (a labelmap with that extent on the volume's IJK-to-RAS
+    geometry, MODE_REPLACE): writing the whole volume cost 0.45 s per grow on a 512x512x200 CT. A volume under a
+    transform, or an empty mask, takes the whole-volume path of ``slicer.util``.
+    """
+    array = sitk.GetArrayViewFromImage(mask)
+    nz = np.nonzero(array)
+    if not len(nz[0]) or volume_node.GetParentTransformNode() is not None:
+        slicer.util.updateSegmentBinaryLabelmapFromArray(np.asarray(array, dtype=np.uint8), segmentation_node,
+                                                         segment_id, volume_node)
+        return
+    lo = [int(i.min()) for i in nz]
+    hi = [int(i.max()) for i in nz]
+    crop = np.ascontiguousarray(array[lo[0]:hi[0] + 1, lo[1]:hi[1] + 1, lo[2]:hi[2] + 1] > 0, dtype=np.uint8)
+    labelmap = slicer.vtkOrientedImageData()
+    labelmap.SetExtent(lo[2], hi[2], lo[1], hi[1], lo[0], hi[0])
+    labelmap.AllocateScalars(vtk.VTK_UNSIGNED_CHAR, 1)
+    numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars())[:] = crop.ravel()  # (k, j, i) order
+    ijk_to_ras = vtk.vtkMatrix4x4()
+    volume_node.GetIJKToRASMatrix(ijk_to_ras)
+    labelmap.SetImageToWorldMatrix(ijk_to_ras)
+    logic = slicer.vtkSlicerSegmentationsModuleLogic
+    if not logic.SetBinaryLabelmapToSegment(labelmap, segmentation_node, segment_id, logic.MODE_REPLACE):
+        raise RuntimeError(f"Slicer could not write the mask into segment {segment_id}")
 
 
 def segment_name(segmentation_node, segment_id: str) -> str:

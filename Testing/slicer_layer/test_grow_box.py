@@ -242,3 +242,32 @@ def test_painted_strokes_are_the_seed_labelmap_and_each_stroke_regrows(standin, 
     assert not np.array_equal(second, first)
     np.testing.assert_array_equal(second, core(strokes))
     assert second[k, j, i - 2] and second[k + 3, j + 5, i + 4]  # both strokes lie in the grown region
+
+
+def test_the_preview_write_replaces_the_whole_segment_from_the_mask_box(mrml_app, tmp_path: Path) -> None:
+    """The preview is written as the mask's bounding box only (MODE_REPLACE): a smaller mask after a larger one
+    leaves nothing of the larger behind; an empty mask and a volume under a transform take the whole-volume path."""
+    from NBRiskLib import slicer_logic
+
+    phantom, path = _phantom(tmp_path)
+    volume = mrml_app.util.loadVolume(str(path))
+    seg = mrml_app.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    seg.CreateDefaultDisplayNodes()
+    seg.SetReferenceImageGeometryParameterFromVolumeNode(volume)
+    sid = slicer_logic.find_or_add_segment(seg, PREVIEW)
+    small = sitk.GetArrayFromImage(phantom.tumour) > 0
+    big = np.zeros_like(small)
+    big[2:-2, 5:-5, 5:-5] = True
+
+    def write_and_read(arr: np.ndarray) -> np.ndarray:
+        m = sitk.GetImageFromArray(arr.astype(np.uint8))
+        m.CopyInformation(phantom.image)
+        slicer_logic.update_segment_from_mask(m, seg, sid, volume)
+        return mrml_app.util.arrayFromSegmentBinaryLabelmap(seg, sid, volume) > 0
+
+    assert np.array_equal(write_and_read(big), big)
+    assert np.array_equal(write_and_read(small), small)
+    assert not write_and_read(np.zeros_like(small)).any()
+    transform = mrml_app.mrmlScene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "t")
+    volume.SetAndObserveTransformNodeID(transform.GetID())
+    assert np.array_equal(write_and_read(small), small)
