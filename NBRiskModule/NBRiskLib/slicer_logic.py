@@ -357,7 +357,7 @@ class NBRiskLogic(ScriptedLoadableModuleLogic):
             result = segment_interactive(image, Prompts(tumour=clicks, background=background, box=box,
                                                         labelmap=painted), state)
             self._interactive[volume_node.GetID()] = (image, box, result.state)
-            mask, notes = result.mask, []
+            mask, notes = result.mask, result.notes
             n_tumour, n_background = result.n_tumour_seeds, result.n_background_seeds
         return {**show_preview(mask, image, volume_node, segmentation_node),
                 "notes": notes, "tumour_seeds": n_tumour, "background_seeds": n_background,

@@ -271,3 +271,28 @@ def test_the_preview_write_replaces_the_whole_segment_from_the_mask_box(mrml_app
     transform = mrml_app.mrmlScene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "t")
     volume.SetAndObserveTransformNodeID(transform.GetID())
     assert np.array_equal(write_and_read(small), small)
+
+
+def test_the_panel_shows_the_first_regions_leak_warning(standin, tmp_path: Path) -> None:
+    """A grow whose first region leaked (the demo's case001, venous phase) says so under the segment, as the
+    region competition's grow did before every 3-D grow went through ``segment_interactive``."""
+    import csv
+
+    from nbrisk.synthetic.phantom import make_cohort
+
+    manifest = make_cohort(tmp_path, 1, seed=0, modality="ct", phases=("venous",))
+    with open(manifest.parent / "seeds.csv", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    _, widget = build_module_widget()
+    p = widget.panel.parameterNode
+    p.inputVolume = standin.util.loadVolume(str(tmp_path / "case001_venous.nrrd"))
+    p.segmentation = standin.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "seg")
+    p.segmentation.CreateDefaultDisplayNodes()
+    seeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "seeds")
+    seeds.AddControlPoint([-float(row["x"]), -float(row["y"]), float(row["z"])])  # LPS -> RAS
+    p.tumourSeeds = seeds
+    widget.panel.onGrow()
+    assert errors(standin) == []
+    text = prop(widget.panel.ui.segmentationInfoLabel, "text")
+    assert "\nCheck: the ROI leaked into surrounding tissue" in text
+    assert _preview(standin, p).any()

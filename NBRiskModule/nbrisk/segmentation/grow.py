@@ -33,7 +33,8 @@ intensities are HU for CT and arbitrary units for MRI (scale-free: models are le
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import SimpleITK as sitk
@@ -45,6 +46,7 @@ from nbrisk.segmentation.region_competition import CT_TUMOUR_RANGE_HU, segment_a
 __all__ = [
     "CT_TUMOUR_RANGE_HU",
     "GrowParams",
+    "collect_warnings",
     "detect_modality",
     "grow_from_seeds",
     "grow_from_seeds_2d",
@@ -154,10 +156,10 @@ def grow_from_seeds(
     return mask
 
 
-def grow_with_notes(image: sitk.Image, seeds_lps: Sequence[Sequence[float]],
-                    **kwargs: object) -> tuple[sitk.Image, list[str]]:
-    """:func:`grow_from_seeds`, plus the warnings it raised for the user (a leak the guard caught, a mask that
-    reaches the working region's side, background seeds ignored in 2-D mode), for a panel to show."""
+@contextmanager
+def collect_warnings() -> Iterator[list[str]]:
+    """Collect the warnings the grow and the region competition log inside the block (a leak the guard caught, a
+    mask that reaches the working region's side, background seeds ignored in 2-D mode), for a panel to show."""
     notes: list[str] = []
 
     class _Collect(logging.Handler):
@@ -169,10 +171,17 @@ def grow_with_notes(image: sitk.Image, seeds_lps: Sequence[Sequence[float]],
     for lg in loggers:
         lg.addHandler(handler)
     try:
-        mask = grow_from_seeds(image, seeds_lps, **kwargs)  # type: ignore[arg-type]
+        yield notes
     finally:
         for lg in loggers:
             lg.removeHandler(handler)
+
+
+def grow_with_notes(image: sitk.Image, seeds_lps: Sequence[Sequence[float]],
+                    **kwargs: object) -> tuple[sitk.Image, list[str]]:
+    """:func:`grow_from_seeds`, plus the warnings it raised for the user (see :func:`collect_warnings`)."""
+    with collect_warnings() as notes:
+        mask = grow_from_seeds(image, seeds_lps, **kwargs)  # type: ignore[arg-type]
     return mask, notes
 
 

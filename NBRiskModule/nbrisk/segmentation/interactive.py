@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import SimpleITK as sitk
@@ -48,7 +48,7 @@ from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
 from nbrisk.segmentation.graph_cut import first_region
-from nbrisk.segmentation.grow import grow_from_seeds
+from nbrisk.segmentation.grow import collect_warnings, grow_from_seeds
 from nbrisk.segmentation.prompts import Prompts, box_index, check_first_seed, labelmap_mask, labelmap_points, to_index
 
 __all__ = [
@@ -102,6 +102,7 @@ class SessionState:
     prior: np.ndarray | None = None  # first-click region (graph cut), full image resolution ...
     prior_start: np.ndarray | None = None  # ... starting at this (z, y, x) index
     prior_key: tuple | None = None  # (first click, box) the prior belongs to
+    prior_notes: list[str] = field(default_factory=list)  # warnings raised while growing it (a leak, ...)
 
 
 @dataclass(slots=True)
@@ -111,6 +112,7 @@ class InteractiveResult:
     n_tumour_seeds: int  # clicks + painted tumour components
     n_background_seeds: int
     seconds: float
+    notes: list[str] = field(default_factory=list)  # warnings for the reader (the first region leaked, ...)
 
 
 def _block(
@@ -347,6 +349,7 @@ def segment_interactive(
                 )
     prior: tuple[np.ndarray, np.ndarray] | None = None
     key: tuple | None = None
+    prior_notes: list[str] = []
     # the first region grows from the first click or, with painted seeds only, from the painted tumour voxel
     # nearest the strokes' centre (the strokes then correct it, as later clicks do)
     anchor = tuple(prompts.tumour[0]) if len(tp) else (_stroke_anchor(image, lt) if len(lt) else None)
@@ -355,8 +358,11 @@ def segment_interactive(
         if (state is not None and state.image_id == _image_key(image) and state.prior_key == key
                 and state.prior is not None and state.prior_start is not None):
             prior = (state.prior, state.prior_start)
+            prior_notes = state.prior_notes
         else:
-            prior = _first_click_region(image, anchor, prompts.box, modality, p.first_click)
+            with collect_warnings() as notes:
+                prior = _first_click_region(image, anchor, prompts.box, modality, p.first_click)
+            prior_notes = list(dict.fromkeys(notes))
         only_first = len(tp) == 1 and not len(bp) and prompts.labelmap is None
         if prior is not None and only_first:
             out = np.zeros(image.GetSize()[::-1], np.uint8)
@@ -368,8 +374,8 @@ def segment_interactive(
                 lo, hi = _block(image, tp.astype(float), box, p)
                 state = _features(image, lo, hi, p)
                 state.image_id = _image_key(image)
-            state.prior, state.prior_start, state.prior_key = r, o, key
-            return InteractiveResult(mask, state, 1, 0, time.perf_counter() - t0)
+            state.prior, state.prior_start, state.prior_key, state.prior_notes = r, o, key, prior_notes
+            return InteractiveResult(mask, state, 1, 0, time.perf_counter() - t0, prior_notes)
     pts = np.vstack([tp, lt, bp, lb]).astype(float)
     start, stop = _block(image, np.vstack([tp, lt]).astype(float), box, p)
     if box is None and len(bp) + len(lb):
@@ -389,7 +395,7 @@ def segment_interactive(
         state.image_id = _image_key(image)
     assert state is not None
     if prior is not None:
-        state.prior, state.prior_start, state.prior_key = prior[0], prior[1], key
+        state.prior, state.prior_start, state.prior_key, state.prior_notes = prior[0], prior[1], key, prior_notes
     f = state.factor
     to_block = lambda v: (np.asarray(v, float) - state.start) / f  # noqa: E731 (z,y,x) image -> block
     shape = state.smooth.shape
@@ -483,7 +489,7 @@ def segment_interactive(
     mask.CopyInformation(image)
     n_t = len(tp) + (int(ndimage.label(labelmap_mask(lt, image))[1]) if len(lt) else 0)
     n_b = len(bp) + (int(ndimage.label(labelmap_mask(lb, image))[1]) if len(lb) else 0)
-    return InteractiveResult(mask, state, n_t, n_b, time.perf_counter() - t0)
+    return InteractiveResult(mask, state, n_t, n_b, time.perf_counter() - t0, prior_notes if prior is not None else [])
 
 
 def _zone(

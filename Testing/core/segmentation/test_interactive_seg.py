@@ -239,3 +239,27 @@ def test_painted_strokes_correct_the_first_click():
     assert compare_masks(truth, r.mask)["dice"] >= 0.9
     assert sitk.GetArrayViewFromImage(r.mask)[tuple(img.TransformPhysicalPointToIndex(c2))[::-1]] == 0
     assert (r.n_tumour_seeds, r.n_background_seeds) == (2, 1)  # the click and one stroke; one stroke
+
+
+def test_the_first_regions_leak_warning_is_returned_with_every_later_result(tmp_path):
+    """The demo's case001, venous phase, leaks from one click (the region competition's guard catches it): the
+    warning is in the result's notes for the panel, also after a later click reuses the cached first region;
+    the arterial phase raises none."""
+    import csv
+
+    from nbrisk.synthetic.phantom import make_cohort
+
+    manifest = make_cohort(tmp_path, 1, seed=0, modality="ct", phases=("arterial", "venous"))  # as the demo
+    with open(manifest.parent / "seeds.csv", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    seed = (float(row["x"]), float(row["y"]), float(row["z"]))
+    truth = sitk.ReadImage(str(tmp_path / "case001_mask.nrrd"))
+    venous = sitk.ReadImage(str(tmp_path / "case001_venous.nrrd"))
+    first = segment_interactive(venous, Prompts(tumour=[seed]))
+    assert len(first.notes) == 1 and "leaked" in first.notes[0]
+    assert compare_masks(truth, first.mask)["dice"] > 0.8
+    later = segment_interactive(venous, Prompts(tumour=[seed], background=[(seed[0] + 30.0, seed[1], seed[2])]),
+                                first.state)
+    assert later.notes == first.notes
+    arterial = sitk.ReadImage(str(tmp_path / "case001_arterial.nrrd"))
+    assert segment_interactive(arterial, Prompts(tumour=[seed])).notes == []
