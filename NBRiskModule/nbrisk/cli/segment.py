@@ -140,6 +140,14 @@ def _dicom_target(args: argparse.Namespace, image: object) -> object | None:
     return new_dicom_source(image)
 
 
+def _on_image(e: InputError, args: argparse.Namespace) -> InputError:
+    """The segmentation's one-line error, naming the image it was about (unless it names the seed labelmap)."""
+    msg = str(e)
+    if args.seed_labelmap is not None and msg.startswith(str(args.seed_labelmap)):
+        return e
+    return InputError(f"{args.image}: {msg}")
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
     import SimpleITK as sitk
@@ -175,13 +183,19 @@ def run(args: argparse.Namespace) -> int:
         if args.seed_radius is not None:
             iparams = InteractiveParams(click_radius_mm=min(args.seed_radius, iparams.click_radius_mm))
         prompts = Prompts(seeds, background, args.box_lps, labelmap, args.tumour_label, args.background_label)
-        result = segment_interactive(image, prompts, params=iparams, modality=args.modality,
-                                     source=str(args.seed_labelmap or ""))
+        try:
+            result = segment_interactive(image, prompts, params=iparams, modality=args.modality,
+                                         source=str(args.seed_labelmap or ""))
+        except InputError as e:
+            raise _on_image(e, args) from None
         mask, n_t, n_b = result.mask, result.n_tumour_seeds, result.n_background_seeds
     else:
         params = GrowParams() if args.seed_radius is None else GrowParams.for_seed_radius(args.seed_radius)
-        mask = grow_from_seeds(image, seeds, background, args.box_lps, slice_2d=args.slice_2d,
-                               modality=args.modality, params=params)
+        try:
+            mask = grow_from_seeds(image, seeds, background, args.box_lps, slice_2d=args.slice_2d,
+                                   modality=args.modality, params=params)
+        except InputError as e:
+            raise _on_image(e, args) from None
         n_t, n_b = len(seeds), len(background)
     if source is None:
         write_image(mask, args.out)

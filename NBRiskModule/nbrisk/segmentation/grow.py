@@ -46,6 +46,7 @@ from nbrisk.segmentation.region_competition import CT_TUMOUR_RANGE_HU, segment_a
 __all__ = [
     "CT_TUMOUR_RANGE_HU",
     "GrowParams",
+    "check_not_uniform",
     "collect_warnings",
     "detect_modality",
     "grow_from_seeds",
@@ -99,6 +100,16 @@ def detect_modality(image: sitk.Image) -> str:
     return "ct" if float(np.min(arr)) <= -500.0 else "mr"
 
 
+def check_not_uniform(values: np.ndarray, where: str) -> None:
+    """Refuse a working region that holds a single value (a blank series, a constant fill, a mask loaded as the
+    image): there is no contrast to segment, and a grow would otherwise return the whole region or the box."""
+    if values.size and float(np.max(values)) == float(np.min(values)):
+        raise InputError(
+            f"the image is uniform ({float(values.flat[0]):g} everywhere) in the {where}: there is nothing to "
+            "segment; check that this is the intended image (not a blank series or a mask)"
+        )
+
+
 # ---------------------------------------------------------------------------------------- main entry
 def grow_from_seeds(
     image: sitk.Image,
@@ -140,6 +151,7 @@ def grow_from_seeds(
     start, size = _crop(image, seeds, bgs, box, p, slice_2d)
     block = sitk.RegionOfInterest(image, size.tolist(), start.tolist())
     arr = sitk.GetArrayFromImage(block).astype(np.float64)
+    check_not_uniform(arr, "working region around the seeds")
     spacing = np.array(image.GetSpacing(), dtype=float)[::-1]  # z, y, x
     if slice_2d:
         spacing[0] = _FLAT

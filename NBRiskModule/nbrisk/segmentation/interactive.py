@@ -48,8 +48,15 @@ from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
 from nbrisk.segmentation.graph_cut import first_region
-from nbrisk.segmentation.grow import collect_warnings, grow_from_seeds
-from nbrisk.segmentation.prompts import Prompts, box_index, check_first_seed, labelmap_mask, labelmap_points, to_index
+from nbrisk.segmentation.grow import check_not_uniform, collect_warnings, grow_from_seeds
+from nbrisk.segmentation.prompts import (
+    Prompts,
+    box_index,
+    check_first_seed,
+    labelmap_mask,
+    labelmap_points,
+    to_index,
+)
 
 __all__ = [
     "InteractiveParams",
@@ -347,6 +354,10 @@ def segment_interactive(
                     f"a tumour seed (index {tuple(int(v) for v in r[::-1])}) lies outside the box; "
                     "enlarge the box or move the seed"
                 )
+    if state is None or state.image_id != _image_key(image):  # once per image (the panel keeps a state)
+        lo, hi = _block(image, np.vstack([tp, lt]).astype(float), box, p)
+        check_not_uniform(sitk.GetArrayViewFromImage(image)[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]],
+                          "working region around the seeds" + (" and the box" if box is not None else ""))
     prior: tuple[np.ndarray, np.ndarray] | None = None
     key: tuple | None = None
     prior_notes: list[str] = []

@@ -263,3 +263,29 @@ def test_the_first_regions_leak_warning_is_returned_with_every_later_result(tmp_
     assert later.notes == first.notes
     arterial = sitk.ReadImage(str(tmp_path / "case001_arterial.nrrd"))
     assert segment_interactive(arterial, Prompts(tumour=[seed])).notes == []
+
+
+@pytest.mark.parametrize("method", ["geodesic", "competition"])
+@pytest.mark.parametrize("box", [None, "20,20,10,50,50,30"])
+def test_a_uniform_image_is_a_one_line_error_naming_the_file(tmp_path, capsys, method, box):
+    """A blank series (one value everywhere around the seed) has nothing to segment: it used to give the whole
+    working region (121 ml here, with a leak warning) or the box's ellipsoid; now exit 2, the file named, no
+    output. A noisy image of the same level still segments."""
+    img = sitk.GetImageFromArray(np.full((20, 60, 60), 40.0, np.float32))
+    img.SetSpacing((1.0, 1.0, 2.0))
+    path = tmp_path / "blank.nrrd"
+    sitk.WriteImage(img, str(path))
+    args = ["segment", "--image", str(path), "--seed-lps", "30,30,20", "--method", method,
+            "--out", str(tmp_path / "roi.nrrd")] + (["--box-lps", box] if box else [])
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(path) in err and "uniform (40 everywhere)" in err
+    assert "Traceback" not in err and not (tmp_path / "roi.nrrd").exists()
+    with pytest.raises(InputError, match="uniform"):
+        segment_interactive(img, Prompts(tumour=[(30.0, 30.0, 20.0)]))
+    with pytest.raises(InputError, match="uniform"):
+        grow_from_seeds(img, [(30.0, 30.0, 20.0)])
+    noisy = sitk.GetImageFromArray((40 + np.random.default_rng(0).standard_normal((20, 60, 60))).astype(np.float32))
+    noisy.CopyInformation(img)
+    sitk.WriteImage(noisy, str(path))
+    assert main(args) == 0 and (tmp_path / "roi.nrrd").exists()
