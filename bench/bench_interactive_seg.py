@@ -240,7 +240,20 @@ class Round1(New):
     def __init__(self, img: sitk.Image, params=None) -> None:
         from nbrisk.segmentation.interactive import InteractiveParams
 
-        super().__init__(img, params or InteractiveParams(first_click="competition", zone_factor=1.5))
+        super().__init__(img, params or InteractiveParams(first_click="competition", zone_factor=1.5,
+                                                          sequential=False, correction="geodesic/geodesic"))
+
+
+class Round2(New):
+    """Issue 23's second round (2026-12-06): graph cut for the first click, every correction click acting on the
+    first region through the geodesic competition, order-free."""
+
+    name = "round2"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(sequential=False, correction="geodesic/geodesic"))
 
 
 class BoxEllipsoid:
@@ -263,7 +276,14 @@ class BoxEllipsoid:
         return (((g - centre[:, None, None, None]) / radii[:, None, None, None]) ** 2).sum(0) <= 1
 
 
-METHODS = {"baseline": Baseline, "today": Today, "round1": Round1, "ellipsoid": BoxEllipsoid, "new": New}
+METHODS = {
+    "baseline": Baseline,
+    "today": Today,
+    "round1": Round1,
+    "round2": Round2,
+    "ellipsoid": BoxEllipsoid,
+    "new": New,
+}
 
 
 def run_case(
@@ -318,7 +338,7 @@ def summarise(rows: list[dict], cap: int) -> str:
         "| s/click |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "new15": 4, "new": 5}
+    order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "round2": 4, "new": 5}
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 9))):
         g = groups[key]
         med = lambda k, g=g: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731

@@ -92,6 +92,15 @@ class InteractiveParams:
     zone_factor: float = 2.5  # ... and at least zone_factor x their distance to its border + zone_add_mm,
     zone_add_mm: float = 3.0  # ... but never less than zone_min_mm
     zone_min_mm: float = 5.0
+    sequential: bool = True  # each correction click acts on the mask shown before it (kept in the state); False:
+    # every click corrects the first region, order-free (issue 23's second round)
+    correction: str = "and/or"  # "<tumour click>/<background click>", each geodesic | deform | and | or: what a
+    # click changes near it: the geodesic result, the pushed border, where both say so, where either does
+    deform_amp: float = 2.0  # a click at depth d pushes the border by deform_amp x d at the click ...
+    deform_sigma_k: float = 1.0  # ... tapering as a Gaussian of sigma deform_sigma_k x d + deform_sigma_add_mm
+    deform_sigma_add_mm: float = 5.0
+    deform_max_share: float = 0.2  # a push that would remove more than this share of the mask is not used
+    deform_size_k: float = 0.5  # a removal is at most deform_size_k x the mask's equivalent radius wide (2x deep)
 
 
 @dataclass(slots=True)
@@ -110,6 +119,7 @@ class SessionState:
     prior_start: np.ndarray | None = None  # ... starting at this (z, y, x) index
     prior_key: tuple | None = None  # (first click, box) the prior belongs to
     prior_notes: list[str] = field(default_factory=list)  # warnings raised while growing it (a leak, ...)
+    last: tuple | None = None  # (prior key, tumour clicks, background clicks, region, its start): the last mask
 
 
 @dataclass(slots=True)
@@ -400,10 +410,13 @@ def segment_interactive(
         or np.any(np.floor(pts + 0.5) >= state.stop)
     )
     if needs:
-        if box is None and state is not None and state.image_id == _image_key(image):  # grow the old block
-            start, stop = np.minimum(start, state.start), np.maximum(stop, state.stop)
+        last = None
+        if state is not None and state.image_id == _image_key(image):
+            last = state.last  # the mask the reader saw stays the base of the next correction
+            if box is None:  # grow the old block
+                start, stop = np.minimum(start, state.start), np.maximum(stop, state.stop)
         state = _features(image, start, stop, p)
-        state.image_id = _image_key(image)
+        state.image_id, state.last = _image_key(image), last
     assert state is not None
     if prior is not None:
         state.prior, state.prior_start, state.prior_key, state.prior_notes = prior[0], prior[1], key, prior_notes
@@ -479,6 +492,15 @@ def segment_interactive(
                 tuple(slice(x - q, y - q) for x, y, q in zip(a, b, o, strict=True))
             ]
         sp_full = np.array(image.GetSpacing())[::-1]
+    if prior is not None and p.edit_radius_mm > 0 and p.sequential and prompts.labelmap is None:
+        base, todo = _history(state, key, tp, bp, first)
+        m_seq = base
+        for c, is_t in todo:
+            m_seq = _apply_click(m_seq, region, c - state.start, is_t, sp_full, p, tp - state.start,
+                                 bp - state.start)
+        region = m_seq
+        seeds_full = seeds_full | m_seq
+    elif prior is not None and p.edit_radius_mm > 0:
         zone_t = _zone(full_shape, sp_full, tp[1:] - state.start, first, False, p)
         zone_b = _zone(full_shape, sp_full, bp - state.start, first, True, p)
         zone_t |= _stroke_zone(full_shape, sp_full, lt - state.start, first, False, p)
@@ -493,6 +515,8 @@ def segment_interactive(
         keep[max(lo[0], 0) : hi[0], max(lo[1], 0) : hi[1], max(lo[2], 0) : hi[2]] = True
         region &= keep
     region = _postprocess(region, seeds_full)
+    if p.sequential and prior is not None:
+        state.last = (key, tp.copy(), bp.copy(), region.copy(), state.start.copy())
     out = np.zeros(image.GetSize()[::-1], np.uint8)
     s0, s1 = state.start, state.stop
     out[s0[0] : s1[0], s0[1] : s1[1], s0[2] : s1[2]] = region
@@ -525,6 +549,68 @@ def _zone(
         rho = min(max(p.zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
         zone |= _dist2(shape, spacing, np.asarray(c)[None]) <= rho * rho
     return zone
+
+
+def _history(state: SessionState, key: tuple | None, tp: np.ndarray, bp: np.ndarray,
+             first: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]]]:
+    """The mask the new clicks correct and the clicks still to apply, in order.
+
+    When the state's last mask came from a prefix of these clicks (the reader added clicks), that mask and the
+    added clicks; otherwise (a fresh call, a moved or deleted click) the first region and every correction click,
+    tumour clicks first."""
+    last = state.last
+    if last is not None and last[0] == key and len(last[1]) <= len(tp) and len(last[2]) <= len(bp) \
+            and np.array_equal(last[1], tp[: len(last[1])]) and np.array_equal(last[2], bp[: len(last[2])]) \
+            and len(last[1]) >= 1:
+        region, start = last[3], last[4]
+        base = np.zeros(first.shape, bool)
+        a, b = np.maximum(start, state.start), np.minimum(start + np.array(region.shape), state.stop)
+        if np.all(b > a):
+            base[tuple(slice(int(x - s0), int(y - s0)) for x, y, s0 in zip(a, b, state.start, strict=True))] = \
+                region[tuple(slice(int(x - q), int(y - q)) for x, y, q in zip(a, b, start, strict=True))]
+        todo = [(c, True) for c in tp[len(last[1]):]] + [(c, False) for c in bp[len(last[2]):]]
+        return base, todo
+    return first, [(c, True) for c in tp[1:]] + [(c, False) for c in bp]
+
+
+def _apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, spacing: np.ndarray,
+                 p: InteractiveParams, t_all: np.ndarray, b_all: np.ndarray) -> np.ndarray:
+    """One correction click on the mask the reader saw: a tumour click adds near it, a background click removes
+    near it, what the geodesic competition (``geo``) and/or the pushed border say (``p.correction``)."""
+    if not mask.any():
+        return mask
+    phi = ndimage.distance_transform_edt(mask, sampling=spacing) - ndimage.distance_transform_edt(
+        ~mask, sampling=spacing)
+    q = tuple(np.clip(np.floor(c + 0.5).astype(int), 0, np.array(mask.shape) - 1))
+    sign = -1.0 if is_t else 1.0
+    d = sign * float(phi[q])
+    if d <= 0:  # the click is already on its side (it corrected something the geodesic result holds)
+        d = 0.0
+    rho = min(max(p.zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
+    d2 = _dist2(mask.shape, spacing, np.asarray(c, float)[None])
+    zone = d2 <= rho * rho
+    by_geo = (geo & zone) if is_t else (~geo & zone)
+    how = p.correction.split("/")[0 if is_t else -1]
+    if how == "geodesic" or d == 0.0:
+        change = by_geo
+    else:
+        sig = p.deform_sigma_k * d + p.deform_sigma_add_mm
+        amp = p.deform_amp * d
+        if not is_t:  # a removal stays within the mask's own size (a small lesion's rim is not 10 mm deep)
+            r_eq = float(np.cbrt(3.0 * float(mask.sum()) * float(np.prod(spacing)) / (4.0 * np.pi)))
+            sig, amp = min(sig, p.deform_size_k * r_eq), min(amp, 2.0 * p.deform_size_k * r_eq)
+        other = b_all if is_t else t_all
+        for o in other.reshape(-1, 3):  # keep the other kind's clicks on their side
+            g_o = float(np.exp(-0.5 * float(np.sum(((o - c) * spacing) ** 2)) / sig**2))
+            room = sign * float(phi[tuple(np.clip(np.floor(o + 0.5).astype(int), 0, np.array(mask.shape) - 1))])
+            if g_o > 1e-6:
+                amp = min(amp, max(room - p.click_radius_mm, 0.0) / g_o)
+        pushed = (phi - sign * amp * np.exp(-0.5 * d2 / sig**2)) > 0
+        by_def = (pushed & ~mask) if is_t else (mask & ~pushed)
+        if not is_t and int(by_def.sum()) > p.deform_max_share * int(mask.sum()):  # a click moves a rim, not
+            by_def = by_geo  # the lesion: the geodesic result alone decides then
+        change = {"deform": by_def, "and": by_geo & by_def, "or": by_geo | by_def}[how]
+    return (mask | change) if is_t else (mask & ~change)
 
 
 def _stroke_zone(shape: tuple[int, ...], spacing: np.ndarray, vox: np.ndarray, first: np.ndarray, inside: bool,
