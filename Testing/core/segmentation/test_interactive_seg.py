@@ -341,7 +341,7 @@ def test_corrections_act_on_the_mask_shown_and_a_fresh_call_replays_them():
     """With the state, each added click corrects the last mask; a fresh call (or one after a click moved) replays
     the clicks on the first region in order, tumour clicks first, against the geodesic result of all of them. The
     same clicks added one by one in that order come out nearly the same; a moved click is a fresh call exactly."""
-    img, truth, sp, box = _iso_dense_case()
+    img, _truth, _sp, box = _iso_dense_case()
     t = [(45.0, 45.0, 30.0), (45.0, 30.0, 30.0)]
     b = [(68.0, 45.0, 30.0), (64.0, 45.0, 40.0)]
     r = segment_interactive(img, Prompts(t[:1], [], box))
