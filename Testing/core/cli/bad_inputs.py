@@ -1264,6 +1264,13 @@ def _(d, w):
             str(d / "out" / "s.nrrd")]
 
 
+@case("segment-image-blank", "segment", "segment a blank series (one value everywhere)", "blank.nrrd")
+def _(d, w):
+    a = np.full_like(_arr(w).astype(np.float32), 40.0)
+    return ["segment", "--image", str(write(_img(a), d / "blank.nrrd")), "--seed-ijk", "16,16,8", "--out",
+            str(d / "out" / "s.nrrd")]
+
+
 @case("autoseg-image-missing", "autoseg", "autoseg of an image that does not exist", "none.nrrd")
 def _(d, w):
     return ["autoseg", "--image", str(d / "none.nrrd"), "--out", str(d / "out" / "m.nrrd")]
