@@ -402,6 +402,7 @@ def segment_interactive(
                 state = _features(image, lo, hi, p)
                 state.image_id = _image_key(image)
             state.prior, state.prior_start, state.prior_key, state.prior_notes = r, o, key, prior_notes
+            state.last = None  # the first region is the mask shown now
             return InteractiveResult(mask, state, 1, 0, time.perf_counter() - t0, prior_notes)
     pts = np.vstack([tp, lt, bp, lb]).astype(float)
     start, stop = _block(image, np.vstack([tp, lt]).astype(float), box, p)
