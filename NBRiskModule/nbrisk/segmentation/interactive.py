@@ -22,16 +22,16 @@ turned into a mask in two stages:
    from the tissue around the box (or the far field beyond ``far_mm`` from the clicks) and the background
    seeds. The box sides (or the working block's sides) are background seeds.
    Corrections are **local** and act on the mask the reader saw (``sequential``; the state keeps it, and a
-   fresh call replays the clicks on the first region, tumour clicks first). A tumour click may only grow the mask,
-   a background click only shrink it, near the click. What changes (``correction``, "<tumour>/<background>")
-   combines the geodesic result, taken within a zone of 2.5x the click's depth plus 3 mm (5 mm to
-   ``edit_radius_mm``; a click deep in a missed part reaches further than one on the rim), with a **pushed
-   border**: the mask's signed distance plus a Gaussian bump of 2x the click's depth (sigma depth + 5 mm),
-   which moves the border past the click where the image shows no edge (a sarcoma in muscle). A tumour click adds where both
-   agree; a background click removes where either says so, but a push stays within half the mask's equivalent
-   radius and may not remove more than a fifth of it. Painted strokes correct the first region order-free
-   (``sequential=False`` for all). Painted tumour seeds without a click anchor the first region at the
-   painted voxel nearest their centre (as a first click) and then correct it like clicks.
+   fresh call replays the clicks on the first region, tumour clicks first). A tumour click may only grow the
+   mask, a background click only shrink it, near the click. What changes (``correction``,
+   "<tumour>/<background>") combines the geodesic result, taken within a zone of 2.5x the click's depth plus
+   3 mm (5 mm to ``edit_radius_mm``; a click deep in a missed part reaches further than one on the rim), with a
+   **pushed border**: the mask's signed distance plus a Gaussian bump of 2x the click's depth (sigma depth +
+   5 mm), which moves the border past the click where the image shows no edge (a sarcoma in muscle). A tumour
+   click adds where both agree; a background click removes where either says so, but a push stays within half
+   the mask's equivalent radius and may not remove more than a fifth of it. Painted strokes correct the first
+   region order-free (``sequential=False`` for all). Painted tumour seeds without a click anchor the first
+   region at the painted voxel nearest their centre (as a first click) and then correct it like clicks.
 
 Work is confined to a block around the prompts (box + ``box_margin_mm``, or the clicks +- ``extent_mm``),
 resampled coarser when it holds more than ``max_voxels``. :class:`SessionState` keeps that block's features
