@@ -53,8 +53,10 @@ from scipy import ndimage
 from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
+from nbrisk.segmentation.corrections import apply_click, dist2, history, stroke_zone, zone
 from nbrisk.segmentation.graph_cut import first_region
 from nbrisk.segmentation.grow import check_not_uniform, collect_warnings, grow_from_seeds
+from nbrisk.segmentation.params import InteractiveParams
 from nbrisk.segmentation.prompts import (
     Prompts,
     box_index,
@@ -72,41 +74,6 @@ __all__ = [
     "segment_block",
     "segment_interactive",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class InteractiveParams:
-    """Tunable parameters of :func:`segment_interactive` (lengths in mm)."""
-
-    smoothing_mm: float = 1.0  # Gaussian sigma of the intensity feature
-    texture_mm: float = 1.0  # Gaussian window sigma of the local standard deviation (texture feature)
-    texture_bins: int = 16  # 0: intensity-only model
-    click_radius_mm: float = 2.0  # a click seeds a ball of this radius (clipped to the box)
-    box_margin_mm: float = 10.0  # working block = box + this margin; the margin teaches the background
-    extent_mm: float = 50.0  # without a box: working block = clicks +- this
-    w_model: float = 1.0  # weight of the intensity-model cost
-    w_edge: float = 1.0  # weight of the gradient cost
-    step: float = 0.05  # constant cost per mm (keeps paths short in flat regions)
-    far_mm: float = 30.0  # without a box the background model is learned beyond this distance from the clicks
-    bins: int = 48
-    max_voxels: int = 700_000  # larger blocks are resampled coarser in-plane
-    box_prior: bool = True  # learn the tumour model from the box content too
-    first_click: str = "graph_cut"  # one click (+ box): graph_cut.first_region; "competition": the region
-    # competition's mask (before issue 23's second round); "geodesic": the geodesic competition
-    prior_core_mm: float = 2.0  # later clicks: that region eroded by this much seeds and teaches the tumour
-    edit_radius_mm: float = 40.0  # later clicks change the first-click region at most this close to them
-    zone_factor: float = 2.5  # ... and at least zone_factor x their distance to its border + zone_add_mm,
-    zone_add_mm: float = 3.0  # ... but never less than zone_min_mm
-    zone_min_mm: float = 5.0
-    sequential: bool = True  # each correction click acts on the mask shown before it (kept in the state); False:
-    # every click corrects the first region, order-free (issue 23's second round)
-    correction: str = "and/or"  # "<tumour click>/<background click>", each geodesic | deform | and | or: what a
-    # click changes near it: the geodesic result, the pushed border, where both say so, where either does
-    deform_amp: float = 2.0  # a click at depth d pushes the border by deform_amp x d at the click ...
-    deform_sigma_k: float = 1.0  # ... tapering as a Gaussian of sigma deform_sigma_k x d + deform_sigma_add_mm
-    deform_sigma_add_mm: float = 5.0
-    deform_max_share: float = 0.2  # a push that would remove more than this share of the mask is not used
-    deform_size_k: float = 0.5  # a removal is at most deform_size_k x the mask's equivalent radius wide (2x deep)
 
 
 @dataclass(slots=True)
@@ -295,23 +262,6 @@ def segment_block(
     return np.where(np.isfinite(d_b), d_b, 1e9) - np.where(np.isfinite(d_t), d_t, 1e9)
 
 
-def _dist2(shape: tuple[int, ...], spacing: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """Squared distance (mm^2) to the nearest of ``pts`` (block voxel coordinates)."""
-    best = np.full(shape, np.inf)
-    if len(pts) == 0:
-        return best
-    axes = [np.arange(n) * s for n, s in zip(shape, spacing, strict=True)]
-    for c in pts:
-        cz, cy, cx = np.asarray(c, float) * spacing
-        d2 = (
-            ((axes[0] - cz) ** 2)[:, None, None]
-            + ((axes[1] - cy) ** 2)[None, :, None]
-            + ((axes[2] - cx) ** 2)[None, None, :]
-        )
-        np.minimum(best, d2, out=best)
-    return best
-
-
 def _surface(mask: np.ndarray) -> np.ndarray:
     """Seed voxels with a non-seed face neighbour (the only ones a front can start from), or all of a
     mask that fills its block."""
@@ -455,8 +405,8 @@ def segment_interactive(
         if box_b is not None:
             core &= inside
         if len(bp) and core.any():  # keep the part nearer a tumour click than any background click
-            near_t = _dist2(shape, state.spacing, to_block(tp if len(tp) else lt[[_nearest_centre(lt)]]))
-            core &= near_t < _dist2(shape, state.spacing, to_block(bp))
+            near_t = dist2(shape, state.spacing, to_block(tp if len(tp) else lt[[_nearest_centre(lt)]]))
+            core &= near_t < dist2(shape, state.spacing, to_block(bp))
         core &= ~seeds_b
         seeds_t |= core
     if box_b is not None:
@@ -500,18 +450,18 @@ def segment_interactive(
             ]
         sp_full = np.array(image.GetSpacing())[::-1]
     if prior is not None and p.edit_radius_mm > 0 and p.sequential and prompts.labelmap is None:
-        base, todo = _history(state, key, tp, bp, first)
+        base, todo = history(state.last, state.start, state.stop, key, tp, bp, first)
         m_seq = base
         for c, is_t in todo:
-            m_seq = _apply_click(m_seq, region, c - state.start, is_t, sp_full, p, tp - state.start,
+            m_seq = apply_click(m_seq, region, c - state.start, is_t, sp_full, p, tp - state.start,
                                  bp - state.start)
         region = m_seq
         seeds_full = seeds_full | m_seq
     elif prior is not None and p.edit_radius_mm > 0:
-        zone_t = _zone(full_shape, sp_full, tp[1:] - state.start, first, False, p)
-        zone_b = _zone(full_shape, sp_full, bp - state.start, first, True, p)
-        zone_t |= _stroke_zone(full_shape, sp_full, lt - state.start, first, False, p)
-        zone_b |= _stroke_zone(full_shape, sp_full, lb - state.start, first, True, p)
+        zone_t = zone(full_shape, sp_full, tp[1:] - state.start, first, False, p)
+        zone_b = zone(full_shape, sp_full, bp - state.start, first, True, p)
+        zone_t |= stroke_zone(full_shape, sp_full, lt - state.start, first, False, p)
+        zone_b |= stroke_zone(full_shape, sp_full, lb - state.start, first, True, p)
         # a tumour click only adds near it, a background click only removes near it
         region = np.where(zone_t & zone_b, region, (first | (region & zone_t)) & ~(~region & zone_b))
         if seeds_full is seeds_t:
@@ -532,108 +482,6 @@ def segment_interactive(
     n_t = len(tp) + (int(ndimage.label(labelmap_mask(lt, image))[1]) if len(lt) else 0)
     n_b = len(bp) + (int(ndimage.label(labelmap_mask(lb, image))[1]) if len(lb) else 0)
     return InteractiveResult(mask, state, n_t, n_b, time.perf_counter() - t0, prior_notes if prior is not None else [])
-
-
-def _zone(
-    shape: tuple[int, ...],
-    spacing: np.ndarray,
-    pts: np.ndarray,
-    first: np.ndarray,
-    inside: bool,
-    p: InteractiveParams,
-) -> np.ndarray:
-    """Where correction clicks may change the first region: a ball around each click whose radius is 2.5 times
-    the click's distance to the first region (tumour clicks) or to its outside (background clicks) plus 3 mm,
-    within 5 mm and ``edit_radius_mm``: a click deep in a missed part may change more than one on the rim."""
-    zone = np.zeros(shape, bool)
-    if len(pts) == 0:
-        return zone
-    target = ~first if inside else first
-    depth = ndimage.distance_transform_edt(~target, sampling=spacing) if target.any() else None
-    for c in pts:
-        q = tuple(np.clip(np.floor(c + 0.5).astype(int), 0, np.array(shape) - 1))
-        d = float(depth[q]) if depth is not None else p.edit_radius_mm
-        rho = min(max(p.zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
-        zone |= _dist2(shape, spacing, np.asarray(c)[None]) <= rho * rho
-    return zone
-
-
-def _history(state: SessionState, key: tuple | None, tp: np.ndarray, bp: np.ndarray,
-             first: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]]]:
-    """The mask the new clicks correct and the clicks still to apply, in order.
-
-    When the state's last mask came from a prefix of these clicks (the reader added clicks), that mask and the
-    added clicks; otherwise (a fresh call, a moved or deleted click) the first region and every correction click,
-    tumour clicks first."""
-    last = state.last
-    if last is not None and last[0] == key and len(last[1]) <= len(tp) and len(last[2]) <= len(bp) \
-            and np.array_equal(last[1], tp[: len(last[1])]) and np.array_equal(last[2], bp[: len(last[2])]) \
-            and len(last[1]) >= 1:
-        region, start = last[3], last[4]
-        base = np.zeros(first.shape, bool)
-        a, b = np.maximum(start, state.start), np.minimum(start + np.array(region.shape), state.stop)
-        if np.all(b > a):
-            base[tuple(slice(int(x - s0), int(y - s0)) for x, y, s0 in zip(a, b, state.start, strict=True))] = \
-                region[tuple(slice(int(x - q), int(y - q)) for x, y, q in zip(a, b, start, strict=True))]
-        todo = [(c, True) for c in tp[len(last[1]):]] + [(c, False) for c in bp[len(last[2]):]]
-        return base, todo
-    return first, [(c, True) for c in tp[1:]] + [(c, False) for c in bp]
-
-
-def _apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, spacing: np.ndarray,
-                 p: InteractiveParams, t_all: np.ndarray, b_all: np.ndarray) -> np.ndarray:
-    """One correction click on the mask the reader saw: a tumour click adds near it, a background click removes
-    near it, what the geodesic competition (``geo``) and/or the pushed border say (``p.correction``)."""
-    if not mask.any():
-        return mask
-    phi = ndimage.distance_transform_edt(mask, sampling=spacing) - ndimage.distance_transform_edt(
-        ~mask, sampling=spacing)
-    q = tuple(np.clip(np.floor(c + 0.5).astype(int), 0, np.array(mask.shape) - 1))
-    sign = -1.0 if is_t else 1.0
-    d = sign * float(phi[q])
-    if d <= 0:  # the click is already on its side (it corrected something the geodesic result holds)
-        d = 0.0
-    rho = min(max(p.zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
-    d2 = _dist2(mask.shape, spacing, np.asarray(c, float)[None])
-    zone = d2 <= rho * rho
-    by_geo = (geo & zone) if is_t else (~geo & zone)
-    how = p.correction.split("/")[0 if is_t else -1]
-    if how == "geodesic" or d == 0.0:
-        change = by_geo
-    else:
-        sig = p.deform_sigma_k * d + p.deform_sigma_add_mm
-        amp = p.deform_amp * d
-        if not is_t:  # a removal stays within the mask's own size (a small lesion's rim is not 10 mm deep)
-            r_eq = float(np.cbrt(3.0 * float(mask.sum()) * float(np.prod(spacing)) / (4.0 * np.pi)))
-            sig, amp = min(sig, p.deform_size_k * r_eq), min(amp, 2.0 * p.deform_size_k * r_eq)
-        other = b_all if is_t else t_all
-        for o in other.reshape(-1, 3):  # keep the other kind's clicks on their side
-            g_o = float(np.exp(-0.5 * float(np.sum(((o - c) * spacing) ** 2)) / sig**2))
-            room = sign * float(phi[tuple(np.clip(np.floor(o + 0.5).astype(int), 0, np.array(mask.shape) - 1))])
-            if g_o > 1e-6:
-                amp = min(amp, max(room - p.click_radius_mm, 0.0) / g_o)
-        pushed = (phi - sign * amp * np.exp(-0.5 * d2 / sig**2)) > 0
-        by_def = (pushed & ~mask) if is_t else (mask & ~pushed)
-        if not is_t and int(by_def.sum()) > p.deform_max_share * int(mask.sum()):  # a click moves a rim, not
-            by_def = by_geo  # the lesion: the geodesic result alone decides then
-        change = {"deform": by_def, "and": by_geo & by_def, "or": by_geo | by_def}[how]
-    return (mask | change) if is_t else (mask & ~change)
-
-
-def _stroke_zone(shape: tuple[int, ...], spacing: np.ndarray, vox: np.ndarray, first: np.ndarray, inside: bool,
-                 p: InteractiveParams) -> np.ndarray:
-    """:func:`_zone` for painted voxels: one distance map around the whole stroke set, its radius from the
-    stroke voxel farthest from the first region's border."""
-    vox = vox[np.all((vox >= 0) & (vox < np.array(shape)), axis=1)].astype(int)
-    if len(vox) == 0:
-        return np.zeros(shape, bool)
-    stroke = np.zeros(shape, bool)
-    stroke[tuple(vox.T)] = True
-    target = ~first if inside else first
-    d = float(ndimage.distance_transform_edt(~target, sampling=spacing)[stroke].max()) if target.any() \
-        else p.edit_radius_mm
-    rho = min(max(1.5 * d + 3.0, 5.0), p.edit_radius_mm)
-    return ndimage.distance_transform_edt(~stroke, sampling=spacing) <= rho
 
 
 def _image_key(image: sitk.Image) -> tuple:

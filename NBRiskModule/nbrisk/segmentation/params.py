@@ -1,4 +1,5 @@
-"""Parameters of the seeded grow (shared by :mod:`nbrisk.segmentation.grow` and its region competition)."""
+"""Parameters of the seeded grow (:mod:`nbrisk.segmentation.grow` and its region competition) and of the interactive
+segmentation (:mod:`nbrisk.segmentation.interactive` and its corrections)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,38 @@ class GrowParams:
         f = min(seed_radius_mm / d.seed_radius_mm, 1.0)
         return cls(seed_radius_mm=seed_radius_mm, opening_mm=d.opening_mm * f,
                    reconstruct_mm=d.reconstruct_mm * f, decision_smoothing_mm=d.decision_smoothing_mm * f)
+
+
+@dataclass(frozen=True, slots=True)
+class InteractiveParams:
+    """Tunable parameters of :func:`segment_interactive` (lengths in mm)."""
+
+    smoothing_mm: float = 1.0  # Gaussian sigma of the intensity feature
+    texture_mm: float = 1.0  # Gaussian window sigma of the local standard deviation (texture feature)
+    texture_bins: int = 16  # 0: intensity-only model
+    click_radius_mm: float = 2.0  # a click seeds a ball of this radius (clipped to the box)
+    box_margin_mm: float = 10.0  # working block = box + this margin; the margin teaches the background
+    extent_mm: float = 50.0  # without a box: working block = clicks +- this
+    w_model: float = 1.0  # weight of the intensity-model cost
+    w_edge: float = 1.0  # weight of the gradient cost
+    step: float = 0.05  # constant cost per mm (keeps paths short in flat regions)
+    far_mm: float = 30.0  # without a box the background model is learned beyond this distance from the clicks
+    bins: int = 48
+    max_voxels: int = 700_000  # larger blocks are resampled coarser in-plane
+    box_prior: bool = True  # learn the tumour model from the box content too
+    first_click: str = "graph_cut"  # one click (+ box): graph_cut.first_region; "competition": the region
+    # competition's mask (before issue 23's second round); "geodesic": the geodesic competition
+    prior_core_mm: float = 2.0  # later clicks: that region eroded by this much seeds and teaches the tumour
+    edit_radius_mm: float = 40.0  # later clicks change the first-click region at most this close to them
+    zone_factor: float = 2.5  # ... and at least zone_factor x their distance to its border + zone_add_mm,
+    zone_add_mm: float = 3.0  # ... but never less than zone_min_mm
+    zone_min_mm: float = 5.0
+    sequential: bool = True  # each correction click acts on the mask shown before it (kept in the state); False:
+    # every click corrects the first region, order-free (issue 23's second round)
+    correction: str = "and/or"  # "<tumour click>/<background click>", each geodesic | deform | and | or: what a
+    # click changes near it: the geodesic result, the pushed border, where both say so, where either does
+    deform_amp: float = 2.0  # a click at depth d pushes the border by deform_amp x d at the click ...
+    deform_sigma_k: float = 1.0  # ... tapering as a Gaussian of sigma deform_sigma_k x d + deform_sigma_add_mm
+    deform_sigma_add_mm: float = 5.0
+    deform_max_share: float = 0.2  # a push that would remove more than this share of the mask is not used
+    deform_size_k: float = 0.5  # a removal is at most deform_size_k x the mask's equivalent radius wide (2x deep)

@@ -362,15 +362,15 @@ def test_corrections_act_on_the_mask_shown_and_a_fresh_call_replays_them():
 def test_a_background_click_removes_a_rim_never_the_lesion():
     """The push is local and bounded: a click 2 mm inside a 10 mm sphere's border removes a cap near it; a click
     at its centre (9 mm deep) would remove most of it, so the geodesic result alone decides (here: keep it all)."""
-    from nbrisk.segmentation.interactive import _apply_click
+    from nbrisk.segmentation.corrections import apply_click
 
     sp = np.array([1.0, 1.0, 1.0])
     z, y, x = np.indices((31, 31, 31)).astype(float)
     sphere = (x - 15) ** 2 + (y - 15) ** 2 + (z - 15) ** 2 <= 100
     p, none = InteractiveParams(), np.zeros((0, 3))
-    rim = _apply_click(sphere, sphere, np.array([15.0, 15.0, 23.0]), False, sp, p, np.array([[15.0, 15, 15]]), none)
+    rim = apply_click(sphere, sphere, np.array([15.0, 15.0, 23.0]), False, sp, p, np.array([[15.0, 15, 15]]), none)
     removed = sphere & ~rim
     assert 0 < removed.sum() <= 0.2 * sphere.sum() and not (rim & ~sphere).any()
     assert (x[removed] > 15).all()  # on the click's side only
-    centre = _apply_click(sphere, sphere, np.array([15.0, 15.0, 16.0]), False, sp, p, none, none)
+    centre = apply_click(sphere, sphere, np.array([15.0, 15.0, 16.0]), False, sp, p, none, none)
     np.testing.assert_array_equal(centre, sphere)

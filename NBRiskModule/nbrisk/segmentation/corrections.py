@@ -1,0 +1,139 @@
+"""Correction clicks and strokes of the interactive segmentation (issue 23): where and how a click changes the mask.
+
+* :func:`zone` / :func:`stroke_zone`: where a correction may change the first region (order-free corrections,
+  and painted strokes): a ball around the click of 2.5x its depth plus 3 mm.
+* :func:`history` and :func:`apply_click`: corrections on the mask the reader saw. The state keeps the last mask;
+  an added click corrects it, combining the geodesic result near the click with a pushed border (the mask's
+  signed distance plus a Gaussian bump at the click), as :class:`~nbrisk.segmentation.params.InteractiveParams`
+  ``correction`` says.
+
+Arrays are (z, y, x) on the working block at the image's resolution; points are continuous block indices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from nbrisk.segmentation.params import InteractiveParams
+
+__all__ = ["apply_click", "dist2", "history", "stroke_zone", "zone"]
+
+
+def dist2(shape: tuple[int, ...], spacing: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Squared distance (mm^2) to the nearest of ``pts`` (block voxel coordinates)."""
+    best = np.full(shape, np.inf)
+    if len(pts) == 0:
+        return best
+    axes = [np.arange(n) * s for n, s in zip(shape, spacing, strict=True)]
+    for c in pts:
+        cz, cy, cx = np.asarray(c, float) * spacing
+        d2 = (
+            ((axes[0] - cz) ** 2)[:, None, None]
+            + ((axes[1] - cy) ** 2)[None, :, None]
+            + ((axes[2] - cx) ** 2)[None, None, :]
+        )
+        np.minimum(best, d2, out=best)
+    return best
+
+
+def zone(
+    shape: tuple[int, ...],
+    spacing: np.ndarray,
+    pts: np.ndarray,
+    first: np.ndarray,
+    inside: bool,
+    p: InteractiveParams,
+) -> np.ndarray:
+    """Where correction clicks may change the first region: a ball around each click whose radius is 2.5 times
+    the click's distance to the first region (tumour clicks) or to its outside (background clicks) plus 3 mm,
+    within 5 mm and ``edit_radius_mm``: a click deep in a missed part may change more than one on the rim."""
+    zone = np.zeros(shape, bool)
+    if len(pts) == 0:
+        return zone
+    target = ~first if inside else first
+    depth = ndimage.distance_transform_edt(~target, sampling=spacing) if target.any() else None
+    for c in pts:
+        q = tuple(np.clip(np.floor(c + 0.5).astype(int), 0, np.array(shape) - 1))
+        d = float(depth[q]) if depth is not None else p.edit_radius_mm
+        rho = min(max(p.zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
+        zone |= dist2(shape, spacing, np.asarray(c)[None]) <= rho * rho
+    return zone
+
+
+def history(last: tuple | None, block_start: np.ndarray, block_stop: np.ndarray, key: tuple | None, tp: np.ndarray,
+            bp: np.ndarray, first: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, bool]]]:
+    """The mask the new clicks correct and the clicks still to apply, in order.
+
+    ``last`` is the state's (prior key, tumour clicks, background clicks, mask, its start); ``first`` the first
+    region on the block (``block_start`` to ``block_stop``). When the last mask came from a prefix of these
+    clicks (the reader added clicks), that mask and the added clicks; otherwise (a fresh call, a moved or deleted
+    click) the first region and every correction click, tumour clicks first."""
+    if last is not None and last[0] == key and len(last[1]) <= len(tp) and len(last[2]) <= len(bp) \
+            and np.array_equal(last[1], tp[: len(last[1])]) and np.array_equal(last[2], bp[: len(last[2])]) \
+            and len(last[1]) >= 1:
+        region, start = last[3], last[4]
+        base = np.zeros(first.shape, bool)
+        a, b = np.maximum(start, block_start), np.minimum(start + np.array(region.shape), block_stop)
+        if np.all(b > a):
+            base[tuple(slice(int(x - s0), int(y - s0)) for x, y, s0 in zip(a, b, block_start, strict=True))] = \
+                region[tuple(slice(int(x - q), int(y - q)) for x, y, q in zip(a, b, start, strict=True))]
+        todo = [(c, True) for c in tp[len(last[1]):]] + [(c, False) for c in bp[len(last[2]):]]
+        return base, todo
+    return first, [(c, True) for c in tp[1:]] + [(c, False) for c in bp]
+
+
+def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, spacing: np.ndarray,
+                 p: InteractiveParams, t_all: np.ndarray, b_all: np.ndarray) -> np.ndarray:
+    """One correction click on the mask the reader saw: a tumour click adds near it, a background click removes
+    near it, what the geodesic competition (``geo``) and/or the pushed border say (``p.correction``)."""
+    if not mask.any():
+        return mask
+    phi = ndimage.distance_transform_edt(mask, sampling=spacing) - ndimage.distance_transform_edt(
+        ~mask, sampling=spacing)
+    q = tuple(np.clip(np.floor(c + 0.5).astype(int), 0, np.array(mask.shape) - 1))
+    sign = -1.0 if is_t else 1.0
+    d = sign * float(phi[q])
+    if d <= 0:  # the click is already on its side (it corrected something the geodesic result holds)
+        d = 0.0
+    rho = min(max(p.zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
+    d2 = dist2(mask.shape, spacing, np.asarray(c, float)[None])
+    zone = d2 <= rho * rho
+    by_geo = (geo & zone) if is_t else (~geo & zone)
+    how = p.correction.split("/")[0 if is_t else -1]
+    if how == "geodesic" or d == 0.0:
+        change = by_geo
+    else:
+        sig = p.deform_sigma_k * d + p.deform_sigma_add_mm
+        amp = p.deform_amp * d
+        if not is_t:  # a removal stays within the mask's own size (a small lesion's rim is not 10 mm deep)
+            r_eq = float(np.cbrt(3.0 * float(mask.sum()) * float(np.prod(spacing)) / (4.0 * np.pi)))
+            sig, amp = min(sig, p.deform_size_k * r_eq), min(amp, 2.0 * p.deform_size_k * r_eq)
+        other = b_all if is_t else t_all
+        for o in other.reshape(-1, 3):  # keep the other kind's clicks on their side
+            g_o = float(np.exp(-0.5 * float(np.sum(((o - c) * spacing) ** 2)) / sig**2))
+            room = sign * float(phi[tuple(np.clip(np.floor(o + 0.5).astype(int), 0, np.array(mask.shape) - 1))])
+            if g_o > 1e-6:
+                amp = min(amp, max(room - p.click_radius_mm, 0.0) / g_o)
+        pushed = (phi - sign * amp * np.exp(-0.5 * d2 / sig**2)) > 0
+        by_def = (pushed & ~mask) if is_t else (mask & ~pushed)
+        if not is_t and int(by_def.sum()) > p.deform_max_share * int(mask.sum()):  # a click moves a rim, not
+            by_def = by_geo  # the lesion: the geodesic result alone decides then
+        change = {"deform": by_def, "and": by_geo & by_def, "or": by_geo | by_def}[how]
+    return (mask | change) if is_t else (mask & ~change)
+
+
+def stroke_zone(shape: tuple[int, ...], spacing: np.ndarray, vox: np.ndarray, first: np.ndarray, inside: bool,
+                 p: InteractiveParams) -> np.ndarray:
+    """:func:`zone` for painted voxels: one distance map around the whole stroke set, its radius from the
+    stroke voxel farthest from the first region's border."""
+    vox = vox[np.all((vox >= 0) & (vox < np.array(shape)), axis=1)].astype(int)
+    if len(vox) == 0:
+        return np.zeros(shape, bool)
+    stroke = np.zeros(shape, bool)
+    stroke[tuple(vox.T)] = True
+    target = ~first if inside else first
+    d = float(ndimage.distance_transform_edt(~target, sampling=spacing)[stroke].max()) if target.any() \
+        else p.edit_radius_mm
+    rho = min(max(1.5 * d + 3.0, 5.0), p.edit_radius_mm)
+    return ndimage.distance_transform_edt(~stroke, sampling=spacing) <= rho
