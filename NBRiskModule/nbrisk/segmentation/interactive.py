@@ -472,8 +472,10 @@ def segment_interactive(
         keep[max(lo[0], 0) : hi[0], max(lo[1], 0) : hi[1], max(lo[2], 0) : hi[2]] = True
         region &= keep
     region = _postprocess(region, seeds_full)
-    if p.sequential and prior is not None:
-        state.last = (key, tp.copy(), bp.copy(), region.copy(), state.start.copy())
+    # the mask shown, for the next click to correct (not after painted strokes: they correct the first region, and
+    # a later call without them must not keep what they did)
+    use_last = p.sequential and prior is not None and prompts.labelmap is None
+    state.last = (key, tp.copy(), bp.copy(), region.copy(), state.start.copy()) if use_last else None
     out = np.zeros(image.GetSize()[::-1], np.uint8)
     s0, s1 = state.start, state.stop
     out[s0[0] : s1[0], s0[1] : s1[1], s0[2] : s1[2]] = region

@@ -239,6 +239,12 @@ def test_painted_strokes_correct_the_first_click():
     assert compare_masks(truth, r.mask)["dice"] >= 0.9
     assert sitk.GetArrayViewFromImage(r.mask)[tuple(img.TransformPhysicalPointToIndex(c2))[::-1]] == 0
     assert (r.n_tumour_seeds, r.n_background_seeds) == (2, 1)  # the click and one stroke; one stroke
+    # the strokes erased, a background click added: what the strokes did is gone (no stale mask in the state)
+    q = (c2[0], c2[1], c2[2])
+    after = segment_interactive(img, Prompts(tumour=[c1], background=[q]), r.state, rc)
+    fresh = segment_interactive(img, Prompts(tumour=[c1], background=[q]), params=rc)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(after.mask), sitk.GetArrayFromImage(fresh.mask))
+    assert compare_masks(truth, after.mask)["dice"] < 0.9
 
 
 def test_the_first_regions_leak_warning_is_returned_with_every_later_result(tmp_path):
