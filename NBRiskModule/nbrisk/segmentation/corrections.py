@@ -17,7 +17,30 @@ from scipy import ndimage
 
 from nbrisk.segmentation.params import InteractiveParams
 
-__all__ = ["apply_click", "dist2", "history", "stroke_zone", "zone"]
+__all__ = ["apply_click", "dist2", "history", "paste", "stroke_zone", "zone"]
+
+
+def paste(region: np.ndarray, origin: np.ndarray, block_start: np.ndarray, block_stop: np.ndarray) -> np.ndarray:
+    """A cropped region (its first voxel at image index ``origin``) on the block from ``block_start`` to
+    ``block_stop`` (exclusive): the part inside the block, zeros elsewhere."""
+    out = np.zeros(tuple(int(v) for v in block_stop - block_start), bool)
+    a, b = np.maximum(origin, block_start), np.minimum(origin + np.array(region.shape), block_stop)
+    if np.all(b > a):
+        out[tuple(slice(int(x - s0), int(y - s0)) for x, y, s0 in zip(a, b, block_start, strict=True))] = region[
+            tuple(slice(int(x - q), int(y - q)) for x, y, q in zip(a, b, origin, strict=True))
+        ]
+    return out
+
+
+def _voxel(c: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The block voxel holding a continuous (z, y, x) point, clipped to the block."""
+    return tuple(int(v) for v in np.clip(np.floor(np.asarray(c) + 0.5).astype(int), 0, np.array(shape) - 1))
+
+
+def _zone_radius(d: float, p: InteractiveParams) -> float:
+    """A correction's reach for a click ``d`` mm from the border: zone_factor x d + zone_add_mm, within zone_min_mm
+    and edit_radius_mm."""
+    return min(max(p.zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
 
 
 def dist2(shape: tuple[int, ...], spacing: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -54,9 +77,8 @@ def zone(
     target = ~first if inside else first
     depth = ndimage.distance_transform_edt(~target, sampling=spacing) if target.any() else None
     for c in pts:
-        q = tuple(np.clip(np.floor(c + 0.5).astype(int), 0, np.array(shape) - 1))
-        d = float(depth[q]) if depth is not None else p.edit_radius_mm
-        rho = min(max(p.zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
+        d = float(depth[_voxel(c, shape)]) if depth is not None else p.edit_radius_mm
+        rho = _zone_radius(d, p)
         zone |= dist2(shape, spacing, np.asarray(c)[None]) <= rho * rho
     return zone
 
@@ -72,12 +94,7 @@ def history(last: tuple | None, block_start: np.ndarray, block_stop: np.ndarray,
     if last is not None and last[0] == key and len(last[1]) <= len(tp) and len(last[2]) <= len(bp) \
             and np.array_equal(last[1], tp[: len(last[1])]) and np.array_equal(last[2], bp[: len(last[2])]) \
             and len(last[1]) >= 1:
-        region, start = last[3], last[4]
-        base = np.zeros(first.shape, bool)
-        a, b = np.maximum(start, block_start), np.minimum(start + np.array(region.shape), block_stop)
-        if np.all(b > a):
-            base[tuple(slice(int(x - s0), int(y - s0)) for x, y, s0 in zip(a, b, block_start, strict=True))] = \
-                region[tuple(slice(int(x - q), int(y - q)) for x, y, q in zip(a, b, start, strict=True))]
+        base = paste(last[3], last[4], block_start, block_stop)
         todo = [(c, True) for c in tp[len(last[1]):]] + [(c, False) for c in bp[len(last[2]):]]
         return base, todo
     return first, [(c, True) for c in tp[1:]] + [(c, False) for c in bp]
@@ -91,12 +108,9 @@ def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, sp
         return mask
     phi = ndimage.distance_transform_edt(mask, sampling=spacing) - ndimage.distance_transform_edt(
         ~mask, sampling=spacing)
-    q = tuple(np.clip(np.floor(c + 0.5).astype(int), 0, np.array(mask.shape) - 1))
     sign = -1.0 if is_t else 1.0
-    d = sign * float(phi[q])
-    if d <= 0:  # the click is already on its side (it corrected something the geodesic result holds)
-        d = 0.0
-    rho = min(max(p.zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
+    d = max(sign * float(phi[_voxel(c, mask.shape)]), 0.0)  # 0: the click is already on its side
+    rho = _zone_radius(d, p)
     d2 = dist2(mask.shape, spacing, np.asarray(c, float)[None])
     zone = d2 <= rho * rho
     by_geo = (geo & zone) if is_t else (~geo & zone)
@@ -112,7 +126,7 @@ def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, sp
         other = b_all if is_t else t_all
         for o in other.reshape(-1, 3):  # keep the other kind's clicks on their side
             g_o = float(np.exp(-0.5 * float(np.sum(((o - c) * spacing) ** 2)) / sig**2))
-            room = sign * float(phi[tuple(np.clip(np.floor(o + 0.5).astype(int), 0, np.array(mask.shape) - 1))])
+            room = sign * float(phi[_voxel(o, mask.shape)])
             if g_o > 1e-6:
                 amp = min(amp, max(room - p.click_radius_mm, 0.0) / g_o)
         pushed = (phi - sign * amp * np.exp(-0.5 * d2 / sig**2)) > 0

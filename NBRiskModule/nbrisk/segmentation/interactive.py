@@ -53,7 +53,7 @@ from scipy import ndimage
 from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
-from nbrisk.segmentation.corrections import apply_click, dist2, history, stroke_zone, zone
+from nbrisk.segmentation.corrections import apply_click, dist2, history, paste, stroke_zone, zone
 from nbrisk.segmentation.graph_cut import first_region
 from nbrisk.segmentation.grow import check_not_uniform, collect_warnings, grow_from_seeds
 from nbrisk.segmentation.params import InteractiveParams
@@ -441,13 +441,7 @@ def segment_interactive(
         region = score > 0
         seeds_full = seeds_t
     if prior is not None and p.edit_radius_mm > 0:  # corrections are local: elsewhere keep the first region
-        first = np.zeros(full_shape, bool)
-        r, o = prior
-        a, b = np.maximum(o, state.start), np.minimum(o + np.array(r.shape), state.stop)
-        if np.all(b > a):
-            first[tuple(slice(int(x - s0), int(y - s0)) for x, y, s0 in zip(a, b, state.start, strict=True))] = r[
-                tuple(slice(x - q, y - q) for x, y, q in zip(a, b, o, strict=True))
-            ]
+        first = paste(prior[0], prior[1], state.start, state.stop)
         sp_full = np.array(image.GetSpacing())[::-1]
     if prior is not None and p.edit_radius_mm > 0 and p.sequential and prompts.labelmap is None:
         base, todo = history(state.last, state.start, state.stop, key, tp, bp, first)
@@ -532,14 +526,7 @@ def _prior_core(
     prior: tuple[np.ndarray, np.ndarray], state: SessionState, p: InteractiveParams
 ) -> np.ndarray:
     """The first-click region on the block grid, eroded by ``prior_core_mm``."""
-    full = np.zeros(tuple(int(v) for v in state.stop - state.start), bool)
-    r, o = prior
-    a = np.maximum(o, state.start)
-    b = np.minimum(o + np.array(r.shape), state.stop)
-    if np.all(b > a):
-        full[tuple(slice(x - s0, y - s0) for x, y, s0 in zip(a, b, state.start, strict=True))] = r[
-            tuple(slice(x - q, y - q) for x, y, q in zip(a, b, o, strict=True))
-        ]
+    full = paste(prior[0], prior[1], state.start, state.stop)
     if np.any(state.factor > 1.0):
         shape = state.smooth.shape
         idx = [

@@ -72,3 +72,11 @@ class InteractiveParams:
     deform_sigma_add_mm: float = 5.0
     deform_max_share: float = 0.2  # a push that would remove more than this share of the mask is not used
     deform_size_k: float = 0.5  # a removal is at most deform_size_k x the mask's equivalent radius wide (2x deep)
+
+    def __post_init__(self) -> None:
+        parts = self.correction.split("/")
+        if len(parts) != 2 or not set(parts) <= {"geodesic", "deform", "and", "or"}:
+            raise ValueError(f"correction {self.correction!r}: give '<tumour>/<background>', each geodesic, deform, "
+                             "and or or")
+        if self.first_click not in ("graph_cut", "competition", "geodesic"):
+            raise ValueError(f"first_click {self.first_click!r}: give graph_cut, competition or geodesic")

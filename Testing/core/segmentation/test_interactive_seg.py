@@ -380,3 +380,5 @@ def test_a_background_click_removes_a_rim_never_the_lesion():
     assert (x[removed] > 15).all()  # on the click's side only
     centre = apply_click(sphere, sphere, np.array([15.0, 15.0, 16.0]), False, sp, p, none, none)
     np.testing.assert_array_equal(centre, sphere)
+    with pytest.raises(ValueError, match="correction"):
+        InteractiveParams(correction="and")
