@@ -320,8 +320,9 @@ def segment_interactive(
                     f"a tumour seed (index {tuple(int(v) for v in r[::-1])}) lies outside the box; "
                     "enlarge the box or move the seed"
                 )
+    block_start, block_stop = _block(image, np.vstack([tp, lt]).astype(float), box, p)  # around the tumour seeds
     if state is None or state.image_id != _image_key(image):  # once per image (the panel keeps a state)
-        lo, hi = _block(image, np.vstack([tp, lt]).astype(float), box, p)
+        lo, hi = block_start, block_stop
         check_not_uniform(sitk.GetArrayViewFromImage(image)[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]],
                           "working region around the seeds" + (" and the box" if box is not None else ""))
     prior: tuple[np.ndarray, np.ndarray] | None = None
@@ -342,20 +343,18 @@ def segment_interactive(
             prior_notes = list(dict.fromkeys(notes))
         only_first = len(tp) == 1 and not len(bp) and prompts.labelmap is None
         if prior is not None and only_first:
-            out = np.zeros(image.GetSize()[::-1], np.uint8)
             r, o = prior
-            out[o[0] : o[0] + r.shape[0], o[1] : o[1] + r.shape[1], o[2] : o[2] + r.shape[2]] = r
-            mask = sitk.GetImageFromArray(out)
+            mask = sitk.GetImageFromArray(paste(r, o, np.zeros(3, int), np.array(image.GetSize())[::-1])
+                                          .astype(np.uint8))
             mask.CopyInformation(image)
             if state is None or state.image_id != _image_key(image):
-                lo, hi = _block(image, tp.astype(float), box, p)
-                state = _features(image, lo, hi, p)
+                state = _features(image, block_start, block_stop, p)
                 state.image_id = _image_key(image)
             state.prior, state.prior_start, state.prior_key, state.prior_notes = r, o, key, prior_notes
             state.last = None  # the first region is the mask shown now
             return InteractiveResult(mask, state, 1, 0, time.perf_counter() - t0, prior_notes)
     pts = np.vstack([tp, lt, bp, lb]).astype(float)
-    start, stop = _block(image, np.vstack([tp, lt]).astype(float), box, p)
+    start, stop = block_start.copy(), block_stop.copy()
     if box is None and len(bp) + len(lb):
         start = np.minimum(start, np.floor(np.vstack([bp, lb]).min(axis=0)).astype(int).clip(0))
     needs = (
