@@ -253,7 +253,21 @@ class Round2(New):
     def __init__(self, img: sitk.Image, params=None) -> None:
         from nbrisk.segmentation.interactive import InteractiveParams
 
-        super().__init__(img, params or InteractiveParams(sequential=False, correction="geodesic/geodesic"))
+        super().__init__(
+            img, params or InteractiveParams(sequential=False, correction="geodesic/geodesic", mr_size="rc")
+        )
+
+
+class Round3(New):
+    """Issue 23's third round (2026-12-06): corrections on the mask shown (geodesic result and pushed border);
+    on MRI without a box, the first click's ellipsoid still from the region competition's mask."""
+
+    name = "round3"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(mr_size="rc"))
 
 
 class BoxEllipsoid:
@@ -281,6 +295,7 @@ METHODS = {
     "today": Today,
     "round1": Round1,
     "round2": Round2,
+    "round3": Round3,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }
@@ -338,7 +353,7 @@ def summarise(rows: list[dict], cap: int) -> str:
         "| s/click |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "round2": 4, "new": 5}
+    order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "round2": 4, "round3": 5, "new": 6}
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 9))):
         g = groups[key]
         med = lambda k, g=g: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731

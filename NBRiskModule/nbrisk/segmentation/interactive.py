@@ -5,7 +5,8 @@ turned into a mask in two stages:
 
 1. **First click** (one tumour click, optionally a box): the graph cut of
    :func:`nbrisk.segmentation.graph_cut.first_region`, which weighs a shape prior (the box's inscribed
-   ellipsoid, or the region competition's moments without a box) against the region competition of
+   ellipsoid; without a box, the region competition's moments on CT and, on MRI, an ellipsoid from rays cast
+   from the click, ``mr_size``) against the region competition of
    :func:`nbrisk.segmentation.grow.grow_from_seeds` and the image's edges (``first_click="competition"``
    keeps the region competition alone, as before issue 23's second round). Its region is kept in the session
    state as the *first region*.
@@ -54,7 +55,7 @@ from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
 from nbrisk.segmentation.corrections import apply_click, dist2, history, paste, stroke_zone, zone
-from nbrisk.segmentation.graph_cut import first_region
+from nbrisk.segmentation.graph_cut import GraphCutParams, first_region
 from nbrisk.segmentation.grow import check_not_uniform, collect_warnings, grow_from_seeds
 from nbrisk.segmentation.params import InteractiveParams
 from nbrisk.segmentation.prompts import (
@@ -339,7 +340,7 @@ def segment_interactive(
             prior_notes = state.prior_notes
         else:
             with collect_warnings() as notes:
-                prior = _first_click_region(image, anchor, prompts.box, modality, p.first_click)
+                prior = _first_click_region(image, anchor, prompts.box, modality, p.first_click, p.mr_size)
             prior_notes = list(dict.fromkeys(notes))
         only_first = len(tp) == 1 and not len(bp) and prompts.labelmap is None
         if prior is not None and only_first:
@@ -497,15 +498,21 @@ def _stroke_anchor(image: sitk.Image, painted: np.ndarray) -> tuple[float, float
 
 
 def _first_click_region(
-    image: sitk.Image, click: Sequence[float], box: Sequence[float] | None, modality: str, how: str = "graph_cut"
+    image: sitk.Image,
+    click: Sequence[float],
+    box: Sequence[float] | None,
+    modality: str,
+    how: str = "graph_cut",
+    mr_size: str = "rays",
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The first tumour click's (and the box's) region, cropped: (region, start).
 
-    ``how``: "graph_cut" (:func:`graph_cut.first_region`) or "competition" (the region competition's mask).
+    ``how``: "graph_cut" (:func:`graph_cut.first_region`, with ``mr_size``) or "competition" (the region
+    competition's mask).
     """
     try:
         if how == "graph_cut":
-            arr = first_region(image, click, box, modality=modality)
+            arr = first_region(image, click, box, modality=modality, params=GraphCutParams(mr_size=mr_size))
             if arr is None:
                 return None
         else:

@@ -58,6 +58,8 @@ class InteractiveParams:
     box_prior: bool = True  # learn the tumour model from the box content too
     first_click: str = "graph_cut"  # one click (+ box): graph_cut.first_region; "competition": the region
     # competition's mask (before issue 23's second round); "geodesic": the geodesic competition
+    mr_size: str = "rays"  # one click on MRI without a box: the graph cut's ellipsoid from rays cast from the click
+    # (graph_cut.ray_ellipsoid); "rc": from the region competition's mask, as on CT (issue 23's third round)
     prior_core_mm: float = 2.0  # later clicks: that region eroded by this much seeds and teaches the tumour
     edit_radius_mm: float = 40.0  # later clicks change the first-click region at most this close to them
     zone_factor: float = 2.5  # ... and at least zone_factor x their distance to its border + zone_add_mm,
@@ -80,3 +82,5 @@ class InteractiveParams:
                              "and or or")
         if self.first_click not in ("graph_cut", "competition", "geodesic"):
             raise ValueError(f"first_click {self.first_click!r}: give graph_cut, competition or geodesic")
+        if self.mr_size not in ("rays", "rc"):
+            raise ValueError(f"mr_size {self.mr_size!r}: give rays or rc")

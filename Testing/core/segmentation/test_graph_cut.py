@@ -254,3 +254,13 @@ def test_no_rays_from_a_lesion_smaller_than_the_clicks_neighbourhood():
     region = first_region(img, c)
     volume_ml = 0.0 if region is None else region.sum() * float(np.prod(spacing)) / 1000.0
     assert volume_ml < 2.0
+
+
+def test_the_interactive_tool_passes_mr_size_to_the_first_click():
+    img, _, c = _t1_sarcoma(seed=3, muscle_side=True)  # here rays and the competition's moments differ
+    for how in ("rays", "rc"):
+        r = segment_interactive(img, Prompts(tumour=[c]), params=InteractiveParams(mr_size=how))
+        ref = first_region(img, c, params=GraphCutParams(mr_size=how))
+        assert np.array_equal(sitk.GetArrayViewFromImage(r.mask) > 0, ref)
+    with pytest.raises(ValueError, match="mr_size"):
+        InteractiveParams(mr_size="moments")
