@@ -294,5 +294,5 @@ def test_the_panel_shows_the_first_regions_leak_warning(standin, tmp_path: Path)
     widget.panel.onGrow()
     assert errors(standin) == []
     text = prop(widget.panel.ui.segmentationInfoLabel, "text")
-    assert "\nCheck: the ROI leaked into surrounding tissue" in text
+    assert "\nCheck: the first click's region may have leaked into surrounding tissue" in text
     assert _preview(standin, p).any()

@@ -29,7 +29,9 @@ cases of ``bench/bench_interactive_seg.py`` only; the numbers are in ``docs/segm
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import maxflow
@@ -40,6 +42,31 @@ from scipy import ndimage
 from nbrisk.errors import InputError
 from nbrisk.segmentation.grow import detect_modality, grow_from_seeds
 from nbrisk.segmentation.prompts import box_index, to_index
+
+logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def _held_warnings() -> Iterator[list[str]]:
+    """Hold back the warnings of the region competition run inside the graph cut: they describe its own mask (a
+    leak it caught, with its voxel counts), not the region the reader gets. :func:`first_region` says it again
+    about its own region."""
+    held: list[str] = []
+
+    def hold(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            held.append(record.getMessage())
+            return False
+        return True
+
+    loggers = [logging.getLogger(n) for n in ("nbrisk.segmentation.grow", "nbrisk.segmentation.region_competition")]
+    for lg in loggers:
+        lg.addFilter(hold)
+    try:
+        yield held
+    finally:
+        for lg in loggers:
+            lg.removeFilter(hold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +230,8 @@ def first_region(
         modality.lower() == "mr" if modality != "auto" else detect_modality(image) == "mr"
     )
     try:
-        r0 = sitk.GetArrayFromImage(grow_from_seeds(image, [click_lps], box_lps=box_lps, modality=modality)) > 0
+        with _held_warnings() as held:
+            r0 = sitk.GetArrayFromImage(grow_from_seeds(image, [click_lps], box_lps=box_lps, modality=modality)) > 0
     except InputError:
         if box_lps is None:
             raise
@@ -319,4 +347,11 @@ def first_region(
         up = fg
     out = np.zeros(tuple(shape), bool)
     out[sl] = up
+    if held:  # the competition leaked or reached its block's side: one of the graph cut's terms may have too
+        logger.warning(
+            "the first click's region may have leaked into surrounding tissue (%.1f ml; the region competition "
+            "inside the graph cut reached the edge of its working region): check it, and add background clicks "
+            "or a box to steer it",
+            float(out.sum()) * float(np.prod(sp)) / 1000.0,
+        )
     return out

@@ -170,8 +170,9 @@ def grow_from_seeds(
 
 @contextmanager
 def collect_warnings() -> Iterator[list[str]]:
-    """Collect the warnings the grow and the region competition log inside the block (a leak the guard caught, a
-    mask that reaches the working region's side, background seeds ignored in 2-D mode), for a panel to show."""
+    """Collect the warnings the grow, the region competition and the first click's graph cut log inside the block (a
+    leak the guard caught, a mask that reaches the working region's side, background seeds ignored in 2-D mode),
+    for a panel to show."""
     notes: list[str] = []
 
     class _Collect(logging.Handler):
@@ -179,7 +180,8 @@ def collect_warnings() -> Iterator[list[str]]:
             notes.append(record.getMessage())
 
     handler = _Collect(logging.WARNING)
-    loggers = [logging.getLogger(n) for n in ("nbrisk.segmentation.grow", "nbrisk.segmentation.region_competition")]
+    names = ("nbrisk.segmentation.grow", "nbrisk.segmentation.region_competition", "nbrisk.segmentation.graph_cut")
+    loggers = [logging.getLogger(n) for n in names]
     for lg in loggers:
         lg.addHandler(handler)
     try:
