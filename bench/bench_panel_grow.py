@@ -1,5 +1,8 @@
 """Benchmark: the Slicer panel's grow (NBRiskLogic.grow_tumour) on a 512x512x200 CT, with Slicer's real MRML.
 
+``--set sts_mr --pad-to 512 512 60`` runs the same case's T1 MRI instead (the first click without a box then takes
+its size from rays).
+
 Run from the repository root after ``pip install -e '.[test]'`` (slicer-core and PySide6 come with the test extras):
 
     PYTHONPATH=NBRiskModule QT_QPA_PLATFORM=offscreen python3 bench/bench_panel_grow.py [--case STS_014]
@@ -34,6 +37,8 @@ import harness  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", default="STS_014")
+    ap.add_argument("--set", default="sts_ct", choices=("sts_ct", "sts_mr"), help="the case's CT or its T1 MRI")
+    ap.add_argument("--pad-to", type=int, nargs=3, default=[512, 512, 200], help="volume size (x y z)")
     ap.add_argument("--clicks", type=int, default=5)
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp())
@@ -43,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     QApplication.instance() or QApplication([])
     from NBRiskLib.slicer_logic import PREVIEW_SEGMENT, NBRiskLogic
 
-    (_, case, img, truth_img), = [c for c in B.load_cases(["sts_ct"], "all") if c[1] == args.case]
-    img, truth_img = B.pad_to(img, truth_img, [512, 512, 200])
+    (_, case, img, truth_img), = [c for c in B.load_cases([args.set], "all") if c[1] == args.case]
+    img, truth_img = B.pad_to(img, truth_img, list(args.pad_to))
     sitk.WriteImage(img, str(tmp / "ct.nrrd"))
     truth = sitk.GetArrayFromImage(truth_img) > 0
     sp = np.array(img.GetSpacing())[::-1]
