@@ -338,8 +338,13 @@ class NBRiskPanel(IdrfSection, StudySection, VTKObservationMixin):
             self.ui.segmentationInfoLabel.text = (
                 f"{p.tumourSegmentName}: {summary['volume_ml']:.1f} ml on {summary['slices']} slice(s){seeds}"
                 + "".join(f"\nCheck: {n}" for n in notes))
+            tip = ""
+            if not summary.get("box") and not p.largestSlice2D and summary.get("tumour_seeds", 0) == 1 \
+                    and not summary.get("background_seeds", 0):
+                tip = (" Tip: draw a box around the tumour (Place box), the strongest prompt: one click gave a "
+                       "median Dice of 0.70 (CT) and 0.57 (T1 MRI) on public sarcomas, one click + a box 0.79.")
             self._status("Grown tumour shown in yellow: 'Accept' makes it the tumour segment, 'Undo' removes it"
-                         + ("; check the warning below first." if notes else "."))
+                         + ("; check the warning below first." if notes else ".") + tip)
             self._updateState()
 
     def onAutoSegment(self) -> None:

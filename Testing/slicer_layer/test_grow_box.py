@@ -128,6 +128,7 @@ def test_grow_with_a_box_stays_inside_it_and_finds_the_tumour(standin, tmp_path:
     panel.onGrow()
     assert errors(standin) == []
     assert "1 tumour and 0 background seed(s) used inside the box" in prop(panel.ui.segmentationInfoLabel, "text")
+    assert "Tip:" not in prop(panel.ui.statusLabel, "text")
     preview = _preview(standin, p)
     truth = sitk.GetArrayFromImage(phantom.tumour) > 0
     assert _inside(preview, phantom.image, box)
@@ -184,11 +185,13 @@ def test_without_a_box_one_click_is_exactly_the_core_result(standin, tmp_path: P
     assert errors(standin) == []
     core = segment_interactive(image, Prompts(tumour=[c]))
     np.testing.assert_array_equal(_preview(standin, p), sitk.GetArrayFromImage(core.mask) > 0)
+    assert "Tip: draw a box around the tumour (Place box)" in prop(panel.ui.statusLabel, "text")
     background = (c[0] + 25.0, c[1], c[2])            # a background click beside the tumour (LPS)
     p.backgroundSeeds = standin.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "background")
     p.backgroundSeeds.AddControlPoint([-background[0], -background[1], background[2]])  # placing it re-grows
     assert errors(standin) == []
     assert "1 tumour and 1 background seed(s) used" in prop(panel.ui.segmentationInfoLabel, "text")
+    assert "Tip:" not in prop(panel.ui.statusLabel, "text")  # the reader is correcting: no more tips
     again = segment_interactive(image, Prompts(tumour=[c], background=[background]))
     np.testing.assert_array_equal(_preview(standin, p), sitk.GetArrayFromImage(again.mask) > 0)
 
