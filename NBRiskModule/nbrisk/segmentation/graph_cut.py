@@ -9,8 +9,10 @@ module finds the region that minimises, with one s-t minimum cut (Boykov-Kolmogo
     sum_v  w_shape * S_v(label) + w_rc * R_v(label) + w_model * M_v(label)  +  sum_(u,v) w_pair * B_uv [labels differ]
 
 * ``S``, the shape prior: -log of a soft ellipsoid. With a box it is the ellipsoid inscribed in the box; with a
-  click only, the ellipsoid with the second moments of the region competition's mask (a solid ellipsoid's
-  variance along an axis is a^2/5). Soft: p = 1 / (1 + exp(-(1 - rho) / tau)), rho the ellipsoidal radius.
+  click only, on CT the ellipsoid with the second moments of the region competition's mask (a solid ellipsoid's
+  variance along an axis is a^2/5), on MRI the ellipsoid of rays cast from the click (:func:`ray_ellipsoid`;
+  the competition grows a sliver of a T1 sarcoma, iso-intense to muscle). Soft: p = 1 / (1 + exp(-(1 - rho) /
+  tau)), rho the ellipsoidal radius.
 * ``R``, the region competition (:mod:`.region_competition`, the learnt per-case intensity-texture model of
   the first click): -log of a sigmoid of the signed distance to its mask (``tau_rc_mm``). Its weight falls
   with the share of the ellipsoid it fills, ``min(1, share / rc_full)``: a mask that fills a tenth of the box
