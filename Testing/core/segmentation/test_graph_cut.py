@@ -32,27 +32,41 @@ def _box(img: sitk.Image, truth: np.ndarray, margin_mm: float = 3.0) -> tuple[fl
     return tuple(a) + tuple(b)
 
 
+_SPACING = (0.9, 0.9, 3.0)  # x, y, z mm
+_SHAPE = (40, 110, 110)  # z, y, x
+_CENTRE = np.array([50.0, 48.0, 60.0])  # x, y, z mm
+
+
+def _ellipsoid_scene():
+    """x, y, z (mm) of the synthetic sarcomas' grid and the ellipsoidal radius of their tumour (24, 18, 30 mm)."""
+    z, y, x = np.meshgrid(*(np.arange(n) * s for n, s in zip(_SHAPE, _SPACING[::-1], strict=True)), indexing="ij")
+    c = _CENTRE
+    return x, y, z, ((x - c[0]) / 24.0) ** 2 + ((y - c[1]) / 18.0) ** 2 + ((z - c[2]) / 30.0) ** 2
+
+
+def _scene_image(arr: np.ndarray) -> tuple[sitk.Image, tuple[float, ...]]:
+    """The array as an image on the synthetic sarcomas' grid, and the tumour's centre in LPS."""
+    img = sitk.GetImageFromArray(arr.astype(np.float32))
+    img.SetSpacing(_SPACING)
+    img.SetOrigin((-40.0, 12.0, -100.0))
+    centre = img.TransformContinuousIndexToPhysicalPoint([float(v) for v in (_CENTRE / np.array(_SPACING))])
+    return img, tuple(centre)
+
+
 def _sarcoma_in_muscle(seed: int = 0):
     """An ellipsoidal tumour of the same density and noise as the muscle around it (45 HU, SD 12), with a
     fat plane (-90 HU) on one side only and a vessel (70 HU) crossing the muscle next to it: a real
     sarcoma's situation, which no intensity model can separate."""
     rng = np.random.default_rng(seed)
-    spacing = (0.9, 0.9, 3.0)
-    shape = (40, 110, 110)
-    z, y, x = np.meshgrid(*(np.arange(n) * s for n, s in zip(shape, spacing[::-1], strict=True)), indexing="ij")
-    c = np.array([50.0, 48.0, 60.0])  # x, y, z mm
-    rho = ((x - c[0]) / 24.0) ** 2 + ((y - c[1]) / 18.0) ** 2 + ((z - c[2]) / 30.0) ** 2
+    x, y, z, rho = _ellipsoid_scene()
     tumour = rho <= 1.0
-    arr = np.full(shape, 45.0)
-    fat = (rho > 1.0) & (rho <= 1.25) & (x < c[0] - 8.0)  # a fat plane around the left third
+    arr = np.full(_SHAPE, 45.0)
+    fat = (rho > 1.0) & (rho <= 1.25) & (x < _CENTRE[0] - 8.0)  # a fat plane around the left third
     arr[fat] = -90.0
     arr[(np.abs(y - 80.0) < 3.0) & (np.abs(z - 60.0) < 40.0)] = 70.0  # a vessel beside it
-    arr = arr + 12.0 * rng.standard_normal(shape)
-    img = sitk.GetImageFromArray(arr.astype(np.float32))
-    img.SetSpacing(spacing)
-    img.SetOrigin((-40.0, 12.0, -100.0))
-    centre = img.TransformContinuousIndexToPhysicalPoint([float(v) for v in (c / np.array(spacing))])
-    return img, tumour, tuple(centre)
+    arr = arr + 12.0 * rng.standard_normal(_SHAPE)
+    img, centre = _scene_image(arr)
+    return img, tumour, centre
 
 
 def test_one_click_is_the_graph_cut_and_the_competition_stays_available():
@@ -161,23 +175,16 @@ def _t1_sarcoma(seed: int = 0, muscle_side: bool = False):
     radii 24, 18 and 30 mm in x, y, z, in fat (800). With ``muscle_side`` the left half of the surroundings is
     muscle of the tumour's own intensity (350): no edge there."""
     rng = np.random.default_rng(seed)
-    spacing = (0.9, 0.9, 3.0)
-    shape = (40, 110, 110)
-    z, y, x = np.meshgrid(*(np.arange(n) * s for n, s in zip(shape, spacing[::-1], strict=True)), indexing="ij")
-    c = np.array([50.0, 48.0, 60.0])
-    rho = ((x - c[0]) / 24.0) ** 2 + ((y - c[1]) / 18.0) ** 2 + ((z - c[2]) / 30.0) ** 2
+    x, _, _, rho = _ellipsoid_scene()
     tumour = rho <= 1.0
-    patches = ndimage.gaussian_filter(rng.standard_normal(shape), (1.5 / 3.0, 1.5 / 0.9, 1.5 / 0.9))
-    arr = np.full(shape, 800.0)
+    patches = ndimage.gaussian_filter(rng.standard_normal(_SHAPE), (1.5 / 3.0, 1.5 / 0.9, 1.5 / 0.9))
+    arr = np.full(_SHAPE, 800.0)
     if muscle_side:
-        arr[x < c[0]] = 350.0
+        arr[x < _CENTRE[0]] = 350.0
     arr[tumour] = 350.0 + 40.0 * (patches / patches.std())[tumour]
-    arr = arr + 15.0 * rng.standard_normal(shape)
-    img = sitk.GetImageFromArray(arr.astype(np.float32))
-    img.SetSpacing(spacing)
-    img.SetOrigin((-40.0, 12.0, -100.0))
-    centre = img.TransformContinuousIndexToPhysicalPoint([float(v) for v in (c / np.array(spacing))])
-    return img, tumour, tuple(centre)
+    arr = arr + 15.0 * rng.standard_normal(_SHAPE)
+    img, centre = _scene_image(arr)
+    return img, tumour, centre
 
 
 def test_rays_estimate_a_heterogeneous_tumours_size_and_shape():
