@@ -228,9 +228,9 @@ def first_region(
     sp = np.array(image.GetSpacing(), float)[::-1]
     shape = np.array(image.GetSize())[::-1]
     click = to_index(image, click_lps, "tumour seed")
-    rays = box_lps is None and p.mr_size == "rays" and (
-        modality.lower() == "mr" if modality != "auto" else detect_modality(image) == "mr"
-    )
+    if box_lps is None and p.mr_size == "rays" and modality == "auto":
+        modality = detect_modality(image)  # once here, not again in the competition
+    rays = box_lps is None and p.mr_size == "rays" and modality.lower() == "mr"
     try:
         with _held_warnings() as held:
             r0 = sitk.GetArrayFromImage(grow_from_seeds(image, [click_lps], box_lps=box_lps, modality=modality)) > 0
