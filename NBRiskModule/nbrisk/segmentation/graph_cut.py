@@ -133,16 +133,20 @@ def ray_ellipsoid(
 
     Rays leave the click in ``ray_n`` directions over the image smoothed by ``ray_smoothing_mm``. Each ends where
     the intensity stays outside the click's 5 mm neighbourhood median +- ``ray_k`` robust SDs for ``ray_run_mm``
-    (a heterogeneous tumour's necrosis or a vessel are shorter than that), at the image's edge, or at
-    ``ray_max_mm``. Rays longer than ``ray_clip`` x the median are cut (a ray that runs along a muscle of the
-    tumour's intensity). The ellipsoid has the second moments of the rays' ends (points on an ellipsoid's
-    surface have a variance a^2/3 along an axis); centre in mm of index space, A as in :func:`_ellipsoid_from_box`.
+    (a heterogeneous tumour's necrosis or a vessel are shorter than that), or at ``ray_max_mm``; beyond the image's
+    edge, its edge values go on. Rays longer than ``ray_clip`` x the median are cut (a ray that runs along a
+    muscle of the tumour's intensity). The ellipsoid has the second moments of the rays' ends (points on an
+    ellipsoid's surface have a variance a^2/3 along an axis); centre in mm of index space, A as in
+    :func:`_ellipsoid_from_box`. On a one-slice image the rays stay in its plane (an ellipse: a^2/2).
     None when the window is at least +-2.5 SDs of the whole block (the rays could not stop): the click then sits
     on a lesion smaller than its neighbourhood, or on a border between tissues (a 2 mm breast lesion).
     """
     p = params or GraphCutParams()
     sp = np.array(image.GetSpacing(), float)[::-1]
     shape = np.array(image.GetSize())[::-1]
+    flat = shape == 1
+    if flat.sum() > 1:
+        return None  # a line of voxels has no shape to estimate
     c = np.asarray(click, float)
     m = np.ceil((p.ray_max_mm + 5.0) / sp).astype(int)
     lo = np.clip(np.floor(c).astype(int) - m, 0, shape)
@@ -162,13 +166,21 @@ def ray_ellipsoid(
     sd = 1.4826 * float(np.median(np.abs(v - med))) + 1e-6 * (abs(med) + 1.0)
     if p.ray_k * sd >= 2.5 * float(img.std()):
         return None  # the window spans +-2.5 SDs of everything around: no intensity would stop a ray
-    dirs = _fibonacci_sphere(p.ray_n)
+    if flat.any():  # one slice: rays in its plane; points on an ellipse have a variance a^2/2 along an axis
+        angle = 2.0 * np.pi * (np.arange(p.ray_n) + 0.5) / p.ray_n
+        dirs = np.zeros((p.ray_n, 3))
+        free = np.flatnonzero(~flat)
+        dirs[:, free[0]], dirs[:, free[1]] = np.cos(angle), np.sin(angle)
+        spread = 2.0
+    else:
+        dirs, spread = _fibonacci_sphere(p.ray_n), 3.0
     step = float(min(1.0, csp.min()))
     ts = np.arange(0.0, p.ray_max_mm + step, step)
     pos = cl[None, None, :] + dirs[:, None, :] * ts[None, :, None] / csp[None, None, :]
-    inside = np.all((pos >= 0) & (pos <= np.array(img.shape) - 1), axis=2)
+    # beyond the image's edge its edge values go on (mode "nearest"), as in a padded image: a ray ends on the
+    # tumour's border, not on the border of a crop or of a thin stack of slices
     vals = ndimage.map_coordinates(img, pos.reshape(-1, 3).T, order=1, mode="nearest").reshape(pos.shape[:2])
-    out = (np.abs(vals - med) > p.ray_k * sd) | ~inside
+    out = np.abs(vals - med) > p.ray_k * sd
     run = max(round(p.ray_run_mm / step), 1)
     cs = np.cumsum(np.pad(out, ((0, 0), (1, 0))).astype(int), axis=1)
     full = np.pad((cs[:, run:] - cs[:, :-run]) >= run, ((0, 0), (0, run - 1)), constant_values=True)
@@ -178,7 +190,11 @@ def ray_ellipsoid(
     ends = dirs * length[:, None]
     mean = ends.mean(axis=0)
     cov = np.cov((ends - mean).T) + np.eye(3) * 1e-3
-    return c * sp + mean, np.linalg.inv(3.0 * cov), length
+    if flat.any():  # the slice's own axis: as long as the longest ray (the block has one slice there anyway)
+        cov[flat, :] = 0.0
+        cov[:, flat] = 0.0
+        cov[flat, flat] = p.ray_max_mm**2 / spread
+    return c * sp + mean, np.linalg.inv(spread * cov), length
 
 
 def _block_shrink(shape: np.ndarray, sp: np.ndarray, max_voxels: int) -> np.ndarray:

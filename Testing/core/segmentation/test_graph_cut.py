@@ -271,3 +271,26 @@ def test_the_interactive_tool_passes_mr_size_to_the_first_click():
         assert np.array_equal(sitk.GetArrayViewFromImage(r.mask) > 0, ref)
     with pytest.raises(ValueError, match="mr_size"):
         InteractiveParams(mr_size="moments")
+
+
+def test_rays_on_a_single_slice_and_a_thin_stack():
+    """A one-slice MRI (or three slices): the rays used to stop at the stack's top and bottom, at once, and gave
+    a 2 mm ellipsoid (Dice 0.18 and 0.11 on one slice, where the competition's moments give 0.93 and 0.98). Now the
+    image's edge values go on beyond it, and a single slice gets in-plane rays."""
+    img, truth, c = _t1_sarcoma()
+    t = _mask_image(truth, img)
+    k = img.TransformPhysicalPointToIndex(c)[2]
+    ph = make_phantom(PhantomSpec(modality="mr"), seed=1)
+    c2 = ph.tumour_centre_lps
+    k2 = ph.image.TransformPhysicalPointToIndex(c2)[2]
+    for image, truth_img, click, kk in ((img, t, c, k), (ph.image, ph.tumour, c2, k2)):
+        one = image[:, :, kk : kk + 1]
+        click_index = np.array(one.TransformPhysicalPointToContinuousIndex(click))[::-1]
+        est = ray_ellipsoid(one, click_index)
+        assert est is not None and np.all(np.isfinite(est[1]))
+        arr = first_region(one, click)
+        assert arr is not None and compare_masks(truth_img[:, :, kk : kk + 1], _mask_image(arr, one))["dice"] >= 0.9
+        three = image[:, :, kk - 1 : kk + 2]
+        rays = compare_masks(truth_img[:, :, kk - 1 : kk + 2], _mask_image(first_region(three, click), three))["dice"]
+        rc = first_region(three, click, params=GraphCutParams(mr_size="rc"))
+        assert rays >= compare_masks(truth_img[:, :, kk - 1 : kk + 2], _mask_image(rc, three))["dice"] - 0.05
