@@ -42,7 +42,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from nbrisk.errors import InputError
-from nbrisk.segmentation.grow import detect_modality, grow_from_seeds
+from nbrisk.segmentation.grow import COMPETITION_LOGGERS, detect_modality, grow_from_seeds
 from nbrisk.segmentation.prompts import box_index, to_index
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def _held_warnings() -> Iterator[list[str]]:
             return False
         return True
 
-    loggers = [logging.getLogger(n) for n in ("nbrisk.segmentation.grow", "nbrisk.segmentation.region_competition")]
+    loggers = [logging.getLogger(n) for n in COMPETITION_LOGGERS]
     for lg in loggers:
         lg.addFilter(hold)
     try:
@@ -152,9 +152,7 @@ def ray_ellipsoid(
     lo = np.clip(np.floor(c).astype(int) - m, 0, shape)
     hi = np.clip(np.ceil(c).astype(int) + m + 1, 0, shape)
     sub = sitk.GetArrayViewFromImage(image)[tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))]
-    f = _block_shrink(np.array(sub.shape), sp, p.max_voxels)
-    csp = sp * f
-    img = ndimage.gaussian_filter(_average(sub.astype(np.float32), f), p.ray_smoothing_mm / csp)
+    img, f, csp = _coarse_block(sub.astype(np.float32), sp, p.max_voxels, p.ray_smoothing_mm)
     cl = (c - lo - (f - 1) / 2.0) / f  # the click on the coarse grid
     r = np.ceil(5.0 / csp).astype(int)
     grid = np.meshgrid(*[np.arange(-k, k + 1) for k in r], indexing="ij")
@@ -219,6 +217,16 @@ def _average(sub: np.ndarray, f: np.ndarray) -> np.ndarray:
     return a.reshape(s[0] // f[0], f[0], s[1] // f[1], f[1], s[2] // f[2], f[2]).mean(axis=(1, 3, 5))
 
 
+def _coarse_block(
+    sub: np.ndarray, sp: np.ndarray, max_voxels: int, smoothing_mm: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A block averaged to at most ``max_voxels`` (in-plane first) and smoothed by ``smoothing_mm``: (block, the
+    averaging factors per axis, the coarse spacing)."""
+    f = _block_shrink(np.array(sub.shape), sp, max_voxels)
+    csp = sp * f
+    return ndimage.gaussian_filter(_average(sub, f), smoothing_mm / csp), f, csp
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
 
@@ -278,9 +286,8 @@ def first_region(
         hi = np.clip(np.maximum(np.ceil((centre + half) / sp).astype(int) + 1, c + 4), 0, shape)
     sl = tuple(slice(int(x), int(y)) for x, y in zip(lo, hi, strict=True))
     sub = sitk.GetArrayViewFromImage(image)[sl].astype(np.float32)
-    f = _block_shrink(np.array(sub.shape), sp, min(p.max_voxels, p.ray_max_voxels) if est is not None else p.max_voxels)
-    csp = sp * f
-    img = ndimage.gaussian_filter(_average(sub, f), p.smoothing_mm / csp)
+    max_voxels = min(p.max_voxels, p.ray_max_voxels) if est is not None else p.max_voxels
+    img, f, csp = _coarse_block(sub, sp, max_voxels, p.smoothing_mm)
     # voxel centres of the coarse block in mm (index space x spacing, as the ellipsoid)
     axes = [(lo[k] + np.arange(img.shape[k]) * f[k] + (f[k] - 1) / 2.0) * sp[k] for k in range(3)]
     pos = np.stack(np.meshgrid(*axes, indexing="ij"))

@@ -44,6 +44,7 @@ from nbrisk.segmentation.params import GrowParams  # re-exported: the grow's par
 from nbrisk.segmentation.region_competition import CT_TUMOUR_RANGE_HU, segment_array
 
 __all__ = [
+    "COMPETITION_LOGGERS",
     "CT_TUMOUR_RANGE_HU",
     "GrowParams",
     "check_not_uniform",
@@ -57,6 +58,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+# the loggers whose warnings describe a region competition's mask (a leak its guard caught, a region at the
+# working block's side): collected for the panel here, held back and re-said by the graph cut that uses it
+COMPETITION_LOGGERS = ("nbrisk.segmentation.grow", "nbrisk.segmentation.region_competition")
 
 Point = tuple[float, float, float]
 _FLAT = 1e6  # spacing (mm) given to the slice axis in 2-D mode: no smoothing or morphology across slices
@@ -180,8 +184,7 @@ def collect_warnings() -> Iterator[list[str]]:
             notes.append(record.getMessage())
 
     handler = _Collect(logging.WARNING)
-    names = ("nbrisk.segmentation.grow", "nbrisk.segmentation.region_competition", "nbrisk.segmentation.graph_cut")
-    loggers = [logging.getLogger(n) for n in names]
+    loggers = [logging.getLogger(n) for n in (*COMPETITION_LOGGERS, "nbrisk.segmentation.graph_cut")]
     for lg in loggers:
         lg.addHandler(handler)
     try:
