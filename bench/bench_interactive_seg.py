@@ -284,10 +284,11 @@ class BoxEllipsoid:
         sp = np.array(self.img.GetSpacing())[::-1]
         a = np.array(self.img.TransformPhysicalPointToIndex(box[:3]))[::-1]
         b = np.array(self.img.TransformPhysicalPointToIndex(box[3:]))[::-1]
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        centre, radii = (lo + hi) / 2 * sp, (hi - lo) / 2 * sp + sp / 2
+        from nbrisk.segmentation.graph_cut import _ellipsoid_from_box  # the graph cut's own shape prior
+
+        centre, a_mat = _ellipsoid_from_box(np.minimum(a, b), np.maximum(a, b), sp)
         g = np.indices(sitk.GetArrayViewFromImage(self.img).shape).astype(np.float32) * sp[:, None, None, None]
-        return (((g - centre[:, None, None, None]) / radii[:, None, None, None]) ** 2).sum(0) <= 1
+        return ((g - centre[:, None, None, None]) ** 2 * np.diag(a_mat)[:, None, None, None]).sum(0) <= 1
 
 
 METHODS = {
