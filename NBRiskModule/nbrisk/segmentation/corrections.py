@@ -139,8 +139,9 @@ def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, sp
 
 def stroke_zone(shape: tuple[int, ...], spacing: np.ndarray, vox: np.ndarray, first: np.ndarray, inside: bool,
                  p: InteractiveParams) -> np.ndarray:
-    """:func:`zone` for painted voxels: one distance map around the whole stroke set, its radius from the
-    stroke voxel farthest from the first region's border."""
+    """:func:`zone` for painted voxels: one distance map around the whole stroke set, its radius
+    ``stroke_zone_factor`` x the depth of the stroke voxel farthest from the first region's border + ``zone_add_mm``
+    (within ``zone_min_mm`` and ``edit_radius_mm``)."""
     vox = vox[np.all((vox >= 0) & (vox < np.array(shape)), axis=1)].astype(int)
     if len(vox) == 0:
         return np.zeros(shape, bool)
@@ -149,5 +150,5 @@ def stroke_zone(shape: tuple[int, ...], spacing: np.ndarray, vox: np.ndarray, fi
     target = ~first if inside else first
     d = float(ndimage.distance_transform_edt(~target, sampling=spacing)[stroke].max()) if target.any() \
         else p.edit_radius_mm
-    rho = min(max(1.5 * d + 3.0, 5.0), p.edit_radius_mm)
+    rho = min(max(p.stroke_zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
     return ndimage.distance_transform_edt(~stroke, sampling=spacing) <= rho

@@ -65,6 +65,8 @@ class InteractiveParams:
     zone_factor: float = 2.5  # ... and at least zone_factor x their distance to its border + zone_add_mm,
     zone_add_mm: float = 3.0  # ... but never less than zone_min_mm
     zone_min_mm: float = 5.0
+    stroke_zone_factor: float = 1.5  # painted strokes: a zone of this x the stroke's depth + zone_add_mm (a stroke
+    # covers its region itself; issue 23's second round)
     sequential: bool = True  # each correction click acts on the mask shown before it (kept in the state); False:
     # every click corrects the first region, order-free (issue 23's second round)
     correction: str = "and/or"  # "<tumour click>/<background click>", each geodesic | deform | and | or: what a

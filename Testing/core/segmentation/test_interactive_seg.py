@@ -386,3 +386,20 @@ def test_a_background_click_removes_a_rim_never_the_lesion():
     np.testing.assert_array_equal(centre, sphere)
     with pytest.raises(ValueError, match="correction"):
         InteractiveParams(correction="and")
+
+
+@pytest.mark.parametrize("factor", [1.5, 3.0])
+def test_stroke_zone_radius_follows_its_parameter(factor):
+    """A painted stroke may change the mask within stroke_zone_factor x its depth + zone_add_mm of it, no farther."""
+    from nbrisk.segmentation.corrections import stroke_zone
+
+    sp = np.array([1.0, 1.0, 1.0])
+    g = np.indices((41, 81, 41)).astype(float)
+    first = ((g - np.array([20.0, 20.0, 20.0])[:, None, None, None]) ** 2).sum(0) <= 100.0  # r = 10 mm ball
+    stroke = np.array([[20, 36, 20]])  # 6 mm outside its border
+    p = InteractiveParams(stroke_zone_factor=factor)
+    z = stroke_zone(first.shape, sp, stroke, first, False, p)
+    rho = factor * 6.0 + p.zone_add_mm
+    d = np.sqrt(((g - stroke[0][:, None, None, None]) ** 2).sum(0))
+    assert z[d <= rho - 1.0].all()
+    assert not z[d > rho + 1.0].any()
