@@ -267,7 +267,19 @@ class Round3(New):
     def __init__(self, img: sitk.Image, params=None) -> None:
         from nbrisk.segmentation.interactive import InteractiveParams
 
-        super().__init__(img, params or InteractiveParams(mr_size="rc"))
+        super().__init__(img, params or InteractiveParams(mr_size="rc", deform_over="geodesic"))
+
+
+class Round4(New):
+    """Issue 23's fourth round (2026-12-06): as the third, but on MRI without a box the first click's ellipsoid from
+    rays; a background push that would remove over a fifth of the mask still left to the geodesic result."""
+
+    name = "round4"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(deform_over="geodesic"))
 
 
 class BoxEllipsoid:
@@ -297,6 +309,7 @@ METHODS = {
     "round1": Round1,
     "round2": Round2,
     "round3": Round3,
+    "round4": Round4,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }
@@ -354,7 +367,7 @@ def summarise(rows: list[dict], cap: int) -> str:
         "| s/click |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "round2": 4, "round3": 5, "new": 6}
+    order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "round2": 4, "round3": 5, "round4": 6, "new": 7}
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 9))):
         g = groups[key]
         med = lambda k, g=g: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731

@@ -101,9 +101,13 @@ def history(last: tuple | None, block_start: np.ndarray, block_stop: np.ndarray,
 
 
 def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, spacing: np.ndarray,
-                 p: InteractiveParams, t_all: np.ndarray, b_all: np.ndarray) -> np.ndarray:
+                 p: InteractiveParams, t_all: np.ndarray, b_all: np.ndarray, boxed: bool = False) -> np.ndarray:
     """One correction click on the mask the reader saw: a tumour click adds near it, a background click removes
-    near it, what the geodesic competition (``geo``) and/or the pushed border say (``p.correction``)."""
+    near it, what the geodesic competition (``geo``) and/or the pushed border say (``p.correction``).
+
+    A background push that would remove more than ``p.deform_max_share`` of the mask is replaced by the geodesic
+    result or, where ``p.deform_over`` says so (``boxed``: the reader drew a box), lowered until it removes at most
+    that share."""
     if not mask.any():
         return mask
     phi = ndimage.distance_transform_edt(mask, sampling=spacing) - ndimage.distance_transform_edt(
@@ -129,10 +133,18 @@ def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, sp
             room = sign * float(phi[_voxel(o, mask.shape)])
             if g_o > 1e-6:
                 amp = min(amp, max(room - p.click_radius_mm, 0.0) / g_o)
-        pushed = (phi - sign * amp * np.exp(-0.5 * d2 / sig**2)) > 0
+        bump = np.exp(-0.5 * d2 / sig**2)
+        pushed = (phi - sign * amp * bump) > 0
         by_def = (pushed & ~mask) if is_t else (mask & ~pushed)
-        if not is_t and int(by_def.sum()) > p.deform_max_share * int(mask.sum()):  # a click moves a rim, not
-            by_def = by_geo  # the lesion: the geodesic result alone decides then
+        limit = p.deform_max_share * int(mask.sum())
+        if not is_t and int(by_def.sum()) > limit:  # a click moves a rim, not the lesion
+            by_def = by_geo  # the geodesic result alone decides then ...
+            if p.deform_over == "scale" or (p.deform_over == "scale_without_box" and not boxed):
+                for f in (0.7, 0.5):  # ... or a lower push that removes at most that share
+                    lower = mask & ~((phi - sign * f * amp * bump) > 0)
+                    if int(lower.sum()) <= limit:
+                        by_def = lower
+                        break
         change = {"deform": by_def, "and": by_geo & by_def, "or": by_geo | by_def}[how]
     return (mask | change) if is_t else (mask & ~change)
 

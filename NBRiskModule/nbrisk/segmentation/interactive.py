@@ -448,7 +448,7 @@ def segment_interactive(
         m_seq = base
         for c, is_t in todo:
             m_seq = apply_click(m_seq, region, c - state.start, is_t, sp_full, p, tp - state.start,
-                                 bp - state.start)
+                                 bp - state.start, boxed=box is not None)
         region = m_seq
         seeds_full = seeds_full | m_seq
     elif prior is not None and p.edit_radius_mm > 0:

@@ -74,7 +74,10 @@ class InteractiveParams:
     deform_amp: float = 2.0  # a click at depth d pushes the border by deform_amp x d at the click ...
     deform_sigma_k: float = 1.0  # ... tapering as a Gaussian of sigma deform_sigma_k x d + deform_sigma_add_mm
     deform_sigma_add_mm: float = 5.0
-    deform_max_share: float = 0.2  # a push that would remove more than this share of the mask is not used
+    deform_max_share: float = 0.2  # a background push that would remove more than this share of the mask: ...
+    deform_over: str = "scale_without_box"  # ... "geodesic": not used (the geodesic result alone decides);
+    # "scale": lowered until it removes at most that share; "scale_without_box": lowered without a box (a large
+    # false region is then a leak to cut back), not used with one (issue 23's fifth round; before: "geodesic")
     deform_size_k: float = 0.5  # a removal is at most deform_size_k x the mask's equivalent radius wide (2x deep)
 
     def __post_init__(self) -> None:
@@ -84,5 +87,7 @@ class InteractiveParams:
                              "and or or")
         if self.first_click not in ("graph_cut", "competition", "geodesic"):
             raise ValueError(f"first_click {self.first_click!r}: give graph_cut, competition or geodesic")
+        if self.deform_over not in ("geodesic", "scale", "scale_without_box"):
+            raise ValueError(f"deform_over {self.deform_over!r}: give geodesic, scale or scale_without_box")
         if self.mr_size not in ("rays", "rc"):
             raise ValueError(f"mr_size {self.mr_size!r}: give rays or rc")

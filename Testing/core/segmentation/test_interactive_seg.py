@@ -370,8 +370,10 @@ def test_corrections_act_on_the_mask_shown_and_a_fresh_call_replays_them():
 
 
 def test_a_background_click_removes_a_rim_never_the_lesion():
-    """The push is local and bounded: a click 2 mm inside a 10 mm sphere's border removes a cap near it; a click
-    at its centre (9 mm deep) would remove most of it, so the geodesic result alone decides (here: keep it all)."""
+    """The push is local and bounded: a click 2 mm inside a 10 mm sphere's border removes a cap near it. A click
+    4 mm deep would remove over a fifth of it: with a box the geodesic result alone decides then (here: keep it
+    all); without one the push is lowered until it removes at most a fifth, on the click's side, the click with it.
+    A click at the centre keeps the lesion either way (no push deeper than the mask's own size)."""
     from nbrisk.segmentation.corrections import apply_click
 
     sp = np.array([1.0, 1.0, 1.0])
@@ -382,8 +384,19 @@ def test_a_background_click_removes_a_rim_never_the_lesion():
     removed = sphere & ~rim
     assert 0 < removed.sum() <= 0.2 * sphere.sum() and not (rim & ~sphere).any()
     assert (x[removed] > 15).all()  # on the click's side only
-    centre = apply_click(sphere, sphere, np.array([15.0, 15.0, 16.0]), False, sp, p, none, none)
-    np.testing.assert_array_equal(centre, sphere)
+    click = np.array([15.0, 15.0, 21.0])
+    np.testing.assert_array_equal(apply_click(sphere, sphere, click, False, sp, p, none, none, boxed=True), sphere)
+    no_box = apply_click(sphere, sphere, click, False, sp, p, none, none, boxed=False)
+    removed = sphere & ~no_box
+    assert 0.05 * sphere.sum() < removed.sum() <= 0.2 * sphere.sum() and not no_box[15, 15, 21]
+    assert (x[removed] > 15).all()
+    old = apply_click(sphere, sphere, click, False, sp, InteractiveParams(deform_over="geodesic"), none, none)
+    np.testing.assert_array_equal(old, sphere)  # the fourth round's rule, with or without a box
+    for boxed in (True, False):
+        centre = apply_click(sphere, sphere, np.array([15.0, 15.0, 16.0]), False, sp, p, none, none, boxed=boxed)
+        assert (sphere & ~centre).sum() < 0.05 * sphere.sum() and centre[15, 15, 15]
+    with pytest.raises(ValueError, match="deform_over"):
+        InteractiveParams(deform_over="lower")
     with pytest.raises(ValueError, match="correction"):
         InteractiveParams(correction="and")
 
