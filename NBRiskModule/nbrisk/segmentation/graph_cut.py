@@ -338,6 +338,17 @@ def first_region(
     code = np.clip(np.digitize(img, edges) - 1, 0, p.bins - 1)
     fg = ((prior > 0.5) | hard_fg) & ~hard_bg
     big = 1e6
+    # one graph: its pairwise edges do not change between rounds, and a round's new unary terms are added to the
+    # residual graph as differences, so the next max-flow starts from the flow already pushed (the same minimum cut)
+    graph = maxflow.Graph[float]()
+    ids = graph.add_grid_nodes(img.shape)
+    for k in range(3):
+        st = np.zeros((3, 3, 3))
+        at = [1, 1, 1]
+        at[k] = 2
+        st[tuple(at)] = 1
+        graph.add_grid_edges(ids, weights=weights[k], structure=st, symmetric=True)
+    last: tuple[np.ndarray, np.ndarray] | None = None
     for _ in range(max(p.iters, 1) if p.w_model > 0 else 1):
         uf, ub = u_fg, u_bg
         if p.w_model > 0:
@@ -349,15 +360,11 @@ def first_region(
             ub = ub - p.w_model * np.log(hb / hb.sum())[code]
         uf = np.where(hard_bg, big, np.nan_to_num(uf, nan=0.0, posinf=big))  # max-flow needs finite capacities
         ub = np.where(hard_fg, big, np.nan_to_num(ub, nan=0.0, posinf=big))
-        graph = maxflow.Graph[float]()
-        ids = graph.add_grid_nodes(img.shape)
-        for k in range(3):
-            st = np.zeros((3, 3, 3))
-            at = [1, 1, 1]
-            at[k] = 2
-            st[tuple(at)] = 1
-            graph.add_grid_edges(ids, weights=weights[k], structure=st, symmetric=True)
-        graph.add_grid_tedges(ids, ub, uf)  # source side = tumour: cutting its source edge costs u_bg
+        if last is None:
+            graph.add_grid_tedges(ids, ub, uf)  # source side = tumour: cutting its source edge costs u_bg
+        else:
+            graph.add_grid_tedges(ids, ub - last[0], uf - last[1])
+        last = (ub, uf)
         graph.maxflow()
         fg = ~graph.get_grid_segments(ids)
     lab, _ = ndimage.label(fg)
