@@ -87,7 +87,9 @@ class GraphCutParams:
     margin_mm: float = 10.0  # working block = box + this; without a box, the ellipsoid x 1.5 + this
     smoothing_mm: float = 1.0  # Gaussian sigma of the intensity
     bins: int = 64
-    max_voxels: int = 1_000_000  # larger blocks are averaged coarser (in-plane first)
+    max_voxels: int = 1_000_000  # larger blocks are averaged coarser (in-plane first): the rays' image, ...
+    cut_max_voxels: int = 400_000  # ... and the graph cut's block at most this fine: the max-flow slows down on a
+    # big block (with a box, STS_044's T1 MRI took 7.0 s at 950 000 voxels and 1.2 s averaged to 240 000)
     # Without a box on MRI, the ellipsoid comes from rays cast from the click (:func:`ray_ellipsoid`) instead of
     # the region competition's mask, which under-segments T1 MRI ("rc" keeps the mask's moments everywhere).
     mr_size: str = "rays"
@@ -97,8 +99,6 @@ class GraphCutParams:
     ray_clip: float = 2.0  # rays longer than this x the median are cut to it (a leak along one direction)
     ray_n: int = 256  # directions (a Fibonacci sphere)
     ray_smoothing_mm: float = 1.5
-    ray_max_voxels: int = 400_000  # a block around the rays' ellipsoid (a rough, often generous guess) is cut at
-    # most this fine: the max-flow slows down on a big block with a weak prior (STS_026's T1 MRI: 4.2 s -> 0.6 s)
 
     def __post_init__(self) -> None:
         if self.mr_size not in ("rays", "rc"):
@@ -286,8 +286,7 @@ def first_region(
         hi = np.clip(np.maximum(np.ceil((centre + half) / sp).astype(int) + 1, c + 4), 0, shape)
     sl = tuple(slice(int(x), int(y)) for x, y in zip(lo, hi, strict=True))
     sub = sitk.GetArrayViewFromImage(image)[sl].astype(np.float32)
-    max_voxels = min(p.max_voxels, p.ray_max_voxels) if est is not None else p.max_voxels
-    img, f, csp = _coarse_block(sub, sp, max_voxels, p.smoothing_mm)
+    img, f, csp = _coarse_block(sub, sp, min(p.max_voxels, p.cut_max_voxels), p.smoothing_mm)
     # voxel centres of the coarse block in mm (index space x spacing, as the ellipsoid)
     axes = [(lo[k] + np.arange(img.shape[k]) * f[k] + (f[k] - 1) / 2.0) * sp[k] for k in range(3)]
     pos = np.stack(np.meshgrid(*axes, indexing="ij"))

@@ -128,14 +128,17 @@ def test_a_competition_mask_that_misses_most_of_the_box_is_outweighed():
     assert rc < 0.5 and gc >= 0.8 and gc > full + 0.05
 
 
-def test_a_large_block_is_cut_coarser_and_returned_on_the_image_grid():
+@pytest.mark.parametrize("cap", ["max_voxels", "cut_max_voxels"])
+def test_a_large_block_is_cut_coarser_and_returned_on_the_image_grid(cap):
+    """Either cap averages the graph cut's block (cut_max_voxels, 400 000 by default, keeps the max-flow fast);
+    the region comes back on the image grid, close to the fine one and not identical to it."""
     img, truth, c = _sarcoma_in_muscle(seed=3)
     box = _box(img, truth)
     fine = first_region(img, c, box)
-    coarse = first_region(img, c, box, params=GraphCutParams(max_voxels=60_000))
+    coarse = first_region(img, c, box, params=GraphCutParams(**{cap: 60_000}))
     assert coarse is not None and fine is not None and coarse.shape == fine.shape
     d = 2.0 * (coarse & fine).sum() / (coarse.sum() + fine.sum())
-    assert d >= 0.9
+    assert 0.9 <= d < 1.0
 
 
 @pytest.mark.parametrize("case", ["lung2"])
