@@ -29,9 +29,9 @@ Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everyth
 
 Methods: ``baseline`` (threshold around the seeds' intensity inside the box, connected to the seeds),
 ``ellipsoid`` (shape only: the ellipsoid inscribed in the box, whatever the clicks), ``today``
-(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` (issue 23's first
-round: ``segment_interactive`` with the region competition for the first click) and ``new``
-(:func:`nbrisk.segmentation.interactive.segment_interactive`, the graph cut for the first click).
+(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round4`` (issue
+23's earlier rounds, pinned by their ``InteractiveParams``; see the classes) and ``new``
+(:func:`nbrisk.segmentation.interactive.segment_interactive` with its defaults).
 """
 
 from __future__ import annotations
