@@ -37,10 +37,11 @@ def _voxel(c: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(v) for v in np.clip(np.floor(np.asarray(c) + 0.5).astype(int), 0, np.array(shape) - 1))
 
 
-def _zone_radius(d: float, p: InteractiveParams) -> float:
-    """A correction's reach for a click ``d`` mm from the border: zone_factor x d + zone_add_mm, within zone_min_mm
-    and edit_radius_mm."""
-    return min(max(p.zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
+def _zone_radius(d: float, p: InteractiveParams, factor: float | None = None) -> float:
+    """A correction's reach for a click ``d`` mm from the border: ``factor`` (zone_factor unless given) x d +
+    zone_add_mm, within zone_min_mm and edit_radius_mm."""
+    k = p.zone_factor if factor is None else factor
+    return min(max(k * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
 
 
 def dist2(shape: tuple[int, ...], spacing: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -162,5 +163,5 @@ def stroke_zone(shape: tuple[int, ...], spacing: np.ndarray, vox: np.ndarray, fi
     target = ~first if inside else first
     d = float(ndimage.distance_transform_edt(~target, sampling=spacing)[stroke].max()) if target.any() \
         else p.edit_radius_mm
-    rho = min(max(p.stroke_zone_factor * d + p.zone_add_mm, p.zone_min_mm), p.edit_radius_mm)
+    rho = _zone_radius(d, p, p.stroke_zone_factor)
     return ndimage.distance_transform_edt(~stroke, sampling=spacing) <= rho

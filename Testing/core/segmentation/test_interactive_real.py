@@ -29,15 +29,20 @@ def bench():
     return bench_interactive_seg
 
 
+def _case(bench, case, kind):
+    """An IBSI sarcoma's image and its expert mask on the image grid."""
+    import SimpleITK as sitk
+
+    img = sitk.ReadImage(str(STS / f"{case}_{kind}_image.nii.gz"), sitk.sitkFloat32)
+    return img, bench._mask(sitk.ReadImage(str(STS / f"{case}_{kind}_mask.nii.gz")), img)
+
+
 @pytest.mark.parametrize(("case", "kind", "at_least"), [("STS_001", "CT", 0.85), ("STS_005", "CT", 0.85),
                                                           ("STS_005", "MR_T1", 0.90)])
 def test_five_clicks_and_a_box_on_a_real_sarcoma(bench, case, kind, at_least):
     """Box + 5 clicks of the simulated reader: Dice after 5 clicks at least ``at_least`` (measured 0.871, 0.864,
     0.936), and not below the second round's order-free corrections (0.864, 0.861, 0.919)."""
-    import SimpleITK as sitk
-
-    img = sitk.ReadImage(str(STS / f"{case}_{kind}_image.nii.gz"), sitk.sitkFloat32)
-    truth = bench._mask(sitk.ReadImage(str(STS / f"{case}_{kind}_mask.nii.gz")), img)
+    img, truth = _case(bench, case, kind)
     new = bench.run_case(img, truth, "new", "box", 5, 3.0)["dice"]
     old = bench.run_case(img, truth, "round2", "box", 5, 3.0)["dice"]
     assert new[0] == old[0]  # the same first click
@@ -49,10 +54,7 @@ def test_one_click_without_a_box_on_a_real_t1_mri_takes_the_size_from_rays(bench
     """Clicks only on a T1 MRI: the region competition grows a sliver (first click 0.09 and 0.13); the rays'
     ellipsoid gives the graph cut the tumour's size (measured 0.434 and 0.652), and the threshold baseline (0.30,
     0.49) is beaten."""
-    import SimpleITK as sitk
-
-    img = sitk.ReadImage(str(STS / f"{case}_MR_T1_image.nii.gz"), sitk.sitkFloat32)
-    truth = bench._mask(sitk.ReadImage(str(STS / f"{case}_MR_T1_mask.nii.gz")), img)
+    img, truth = _case(bench, case, "MR_T1")
     new = bench.run_case(img, truth, "new", "clicks", 1, 3.0)["dice"]
     old = bench.run_case(img, truth, "round3", "clicks", 1, 3.0)["dice"]
     base = bench.run_case(img, truth, "baseline", "clicks", 1, 3.0)["dice"]
@@ -63,10 +65,7 @@ def test_background_clicks_cut_back_a_leak_without_a_box(bench):
     """Clicks only on STS_008's CT: the first region leaked (false positives 1.35 x the tumour's volume) and each
     background push would remove over a fifth of the mask. Lowered instead of left to the geodesic result, 5 clicks
     reach 0.74 (fourth round: 0.63)."""
-    import SimpleITK as sitk
-
-    img = sitk.ReadImage(str(STS / "STS_008_CT_image.nii.gz"), sitk.sitkFloat32)
-    truth = bench._mask(sitk.ReadImage(str(STS / "STS_008_CT_mask.nii.gz")), img)
+    img, truth = _case(bench, "STS_008", "CT")
     new = bench.run_case(img, truth, "new", "clicks", 5, 3.0)["dice"]
     old = bench.run_case(img, truth, "round4", "clicks", 5, 3.0)["dice"]
     assert new[0] == old[0]  # the same first click
