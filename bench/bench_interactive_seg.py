@@ -29,7 +29,7 @@ Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everyth
 
 Methods: ``baseline`` (threshold around the seeds' intensity inside the box, connected to the seeds),
 ``ellipsoid`` (shape only: the ellipsoid inscribed in the box, whatever the clicks), ``today``
-(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round4`` (issue
+(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round5`` (issue
 23's earlier rounds, pinned by their ``InteractiveParams``; see the classes) and ``new``
 (:func:`nbrisk.segmentation.interactive.segment_interactive` with its defaults).
 """
@@ -267,7 +267,7 @@ class Round3(New):
     def __init__(self, img: sitk.Image, params=None) -> None:
         from nbrisk.segmentation.interactive import InteractiveParams
 
-        super().__init__(img, params or InteractiveParams(mr_size="rc", deform_over="geodesic"))
+        super().__init__(img, params or InteractiveParams(mr_size="rc", deform_over="geodesic", grow_to=0.0))
 
 
 class Round4(New):
@@ -279,7 +279,20 @@ class Round4(New):
     def __init__(self, img: sitk.Image, params=None) -> None:
         from nbrisk.segmentation.interactive import InteractiveParams
 
-        super().__init__(img, params or InteractiveParams(deform_over="geodesic"))
+        super().__init__(img, params or InteractiveParams(deform_over="geodesic", grow_to=0.0))
+
+
+class Round5(New):
+    """Issue 23's fifth round (2026-12-06): as the fourth, but without a box a background push that would remove over
+    a fifth of the mask is lowered (and the first click's graph cut capped at 400 000 voxels); no click grows the
+    first click's size ellipsoid."""
+
+    name = "round5"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(grow_to=0.0))
 
 
 class BoxEllipsoid:
@@ -310,6 +323,7 @@ METHODS = {
     "round2": Round2,
     "round3": Round3,
     "round4": Round4,
+    "round5": Round5,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }

@@ -248,20 +248,50 @@ def first_region(
     None when the click alone (no box) grows nothing; InputError for a click the region competition refuses
     (air, bone, a signal void) is the caller's to handle, as are prompts outside the image.
     """
+    return first_region_detail(image, click_lps, box_lps, modality=modality, params=params).region
+
+
+@dataclass(slots=True)
+class FirstRegion:
+    """:func:`first_region_detail`'s result: the region and what it was cut from."""
+
+    region: np.ndarray | None  # (z, y, x) bool on the image grid; None when nothing grew
+    size: tuple[np.ndarray, np.ndarray] | None  # without a box: the size ellipsoid (centre, A), as _ellipsoid_from_box
+    rays: bool  # the size came from rays cast from the click (MRI without a box), not the competition's moments
+    competition: np.ndarray  # the region competition's mask on the image grid
+
+
+def first_region_detail(
+    image: sitk.Image,
+    click_lps: Sequence[float],
+    box_lps: Sequence[float] | None = None,
+    *,
+    modality: str = "auto",
+    params: GraphCutParams | None = None,
+    size: tuple[np.ndarray, np.ndarray] | None = None,
+    competition: np.ndarray | None = None,
+) -> FirstRegion:
+    """:func:`first_region`, with the size ellipsoid and the competition's mask it used. ``size`` (without a box)
+    and ``competition`` replace the estimates (a correction that grows the size ellipsoid re-cuts with them)."""
     p = params or GraphCutParams()
     sp = np.array(image.GetSpacing(), float)[::-1]
     shape = np.array(image.GetSize())[::-1]
     click = to_index(image, click_lps, "tumour seed")
-    if box_lps is None and p.mr_size == "rays" and modality == "auto":
+    if box_lps is None and p.mr_size == "rays" and modality == "auto" and size is None:
         modality = detect_modality(image)  # once here, not again in the competition
     rays = box_lps is None and p.mr_size == "rays" and modality.lower() == "mr"
-    try:
-        with _held_warnings() as held:
-            r0 = sitk.GetArrayFromImage(grow_from_seeds(image, [click_lps], box_lps=box_lps, modality=modality)) > 0
-    except InputError:
-        if box_lps is None:
-            raise
-        r0 = np.zeros(tuple(shape), bool)  # nothing grew inside the box: the box alone speaks
+    held: list[str] = []
+    if competition is not None:
+        r0 = competition
+    else:
+        try:
+            with _held_warnings() as held:
+                r0 = sitk.GetArrayFromImage(grow_from_seeds(image, [click_lps], box_lps=box_lps,
+                                                            modality=modality)) > 0
+        except InputError:
+            if box_lps is None:
+                raise
+            r0 = np.zeros(tuple(shape), bool)  # nothing grew inside the box: the box alone speaks
     blo: np.ndarray | None = None
     bhi: np.ndarray | None = None
     est = None
@@ -272,11 +302,13 @@ def first_region(
         m = np.ceil(p.margin_mm / sp).astype(int)
         lo, hi = np.clip(blo - m, 0, shape), np.clip(bhi + 1 + m, 0, shape)
     else:
-        est = ray_ellipsoid(image, click, p) if rays else None
-        if est is not None:
+        est = ray_ellipsoid(image, click, p) if rays and size is None else None
+        if size is not None:
+            centre, amat = size
+        elif est is not None:
             centre, amat, _ = est
         elif not r0.any():
-            return None
+            return FirstRegion(None, None, False, r0)
         else:
             centre, amat = _ellipsoid_from_mask(r0, sp)
         w, v = np.linalg.eigh(np.linalg.inv(amat))
@@ -313,8 +345,9 @@ def first_region(
         inside = np.zeros(img.shape, bool)  # the block's sides are background (not along a one-slice axis)
         inside[tuple(slice(1, -1) if n > 2 else slice(None) for n in img.shape)] = True
     hard_bg = ~inside & ~hard_fg
+    size_out = None if box_lps is not None else (centre, amat)
     if not hard_fg.any():
-        return None
+        return FirstRegion(None, size_out, rays and est is not None, r0)
     # boundary weights
     diffs = [np.diff(img, axis=k) for k in range(3)]
     sq = [float(np.mean(x**2)) for x in diffs if x.size]  # a one-slice block has no steps along z
@@ -369,7 +402,7 @@ def first_region(
     lab, _ = ndimage.label(fg)
     ci = tuple(np.clip(np.floor((click - lo) / f).astype(int), 0, np.array(img.shape) - 1))
     if lab[ci] == 0:
-        return None
+        return FirstRegion(None, size_out, rays and est is not None, r0)
     fg = ndimage.binary_fill_holes(lab == lab[ci])
     if np.any(f > 1):  # back to the image grid, smoothly
         up = np.repeat(np.repeat(np.repeat(fg.astype(np.float32), f[0], 0), f[1], 1), f[2], 2)
@@ -385,4 +418,4 @@ def first_region(
             "or a box to steer it",
             float(out.sum()) * float(np.prod(sp)) / 1000.0,
         )
-    return out
+    return FirstRegion(out, size_out, rays and est is not None, r0)

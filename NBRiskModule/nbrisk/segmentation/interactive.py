@@ -55,7 +55,7 @@ from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
 from nbrisk.segmentation.corrections import apply_click, dist2, history, paste, stroke_zone, zone
-from nbrisk.segmentation.graph_cut import GraphCutParams, first_region
+from nbrisk.segmentation.graph_cut import GraphCutParams, first_region_detail
 from nbrisk.segmentation.grow import check_not_uniform, collect_warnings, grow_from_seeds
 from nbrisk.segmentation.params import InteractiveParams
 from nbrisk.segmentation.prompts import (
@@ -94,6 +94,12 @@ class SessionState:
     prior_key: tuple | None = None  # (first click, box) the prior belongs to
     prior_notes: list[str] = field(default_factory=list)  # warnings raised while growing it (a leak, ...)
     last: tuple | None = None  # (prior key, tumour clicks, background clicks, region, its start): the last mask
+    # without a box, the first region's size ellipsoid (centre, A), whether rays gave it, and the region
+    # competition's mask (cropped, its start): a click outside the ellipsoid re-cuts with it grown
+    prior_size: tuple | None = None
+    prior_rays: bool = False
+    prior_competition: tuple | None = None
+    grown: bool = False  # the last mask's clicks have grown the size ellipsoid (once per history)
 
 
 @dataclass(slots=True)
@@ -334,13 +340,15 @@ def segment_interactive(
     anchor = tuple(prompts.tumour[0]) if len(tp) else (_stroke_anchor(image, lt) if len(lt) else None)
     if p.first_click in ("competition", "graph_cut") and anchor is not None:
         key = (anchor, None if prompts.box is None else tuple(prompts.box))
+        size: tuple = (None, False, None)
         if (state is not None and state.image_id == _image_key(image) and state.prior_key == key
                 and state.prior is not None and state.prior_start is not None):
             prior = (state.prior, state.prior_start)
             prior_notes = state.prior_notes
+            size = (state.prior_size, state.prior_rays, state.prior_competition)
         else:
             with collect_warnings() as notes:
-                prior = _first_click_region(image, anchor, prompts.box, modality, p.first_click, p.mr_size)
+                prior, size = _first_click_region(image, anchor, prompts.box, modality, p.first_click, p.mr_size)
             prior_notes = list(dict.fromkeys(notes))
         only_first = len(tp) == 1 and not len(bp) and prompts.labelmap is None
         if prior is not None and only_first:
@@ -352,7 +360,8 @@ def segment_interactive(
                 state = _features(image, block_start, block_stop, p)
                 state.image_id = _image_key(image)
             state.prior, state.prior_start, state.prior_key, state.prior_notes = r, o, key, prior_notes
-            state.last = None  # the first region is the mask shown now
+            state.prior_size, state.prior_rays, state.prior_competition = size
+            state.last, state.grown = None, False  # the first region is the mask shown now
             return InteractiveResult(mask, state, 1, 0, time.perf_counter() - t0, prior_notes)
     pts = np.vstack([tp, lt, bp, lb]).astype(float)
     start, stop = block_start.copy(), block_stop.copy()
@@ -367,16 +376,17 @@ def segment_interactive(
         or np.any(np.floor(pts + 0.5) >= state.stop)
     )
     if needs:
-        last = None
+        last, grown_last = None, False
         if state is not None and state.image_id == _image_key(image):
-            last = state.last  # the mask the reader saw stays the base of the next correction
+            last, grown_last = state.last, state.grown  # the mask the reader saw stays the base of the next click
             if box is None:  # grow the old block
                 start, stop = np.minimum(start, state.start), np.maximum(stop, state.stop)
         state = _features(image, start, stop, p)
-        state.image_id, state.last = _image_key(image), last
+        state.image_id, state.last, state.grown = _image_key(image), last, grown_last
     assert state is not None
     if prior is not None:
         state.prior, state.prior_start, state.prior_key, state.prior_notes = prior[0], prior[1], key, prior_notes
+        state.prior_size, state.prior_rays, state.prior_competition = size
     f = state.factor
     to_block = lambda v: (np.asarray(v, float) - state.start) / f  # noqa: E731 (z,y,x) image -> block
     shape = state.smooth.shape
@@ -445,10 +455,20 @@ def segment_interactive(
         sp_full = np.array(image.GetSpacing())[::-1]
     if prior is not None and p.edit_radius_mm > 0 and p.sequential and prompts.labelmap is None:
         base, todo = history(state.last, state.start, state.stop, key, tp, bp, first)
+        grown = state.grown if base is not first else False
         m_seq = base
         for c, is_t in todo:
             m_seq = apply_click(m_seq, region, c - state.start, is_t, sp_full, p, tp - state.start,
                                  bp - state.start, boxed=box is not None)
+            if is_t and box is None and not grown and anchor is not None:
+                grow = _grown_region(image, anchor, c, state, p, modality)
+                if grow is not None:  # the click says the first click's size estimate was too small
+                    grown = True
+                    add = grow & region & ~m_seq  # where the re-cut and the geodesic competition agree ...
+                    lab, _ = ndimage.label(add | m_seq)
+                    ids = np.unique(lab[m_seq])
+                    m_seq = m_seq | (add & np.isin(lab, ids[ids > 0]))  # ... next to the mask shown
+        state.grown = grown
         region = m_seq
         seeds_full = seeds_full | m_seq
     elif prior is not None and p.edit_radius_mm > 0:
@@ -504,28 +524,73 @@ def _first_click_region(
     modality: str,
     how: str = "graph_cut",
     mr_size: str = "rays",
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """The first tumour click's (and the box's) region, cropped: (region, start).
+) -> tuple[tuple[np.ndarray, np.ndarray] | None, tuple]:
+    """The first tumour click's (and the box's) region, cropped ((region, start), or None when nothing grew), and
+    what a later click may re-cut it with: (size ellipsoid, from rays?, the competition's mask cropped), or
+    (None, False, None) with a box or the region competition alone.
 
     ``how``: "graph_cut" (:func:`graph_cut.first_region`, with ``mr_size``) or "competition" (the region
     competition's mask).
     """
+    none: tuple = (None, False, None)
     try:
         if how == "graph_cut":
-            arr = first_region(image, click, box, modality=modality, params=GraphCutParams(mr_size=mr_size))
+            d = first_region_detail(image, click, box, modality=modality, params=GraphCutParams(mr_size=mr_size))
+            arr = d.region
             if arr is None:
-                return None
+                return None, none
+            size = (d.size, d.rays, _crop(d.competition)) if d.size is not None else none
         else:
             m = grow_from_seeds(image, [click], box_lps=box, modality=modality)
             arr = sitk.GetArrayViewFromImage(m) > 0
+            size = none
+    except InputError:
+        return None, none
+    return _crop(arr), size
+
+
+def _crop(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A mask as (its bounding box's content, the box's start), or None when empty."""
+    lo, hi = [], []
+    for axis in range(3):
+        on = np.flatnonzero(arr.any(axis=tuple(k for k in range(3) if k != axis)))
+        if not len(on):
+            return None
+        lo.append(int(on[0]))
+        hi.append(int(on[-1]) + 1)
+    return arr[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]].copy(), np.array(lo)
+
+
+def _grown_region(
+    image: sitk.Image, anchor: Sequence[float], click: np.ndarray, state: SessionState, p: InteractiveParams,
+    modality: str,
+) -> np.ndarray | None:
+    """Without a box, a tumour click outside the first region's size ellipsoid (ellipsoidal radius above
+    ``grow_outside_rays`` for rays' ellipsoids, ``grow_outside_moments`` for the competition's moments): the first
+    region re-cut with the ellipsoid grown until the click lies at ``grow_to`` of its radius, on the block (None when
+    the click lies inside, or nothing grew)."""
+    if state.prior_size is None or p.grow_to <= 0:
+        return None
+    centre, amat = state.prior_size
+    sp = np.array(image.GetSpacing(), float)[::-1]
+    v = np.asarray(click, float) * sp - centre
+    rho = float(np.sqrt(max(float(v @ amat @ v), 0.0)))
+    if rho <= (p.grow_outside_rays if state.prior_rays else p.grow_outside_moments):
+        return None
+    competition = np.zeros(image.GetSize()[::-1], bool)
+    if state.prior_competition is not None:
+        r, o = state.prior_competition
+        competition[o[0] : o[0] + r.shape[0], o[1] : o[1] + r.shape[1], o[2] : o[2] + r.shape[2]] = r
+    try:
+        with collect_warnings():
+            d = first_region_detail(image, anchor, None, modality=modality, params=GraphCutParams(mr_size=p.mr_size),
+                                    size=(centre, amat * (p.grow_to / rho) ** 2), competition=competition)
     except InputError:
         return None
-    nz = np.nonzero(arr)
-    if not len(nz[0]):
+    if d.region is None:
         return None
-    lo = np.array([int(i.min()) for i in nz])
-    hi = np.array([int(i.max()) for i in nz]) + 1
-    return arr[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]].copy(), lo
+    s0, s1 = state.start, state.stop
+    return d.region[s0[0] : s1[0], s0[1] : s1[1], s0[2] : s1[2]]
 
 
 def _prior_core(

@@ -79,6 +79,14 @@ class InteractiveParams:
     # "scale": lowered until it removes at most that share; "scale_without_box": lowered without a box (a large
     # false region is then a leak to cut back), not used with one (issue 23's fifth round; before: "geodesic")
     deform_size_k: float = 0.5  # a removal is at most deform_size_k x the mask's equivalent radius wide (2x deep)
+    # Without a box, the first tumour correction click outside the first click's size ellipsoid says that estimate was
+    # too small: the first region is cut again with the ellipsoid grown until the click lies at grow_to of its radius,
+    # and the click adds where that region and the geodesic competition agree (issue 23's sixth round; 0: off).
+    # Outside means an ellipsoidal radius above grow_outside_rays for the rays' ellipsoid (MRI, which stops short in
+    # a heterogeneous tumour) and above grow_outside_moments for the competition's moments (CT, usually right).
+    grow_to: float = 0.9
+    grow_outside_rays: float = 1.0
+    grow_outside_moments: float = 1.5
 
     def __post_init__(self) -> None:
         parts = self.correction.split("/")
