@@ -381,7 +381,8 @@ def summarise(rows: list[dict], cap: int) -> str:
         "| s/click |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "round2": 4, "round3": 5, "round4": 6, "new": 7}
+    order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "round2": 4, "round3": 5, "round4": 6,
+             "round5": 7, "new": 8}
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 9))):
         g = groups[key]
         med = lambda k, g=g: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731

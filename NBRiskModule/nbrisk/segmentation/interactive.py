@@ -460,6 +460,8 @@ def segment_interactive(
         for c, is_t in todo:
             m_seq = apply_click(m_seq, region, c - state.start, is_t, sp_full, p, tp - state.start,
                                  bp - state.start, boxed=box is not None)
+            if not is_t and p.grow_before_background:
+                grown = True  # the reader said the region is too large: no growth after it
             if is_t and box is None and not grown and anchor is not None:
                 grow = _grown_region(image, anchor, c, state, p, modality)
                 if grow is not None:  # the click says the first click's size estimate was too small

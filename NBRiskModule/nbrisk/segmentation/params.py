@@ -87,6 +87,9 @@ class InteractiveParams:
     grow_to: float = 0.9
     grow_outside_rays: float = 1.0
     grow_outside_moments: float = 1.5
+    # Only before the first background click (grow_before_background): once the reader has said the region is too
+    # large, a tumour click outside it is a local miss (added after report cases STS_014 and STS_024, T1 MRI).
+    grow_before_background: bool = True
 
     def __post_init__(self) -> None:
         parts = self.correction.split("/")

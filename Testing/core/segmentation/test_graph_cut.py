@@ -382,3 +382,28 @@ def test_how_far_outside_a_click_must_be_depends_on_where_the_size_came_from():
     assert inter._grown_region(img, c, at[1.2], st, p, "auto") is None
     assert inter._grown_region(img, c, at[1.7], st, p, "auto") is not None
     assert inter._grown_region(img, c, at[1.7], st, InteractiveParams(grow_to=0.0), "auto") is None
+
+
+def test_no_growth_after_the_reader_said_the_region_is_too_large(monkeypatch):
+    """A background click says the first region is too large, not too small: a tumour click outside the size
+    ellipsoid after it does not grow the first region (report cases STS_014 and STS_024, T1 MRI: a late growth after
+    background clicks added false tumour of 0.6-0.8 x the tumour's volume). Before any background click it does."""
+    import nbrisk.segmentation.interactive as inter
+
+    img, truth, c = _shelled_t1_sarcoma(0)
+    r1 = segment_interactive(img, Prompts([c]))
+    c2 = _deepest_missed(img, truth, sitk.GetArrayFromImage(r1.mask) > 0)
+    zyx = np.argwhere(~ndimage.binary_dilation(truth, iterations=3))[0]
+    b = tuple(img.TransformIndexToPhysicalPoint([int(v) for v in zyx[::-1]]))
+    recuts = []
+    real = inter.first_region_detail
+    monkeypatch.setattr(inter, "first_region_detail", lambda *a, **k: recuts.append(k.get("size")) or real(*a, **k))
+    masks = {}
+    for before in (True, False):
+        recuts.clear()
+        p = InteractiveParams(grow_before_background=before)
+        rb = segment_interactive(img, Prompts([c], [b]), r1.state, params=p)
+        r = segment_interactive(img, Prompts([c, c2], [b]), rb.state, params=p)
+        masks[before] = sitk.GetArrayFromImage(r.mask) > 0
+        assert len([s for s in recuts if s is not None]) == (0 if before else 1)
+    assert masks[True].sum() < masks[False].sum()
