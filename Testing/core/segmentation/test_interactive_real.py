@@ -70,3 +70,15 @@ def test_background_clicks_cut_back_a_leak_without_a_box(bench):
     old = bench.run_case(img, truth, "round4", "clicks", 5, 3.0)["dice"]
     assert new[0] == old[0]  # the same first click
     assert bench.at(new, 5) >= 0.70 and bench.at(new, 5) >= bench.at(old, 5) + 0.05
+
+
+@pytest.mark.parametrize(("case", "at_least"), [("STS_005", 0.90), ("STS_007", 0.80)])
+def test_a_click_outside_the_rays_ellipsoid_grows_the_first_region_on_a_real_t1_mri(bench, case, at_least):
+    """Clicks only on a T1 MRI: the rays stop short in the heterogeneous tumour; the first tumour click outside their
+    ellipsoid re-cuts the first region with it grown (sixth round). After 5 clicks measured 0.92 and 0.83 against the
+    fifth round's 0.87 and 0.77."""
+    img, truth = _case(bench, case, "MR_T1")
+    new = bench.run_case(img, truth, "new", "clicks", 5, 3.0)["dice"]
+    old = bench.run_case(img, truth, "round5", "clicks", 5, 3.0)["dice"]
+    assert new[0] == old[0]  # the same first click
+    assert bench.at(new, 5) >= at_least and bench.at(new, 5) >= bench.at(old, 5) + 0.04
