@@ -585,7 +585,8 @@ def _grown_region(
         competition[o[0] : o[0] + r.shape[0], o[1] : o[1] + r.shape[1], o[2] : o[2] + r.shape[2]] = r
     try:
         with collect_warnings():
-            d = first_region_detail(image, anchor, None, modality=modality, params=GraphCutParams(mr_size=p.mr_size),
+            d = first_region_detail(image, anchor, None, modality=modality,
+                                    params=GraphCutParams(mr_size=p.mr_size, cut_max_voxels=p.grow_max_voxels),
                                     size=(centre, amat * (p.grow_to / rho) ** 2), competition=competition)
     except InputError:
         return None

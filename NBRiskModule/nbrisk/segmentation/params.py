@@ -90,6 +90,8 @@ class InteractiveParams:
     # Only before the first background click (grow_before_background): once the reader has said the region is too
     # large, a tumour click outside it is a local miss (added after report cases STS_014 and STS_024, T1 MRI).
     grow_before_background: bool = True
+    grow_max_voxels: int = 200_000  # the re-cut's block at most this fine (GraphCutParams.cut_max_voxels): it only
+    # bounds what the geodesic result may add, and 200 000 took 0.4-0.55 s off the growing click (Dice within 0.002)
 
     def __post_init__(self) -> None:
         parts = self.correction.split("/")

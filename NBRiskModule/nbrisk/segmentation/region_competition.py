@@ -108,11 +108,40 @@ def _edt(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
 
 
 def _dilate(mask: np.ndarray, r: float, spacing: np.ndarray) -> np.ndarray:
-    return mask.copy() if r <= 0 or not mask.any() else _edt(~mask, spacing) <= r
+    if r <= 0 or not mask.any():
+        return mask.copy()
+    # exact on the mask's box grown by r (and a voxel): every voxel farther out is farther than r from the mask
+    sub = _bbox(mask, r, spacing)
+    out = np.zeros_like(mask)
+    out[sub] = _edt(~mask[sub], spacing) <= r
+    return out
+
+
+def _dilations(mask: np.ndarray, radii: tuple[float, ...], spacing: np.ndarray) -> list[np.ndarray]:
+    """``[_dilate(mask, r, spacing) for r in radii]`` (positive radii) from one distance transform."""
+    if not mask.any():
+        return [mask.copy() for _ in radii]
+    sub = _bbox(mask, max(radii), spacing)
+    d = _edt(~mask[sub], spacing)
+    outs = []
+    for r in radii:
+        out = np.zeros_like(mask)
+        out[sub] = d <= r
+        outs.append(out)
+    return outs
 
 
 def _erode(mask: np.ndarray, r: float, spacing: np.ndarray) -> np.ndarray:
-    return mask.copy() if r <= 0 else _edt(mask, spacing) > r
+    if r <= 0:
+        return mask.copy()
+    if not mask.any():
+        return np.zeros_like(mask)
+    # exact on the mask's box grown by a voxel: a background voxel beyond it has a nearer one on that border (or the
+    # array's edge stops both)
+    sub = _bbox(mask, 0.0, spacing)
+    out = np.zeros_like(mask)
+    out[sub] = _edt(mask[sub], spacing) > r
+    return out
 
 
 def _bbox(mask: np.ndarray, pad_mm: float, spacing: np.ndarray) -> tuple[slice, ...]:
@@ -126,9 +155,13 @@ def _fill(mask: np.ndarray) -> np.ndarray:
     if mask.shape[0] == 1:
         return ndimage.binary_fill_holes(mask[0])[None]
     out = ndimage.binary_fill_holes(mask)
-    for k in range(out.shape[0]):  # also close holes open across slices (necrosis touching a slice edge)
-        out[k] = ndimage.binary_fill_holes(out[k])
-    return out
+    # also close holes open across slices (necrosis touching a slice edge): each slice's own holes, in one call (a
+    # structure with in-plane neighbours only never joins slices)
+    return ndimage.binary_fill_holes(out, structure=_IN_PLANE)
+
+
+_IN_PLANE = np.zeros((3, 3, 3), bool)
+_IN_PLANE[1] = ndimage.generate_binary_structure(2, 1)
 
 
 def _components_at(mask: np.ndarray, seed_vox: np.ndarray, seed_mask: np.ndarray) -> np.ndarray:
@@ -298,8 +331,8 @@ def _segment(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: np.nd
                 break
             h_t = hist.density(core, p.tumour_kernel_bins)
             shell = np.zeros_like(region)
-            outer = _dilate(region[sub], p.shell_mm[1], spacing)
-            shell[sub] = outer & ~_dilate(region[sub], p.shell_mm[0], spacing)
+            outer, inner = _dilations(region[sub], (p.shell_mm[1], p.shell_mm[0]), spacing)
+            shell[sub] = outer & ~inner
             parts = [h_far, hist.density(shell)] + ([] if bg_spheres is None else [hist.density(bg_spheres)])
             h_b = np.sum(parts, axis=0) / len(parts)
         region = _one_pass(hist, h_t, h_b, allowed, seed_vox, seed_mask, spacing, p, split)
@@ -318,8 +351,9 @@ def _snap_edges(region: np.ndarray, smooth: np.ndarray, spacing: np.ndarray, p: 
     than the local background level (a normalised Gaussian average of the shell beyond the band), and
     only where the two levels differ by more than three tumour standard deviations.
     """
-    band = _dilate(region, p.snap_mm, spacing) & ~region
-    shell = _dilate(region, 2 * p.snap_mm, spacing) & ~band & ~region
+    band, outer = _dilations(region, (p.snap_mm, 2 * p.snap_mm), spacing)
+    band &= ~region
+    shell = outer & ~band & ~region
     vals = smooth[region]
     mu = float(np.median(vals))
     sd = 1.4826 * float(np.median(np.abs(vals - mu))) + 1e-6
