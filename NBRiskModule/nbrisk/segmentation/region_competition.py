@@ -147,8 +147,11 @@ def _erode(mask: np.ndarray, r: float, spacing: np.ndarray) -> np.ndarray:
 def _bbox(mask: np.ndarray, pad_mm: float, spacing: np.ndarray) -> tuple[slice, ...]:
     """Slices of the bounding box of ``mask`` grown by ``pad_mm`` (clipped to the array)."""
     pad = np.ceil(pad_mm / spacing).astype(int) + 1
-    nz = np.nonzero(mask)
-    return tuple(slice(max(int(i.min()) - d, 0), int(i.max()) + d + 1) for i, d in zip(nz, pad, strict=True))
+    out = []
+    for axis, d in enumerate(pad):  # the mask's extent along each axis from its projections (no index lists)
+        idx = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        out.append(slice(max(int(idx[0]) - int(d), 0), int(idx[-1]) + int(d) + 1))
+    return tuple(out)
 
 
 def _fill(mask: np.ndarray) -> np.ndarray:
