@@ -32,6 +32,18 @@ def paste(region: np.ndarray, origin: np.ndarray, block_start: np.ndarray, block
     return out
 
 
+def crop(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The inverse of :func:`paste`: a mask as (its bounding box's content, the box's start), None when empty."""
+    lo, hi = [], []
+    for axis in range(mask.ndim):
+        on = np.flatnonzero(mask.any(axis=tuple(k for k in range(mask.ndim) if k != axis)))
+        if not len(on):
+            return None
+        lo.append(int(on[0]))
+        hi.append(int(on[-1]) + 1)
+    return mask[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))].copy(), np.array(lo)
+
+
 def _voxel(c: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
     """The block voxel holding a continuous (z, y, x) point, clipped to the block."""
     return tuple(int(v) for v in np.clip(np.floor(np.asarray(c) + 0.5).astype(int), 0, np.array(shape) - 1))

@@ -54,7 +54,7 @@ from scipy import ndimage
 from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
-from nbrisk.segmentation.corrections import apply_click, dist2, history, paste, stroke_zone, zone
+from nbrisk.segmentation.corrections import apply_click, crop, dist2, history, paste, stroke_zone, zone
 from nbrisk.segmentation.graph_cut import GraphCutParams, first_region_detail
 from nbrisk.segmentation.grow import check_not_uniform, collect_warnings, grow_from_seeds
 from nbrisk.segmentation.params import InteractiveParams
@@ -541,26 +541,14 @@ def _first_click_region(
             arr = d.region
             if arr is None:
                 return None, none
-            size = (d.size, d.rays, _crop(d.competition)) if d.size is not None else none
+            size = (d.size, d.rays, crop(d.competition)) if d.size is not None else none
         else:
             m = grow_from_seeds(image, [click], box_lps=box, modality=modality)
             arr = sitk.GetArrayViewFromImage(m) > 0
             size = none
     except InputError:
         return None, none
-    return _crop(arr), size
-
-
-def _crop(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """A mask as (its bounding box's content, the box's start), or None when empty."""
-    lo, hi = [], []
-    for axis in range(3):
-        on = np.flatnonzero(arr.any(axis=tuple(k for k in range(3) if k != axis)))
-        if not len(on):
-            return None
-        lo.append(int(on[0]))
-        hi.append(int(on[-1]) + 1)
-    return arr[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]].copy(), np.array(lo)
+    return crop(arr), size
 
 
 def _grown_region(
@@ -579,10 +567,10 @@ def _grown_region(
     rho = float(np.sqrt(max(float(v @ amat @ v), 0.0)))
     if rho <= (p.grow_outside_rays if state.prior_rays else p.grow_outside_moments):
         return None
-    competition = np.zeros(image.GetSize()[::-1], bool)
+    shape = np.array(image.GetSize())[::-1]
+    competition = np.zeros(tuple(shape), bool)
     if state.prior_competition is not None:
-        r, o = state.prior_competition
-        competition[o[0] : o[0] + r.shape[0], o[1] : o[1] + r.shape[1], o[2] : o[2] + r.shape[2]] = r
+        competition = paste(state.prior_competition[0], state.prior_competition[1], np.zeros(3, int), shape)
     try:
         with collect_warnings():
             d = first_region_detail(image, anchor, None, modality=modality,
