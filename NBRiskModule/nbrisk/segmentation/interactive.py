@@ -99,7 +99,7 @@ class SessionState:
     prior_size: tuple | None = None
     prior_rays: bool = False
     prior_competition: tuple | None = None
-    grown: bool = False  # the last mask's clicks have grown the size ellipsoid (once per history)
+    grown: bool = False  # no more growth in this history: a click grew the size ellipsoid, or a background click came
 
 
 @dataclass(slots=True)
