@@ -407,3 +407,19 @@ def test_no_growth_after_the_reader_said_the_region_is_too_large(monkeypatch):
         masks[before] = sitk.GetArrayFromImage(r.mask) > 0
         assert len([s for s in recuts if s is not None]) == (0 if before else 1)
     assert masks[True].sum() < masks[False].sum()
+
+
+def test_growth_on_a_one_slice_image():
+    """One axial slice (in-plane rays, a flat size ellipsoid): the click in the shell still grows the first region
+    (measured 0.47 -> 0.76 after 2 clicks), without an error."""
+    img, truth, c = _shelled_t1_sarcoma(0)
+    idx = img.TransformPhysicalPointToIndex(c)
+    one, t1 = img[:, :, idx[2] : idx[2] + 1], truth[idx[2] : idx[2] + 1]
+    c1 = one.TransformIndexToPhysicalPoint((idx[0], idx[1], 0))
+    r1 = segment_interactive(one, Prompts([c1]))
+    assert r1.state.prior_rays and r1.state.prior_size is not None
+    c2 = _deepest_missed(one, t1, sitk.GetArrayFromImage(r1.mask) > 0)
+    r2 = segment_interactive(one, Prompts([c1, c2]), r1.state)
+    d1 = compare_masks(_mask_image(t1, one), r1.mask)["dice"]
+    d2 = compare_masks(_mask_image(t1, one), r2.mask)["dice"]
+    assert r2.state.grown and d2 >= 0.7 and d2 >= d1 + 0.2
