@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import SimpleITK as sitk
@@ -18,6 +20,7 @@ from nbrisk.errors import InputError
 from nbrisk.segmentation.params import GrowParams
 
 logger = logging.getLogger(__name__)
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nbrisk-leak-guard")
 
 CT_TUMOUR_RANGE_HU = (-150.0, 300.0)  # a seed whose neighbourhood median lies outside is air, fat-air or bone
 
@@ -248,14 +251,18 @@ def segment_array(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: 
     when it stays off the block's sides and is at most a third of the first one's volume; otherwise the
     first result is kept. Either way a warning says what happened and how to steer the result.
     """
+    narrow_p = replace(p, far_in_window=True)
+    second = None
+    if box is None and p.leak_guard and not p.far_in_window and arr.shape[0] > 1:
+        # the guard's second try starts at once on the other core (the distance transforms and filters release the
+        # GIL); its result is used only if the first one reaches the block's side, as if it had run after it
+        second = _POOL.submit(_segment, arr, spacing, seeds, bgs, box, mod, narrow_p, lambda *_: None, seeds_lps)
     region = _segment(arr, spacing, seeds, bgs, box, mod, p, report, seeds_lps)
     if box is not None or not _touches_sides(region):
         return region
     if p.leak_guard and not p.far_in_window:
-        import dataclasses
-
-        narrow = _segment(arr, spacing, seeds, bgs, box, mod, dataclasses.replace(p, far_in_window=True),
-                          report, seeds_lps)
+        narrow = (second.result() if second is not None
+                  else _segment(arr, spacing, seeds, bgs, box, mod, narrow_p, report, seeds_lps))
         n, n_narrow = int(region.sum()), int(narrow.sum())
         if not _touches_sides(narrow) and 3 * n_narrow <= n:
             logger.warning("the ROI leaked into surrounding tissue (%d voxels, up to the edge of the working "

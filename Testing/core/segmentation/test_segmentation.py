@@ -239,3 +239,37 @@ def test_real_samples_from_deepest_label_point(sample_data_dir, case, seed_radiu
     seed = img.TransformIndexToPhysicalPoint((int(i), int(j), int(k)))
     mask = grow_from_seeds(img, [seed], params=GrowParams.for_seed_radius(seed_radius))
     assert _dice(label, mask) >= min_dice
+
+
+def test_leak_guard_second_try_on_the_other_core_gives_the_serial_result(tmp_path, monkeypatch):
+    """The guard's second try starts on a worker thread beside the first: the mask must equal the one with the
+    second try run in the caller's thread, and nothing is submitted with a box or without the guard."""
+    import concurrent.futures
+    import csv
+
+    from nbrisk.segmentation import region_competition as rc
+    from nbrisk.synthetic.phantom import make_cohort
+
+    manifest = make_cohort(tmp_path, 1, seed=0, modality="ct", phases=("venous",))
+    with open(manifest.parent / "seeds.csv", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    seed = [(float(row["x"]), float(row["y"]), float(row["z"]))]
+    image = sitk.ReadImage(str(tmp_path / "case001_venous.nrrd"))
+    threaded = sitk.GetArrayFromImage(grow_from_seeds(image, seed))
+
+    class Inline:
+        calls = 0
+
+        def submit(self, fn, *args):
+            Inline.calls += 1
+            fut: concurrent.futures.Future = concurrent.futures.Future()
+            fut.set_result(fn(*args))
+            return fut
+
+    monkeypatch.setattr(rc, "_POOL", Inline())
+    inline = sitk.GetArrayFromImage(grow_from_seeds(image, seed))
+    assert Inline.calls == 1 and np.array_equal(threaded, inline)
+    grow_from_seeds(image, seed, params=GrowParams(leak_guard=False))
+    x, y, z = seed[0]
+    grow_from_seeds(image, seed, box_lps=(x - 20, y - 20, z - 20, x + 20, y + 20, z + 20))
+    assert Inline.calls == 1
