@@ -16,8 +16,9 @@ import numpy as np
 from scipy import ndimage
 
 from nbrisk.segmentation.params import InteractiveParams
+from nbrisk.segmentation.region_competition import mask_extent
 
-__all__ = ["apply_click", "dist2", "history", "paste", "stroke_zone", "zone"]
+__all__ = ["apply_click", "crop", "dist2", "history", "paste", "stroke_zone", "zone"]
 
 
 def paste(region: np.ndarray, origin: np.ndarray, block_start: np.ndarray, block_stop: np.ndarray) -> np.ndarray:
@@ -34,14 +35,10 @@ def paste(region: np.ndarray, origin: np.ndarray, block_start: np.ndarray, block
 
 def crop(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The inverse of :func:`paste`: a mask as (its bounding box's content, the box's start), None when empty."""
-    lo, hi = [], []
-    for axis in range(mask.ndim):
-        on = np.flatnonzero(mask.any(axis=tuple(k for k in range(mask.ndim) if k != axis)))
-        if not len(on):
-            return None
-        lo.append(int(on[0]))
-        hi.append(int(on[-1]) + 1)
-    return mask[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))].copy(), np.array(lo)
+    ext = mask_extent(mask)
+    if ext is None:
+        return None
+    return mask[tuple(slice(a, b) for a, b in zip(*ext, strict=True))].copy(), np.array(ext[0])
 
 
 def _voxel(c: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:

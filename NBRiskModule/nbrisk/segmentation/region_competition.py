@@ -111,19 +111,14 @@ def _edt(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
 
 
 def _dilate(mask: np.ndarray, r: float, spacing: np.ndarray) -> np.ndarray:
-    if r <= 0 or not mask.any():
-        return mask.copy()
-    # exact on the mask's box grown by r (and a voxel): every voxel farther out is farther than r from the mask
-    sub = _bbox(mask, r, spacing)
-    out = np.zeros_like(mask)
-    out[sub] = _edt(~mask[sub], spacing) <= r
-    return out
+    return mask.copy() if r <= 0 else _dilations(mask, (r,), spacing)[0]
 
 
 def _dilations(mask: np.ndarray, radii: tuple[float, ...], spacing: np.ndarray) -> list[np.ndarray]:
-    """``[_dilate(mask, r, spacing) for r in radii]`` (positive radii) from one distance transform."""
+    """The mask dilated by each of ``radii`` (positive, mm), from one distance transform."""
     if not mask.any():
         return [mask.copy() for _ in radii]
+    # exact on the mask's box grown by the largest radius (and a voxel): every voxel farther out is farther than it
     sub = _bbox(mask, max(radii), spacing)
     d = _edt(~mask[sub], spacing)
     outs = []
@@ -147,14 +142,25 @@ def _erode(mask: np.ndarray, r: float, spacing: np.ndarray) -> np.ndarray:
     return out
 
 
+def mask_extent(mask: np.ndarray) -> tuple[list[int], list[int]] | None:
+    """The bounding box of a mask as per-axis (first, one past the last) indices from its projections (no index
+    lists); None when the mask is empty."""
+    lo, hi = [], []
+    for axis in range(mask.ndim):
+        on = np.flatnonzero(mask.any(axis=tuple(k for k in range(mask.ndim) if k != axis)))
+        if not len(on):
+            return None
+        lo.append(int(on[0]))
+        hi.append(int(on[-1]) + 1)
+    return lo, hi
+
+
 def _bbox(mask: np.ndarray, pad_mm: float, spacing: np.ndarray) -> tuple[slice, ...]:
-    """Slices of the bounding box of ``mask`` grown by ``pad_mm`` (clipped to the array)."""
+    """Slices of the bounding box of a non-empty ``mask`` grown by ``pad_mm`` (clipped to the array)."""
     pad = np.ceil(pad_mm / spacing).astype(int) + 1
-    out = []
-    for axis, d in enumerate(pad):  # the mask's extent along each axis from its projections (no index lists)
-        idx = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
-        out.append(slice(max(int(idx[0]) - int(d), 0), int(idx[-1]) + int(d) + 1))
-    return tuple(out)
+    ext = mask_extent(mask)
+    assert ext is not None
+    return tuple(slice(max(a - int(d), 0), b + int(d)) for a, b, d in zip(*ext, pad, strict=True))
 
 
 def _fill(mask: np.ndarray) -> np.ndarray:
