@@ -29,7 +29,7 @@ Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everyth
 
 Methods: ``baseline`` (threshold around the seeds' intensity inside the box, connected to the seeds),
 ``ellipsoid`` (shape only: the ellipsoid inscribed in the box, whatever the clicks), ``today``
-(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round5`` (issue
+(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round6`` (issue
 23's earlier rounds, pinned by their ``InteractiveParams``; see the classes) and ``new``
 (:func:`nbrisk.segmentation.interactive.segment_interactive` with its defaults).
 """
@@ -232,6 +232,9 @@ class New:
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
 
+NO_SHRINK = {"shrink_to": 0.0, "shrink_to_rays": 0.0}  # before the seventh round no click shrank the size ellipsoid
+
+
 class Round1(New):
     """Issue 23's first round (2026-12-05): the region competition for the first click, zones of 1.5x."""
 
@@ -267,7 +270,9 @@ class Round3(New):
     def __init__(self, img: sitk.Image, params=None) -> None:
         from nbrisk.segmentation.interactive import InteractiveParams
 
-        super().__init__(img, params or InteractiveParams(mr_size="rc", deform_over="geodesic", grow_to=0.0))
+        super().__init__(
+            img, params or InteractiveParams(mr_size="rc", deform_over="geodesic", grow_to=0.0, **NO_SHRINK)
+        )
 
 
 class Round4(New):
@@ -279,7 +284,7 @@ class Round4(New):
     def __init__(self, img: sitk.Image, params=None) -> None:
         from nbrisk.segmentation.interactive import InteractiveParams
 
-        super().__init__(img, params or InteractiveParams(deform_over="geodesic", grow_to=0.0))
+        super().__init__(img, params or InteractiveParams(deform_over="geodesic", grow_to=0.0, **NO_SHRINK))
 
 
 class Round5(New):
@@ -292,7 +297,19 @@ class Round5(New):
     def __init__(self, img: sitk.Image, params=None) -> None:
         from nbrisk.segmentation.interactive import InteractiveParams
 
-        super().__init__(img, params or InteractiveParams(grow_to=0.0))
+        super().__init__(img, params or InteractiveParams(grow_to=0.0, **NO_SHRINK))
+
+
+class Round6(New):
+    """Issue 23's sixth round (2026-12-06): as the fifth, but without a box the first tumour correction click outside
+    the first click's size ellipsoid grows it; no click shrinks it."""
+
+    name = "round6"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(**NO_SHRINK))
 
 
 class BoxEllipsoid:
@@ -324,6 +341,7 @@ METHODS = {
     "round3": Round3,
     "round4": Round4,
     "round5": Round5,
+    "round6": Round6,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }
@@ -382,7 +400,7 @@ def summarise(rows: list[dict], cap: int) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "round2": 4, "round3": 5, "round4": 6,
-             "round5": 7, "new": 8}
+             "round5": 7, "round6": 8, "new": 9}
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 9))):
         g = groups[key]
         med = lambda k, g=g: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731

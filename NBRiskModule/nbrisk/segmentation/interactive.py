@@ -100,6 +100,7 @@ class SessionState:
     prior_rays: bool = False
     prior_competition: tuple | None = None
     grown: bool = False  # no more growth in this history: a click grew the size ellipsoid, or a background click came
+    shrunk: bool = False  # no more shrinking in this history: a click shrank it, or a tumour correction click came
 
 
 @dataclass(slots=True)
@@ -456,10 +457,23 @@ def segment_interactive(
     if prior is not None and p.edit_radius_mm > 0 and p.sequential and prompts.labelmap is None:
         base, todo = history(state.last, state.start, state.stop, key, tp, bp, first)
         grown = state.grown if base is not first else False
+        shrunk = state.shrunk if base is not first else False
         m_seq = base
         for c, is_t in todo:
+            shown = m_seq
             m_seq = apply_click(m_seq, region, c - state.start, is_t, sp_full, p, tp - state.start,
                                  bp - state.start, boxed=box is not None)
+            if not is_t and box is None and not shrunk and anchor is not None:
+                cut = _shrunk_region(image, anchor, c, shown, state, p, modality)
+                if cut is not None:  # the click says the first click's size estimate was too large
+                    shrunk = True
+                    keep = m_seq & cut  # what that re-cut leaves out goes, ...
+                    lab, _ = ndimage.label(keep)
+                    at = lab[_block_voxel(tp[0] - state.start, keep.shape)]
+                    if at > 0:  # (a cut that lost the first click is not used)
+                        m_seq = lab == at  # ... and what it cut off from the first click
+            if is_t:
+                shrunk = True  # the reader said the region is too small somewhere: no shrinking after it
             if not is_t and p.grow_before_background:
                 grown = True  # the reader said the region is too large: no growth after it
             if is_t and box is None and not grown and anchor is not None:
@@ -470,7 +484,7 @@ def segment_interactive(
                     lab, _ = ndimage.label(add | m_seq)
                     ids = np.unique(lab[m_seq])
                     m_seq = m_seq | (add & np.isin(lab, ids[ids > 0]))  # ... next to the mask shown
-        state.grown = grown
+        state.grown, state.shrunk = grown, shrunk
         region = m_seq
         seeds_full = seeds_full | m_seq
     elif prior is not None and p.edit_radius_mm > 0:
@@ -551,6 +565,19 @@ def _first_click_region(
     return crop(arr), size
 
 
+def _block_voxel(c: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The voxel holding a continuous (z, y, x) block point, clipped to the block."""
+    return tuple(int(v) for v in np.clip(np.floor(np.asarray(c) + 0.5).astype(int), 0, np.array(shape) - 1))
+
+
+def _size_radius(image: sitk.Image, click: np.ndarray, state: SessionState) -> float:
+    """The click's (z, y, x image index) ellipsoidal radius in the first region's size ellipsoid."""
+    assert state.prior_size is not None
+    centre, amat = state.prior_size
+    v = np.asarray(click, float) * np.array(image.GetSpacing(), float)[::-1] - centre
+    return float(np.sqrt(max(float(v @ amat @ v), 0.0)))
+
+
 def _grown_region(
     image: sitk.Image, anchor: Sequence[float], click: np.ndarray, state: SessionState, p: InteractiveParams,
     modality: str,
@@ -561,12 +588,50 @@ def _grown_region(
     the click lies inside, or nothing grew)."""
     if state.prior_size is None or p.grow_to <= 0:
         return None
-    centre, amat = state.prior_size
-    sp = np.array(image.GetSpacing(), float)[::-1]
-    v = np.asarray(click, float) * sp - centre
-    rho = float(np.sqrt(max(float(v @ amat @ v), 0.0)))
+    rho = _size_radius(image, click, state)
     if rho <= (p.grow_outside_rays if state.prior_rays else p.grow_outside_moments):
         return None
+    return _recut(image, anchor, state, p, modality, (p.grow_to / rho) ** 2)
+
+
+def _shrunk_region(
+    image: sitk.Image, anchor: Sequence[float], click: np.ndarray, shown: np.ndarray, state: SessionState,
+    p: InteractiveParams, modality: str,
+) -> np.ndarray | None:
+    """Without a box, a background click deep in the mask shown (at least ``shrink_depth`` x its equivalent radius
+    from its border) and inside the first region's size ellipsoid: the first region re-cut with the ellipsoid shrunk
+    until the click lies at ``shrink_to`` (competition's moments) or ``shrink_to_rays`` (rays) of its radius, on the
+    block (None when the click is shallow or outside, or nothing grew)."""
+    to = p.shrink_to_rays if state.prior_rays else p.shrink_to
+    if state.prior_size is None or to <= 0 or not shown.any():
+        return None
+    rho = _size_radius(image, click, state)
+    if not 0.0 < rho < 1.0:
+        return None
+    sp = np.array(image.GetSpacing(), float)[::-1]
+    inner = crop(shown)  # the distance to the border on the mask's box, with a voxel of outside where the block has
+    assert inner is not None  # one, is the block's (as a correction's depth: the block's sides are not a border)
+    k = np.array(_block_voxel(np.asarray(click) - state.start, shown.shape)) - inner[1]
+    if np.any(k < 0) or np.any(k >= inner[0].shape) or not inner[0][tuple(k)]:
+        return None  # the click is not in the mask shown
+    before = (inner[1] > 0).astype(int)
+    after = (inner[1] + np.array(inner[0].shape) < np.array(shown.shape)).astype(int)
+    depth = float(ndimage.distance_transform_edt(np.pad(inner[0], list(zip(before, after, strict=True))),
+                                                 sampling=sp)[tuple(k + before)])
+    r_eq = float(np.cbrt(3.0 * float(shown.sum()) * float(np.prod(sp)) / (4.0 * np.pi)))
+    if depth < p.shrink_depth * r_eq:
+        return None  # a rim: the local correction is enough
+    return _recut(image, anchor, state, p, modality, (to / rho) ** 2)
+
+
+def _recut(
+    image: sitk.Image, anchor: Sequence[float], state: SessionState, p: InteractiveParams, modality: str,
+    scale: float,
+) -> np.ndarray | None:
+    """The first click's graph cut again, its size ellipsoid's matrix times ``scale`` (above 1 shrinks it) and its
+    region competition kept, on the block (None when nothing grew)."""
+    assert state.prior_size is not None
+    centre, amat = state.prior_size
     shape = np.array(image.GetSize())[::-1]
     competition = np.zeros(tuple(shape), bool)
     if state.prior_competition is not None:
@@ -575,7 +640,7 @@ def _grown_region(
         with collect_warnings():
             d = first_region_detail(image, anchor, None, modality=modality,
                                     params=GraphCutParams(mr_size=p.mr_size, cut_max_voxels=p.grow_max_voxels),
-                                    size=(centre, amat * (p.grow_to / rho) ** 2), competition=competition)
+                                    size=(centre, amat * scale), competition=competition)
     except InputError:
         return None
     if d.region is None:
