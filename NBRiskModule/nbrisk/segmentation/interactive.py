@@ -30,7 +30,10 @@ turned into a mask in two stages:
    **pushed border**: the mask's signed distance plus a Gaussian bump of 2x the click's depth (sigma depth +
    5 mm), which moves the border past the click where the image shows no edge (a sarcoma in muscle). A tumour
    click adds where both agree; a background click removes where either says so, but a push stays within half
-   the mask's equivalent radius and may not remove more than a fifth of it. Painted strokes correct the first
+   the mask's equivalent radius and may not remove more than a fifth of it. Without a box, a click can also say the
+   first click's size ellipsoid was wrong: a tumour click well outside it grows it, a background click deep in the
+   mask and inside it shrinks it, and the first region is cut again with it (``grow_to``, ``shrink_to``; once per
+   history each). Painted strokes correct the first
    region order-free (``sequential=False`` for all). Painted tumour seeds without a click anchor the first
    region at the painted voxel nearest their centre (as a first click) and then correct it like clicks.
 
