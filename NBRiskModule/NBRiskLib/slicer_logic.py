@@ -51,7 +51,7 @@ def image_from_volume(volume_node) -> sitk.Image:
     if volume_node.GetParentTransformNode() is not None:
         raise InputError(f"Volume '{volume_node.GetName()}' is under a transform: harden the transform first "
                          "(Transforms module) so the image grid is explicit.")
-    image = sitk.GetImageFromArray(slicer.util.arrayFromVolume(volume_node).copy())  # KJI order = ITK's
+    image = sitk.GetImageFromArray(slicer.util.arrayFromVolume(volume_node))  # KJI order = ITK's; copies the voxels
     directions = np.zeros((3, 3))
     volume_node.GetIJKToRASDirections(directions)
     image.SetSpacing(tuple(float(s) for s in volume_node.GetSpacing()))
