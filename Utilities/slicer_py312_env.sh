@@ -12,7 +12,13 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PINS="$ROOT/NBRiskModule/Resources/slicer_bundled_packages.txt"
 "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 12), sys.version' \
   || { echo "error: $PY is not Python 3.12 (Slicer 5.10 ships 3.12.10)" >&2; exit 2; }
-[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+# a fresh venv every run: the last run's step 4 installed NBRisk's requirements (PyYAML among them) into it, and a
+# reused venv no longer reproduces Slicer before the install (pip's wheel cache keeps the rebuild short)
+if [ -e "$VENV" ]; then
+  [ -f "$VENV/pyvenv.cfg" ] || { echo "error: $VENV exists and is not a venv; give another VENV_DIR" >&2; exit 2; }
+  rm -rf "$VENV"
+fi
+"$PY" -m venv "$VENV"
 echo "[1/4] Slicer 5.10's bundled packages ($PINS)" >&2
 "$VENV/bin/python" -m pip install -q -r "$PINS"
 echo "[2/4] test harness only (not part of Slicer): slicer-core (real MRML), PySide6 (Qt widgets)" >&2
