@@ -18,7 +18,7 @@ from scipy import ndimage
 from nbrisk.segmentation.params import InteractiveParams
 from nbrisk.segmentation.region_competition import mask_extent
 
-__all__ = ["apply_click", "crop", "dist2", "history", "paste", "stroke_zone", "zone"]
+__all__ = ["apply_click", "crop", "dist2", "history", "paste", "stroke_zone", "voxel", "zone"]
 
 
 def paste(region: np.ndarray, origin: np.ndarray, block_start: np.ndarray, block_stop: np.ndarray) -> np.ndarray:
@@ -41,7 +41,7 @@ def crop(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return mask[tuple(slice(a, b) for a, b in zip(*ext, strict=True))].copy(), np.array(ext[0])
 
 
-def _voxel(c: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
+def voxel(c: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
     """The block voxel holding a continuous (z, y, x) point, clipped to the block."""
     return tuple(int(v) for v in np.clip(np.floor(np.asarray(c) + 0.5).astype(int), 0, np.array(shape) - 1))
 
@@ -87,7 +87,7 @@ def zone(
     target = ~first if inside else first
     depth = ndimage.distance_transform_edt(~target, sampling=spacing) if target.any() else None
     for c in pts:
-        d = float(depth[_voxel(c, shape)]) if depth is not None else p.edit_radius_mm
+        d = float(depth[voxel(c, shape)]) if depth is not None else p.edit_radius_mm
         rho = _zone_radius(d, p)
         zone |= dist2(shape, spacing, np.asarray(c)[None]) <= rho * rho
     return zone
@@ -123,7 +123,7 @@ def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, sp
     phi = ndimage.distance_transform_edt(mask, sampling=spacing) - ndimage.distance_transform_edt(
         ~mask, sampling=spacing)
     sign = -1.0 if is_t else 1.0
-    d = max(sign * float(phi[_voxel(c, mask.shape)]), 0.0)  # 0: the click is already on its side
+    d = max(sign * float(phi[voxel(c, mask.shape)]), 0.0)  # 0: the click is already on its side
     rho = _zone_radius(d, p)
     d2 = dist2(mask.shape, spacing, np.asarray(c, float)[None])
     zone = d2 <= rho * rho
@@ -140,7 +140,7 @@ def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, sp
         other = b_all if is_t else t_all
         for o in other.reshape(-1, 3):  # keep the other kind's clicks on their side
             g_o = float(np.exp(-0.5 * float(np.sum(((o - c) * spacing) ** 2)) / sig**2))
-            room = sign * float(phi[_voxel(o, mask.shape)])
+            room = sign * float(phi[voxel(o, mask.shape)])
             if g_o > 1e-6:
                 amp = min(amp, max(room - p.click_radius_mm, 0.0) / g_o)
         bump = np.exp(-0.5 * d2 / sig**2)

@@ -57,7 +57,7 @@ from scipy import ndimage
 from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
-from nbrisk.segmentation.corrections import apply_click, crop, dist2, history, paste, stroke_zone, zone
+from nbrisk.segmentation.corrections import apply_click, crop, dist2, history, paste, stroke_zone, voxel, zone
 from nbrisk.segmentation.graph_cut import GraphCutParams, first_region_detail
 from nbrisk.segmentation.grow import check_not_uniform, collect_warnings, grow_from_seeds
 from nbrisk.segmentation.params import InteractiveParams
@@ -69,6 +69,8 @@ from nbrisk.segmentation.prompts import (
     labelmap_points,
     to_index,
 )
+from nbrisk.segmentation.size_estimate import grown_region, shrunk_region
+from nbrisk.segmentation.state import SessionState
 
 __all__ = [
     "InteractiveParams",
@@ -78,32 +80,6 @@ __all__ = [
     "segment_block",
     "segment_interactive",
 ]
-
-
-@dataclass(slots=True)
-class SessionState:
-    """Cache kept between interactions on one image: the working block and its features."""
-
-    start: np.ndarray  # block start, (z, y, x) voxel index in the image
-    stop: np.ndarray  # block stop (exclusive)
-    factor: np.ndarray  # resampling factor per axis (z, y, x), >= 1
-    smooth: np.ndarray  # smoothed intensity on the (possibly coarser) block
-    grad: np.ndarray  # gradient magnitude on it
-    texture: np.ndarray  # log(1 + local standard deviation) on it
-    spacing: np.ndarray  # spacing of the (coarser) block, mm (z, y, x)
-    image_id: tuple  # the image the cache belongs to: id() and grid (see _image_key)
-    prior: np.ndarray | None = None  # first-click region (graph cut), full image resolution ...
-    prior_start: np.ndarray | None = None  # ... starting at this (z, y, x) index
-    prior_key: tuple | None = None  # (first click, box) the prior belongs to
-    prior_notes: list[str] = field(default_factory=list)  # warnings raised while growing it (a leak, ...)
-    last: tuple | None = None  # (prior key, tumour clicks, background clicks, region, its start): the last mask
-    # without a box, the first region's size ellipsoid (centre, A), whether rays gave it, and the region
-    # competition's mask (cropped, its start): a click outside the ellipsoid re-cuts with it grown
-    prior_size: tuple | None = None
-    prior_rays: bool = False
-    prior_competition: tuple | None = None
-    grown: bool = False  # no more growth in this history: a click grew the size ellipsoid, or a background click came
-    shrunk: bool = False  # no more shrinking in this history: a click shrank it, or a tumour correction click came
 
 
 @dataclass(slots=True)
@@ -467,12 +443,12 @@ def segment_interactive(
             m_seq = apply_click(m_seq, region, c - state.start, is_t, sp_full, p, tp - state.start,
                                  bp - state.start, boxed=box is not None)
             if not is_t and box is None and not shrunk and anchor is not None:
-                cut = _shrunk_region(image, anchor, c, shown, state, p, modality)
+                cut = shrunk_region(image, anchor, c, shown, state, p, modality)
                 if cut is not None:  # the click says the first click's size estimate was too large
                     shrunk = True
                     keep = m_seq & cut  # what that re-cut leaves out goes, ...
                     lab, _ = ndimage.label(keep)
-                    at = lab[_block_voxel(tp[0] - state.start, keep.shape)]
+                    at = lab[voxel(tp[0] - state.start, keep.shape)]
                     if at > 0:  # (a cut that lost the first click is not used)
                         m_seq = lab == at  # ... and what it cut off from the first click
             if is_t:
@@ -480,7 +456,7 @@ def segment_interactive(
             if not is_t and p.grow_before_background:
                 grown = True  # the reader said the region is too large: no growth after it
             if is_t and box is None and not grown and anchor is not None:
-                grow = _grown_region(image, anchor, c, state, p, modality)
+                grow = grown_region(image, anchor, c, state, p, modality)
                 if grow is not None:  # the click says the first click's size estimate was too small
                     grown = True
                     add = grow & region & ~m_seq  # where the re-cut and the geodesic competition agree ...
@@ -566,90 +542,6 @@ def _first_click_region(
     except InputError:
         return None, none
     return crop(arr), size
-
-
-def _block_voxel(c: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The voxel holding a continuous (z, y, x) block point, clipped to the block."""
-    return tuple(int(v) for v in np.clip(np.floor(np.asarray(c) + 0.5).astype(int), 0, np.array(shape) - 1))
-
-
-def _size_radius(image: sitk.Image, click: np.ndarray, state: SessionState) -> float:
-    """The click's (z, y, x image index) ellipsoidal radius in the first region's size ellipsoid."""
-    assert state.prior_size is not None
-    centre, amat = state.prior_size
-    v = np.asarray(click, float) * np.array(image.GetSpacing(), float)[::-1] - centre
-    return float(np.sqrt(max(float(v @ amat @ v), 0.0)))
-
-
-def _grown_region(
-    image: sitk.Image, anchor: Sequence[float], click: np.ndarray, state: SessionState, p: InteractiveParams,
-    modality: str,
-) -> np.ndarray | None:
-    """Without a box, a tumour click outside the first region's size ellipsoid (ellipsoidal radius above
-    ``grow_outside_rays`` for rays' ellipsoids, ``grow_outside_moments`` for the competition's moments): the first
-    region re-cut with the ellipsoid grown until the click lies at ``grow_to`` of its radius, on the block (None when
-    the click lies inside, or nothing grew)."""
-    if state.prior_size is None or p.grow_to <= 0:
-        return None
-    rho = _size_radius(image, click, state)
-    if rho <= (p.grow_outside_rays if state.prior_rays else p.grow_outside_moments):
-        return None
-    return _recut(image, anchor, state, p, modality, (p.grow_to / rho) ** 2)
-
-
-def _shrunk_region(
-    image: sitk.Image, anchor: Sequence[float], click: np.ndarray, shown: np.ndarray, state: SessionState,
-    p: InteractiveParams, modality: str,
-) -> np.ndarray | None:
-    """Without a box, a background click deep in the mask shown (at least ``shrink_depth`` x its equivalent radius
-    from its border) and inside the first region's size ellipsoid: the first region re-cut with the ellipsoid shrunk
-    until the click lies at ``shrink_to`` (competition's moments) or ``shrink_to_rays`` (rays) of its radius, on the
-    block (None when the click is shallow or outside, or nothing grew)."""
-    to = p.shrink_to_rays if state.prior_rays else p.shrink_to
-    if state.prior_size is None or to <= 0 or not shown.any():
-        return None
-    rho = _size_radius(image, click, state)
-    if not 0.0 < rho < 1.0:
-        return None
-    sp = np.array(image.GetSpacing(), float)[::-1]
-    inner = crop(shown)  # the distance to the border on the mask's box, with a voxel of outside where the block has
-    assert inner is not None  # one, is the block's (as a correction's depth: the block's sides are not a border)
-    k = np.array(_block_voxel(np.asarray(click) - state.start, shown.shape)) - inner[1]
-    if np.any(k < 0) or np.any(k >= inner[0].shape) or not inner[0][tuple(k)]:
-        return None  # the click is not in the mask shown
-    before = (inner[1] > 0).astype(int)
-    after = (inner[1] + np.array(inner[0].shape) < np.array(shown.shape)).astype(int)
-    depth = float(ndimage.distance_transform_edt(np.pad(inner[0], list(zip(before, after, strict=True))),
-                                                 sampling=sp)[tuple(k + before)])
-    r_eq = float(np.cbrt(3.0 * float(shown.sum()) * float(np.prod(sp)) / (4.0 * np.pi)))
-    if depth < p.shrink_depth * r_eq:
-        return None  # a rim: the local correction is enough
-    return _recut(image, anchor, state, p, modality, (to / rho) ** 2)
-
-
-def _recut(
-    image: sitk.Image, anchor: Sequence[float], state: SessionState, p: InteractiveParams, modality: str,
-    scale: float,
-) -> np.ndarray | None:
-    """The first click's graph cut again, its size ellipsoid's matrix times ``scale`` (above 1 shrinks it) and its
-    region competition kept, on the block (None when nothing grew)."""
-    assert state.prior_size is not None
-    centre, amat = state.prior_size
-    shape = np.array(image.GetSize())[::-1]
-    competition = np.zeros(tuple(shape), bool)
-    if state.prior_competition is not None:
-        competition = paste(state.prior_competition[0], state.prior_competition[1], np.zeros(3, int), shape)
-    try:
-        with collect_warnings():
-            d = first_region_detail(image, anchor, None, modality=modality,
-                                    params=GraphCutParams(mr_size=p.mr_size, cut_max_voxels=p.grow_max_voxels),
-                                    size=(centre, amat * scale), competition=competition)
-    except InputError:
-        return None
-    if d.region is None:
-        return None
-    s0, s1 = state.start, state.stop
-    return d.region[s0[0] : s1[0], s0[1] : s1[1], s0[2] : s1[2]]
 
 
 def _prior_core(

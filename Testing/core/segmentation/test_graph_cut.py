@@ -8,6 +8,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from nbrisk.reproducibility.agreement import compare_masks
+from nbrisk.segmentation import size_estimate as size
 from nbrisk.segmentation.graph_cut import GraphCutParams, _fibonacci_sphere, first_region, ray_ellipsoid
 from nbrisk.segmentation.grow import grow_from_seeds
 from nbrisk.segmentation.interactive import InteractiveParams, Prompts, segment_interactive
@@ -316,13 +317,18 @@ def _shelled_t1_sarcoma(seed: int = 0):
     return img, tumour, centre
 
 
+def _deepest_of_largest(img: sitk.Image, error: np.ndarray) -> tuple[float, ...]:
+    """The benchmark reader's next click in an error region: the deepest point (LPS) of its largest component."""
+    sp = np.array(img.GetSpacing())[::-1]
+    lab, _ = ndimage.label(error)
+    largest = lab == (int(np.argmax(np.bincount(lab.ravel())[1:])) + 1)
+    k = np.unravel_index(int(np.argmax(ndimage.distance_transform_edt(largest, sampling=sp))), error.shape)
+    return tuple(img.TransformIndexToPhysicalPoint([int(v) for v in k[::-1]]))
+
+
 def _deepest_missed(img: sitk.Image, truth: np.ndarray, mask: np.ndarray) -> tuple[float, ...]:
     """The benchmark reader's next tumour click: the deepest point of the largest missed region."""
-    sp = np.array(img.GetSpacing())[::-1]
-    lab, _ = ndimage.label(truth & ~mask)
-    largest = lab == (int(np.argmax(np.bincount(lab.ravel())[1:])) + 1)
-    k = np.unravel_index(int(np.argmax(ndimage.distance_transform_edt(largest, sampling=sp))), truth.shape)
-    return tuple(img.TransformIndexToPhysicalPoint([int(v) for v in k[::-1]]))
+    return _deepest_of_largest(img, truth & ~mask)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -331,8 +337,6 @@ def test_a_tumour_click_outside_the_rays_ellipsoid_grows_the_first_region(seed, 
     region is cut again with the ellipsoid grown until the click is at 0.9 of its radius, and the click adds where
     that cut and the geodesic competition agree (0.65-0.67; 0.42-0.43 with grow_to=0, the local correction alone).
     A third click outside does not grow it again, and neither does any click with a box."""
-    import nbrisk.segmentation.interactive as inter
-
     img, truth, c = _shelled_t1_sarcoma(seed)
     t = _mask_image(truth, img)
     dice = {}
@@ -346,8 +350,8 @@ def test_a_tumour_click_outside_the_rays_ellipsoid_grows_the_first_region(seed, 
         assert r2.state.grown == (grow_to > 0)
     assert dice[0.9] >= 0.6 and dice[0.9] >= dice[0.0] + 0.15
     recuts = []
-    real = inter.first_region_detail
-    monkeypatch.setattr(inter, "first_region_detail", lambda *a, **k: recuts.append(k.get("size")) or real(*a, **k))
+    real = size.first_region_detail
+    monkeypatch.setattr(size, "first_region_detail", lambda *a, **k: recuts.append(k.get("size")) or real(*a, **k))
     r2 = segment_interactive(img, Prompts([c, c2]), r1.state)  # a fresh history (r1's state): one re-cut
     assert len([s for s in recuts if s is not None]) == 1
     c3 = _deepest_missed(img, truth, sitk.GetArrayFromImage(r2.mask) > 0)
@@ -364,8 +368,6 @@ def test_how_far_outside_a_click_must_be_depends_on_where_the_size_came_from():
     """Rays (MRI) under-estimate a heterogeneous tumour: any click outside their ellipsoid grows it. The
     competition's moments (CT) are usually right: only a click beyond 1.5 of their radius does (tune cases: on the
     CTs a lower threshold fired on local misses and cost STS_002 and STS_003 0.02-0.03)."""
-    import nbrisk.segmentation.interactive as inter
-
     img, _, c = _t1_sarcoma(seed=2)
     r = segment_interactive(img, Prompts([c]))
     st = r.state
@@ -376,28 +378,26 @@ def test_how_far_outside_a_click_must_be_depends_on_where_the_size_came_from():
     axis = v[:, 0] / np.sqrt(w[0])  # the longest semi-axis, mm
     p = InteractiveParams()
     at = {k: (centre + k * axis) / sp for k in (0.8, 1.2, 1.7)}
-    assert inter._grown_region(img, c, at[0.8], st, p, "auto") is None
-    assert inter._grown_region(img, c, at[1.2], st, p, "auto") is not None
+    assert size.grown_region(img, c, at[0.8], st, p, "auto") is None
+    assert size.grown_region(img, c, at[1.2], st, p, "auto") is not None
     st.prior_rays = False
-    assert inter._grown_region(img, c, at[1.2], st, p, "auto") is None
-    assert inter._grown_region(img, c, at[1.7], st, p, "auto") is not None
-    assert inter._grown_region(img, c, at[1.7], st, InteractiveParams(grow_to=0.0), "auto") is None
+    assert size.grown_region(img, c, at[1.2], st, p, "auto") is None
+    assert size.grown_region(img, c, at[1.7], st, p, "auto") is not None
+    assert size.grown_region(img, c, at[1.7], st, InteractiveParams(grow_to=0.0), "auto") is None
 
 
 def test_no_growth_after_the_reader_said_the_region_is_too_large(monkeypatch):
     """A background click says the first region is too large, not too small: a tumour click outside the size
     ellipsoid after it does not grow the first region (report cases STS_014 and STS_024, T1 MRI: a late growth after
     background clicks added false tumour of 0.6-0.8 x the tumour's volume). Before any background click it does."""
-    import nbrisk.segmentation.interactive as inter
-
     img, truth, c = _shelled_t1_sarcoma(0)
     r1 = segment_interactive(img, Prompts([c]))
     c2 = _deepest_missed(img, truth, sitk.GetArrayFromImage(r1.mask) > 0)
     zyx = np.argwhere(~ndimage.binary_dilation(truth, iterations=3))[0]
     b = tuple(img.TransformIndexToPhysicalPoint([int(v) for v in zyx[::-1]]))
     recuts = []
-    real = inter.first_region_detail
-    monkeypatch.setattr(inter, "first_region_detail", lambda *a, **k: recuts.append(k.get("size")) or real(*a, **k))
+    real = size.first_region_detail
+    monkeypatch.setattr(size, "first_region_detail", lambda *a, **k: recuts.append(k.get("size")) or real(*a, **k))
     masks = {}
     for before in (True, False):
         recuts.clear()
@@ -428,11 +428,7 @@ def test_growth_on_a_one_slice_image():
 # ------------------------------------------------------------------------- a background click inside the size estimate
 def _deepest_false(img: sitk.Image, truth: np.ndarray, mask: np.ndarray) -> tuple[float, ...]:
     """The benchmark reader's next background click: the deepest point of the largest false region."""
-    sp = np.array(img.GetSpacing())[::-1]
-    lab, _ = ndimage.label(mask & ~truth)
-    largest = lab == (int(np.argmax(np.bincount(lab.ravel())[1:])) + 1)
-    k = np.unravel_index(int(np.argmax(ndimage.distance_transform_edt(largest, sampling=sp))), truth.shape)
-    return tuple(img.TransformIndexToPhysicalPoint([int(v) for v in k[::-1]]))
+    return _deepest_of_largest(img, mask & ~truth)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -442,13 +438,11 @@ def test_a_deep_background_click_inside_the_size_ellipsoid_shrinks_the_first_reg
     estimate was too large: the first region is cut again with the ellipsoid shrunk until the click lies on its border,
     and what that cut leaves out goes. After two background clicks measured 0.94 against 0.78-0.80 with shrinking off
     (the local corrections alone). Once per history; never with a box."""
-    import nbrisk.segmentation.interactive as inter
-
     img, truth, c = _t1_sarcoma(seed, muscle_side=True)
     t = _mask_image(truth, img)
     recuts: list = []
-    real = inter.first_region_detail
-    monkeypatch.setattr(inter, "first_region_detail", lambda *a, **k: recuts.append(k.get("size")) or real(*a, **k))
+    real = size.first_region_detail
+    monkeypatch.setattr(size, "first_region_detail", lambda *a, **k: recuts.append(k.get("size")) or real(*a, **k))
     dice: dict[bool, float] = {}
     for on in (True, False):
         p = InteractiveParams() if on else InteractiveParams(shrink_to=0.0, shrink_to_rays=0.0)
@@ -473,8 +467,6 @@ def test_which_background_clicks_shrink_the_size_estimate(monkeypatch):
     """Only a click deep in the mask shown (at least 0.2 x its equivalent radius from the border: the phantoms' and
     STS_002's CT's rim clicks lay at 0.10-0.14, and shrinking cost them up to 0.07) and inside the size ellipsoid, and
     not after a tumour correction click (the reader said the region is too small somewhere)."""
-    import nbrisk.segmentation.interactive as inter
-
     img, truth, c = _t1_sarcoma(1, muscle_side=True)
     r = segment_interactive(img, Prompts([c]))
     st, shown = r.state, sitk.GetArrayFromImage(r.mask) > 0
@@ -483,21 +475,21 @@ def test_which_background_clicks_shrink_the_size_estimate(monkeypatch):
     bg = _deepest_false(img, truth, shown)
     deep = to_index(bg)
     p = InteractiveParams()
-    assert inter._shrunk_region(img, c, deep, block, st, p, "auto") is not None
-    assert inter._shrunk_region(img, c, deep, block, st, InteractiveParams(shrink_to_rays=0.0), "auto") is None
+    assert size.shrunk_region(img, c, deep, block, st, p, "auto") is not None
+    assert size.shrunk_region(img, c, deep, block, st, InteractiveParams(shrink_to_rays=0.0), "auto") is None
     sp = np.array(img.GetSpacing())[::-1]
     depth = ndimage.distance_transform_edt(shown, sampling=sp)
     rim = np.argwhere(shown & (depth > 1.0) & (depth < 2.5))[0].astype(float)  # inside, 1-2.5 mm from the border
-    assert inter._shrunk_region(img, c, rim, block, st, p, "auto") is None
-    assert inter._shrunk_region(img, c, np.argwhere(~shown)[0].astype(float), block, st, p, "auto") is None
+    assert size.shrunk_region(img, c, rim, block, st, p, "auto") is None
+    assert size.shrunk_region(img, c, np.argwhere(~shown)[0].astype(float), block, st, p, "auto") is None
     centre, amat = st.prior_size
     w, v = np.linalg.eigh(amat)
     beyond = (centre + 1.05 * v[:, 0] / np.sqrt(w[0])) / sp  # just outside the ellipsoid, along its longest axis
-    assert inter._size_radius(img, beyond, st) > 1.0
-    assert inter._shrunk_region(img, c, beyond, block | True, st, p, "auto") is None
+    assert size.size_radius(img, beyond, st) > 1.0
+    assert size.shrunk_region(img, c, beyond, block | True, st, p, "auto") is None
     scales: list = []
-    real = inter._recut
-    monkeypatch.setattr(inter, "_recut", lambda *a: scales.append(a[-1]) or real(*a))
+    real = size.recut
+    monkeypatch.setattr(size, "recut", lambda *a: scales.append(a[-1]) or real(*a))
     inside = np.argwhere(truth)
     t2 = tuple(img.TransformIndexToPhysicalPoint([int(v) for v in inside[len(inside) // 3][::-1]]))
     r2 = segment_interactive(img, Prompts([c, t2]), st)

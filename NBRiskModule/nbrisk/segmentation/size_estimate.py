@@ -1,0 +1,103 @@
+"""Without a box, a correction click can say that the first click's size estimate was wrong (issue 23's sixth and
+seventh rounds): a tumour click well outside its size ellipsoid says it was too small, a background click deep in
+the mask shown and inside it says it was too large. The first click's graph cut then runs again with the ellipsoid
+grown or shrunk (its region competition kept), and the interactive tool adds or removes with that cut.
+
+Points are continuous (z, y, x) image indices; arrays are on the session's working block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage
+
+from nbrisk.errors import InputError
+from nbrisk.segmentation.corrections import crop, paste, voxel
+from nbrisk.segmentation.graph_cut import GraphCutParams, first_region_detail
+from nbrisk.segmentation.grow import collect_warnings
+from nbrisk.segmentation.params import InteractiveParams
+from nbrisk.segmentation.state import SessionState
+
+__all__ = ["grown_region", "recut", "shrunk_region", "size_radius"]
+
+
+def size_radius(image: sitk.Image, click: np.ndarray, state: SessionState) -> float:
+    """The click's (z, y, x image index) ellipsoidal radius in the first region's size ellipsoid."""
+    assert state.prior_size is not None
+    centre, amat = state.prior_size
+    v = np.asarray(click, float) * np.array(image.GetSpacing(), float)[::-1] - centre
+    return float(np.sqrt(max(float(v @ amat @ v), 0.0)))
+
+
+def grown_region(
+    image: sitk.Image, anchor: Sequence[float], click: np.ndarray, state: SessionState, p: InteractiveParams,
+    modality: str,
+) -> np.ndarray | None:
+    """Without a box, a tumour click outside the first region's size ellipsoid (ellipsoidal radius above
+    ``grow_outside_rays`` for rays' ellipsoids, ``grow_outside_moments`` for the competition's moments): the first
+    region re-cut with the ellipsoid grown until the click lies at ``grow_to`` of its radius, on the block (None when
+    the click lies inside, or nothing grew)."""
+    if state.prior_size is None or p.grow_to <= 0:
+        return None
+    rho = size_radius(image, click, state)
+    if rho <= (p.grow_outside_rays if state.prior_rays else p.grow_outside_moments):
+        return None
+    return recut(image, anchor, state, p, modality, (p.grow_to / rho) ** 2)
+
+
+def shrunk_region(
+    image: sitk.Image, anchor: Sequence[float], click: np.ndarray, shown: np.ndarray, state: SessionState,
+    p: InteractiveParams, modality: str,
+) -> np.ndarray | None:
+    """Without a box, a background click deep in the mask shown (at least ``shrink_depth`` x its equivalent radius
+    from its border) and inside the first region's size ellipsoid: the first region re-cut with the ellipsoid shrunk
+    until the click lies at ``shrink_to`` (competition's moments) or ``shrink_to_rays`` (rays) of its radius, on the
+    block (None when the click is shallow or outside, or nothing grew)."""
+    to = p.shrink_to_rays if state.prior_rays else p.shrink_to
+    if state.prior_size is None or to <= 0 or not shown.any():
+        return None
+    rho = size_radius(image, click, state)
+    if not 0.0 < rho < 1.0:
+        return None
+    sp = np.array(image.GetSpacing(), float)[::-1]
+    inner = crop(shown)  # the distance to the border on the mask's box, with a voxel of outside where the block has
+    assert inner is not None  # one, is the block's (as a correction's depth: the block's sides are not a border)
+    k = np.array(voxel(np.asarray(click) - state.start, shown.shape)) - inner[1]
+    if np.any(k < 0) or np.any(k >= inner[0].shape) or not inner[0][tuple(k)]:
+        return None  # the click is not in the mask shown
+    before = (inner[1] > 0).astype(int)
+    after = (inner[1] + np.array(inner[0].shape) < np.array(shown.shape)).astype(int)
+    depth = float(ndimage.distance_transform_edt(np.pad(inner[0], list(zip(before, after, strict=True))),
+                                                 sampling=sp)[tuple(k + before)])
+    r_eq = float(np.cbrt(3.0 * float(shown.sum()) * float(np.prod(sp)) / (4.0 * np.pi)))
+    if depth < p.shrink_depth * r_eq:
+        return None  # a rim: the local correction is enough
+    return recut(image, anchor, state, p, modality, (to / rho) ** 2)
+
+
+def recut(
+    image: sitk.Image, anchor: Sequence[float], state: SessionState, p: InteractiveParams, modality: str,
+    scale: float,
+) -> np.ndarray | None:
+    """The first click's graph cut again, its size ellipsoid's matrix times ``scale`` (above 1 shrinks it) and its
+    region competition kept, on the block (None when nothing grew)."""
+    assert state.prior_size is not None
+    centre, amat = state.prior_size
+    shape = np.array(image.GetSize())[::-1]
+    competition = np.zeros(tuple(shape), bool)
+    if state.prior_competition is not None:
+        competition = paste(state.prior_competition[0], state.prior_competition[1], np.zeros(3, int), shape)
+    try:
+        with collect_warnings():
+            d = first_region_detail(image, anchor, None, modality=modality,
+                                    params=GraphCutParams(mr_size=p.mr_size, cut_max_voxels=p.grow_max_voxels),
+                                    size=(centre, amat * scale), competition=competition)
+    except InputError:
+        return None
+    if d.region is None:
+        return None
+    s0, s1 = state.start, state.stop
+    return d.region[s0[0] : s1[0], s0[1] : s1[1], s0[2] : s1[2]]

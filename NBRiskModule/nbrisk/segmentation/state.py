@@ -1,0 +1,36 @@
+"""The interactive segmentation's session state (:class:`SessionState`): what one image's interactions keep between
+calls (the working block and its features, the first click's region and size estimate, the mask shown)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["SessionState"]
+
+
+@dataclass(slots=True)
+class SessionState:
+    """Cache kept between interactions on one image: the working block and its features."""
+
+    start: np.ndarray  # block start, (z, y, x) voxel index in the image
+    stop: np.ndarray  # block stop (exclusive)
+    factor: np.ndarray  # resampling factor per axis (z, y, x), >= 1
+    smooth: np.ndarray  # smoothed intensity on the (possibly coarser) block
+    grad: np.ndarray  # gradient magnitude on it
+    texture: np.ndarray  # log(1 + local standard deviation) on it
+    spacing: np.ndarray  # spacing of the (coarser) block, mm (z, y, x)
+    image_id: tuple  # the image the cache belongs to: id() and grid (see _image_key)
+    prior: np.ndarray | None = None  # first-click region (graph cut), full image resolution ...
+    prior_start: np.ndarray | None = None  # ... starting at this (z, y, x) index
+    prior_key: tuple | None = None  # (first click, box) the prior belongs to
+    prior_notes: list[str] = field(default_factory=list)  # warnings raised while growing it (a leak, ...)
+    last: tuple | None = None  # (prior key, tumour clicks, background clicks, region, its start): the last mask
+    # without a box, the first region's size ellipsoid (centre, A), whether rays gave it, and the region
+    # competition's mask (cropped, its start): a click outside the ellipsoid re-cuts with it grown
+    prior_size: tuple | None = None
+    prior_rays: bool = False
+    prior_competition: tuple | None = None
+    grown: bool = False  # no more growth in this history: a click grew the size ellipsoid, or a background click came
+    shrunk: bool = False  # no more shrinking in this history: a click shrank it, or a tumour correction click came
