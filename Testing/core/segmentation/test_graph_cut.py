@@ -497,3 +497,23 @@ def test_which_background_clicks_shrink_the_size_estimate(monkeypatch):
     assert not any(k > 1.0 for k in scales)
     segment_interactive(img, Prompts([c], [bg]), st)  # the same background click first: it shrinks
     assert any(k > 1.0 for k in scales)
+
+
+def test_shrinking_on_a_one_slice_image():
+    """One axial slice of the sarcoma beside muscle (in-plane rays, a flat size ellipsoid): a deep background click
+    still shrinks the first region (measured 0.85 -> 0.92 and 0.89 -> 0.94 after 2 clicks, against 0.875 and 0.896
+    with shrinking off), without an error."""
+    for seed in (0, 1):
+        img, truth, c = _t1_sarcoma(seed, muscle_side=True)
+        idx = img.TransformPhysicalPointToIndex(c)
+        one, t1 = img[:, :, idx[2] : idx[2] + 1], truth[idx[2] : idx[2] + 1]
+        c1 = one.TransformIndexToPhysicalPoint((idx[0], idx[1], 0))
+        d2 = {}
+        for on in (True, False):
+            p = InteractiveParams() if on else InteractiveParams(shrink_to=0.0, shrink_to_rays=0.0)
+            r1 = segment_interactive(one, Prompts([c1]), params=p)
+            b = _deepest_false(one, t1, sitk.GetArrayFromImage(r1.mask) > 0)
+            r2 = segment_interactive(one, Prompts([c1], [b]), r1.state, params=p)
+            assert r2.state.shrunk == on
+            d2[on] = compare_masks(_mask_image(t1, one), r2.mask)["dice"]
+        assert d2[True] >= 0.9 and d2[True] >= d2[False] + 0.03
