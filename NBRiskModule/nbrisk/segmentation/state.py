@@ -28,7 +28,7 @@ class SessionState:
     prior_notes: list[str] = field(default_factory=list)  # warnings raised while growing it (a leak, ...)
     last: tuple | None = None  # (prior key, tumour clicks, background clicks, region, its start): the last mask
     # without a box, the first region's size ellipsoid (centre, A), whether rays gave it, and the region
-    # competition's mask (cropped, its start): a click outside the ellipsoid re-cuts with it grown
+    # competition's mask (cropped, its start): a correction click may re-cut with it grown or shrunk (size_estimate)
     prior_size: tuple | None = None
     prior_rays: bool = False
     prior_competition: tuple | None = None
