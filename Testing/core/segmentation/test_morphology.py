@@ -39,6 +39,15 @@ def test_box_morphology_equals_the_whole_array_distance_transform(seed):
         assert np.array_equal(both[1], rc._dilate(m, r2, sp))
 
 
+@pytest.mark.parametrize("seed", [5, 6])
+def test_itk_distance_map_equals_scipys_distance_transform(seed):
+    """The distances come from ITK's signed Maurer map (several times faster): within 1e-4 mm of scipy's, on 3-D
+    blocks, one-slice blocks, and masks with no True or no False voxel."""
+    for m, sp, _, _ in _masks(seed):
+        for arr in (m, m[:1]):
+            np.testing.assert_allclose(rc._edt(arr, sp), ndimage.distance_transform_edt(arr, sampling=sp), atol=1e-4)
+
+
 @pytest.mark.parametrize("seed", [2, 3])
 def test_one_call_slice_fill_equals_filling_each_slice(seed):
     for m, _, _, _ in _masks(seed):
