@@ -18,7 +18,7 @@ from scipy import ndimage
 from nbrisk.segmentation.params import InteractiveParams
 from nbrisk.segmentation.region_competition import mask_extent
 
-__all__ = ["apply_click", "crop", "dist2", "history", "paste", "stroke_zone", "voxel", "zone"]
+__all__ = ["apply_click", "crop", "dist2", "equivalent_radius", "history", "paste", "stroke_zone", "voxel", "zone"]
 
 
 def paste(region: np.ndarray, origin: np.ndarray, block_start: np.ndarray, block_stop: np.ndarray) -> np.ndarray:
@@ -44,6 +44,11 @@ def crop(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 def voxel(c: np.ndarray, shape: tuple[int, ...]) -> tuple[int, ...]:
     """The block voxel holding a continuous (z, y, x) point, clipped to the block."""
     return tuple(int(v) for v in np.clip(np.floor(np.asarray(c) + 0.5).astype(int), 0, np.array(shape) - 1))
+
+
+def equivalent_radius(mask: np.ndarray, spacing: np.ndarray) -> float:
+    """The radius (mm) of the sphere with the mask's volume."""
+    return float(np.cbrt(3.0 * float(mask.sum()) * float(np.prod(spacing)) / (4.0 * np.pi)))
 
 
 def _zone_radius(d: float, p: InteractiveParams, factor: float | None = None) -> float:
@@ -135,7 +140,7 @@ def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, sp
         sig = p.deform_sigma_k * d + p.deform_sigma_add_mm
         amp = p.deform_amp * d
         if not is_t:  # a removal stays within the mask's own size (a small lesion's rim is not 10 mm deep)
-            r_eq = float(np.cbrt(3.0 * float(mask.sum()) * float(np.prod(spacing)) / (4.0 * np.pi)))
+            r_eq = equivalent_radius(mask, spacing)
             sig, amp = min(sig, p.deform_size_k * r_eq), min(amp, 2.0 * p.deform_size_k * r_eq)
         other = b_all if is_t else t_all
         for o in other.reshape(-1, 3):  # keep the other kind's clicks on their side

@@ -15,7 +15,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from nbrisk.errors import InputError
-from nbrisk.segmentation.corrections import crop, paste, voxel
+from nbrisk.segmentation.corrections import crop, equivalent_radius, paste, voxel
 from nbrisk.segmentation.graph_cut import GraphCutParams, first_region_detail
 from nbrisk.segmentation.grow import collect_warnings
 from nbrisk.segmentation.params import InteractiveParams
@@ -72,8 +72,7 @@ def shrunk_region(
     after = (inner[1] + np.array(inner[0].shape) < np.array(shown.shape)).astype(int)
     depth = float(ndimage.distance_transform_edt(np.pad(inner[0], list(zip(before, after, strict=True))),
                                                  sampling=sp)[tuple(k + before)])
-    r_eq = float(np.cbrt(3.0 * float(shown.sum()) * float(np.prod(sp)) / (4.0 * np.pi)))
-    if depth < p.shrink_depth * r_eq:
+    if depth < p.shrink_depth * equivalent_radius(shown, sp):
         return None  # a rim: the local correction is enough
     return recut(image, anchor, state, p, modality, (to / rho) ** 2)
 
