@@ -29,7 +29,7 @@ Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everyth
 
 Methods: ``baseline`` (threshold around the seeds' intensity inside the box, connected to the seeds),
 ``ellipsoid`` (shape only: the ellipsoid inscribed in the box, whatever the clicks), ``today``
-(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round6`` (issue
+(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round7`` (issue
 23's earlier rounds, pinned by their ``InteractiveParams``; see the classes) and ``new``
 (:func:`nbrisk.segmentation.interactive.segment_interactive` with its defaults).
 """
@@ -232,7 +232,9 @@ class New:
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
 
-NO_SHRINK = {"shrink_to": 0.0, "shrink_to_rays": 0.0}  # before the seventh round no click shrank the size ellipsoid
+NO_SMOOTH = {"shown_smooth_mm": 0.0}  # before the eighth round the mask shown was not smoothed
+NO_SHRINK = {"shrink_to": 0.0, "shrink_to_rays": 0.0, **NO_SMOOTH}  # before the seventh round no click shrank the
+# size ellipsoid
 
 
 class Round1(New):
@@ -244,7 +246,8 @@ class Round1(New):
         from nbrisk.segmentation.interactive import InteractiveParams
 
         super().__init__(img, params or InteractiveParams(first_click="competition", zone_factor=1.5,
-                                                          sequential=False, correction="geodesic/geodesic"))
+                                                          sequential=False, correction="geodesic/geodesic",
+                                                          **NO_SMOOTH))
 
 
 class Round2(New):
@@ -257,7 +260,8 @@ class Round2(New):
         from nbrisk.segmentation.interactive import InteractiveParams
 
         super().__init__(
-            img, params or InteractiveParams(sequential=False, correction="geodesic/geodesic", mr_size="rc")
+            img, params or InteractiveParams(sequential=False, correction="geodesic/geodesic", mr_size="rc",
+                                             **NO_SMOOTH)
         )
 
 
@@ -312,6 +316,19 @@ class Round6(New):
         super().__init__(img, params or InteractiveParams(**NO_SHRINK))
 
 
+class Round7(New):
+    """Issue 23's seventh round (2026-12-06): as the sixth, but without a box a background click deep in the mask and
+    inside the first click's size ellipsoid, before any tumour correction click, shrinks it; the mask shown not
+    smoothed."""
+
+    name = "round7"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(**NO_SMOOTH))
+
+
 class BoxEllipsoid:
     """Shape only: the ellipsoid inscribed in the box (clicks ignored); how much a box alone says."""
 
@@ -342,6 +359,7 @@ METHODS = {
     "round4": Round4,
     "round5": Round5,
     "round6": Round6,
+    "round7": Round7,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }

@@ -102,6 +102,9 @@ class InteractiveParams:
     grow_max_voxels: int = 200_000  # the re-cut's block at most this fine (GraphCutParams.cut_max_voxels): it only
     # bounds what the geodesic result may add (shrinking: what a click removes), and 200 000 took 0.4-0.55 s off the
     # growing click (Dice within 0.002)
+    shown_smooth_mm: float = 1.5  # the mask shown is the result smoothed (Gaussian of this sigma, threshold 0.5,
+    # kept in the box, the clicks kept on their side); the next click corrects the unsmoothed result, so smoothing
+    # does not accumulate over clicks (eighth round; 0: off)
 
     def __post_init__(self) -> None:
         parts = self.correction.split("/")

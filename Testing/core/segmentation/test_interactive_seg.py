@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from scipy import ndimage
 
 from nbrisk.cli import main
 from nbrisk.errors import InputError
@@ -58,7 +59,8 @@ def _strokes(img: sitk.Image, tumour_pts, background_pts, half=2):
 
 def test_first_click_can_be_the_region_competition(ct_phantom):
     c = ct_phantom.tumour_centre_lps
-    r = segment_interactive(ct_phantom.image, Prompts(tumour=[c]), params=InteractiveParams(first_click="competition"))
+    r = segment_interactive(ct_phantom.image, Prompts(tumour=[c]),
+                            params=InteractiveParams(first_click="competition", shown_smooth_mm=0.0))
     ref = grow_from_seeds(ct_phantom.image, [c])
     assert np.array_equal(sitk.GetArrayViewFromImage(r.mask), sitk.GetArrayViewFromImage(ref))
     assert compare_masks(ct_phantom.tumour, r.mask)["dice"] >= 0.85
@@ -263,9 +265,9 @@ def test_the_first_regions_leak_warning_is_returned_with_every_later_result(tmp_
     venous = sitk.ReadImage(str(tmp_path / "case001_venous.nrrd"))
     first = segment_interactive(venous, Prompts(tumour=[seed]))
     assert len(first.notes) == 1 and "leaked" in first.notes[0]
-    # the note is about the region the reader gets (the graph cut's), not the competition's mask inside it
+    # the note is about the graph cut's region (before the display smoothing), not the competition's mask inside it
     sp = venous.GetSpacing()
-    ml = float((sitk.GetArrayViewFromImage(first.mask) > 0).sum()) * sp[0] * sp[1] * sp[2] / 1000.0
+    ml = float(first.state.prior.sum()) * sp[0] * sp[1] * sp[2] / 1000.0
     assert f"({ml:.1f} ml;" in first.notes[0] and "voxels" not in first.notes[0]
     assert compare_masks(truth, first.mask)["dice"] > 0.8
     later = segment_interactive(venous, Prompts(tumour=[seed], background=[(seed[0] + 30.0, seed[1], seed[2])]),
@@ -416,3 +418,55 @@ def test_stroke_zone_radius_follows_its_parameter(factor):
     d = np.sqrt(((g - stroke[0][:, None, None, None]) ** 2).sum(0))
     assert z[d <= rho - 1.0].all()
     assert not z[d > rho + 1.0].any()
+
+
+def _truth_box(truth: sitk.Image, margin_mm: float = 3.0) -> tuple[float, ...]:
+    """The benchmark's box: the expert mask's bounding box + 3 mm, in LPS mm."""
+    idx = np.argwhere(sitk.GetArrayViewFromImage(truth) > 0)
+    lo = truth.TransformIndexToPhysicalPoint([int(v) for v in idx.min(axis=0)[::-1]])
+    hi = truth.TransformIndexToPhysicalPoint([int(v) for v in idx.max(axis=0)[::-1]])
+    return tuple(np.minimum(lo, hi) - margin_mm) + tuple(np.maximum(lo, hi) + margin_mm)
+
+
+def test_the_mask_shown_is_smoothed_and_the_next_click_corrects_the_unsmoothed_one():
+    """The graph cut and the corrections decide voxel by voxel and leave a ragged border; the mask shown is that
+    result smoothed (Gaussian, sigma 1.5 mm, threshold one half). Measured on the four CT phantoms with a box after one
+    click: 0.914-0.931 unsmoothed, 0.923-0.939 smoothed. The smoothing stays in the box, keeps the clicks on their
+    side, and does not accumulate: the state keeps the unsmoothed result for the next click to correct."""
+    gains = []
+    for seed in (1, 2, 3, 4):
+        ph = make_phantom(PhantomSpec(modality="ct"), seed=seed)
+        c = ph.tumour_centre_lps
+        box = _truth_box(ph.tumour)
+        on = segment_interactive(ph.image, Prompts(tumour=[c], box=box))
+        off = segment_interactive(ph.image, Prompts(tumour=[c], box=box), params=InteractiveParams(shown_smooth_mm=0))
+        d_on, d_off = (compare_masks(ph.tumour, r.mask)["dice"] for r in (on, off))
+        assert d_on >= 0.9
+        gains.append(d_on - d_off)
+        shown, raw = sitk.GetArrayViewFromImage(on.mask) > 0, sitk.GetArrayViewFromImage(off.mask) > 0
+        assert not np.array_equal(shown, raw) and np.array_equal(on.state.prior, off.state.prior)
+        # every voxel the smoothing changed lies on the unsmoothed result's border (within 2 voxels of it)
+        band = ndimage.binary_dilation(raw, iterations=2) & ~ndimage.binary_erosion(raw, iterations=2)
+        assert not np.any((shown != raw) & ~band)
+    assert min(gains) > 0.0 and float(np.mean(gains)) >= 0.005
+    # a second click: the mask shown is smoothed, the state's copy (what the next click corrects) is not
+    ph = make_phantom(PhantomSpec(modality="ct"), seed=1)
+    c = ph.tumour_centre_lps
+    box = _truth_box(ph.tumour)
+    bg = (box[0] + 2.0, box[1] + 2.0, c[2])  # a box corner: background
+    r1 = segment_interactive(ph.image, Prompts(tumour=[c], box=box))
+    r2 = segment_interactive(ph.image, Prompts(tumour=[c], background=[bg], box=box), r1.state)
+    r2_off = segment_interactive(ph.image, Prompts(tumour=[c], background=[bg], box=box), r1.state,
+                                 params=InteractiveParams(shown_smooth_mm=0))
+    shown = sitk.GetArrayViewFromImage(r2.mask) > 0
+    s0, s1 = r2.state.start, r2.state.stop
+    kept = r2.state.last[3]
+    assert np.array_equal(kept, (sitk.GetArrayViewFromImage(r2_off.mask) > 0)[s0[0]:s1[0], s0[1]:s1[1], s0[2]:s1[2]])
+    assert not np.array_equal(kept, shown[s0[0]:s1[0], s0[1]:s1[1], s0[2]:s1[2]])
+    for p, inside in ((c, True), (bg, False)):
+        i = ph.image.TransformPhysicalPointToIndex(p)
+        assert bool(shown[i[2], i[1], i[0]]) is inside
+    lo = ph.image.TransformPhysicalPointToIndex(box[:3])
+    hi = ph.image.TransformPhysicalPointToIndex(box[3:])
+    nz = np.argwhere(shown)[:, ::-1]
+    assert np.all(nz >= np.minimum(lo, hi)) and np.all(nz <= np.maximum(lo, hi))
