@@ -41,12 +41,14 @@ def _case(bench, case, kind):
                                                           ("STS_005", "MR_T1", 0.90)])
 def test_five_clicks_and_a_box_on_a_real_sarcoma(bench, case, kind, at_least):
     """Box + 5 clicks of the simulated reader: Dice after 5 clicks at least ``at_least`` (measured 0.871, 0.864,
-    0.936), and not below the second round's order-free corrections (0.864, 0.861, 0.919)."""
+    0.936; since the eighth round's smoothing 0.864, 0.872, 0.935), and the corrections (round7, unsmoothed) not
+    below the second round's order-free ones (0.864, 0.861, 0.919)."""
     img, truth = _case(bench, case, kind)
     new = bench.run_case(img, truth, "new", "box", 5, 3.0)["dice"]
+    rule = bench.run_case(img, truth, "round7", "box", 5, 3.0)["dice"]
     old = bench.run_case(img, truth, "round2", "box", 5, 3.0)["dice"]
-    assert new[0] == old[0]  # the same first click
-    assert bench.at(new, 5) >= at_least and bench.at(new, 5) >= bench.at(old, 5) - 0.005
+    assert rule[0] == old[0]  # the same first click
+    assert bench.at(new, 5) >= at_least and bench.at(rule, 5) >= bench.at(old, 5) - 0.005
 
 
 @pytest.mark.parametrize(("case", "at_least"), [("STS_004", 0.35), ("STS_010", 0.5)])
@@ -64,24 +66,26 @@ def test_one_click_without_a_box_on_a_real_t1_mri_takes_the_size_from_rays(bench
 def test_background_clicks_cut_back_a_leak_without_a_box(bench):
     """Clicks only on STS_008's CT: the first region leaked (false positives 1.35 x the tumour's volume) and each
     background push would remove over a fifth of the mask. Lowered instead of left to the geodesic result, 5 clicks
-    reached 0.74 (fourth round: 0.63); since the seventh round's shrinking, 0.84."""
+    reached 0.74 (fourth round: 0.63); since the seventh round's shrinking, 0.84 (0.84 smoothed, eighth round)."""
     img, truth = _case(bench, "STS_008", "CT")
     new = bench.run_case(img, truth, "new", "clicks", 5, 3.0)["dice"]
+    rule = bench.run_case(img, truth, "round7", "clicks", 5, 3.0)["dice"]  # unsmoothed, as round4
     old = bench.run_case(img, truth, "round4", "clicks", 5, 3.0)["dice"]
-    assert new[0] == old[0]  # the same first click
-    assert bench.at(new, 5) >= 0.70 and bench.at(new, 5) >= bench.at(old, 5) + 0.05
+    assert rule[0] == old[0]  # the same first click
+    assert bench.at(new, 5) >= 0.70 and bench.at(rule, 5) >= bench.at(old, 5) + 0.05
 
 
 @pytest.mark.parametrize(("case", "at_least"), [("STS_005", 0.90), ("STS_007", 0.80)])
 def test_a_click_outside_the_rays_ellipsoid_grows_the_first_region_on_a_real_t1_mri(bench, case, at_least):
     """Clicks only on a T1 MRI: the rays stop short in the heterogeneous tumour; the first tumour click outside their
     ellipsoid re-cuts the first region with it grown (sixth round). After 5 clicks measured 0.92 and 0.83 against the
-    fifth round's 0.87 and 0.77."""
+    fifth round's 0.87 and 0.77 (smoothed, eighth round: 0.92 and 0.83)."""
     img, truth = _case(bench, case, "MR_T1")
     new = bench.run_case(img, truth, "new", "clicks", 5, 3.0)["dice"]
+    rule = bench.run_case(img, truth, "round7", "clicks", 5, 3.0)["dice"]  # unsmoothed, as round5
     old = bench.run_case(img, truth, "round5", "clicks", 5, 3.0)["dice"]
-    assert new[0] == old[0]  # the same first click
-    assert bench.at(new, 5) >= at_least and bench.at(new, 5) >= bench.at(old, 5) + 0.04
+    assert rule[0] == old[0]  # the same first click
+    assert bench.at(new, 5) >= at_least and bench.at(rule, 5) >= bench.at(old, 5) + 0.04
 
 
 @pytest.mark.parametrize(("case", "kind", "at_least"), [("STS_008", "CT", 0.80), ("STS_010", "MR_T1", 0.85)])
@@ -89,9 +93,10 @@ def test_a_deep_background_click_shrinks_a_first_region_that_is_too_large(bench,
     """Clicks only: the first region is far too large (STS_008's CT leaked, false positives 1.35 x the tumour's
     volume; STS_010's T1 MRI, 0.75 x). A background click deep in it and inside the size ellipsoid re-cuts the first
     region with the ellipsoid shrunk (seventh round). After 5 clicks measured 0.84 and 0.88 against the sixth round's
-    0.74 and 0.77."""
+    0.74 and 0.77 (smoothed, eighth round: 0.84 and 0.88)."""
     img, truth = _case(bench, case, kind)
     new = bench.run_case(img, truth, "new", "clicks", 5, 3.0)["dice"]
+    rule = bench.run_case(img, truth, "round7", "clicks", 5, 3.0)["dice"]  # unsmoothed, as round6
     old = bench.run_case(img, truth, "round6", "clicks", 5, 3.0)["dice"]
-    assert new[0] == old[0]  # the same first click
-    assert bench.at(new, 5) >= at_least and bench.at(new, 5) >= bench.at(old, 5) + 0.05
+    assert rule[0] == old[0]  # the same first click
+    assert bench.at(new, 5) >= at_least and bench.at(rule, 5) >= bench.at(old, 5) + 0.05
