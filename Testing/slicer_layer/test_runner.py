@@ -62,8 +62,9 @@ exit $?
 """
 
 SLEEPER = """import os, sys, time
-with open(os.environ["NBRISK_TEST_PID_FILE"], "w") as f:
+with open(os.environ["NBRISK_TEST_PID_FILE"] + ".tmp", "w") as f:
     f.write(str(os.getpid()))
+os.replace(os.environ["NBRISK_TEST_PID_FILE"] + ".tmp", os.environ["NBRISK_TEST_PID_FILE"])  # never read half-written
 print("working 1/100", flush=True)
 time.sleep(120)
 """
