@@ -100,6 +100,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "5 mm); for lesions under 1 cm use about half the lesion radius: smaller values also "
                         "shrink the opening and smoothing scales. geodesic: a click seeds a ball of at most "
                         "this radius (default 2 mm)")
+    p.add_argument("--smooth-mm", type=float, default=None, metavar="MM",
+                   help="geodesic: the mask written is the result smoothed by a Gaussian of this sigma (default 1.5 "
+                        "mm, as Slicer's smoothing of a grown segment); 0 writes the unsmoothed result")
     p.add_argument("--out", type=Path, required=True,
                    help="output mask (.nrrd, .nii.gz, .mha), on the image grid; .dcm writes a DICOM SEG that "
                         "references the image's DICOM series (--image must be a DICOM series folder)")
@@ -174,14 +177,23 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("no tumour seed given; add --seed-lps x,y,z, --seed-ijk i,j,k or --seed-labelmap")
     if args.seed_radius is not None and args.seed_radius <= 0:
         raise InputError(f"--seed-radius {args.seed_radius}: give a positive radius in mm")
+    if args.smooth_mm is not None and not (np.isfinite(args.smooth_mm) and args.smooth_mm >= 0):
+        raise InputError(f"--smooth-mm {args.smooth_mm}: give a sigma in mm, 0 or more (0: no smoothing)")
+    if args.smooth_mm is not None and args.method != "geodesic":
+        raise InputError("--smooth-mm applies to --method geodesic; remove it, or use --method geodesic (the "
+                         "competition smooths with its own scale, --seed-radius)")
     if args.method == "geodesic":
+        from dataclasses import replace
+
         from nbrisk.segmentation.interactive import InteractiveParams, Prompts, segment_interactive
 
         if args.slice_2d:
             raise InputError("--slice-2d needs --method competition (the geodesic method works in 3-D)")
         iparams = InteractiveParams()
         if args.seed_radius is not None:
-            iparams = InteractiveParams(click_radius_mm=min(args.seed_radius, iparams.click_radius_mm))
+            iparams = replace(iparams, click_radius_mm=min(args.seed_radius, iparams.click_radius_mm))
+        if args.smooth_mm is not None:
+            iparams = replace(iparams, shown_smooth_mm=float(args.smooth_mm))
         prompts = Prompts(seeds, background, args.box_lps, labelmap, args.tumour_label, args.background_label)
         try:
             result = segment_interactive(image, prompts, params=iparams, modality=args.modality,

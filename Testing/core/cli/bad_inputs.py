@@ -1251,6 +1251,18 @@ def _(d, w):
             "--out", str(d / "out" / "s.nrrd")]
 
 
+@case("segment-smooth-negative", "segment", "--smooth-mm below zero", "--smooth-mm")
+def _(d, w):
+    return ["segment", "--image", str(w["image"]), "--seed-ijk", "16,16,8", "--smooth-mm", "-1",
+            "--out", str(d / "out" / "s.nrrd")]
+
+
+@case("segment-smooth-competition", "segment", "--smooth-mm with --method competition", "--smooth-mm")
+def _(d, w):
+    return ["segment", "--image", str(w["image"]), "--seed-ijk", "16,16,8", "--method", "competition",
+            "--smooth-mm", "1", "--out", str(d / "out" / "s.nrrd")]
+
+
 @case("segment-seed-two-numbers", "segment", "--seed-lps with two numbers", "--seed-lps")
 def _(d, w):
     return ["segment", "--image", str(w["image"]), "--seed-lps", "-10", "20", "--out", str(d / "out" / "s.nrrd")]

@@ -470,3 +470,22 @@ def test_the_mask_shown_is_smoothed_and_the_next_click_corrects_the_unsmoothed_o
     hi = ph.image.TransformPhysicalPointToIndex(box[3:])
     nz = np.argwhere(shown)[:, ::-1]
     assert np.all(nz >= np.minimum(lo, hi)) and np.all(nz <= np.maximum(lo, hi))
+
+
+def test_cli_smooth_mm_sets_the_smoothing_of_the_mask_written(tmp_path, capsys):
+    """``nbrisk segment`` writes the smoothed mask by default (sigma 1.5 mm) and the unsmoothed one with
+    ``--smooth-mm 0``: the same masks as the library's with those parameters."""
+    ph = make_phantom(PhantomSpec(modality="ct"), seed=1)
+    c = ph.tumour_centre_lps
+    sitk.WriteImage(ph.image, str(tmp_path / "img.nrrd"))
+    got = {}
+    for smooth in (None, "0", "3"):
+        out = tmp_path / f"m{smooth}.nrrd"
+        argv = ["segment", "--image", str(tmp_path / "img.nrrd"), "--seed-lps", *(str(v) for v in c), "--out", str(out)]
+        assert main(argv + ([] if smooth is None else ["--smooth-mm", smooth])) == 0
+        got[smooth] = sitk.GetArrayFromImage(sitk.ReadImage(str(out))) > 0
+    capsys.readouterr()
+    for smooth, sigma in ((None, 1.5), ("0", 0.0), ("3", 3.0)):
+        lib = segment_interactive(ph.image, Prompts(tumour=[c]), params=InteractiveParams(shown_smooth_mm=sigma)).mask
+        assert np.array_equal(got[smooth], sitk.GetArrayViewFromImage(lib) > 0)
+    assert not np.array_equal(got[None], got["0"]) and not np.array_equal(got[None], got["3"])
