@@ -29,7 +29,7 @@ Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everyth
 
 Methods: ``baseline`` (threshold around the seeds' intensity inside the box, connected to the seeds),
 ``ellipsoid`` (shape only: the ellipsoid inscribed in the box, whatever the clicks), ``today``
-(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round7`` (issue
+(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round8`` (issue
 23's earlier rounds, pinned by their ``InteractiveParams``; see the classes) and ``new``
 (:func:`nbrisk.segmentation.interactive.segment_interactive` with its defaults).
 """
@@ -232,7 +232,8 @@ class New:
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
 
-NO_SMOOTH = {"shown_smooth_mm": 0.0}  # before the eighth round the mask shown was not smoothed
+ANY_CLICK_GROWS = {"grow_max_click": 0}  # before the eighth round's second change a late click could grow the size
+NO_SMOOTH = {"shown_smooth_mm": 0.0, **ANY_CLICK_GROWS}  # before the eighth round the mask shown was not smoothed
 NO_SHRINK = {"shrink_to": 0.0, "shrink_to_rays": 0.0, **NO_SMOOTH}  # before the seventh round no click shrank the
 # size ellipsoid
 
@@ -329,6 +330,18 @@ class Round7(New):
         super().__init__(img, params or InteractiveParams(**NO_SMOOTH))
 
 
+class Round8(New):
+    """Issue 23's eighth round, its first change (2026-12-06): as the seventh, but the mask shown smoothed (sigma 1.5
+    mm); any tumour correction click outside the size ellipsoid (before a background click) may grow it."""
+
+    name = "round8"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(**ANY_CLICK_GROWS))
+
+
 class BoxEllipsoid:
     """Shape only: the ellipsoid inscribed in the box (clicks ignored); how much a box alone says."""
 
@@ -360,6 +373,7 @@ METHODS = {
     "round5": Round5,
     "round6": Round6,
     "round7": Round7,
+    "round8": Round8,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }

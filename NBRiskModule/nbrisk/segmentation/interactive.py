@@ -485,7 +485,8 @@ def segment_interactive(
         grown = state.grown if base is not first else False
         shrunk = state.shrunk if base is not first else False
         m_seq = base
-        for c, is_t in todo:
+        n_done = len(tp) + len(bp) - len(todo)  # clicks the base mask already holds (the first click counts)
+        for j, (c, is_t) in enumerate(todo):
             shown = m_seq
             m_seq = apply_click(m_seq, region, c - state.start, is_t, sp_full, p, tp - state.start,
                                  bp - state.start, boxed=box is not None)
@@ -502,7 +503,8 @@ def segment_interactive(
                 shrunk = True  # the reader said the region is too small somewhere: no shrinking after it
             if not is_t and p.grow_before_background:
                 grown = True  # the reader said the region is too large: no growth after it
-            if is_t and box is None and not grown and anchor is not None:
+            early = p.grow_max_click <= 0 or n_done + j + 1 <= p.grow_max_click
+            if is_t and box is None and not grown and anchor is not None and early:
                 grow = grown_region(image, anchor, c, state, p, modality)
                 if grow is not None:  # the click says the first click's size estimate was too small
                     grown = True

@@ -85,6 +85,8 @@ class InteractiveParams:
     # Outside means an ellipsoidal radius above grow_outside_rays for the rays' ellipsoid (MRI, which stops short in
     # a heterogeneous tumour) and above grow_outside_moments for the competition's moments (CT, usually right).
     grow_to: float = 0.9
+    grow_max_click: int = 4  # only a click up to this number (the first click is 1) may grow it: later, a click
+    # outside the ellipsoid is a local miss, after the reader has corrected the region's size (0: any click)
     grow_outside_rays: float = 1.0
     grow_outside_moments: float = 1.5
     # Only before the first background click (grow_before_background): once the reader has said the region is too

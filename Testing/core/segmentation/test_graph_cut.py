@@ -410,6 +410,27 @@ def test_no_growth_after_the_reader_said_the_region_is_too_large(monkeypatch):
     assert masks[True].sum() < masks[False].sum()
 
 
+def test_only_an_early_click_grows_the_size_estimate(monkeypatch):
+    """The size estimate says the first region's size; the evidence that it was too small comes with the first
+    correction clicks. A tumour click outside the ellipsoid as the fifth click or later is a local miss: a late growth
+    added false tissue of 0.47 x the tumour's volume on the tune STS_006's CT at its seventh click (Dice 0.81 -> 0.80;
+    after 10 clicks 0.84, against 0.86 without it). Up to the fourth click it grows."""
+    img, truth, c = _shelled_t1_sarcoma(0)
+    r1 = segment_interactive(img, Prompts([c]))
+    c2 = _deepest_missed(img, truth, sitk.GetArrayFromImage(r1.mask) > 0)
+    near = [(c[0] + dx, c[1], c[2]) for dx in (-1.0, 1.0, 0.5)]  # tumour clicks inside the mask: nothing to grow
+    recuts = []
+    real = size.first_region_detail
+    monkeypatch.setattr(size, "first_region_detail", lambda *a, **k: recuts.append(k.get("size")) or real(*a, **k))
+    for n_near, limit, grows in ((3, 4, False), (3, 0, True), (2, 4, True)):
+        recuts.clear()
+        p = InteractiveParams(grow_max_click=limit)
+        r = segment_interactive(img, Prompts([c, *near[:n_near]]), r1.state, params=p)
+        r = segment_interactive(img, Prompts([c, *near[:n_near], c2]), r.state, params=p)  # click 2 + n_near
+        assert r.state.grown == grows and len([s for s in recuts if s is not None]) == int(grows)
+    assert InteractiveParams().grow_max_click == 4
+
+
 def test_growth_on_a_one_slice_image():
     """One axial slice (in-plane rays, a flat size ellipsoid): the click in the shell still grows the first region
     (measured 0.47 -> 0.76 after 2 clicks), without an error."""
