@@ -58,6 +58,7 @@ from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
 from nbrisk.segmentation.corrections import apply_click, crop, dist2, history, paste, stroke_zone, voxel, zone
+from nbrisk.segmentation.finish import box_mask, postprocess, smoothed
 from nbrisk.segmentation.graph_cut import GraphCutParams, first_region_detail
 from nbrisk.segmentation.grow import check_not_uniform, collect_warnings, grow_from_seeds
 from nbrisk.segmentation.params import InteractiveParams
@@ -257,62 +258,6 @@ def _surface(mask: np.ndarray) -> np.ndarray:
     return out if out.any() else mask
 
 
-def _postprocess(region: np.ndarray, seeds_t: np.ndarray) -> np.ndarray:
-    lab, n = ndimage.label(region)
-    if n == 0:
-        return region
-    ids = np.unique(lab[seeds_t & region])
-    ids = ids[ids > 0]
-    if len(ids) == 0:
-        return region
-    region = np.isin(lab, ids)
-    region = ndimage.binary_fill_holes(region)
-    for k in range(region.shape[0]):
-        if region[k].any():
-            region[k] = ndimage.binary_fill_holes(region[k])
-    return region
-
-
-def _smoothed(region: np.ndarray, origin: np.ndarray, image_shape: tuple[int, ...], spacing: np.ndarray,
-              sigma_mm: float, t_vox: np.ndarray, b_vox: np.ndarray, within: np.ndarray | None = None) -> np.ndarray:
-    """The mask shown: ``region`` smoothed by a Gaussian of ``sigma_mm`` and thresholded at one half (as Slicer's
-    Segment Editor smooths a grown segment), kept ``within`` (the box), the clicks' voxels kept on their side, the
-    components holding a tumour click, holes filled. The graph cut and the corrections decide voxel by voxel and
-    leave a ragged border on iso-dense tissue; an expert's contour is smooth.
-
-    ``region`` starts at ``origin`` (z, y, x) in an image of ``image_shape``. Beyond its array the mask is empty,
-    except beyond the image's own edges, where it goes on (a tumour cut by the image's edge, a one-slice image, is
-    not eroded there)."""
-    if sigma_mm <= 0 or not region.any():
-        return region
-    sig = sigma_mm / np.asarray(spacing, float)
-    k = np.ceil(3.0 * sig).astype(int) + 1
-    origin = np.asarray(origin, int)
-    at_lo = origin <= 0
-    at_hi = origin + np.array(region.shape) >= np.asarray(image_shape)
-    padded = np.pad(region.astype(np.float32), [(int(n), int(n)) for n in k], mode="edge")
-    for a in range(3):  # sides inside the image: empty beyond the array
-        idx: list = [slice(None)] * 3
-        if not at_lo[a]:
-            idx[a] = slice(0, k[a])
-            padded[tuple(idx)] = 0.0
-        if not at_hi[a]:
-            idx[a] = slice(padded.shape[a] - k[a], None)
-            padded[tuple(idx)] = 0.0
-    s = ndimage.gaussian_filter(padded, sig, truncate=3.0, mode="nearest")
-    out = s[tuple(slice(n, n + m) for n, m in zip(k, region.shape, strict=True))] > 0.5
-    if within is not None:
-        out &= within
-    seeds = np.zeros(region.shape, bool)
-    for v, val in ((t_vox, True), (b_vox, False)):
-        for q in np.asarray(v).reshape(-1, 3):
-            r = np.floor(q + 0.5).astype(int)
-            if np.all(r >= 0) and np.all(r < region.shape):
-                out[tuple(r)] = val
-                seeds[tuple(r)] |= val
-    return _postprocess(out, seeds) if seeds.any() else out
-
-
 # --------------------------------------------------------------------------------------------- entry
 def segment_interactive(
     image: sitk.Image,
@@ -373,12 +318,8 @@ def segment_interactive(
         only_first = len(tp) == 1 and not len(bp) and prompts.labelmap is None
         if prior is not None and only_first:
             r, o = prior
-            within = None
-            if box is not None:  # the first region lies in the box; its smoothing stays there
-                within = np.zeros(r.shape, bool)
-                lo, hi = np.clip(box[0] - o, 0, r.shape), np.clip(box[1] - o, 0, r.shape)
-                within[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = True
-            r_shown = _smoothed(r, o, image.GetSize()[::-1], np.array(image.GetSpacing())[::-1], p.shown_smooth_mm,
+            within = None if box is None else box_mask(r.shape, box, o)  # the first region's smoothing stays in the box
+            r_shown = smoothed(r, o, image.GetSize()[::-1], np.array(image.GetSpacing())[::-1], p.shown_smooth_mm,
                                 tp - o, np.zeros((0, 3)), within)
             mask = sitk.GetImageFromArray(paste(r_shown, o, np.zeros(3, int), np.array(image.GetSize())[::-1])
                                           .astype(np.uint8))
@@ -526,18 +467,16 @@ def segment_interactive(
             seeds_full = seeds_t | (first & ~zone_b)
     keep = None
     if box is not None:
-        lo, hi = box[0] - state.start, box[1] - state.start
-        keep = np.zeros(full_shape, bool)
-        keep[max(lo[0], 0) : hi[0], max(lo[1], 0) : hi[1], max(lo[2], 0) : hi[2]] = True
+        keep = box_mask(full_shape, box, state.start)
         region &= keep
-    region = _postprocess(region, seeds_full)
+    region = postprocess(region, seeds_full)
     # the mask shown, before its display smoothing, for the next click to correct (not after painted strokes: they
     # correct the first region, and a later call without them must not keep what they did)
     use_last = p.sequential and prior is not None and prompts.labelmap is None
     state.last = (key, tp.copy(), bp.copy(), region.copy(), state.start.copy()) if use_last else None
     out = np.zeros(image.GetSize()[::-1], np.uint8)
     s0, s1 = state.start, state.stop
-    out[s0[0] : s1[0], s0[1] : s1[1], s0[2] : s1[2]] = _smoothed(
+    out[s0[0] : s1[0], s0[1] : s1[1], s0[2] : s1[2]] = smoothed(
         region, s0, out.shape, np.array(image.GetSpacing())[::-1], p.shown_smooth_mm, np.vstack([tp, lt]) - s0,
         np.vstack([bp, lb]) - s0, keep)
     mask = sitk.GetImageFromArray(out)
