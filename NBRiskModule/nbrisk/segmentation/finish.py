@@ -24,6 +24,8 @@ def box_mask(shape: tuple[int, ...], box: tuple[np.ndarray, np.ndarray], origin:
 
 
 def postprocess(region: np.ndarray, seeds_t: np.ndarray) -> np.ndarray:
+    """The components of ``region`` holding a tumour seed, holes filled in 3-D and slice by slice (all of ``region``
+    when no seed lies in it)."""
     lab, n = ndimage.label(region)
     if n == 0:
         return region
@@ -69,9 +71,10 @@ def smoothed(region: np.ndarray, origin: np.ndarray, image_shape: tuple[int, ...
     out = s[tuple(slice(n, n + m) for n, m in zip(k, region.shape, strict=True))] > 0.5
     if within is not None:
         out &= within
-    seeds = np.zeros(region.shape, bool)
-    for v, val in ((t_vox, True), (b_vox, False)):
-        for q in np.asarray(v).reshape(-1, 3):
-            out[voxel(q, region.shape)] = val
-            seeds[voxel(q, region.shape)] |= val
+    seeds = np.zeros(region.shape, bool)  # the tumour clicks' voxels: in, and the components to keep
+    for q in np.asarray(t_vox).reshape(-1, 3):
+        i = voxel(q, region.shape)
+        out[i] = seeds[i] = True
+    for q in np.asarray(b_vox).reshape(-1, 3):  # the background clicks' voxels: out
+        out[voxel(q, region.shape)] = False
     return postprocess(out, seeds) if seeds.any() else out
