@@ -29,8 +29,8 @@ Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everyth
 
 Methods: ``baseline`` (threshold around the seeds' intensity inside the box, connected to the seeds),
 ``ellipsoid`` (shape only: the ellipsoid inscribed in the box, whatever the clicks), ``today``
-(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round8`` (issue
-23's earlier rounds, pinned by their ``InteractiveParams``; see the classes) and ``new``
+(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round8`` and
+``round8f`` (issue 23's earlier rounds, pinned by their ``InteractiveParams``; see the classes) and ``new``
 (:func:`nbrisk.segmentation.interactive.segment_interactive` with its defaults).
 """
 
@@ -232,7 +232,9 @@ class New:
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
 
-ANY_CLICK_GROWS = {"grow_max_click": 0}  # before the eighth round's second change a late click could grow the size
+NO_MODEL_ADD = {"tumour_model_p": 0.0}  # before the ninth round the geodesic result alone could refuse a tumour push
+ANY_CLICK_GROWS = {"grow_max_click": 0, **NO_MODEL_ADD}  # before the eighth round's second change a late click could
+# grow the size
 NO_SMOOTH = {"shown_smooth_mm": 0.0, **ANY_CLICK_GROWS}  # before the eighth round the mask shown was not smoothed
 NO_SHRINK = {"shrink_to": 0.0, "shrink_to_rays": 0.0, **NO_SMOOTH}  # before the seventh round no click shrank the
 # size ellipsoid
@@ -342,6 +344,18 @@ class Round8(New):
         super().__init__(img, params or InteractiveParams(**ANY_CLICK_GROWS))
 
 
+class Round8F(New):
+    """Issue 23's eighth round as it ended (2026-12-06): as ``round8``, but only a click up to the fourth may grow the
+    size ellipsoid; a tumour click's push adds only where the geodesic result agrees."""
+
+    name = "round8f"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(**NO_MODEL_ADD))
+
+
 class BoxEllipsoid:
     """Shape only: the ellipsoid inscribed in the box (clicks ignored); how much a box alone says."""
 
@@ -374,6 +388,7 @@ METHODS = {
     "round6": Round6,
     "round7": Round7,
     "round8": Round8,
+    "round8f": Round8F,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }
@@ -432,8 +447,8 @@ def summarise(rows: list[dict], cap: int) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "round2": 4, "round3": 5, "round4": 6,
-             "round5": 7, "round6": 8, "new": 9}
-    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 9))):
+             "round5": 7, "round6": 8, "round7": 9, "round8": 10, "round8f": 11, "new": 12}
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 12))):
         g = groups[key]
         med = lambda k, g=g: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731
         n85 = statistics.mean(noc(r["dice"], 0.85, cap) for r in g)

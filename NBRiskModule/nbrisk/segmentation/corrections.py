@@ -116,13 +116,15 @@ def history(last: tuple | None, block_start: np.ndarray, block_stop: np.ndarray,
 
 
 def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, spacing: np.ndarray,
-                 p: InteractiveParams, t_all: np.ndarray, b_all: np.ndarray, boxed: bool = False) -> np.ndarray:
+                 p: InteractiveParams, t_all: np.ndarray, b_all: np.ndarray, boxed: bool = False,
+                 ok: np.ndarray | None = None) -> np.ndarray:
     """One correction click on the mask the reader saw: a tumour click adds near it, a background click removes
     near it, what the geodesic competition (``geo``) and/or the pushed border say (``p.correction``).
 
     A background push that would remove more than ``p.deform_max_share`` of the mask is replaced by the geodesic
     result or, where ``p.deform_over`` says so (``boxed``: the reader drew a box), lowered until it removes at most
-    that share."""
+    that share. ``ok`` (tumour clicks, ``"and"``): where the per-case model does not refuse tumour; the push adds where
+    the geodesic result agrees or ``ok`` holds."""
     if not mask.any():
         return mask
     phi = ndimage.distance_transform_edt(mask, sampling=spacing) - ndimage.distance_transform_edt(
@@ -160,7 +162,10 @@ def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, sp
                     if int(lower.sum()) <= limit:
                         by_def = lower
                         break
-        change = {"deform": by_def, "and": by_geo & by_def, "or": by_geo | by_def}[how]
+        if is_t and how == "and" and ok is not None:
+            change = by_def & (by_geo | ok)
+        else:
+            change = {"deform": by_def, "and": by_geo & by_def, "or": by_geo | by_def}[how]
     return (mask | change) if is_t else (mask & ~change)
 
 

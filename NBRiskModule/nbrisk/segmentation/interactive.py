@@ -200,6 +200,7 @@ def segment_block(
     box: tuple[np.ndarray, np.ndarray] | None,
     p: InteractiveParams,
     bg_clicks: np.ndarray | None = None,
+    extra: dict | None = None,
 ) -> np.ndarray:
     """Geodesic competition on a block; returns the signed score D_B - D_T (tumour where > 0).
 
@@ -231,6 +232,8 @@ def segment_block(
     eps = 1e-4
     pt = (h_t + eps) / (h_t + h_b + 2 * eps)
     cost_t_model = -np.log(pt)[code]
+    if extra is not None:  # the per-voxel model, for the corrections (InteractiveParams.tumour_model_p)
+        extra["p_tumour"] = pt[code].astype(np.float32)
     cost_b_model = -np.log(1 - pt)[code]
     g_ref = float(np.median(grad[seeds_t])) + float(np.percentile(grad, 50)) + 1e-6
     edge = p.w_edge * grad / g_ref
@@ -394,9 +397,11 @@ def segment_interactive(
         rim[tuple(slice(1, -1) if n > 2 else slice(0, n) for n in shape)] = False
         seeds_b |= rim & ~seeds_t
     seeds_b &= ~seeds_t
+    extra: dict = {}
     score = segment_block(
-        state.smooth, state.grad, state.texture, state.spacing, seeds_t, seeds_b, box_b, p, bg_clicks
+        state.smooth, state.grad, state.texture, state.spacing, seeds_t, seeds_b, box_b, p, bg_clicks, extra
     )
+    ptmap = extra["p_tumour"]
     full_shape = tuple(int(v) for v in state.stop - state.start)
     if np.any(f > 1.0):
         score = ndimage.zoom(
@@ -408,6 +413,9 @@ def segment_interactive(
             mode="nearest",
         )
         score = score[: full_shape[0], : full_shape[1], : full_shape[2]]
+        if p.tumour_model_p > 0:
+            ptmap = ndimage.zoom(ptmap, np.array(full_shape) / np.array(shape), order=1, prefilter=False,
+                                 grid_mode=True, mode="nearest")[: full_shape[0], : full_shape[1], : full_shape[2]]
         seeds_full = np.zeros(full_shape, bool)
         for s in np.vstack([tp, lt]):
             seeds_full[
@@ -426,11 +434,12 @@ def segment_interactive(
         grown = state.grown if base is not first else False
         shrunk = state.shrunk if base is not first else False
         m_seq = base
+        ok = (ptmap >= p.tumour_model_p) if p.tumour_model_p > 0 else None  # where the model does not refuse tumour
         n_done = len(tp) + len(bp) - len(todo)  # clicks the base mask already holds (the first click counts)
         for j, (c, is_t) in enumerate(todo):
             shown = m_seq
             m_seq = apply_click(m_seq, region, c - state.start, is_t, sp_full, p, tp - state.start,
-                                 bp - state.start, boxed=box is not None)
+                                 bp - state.start, boxed=box is not None, ok=ok)
             if not is_t and box is None and not shrunk and anchor is not None:
                 cut = shrunk_region(image, anchor, c, shown, state, p, modality)
                 if cut is not None:  # the click says the first click's size estimate was too large

@@ -104,11 +104,17 @@ class InteractiveParams:
     grow_max_voxels: int = 200_000  # the re-cut's block at most this fine (GraphCutParams.cut_max_voxels): it only
     # bounds what the geodesic result may add (shrinking: what a click removes), and 200 000 took 0.4-0.55 s off the
     # growing click (Dice within 0.002)
+    tumour_model_p: float = 0.5  # a tumour click's push adds where the geodesic result agrees **or** the per-case
+    # intensity-texture model leans tumour there (P(tumour | intensity, texture) >= this): on iso-dense tissue the
+    # geodesic result stops at the nearer background seeds, the model only refuses tissue that looks like background
+    # (ninth round; 0: off, the geodesic result alone may refuse the push)
     shown_smooth_mm: float = 1.5  # the mask shown is the result smoothed (Gaussian of this sigma, threshold 0.5,
     # kept in the box, the clicks kept on their side); the next click corrects the unsmoothed result, so smoothing
     # does not accumulate over clicks (eighth round; 0: off)
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.tumour_model_p <= 1.0:
+            raise ValueError(f"tumour_model_p {self.tumour_model_p}: give a probability in [0, 1] (0: off)")
         parts = self.correction.split("/")
         if len(parts) != 2 or not set(parts) <= {"geodesic", "deform", "and", "or"}:
             raise ValueError(f"correction {self.correction!r}: give '<tumour>/<background>', each geodesic, deform, "

@@ -489,3 +489,52 @@ def test_cli_smooth_mm_sets_the_smoothing_of_the_mask_written(tmp_path, capsys):
         lib = segment_interactive(ph.image, Prompts(tumour=[c]), params=InteractiveParams(shown_smooth_mm=sigma)).mask
         assert np.array_equal(got[smooth], sitk.GetArrayViewFromImage(lib) > 0)
     assert not np.array_equal(got[None], got["0"]) and not np.array_equal(got[None], got["3"])
+
+
+def test_a_tumour_click_pushes_where_the_geodesic_result_or_the_model_agrees():
+    """A tumour click 3 mm outside a 10 mm sphere: the pushed border would add a cap around it. The geodesic result
+    (here: the sphere, nothing beyond) refused it all until the ninth round; now the push also adds where the per-case
+    model does not refuse tumour (``ok``), and nowhere else."""
+    from nbrisk.segmentation.corrections import apply_click
+
+    sp = np.array([1.0, 1.0, 1.0])
+    z, y, x = np.indices((31, 31, 41)).astype(float)
+    sphere = (x - 15) ** 2 + (y - 15) ** 2 + (z - 15) ** 2 <= 100
+    click, p, none = np.array([15.0, 15.0, 28.0]), InteractiveParams(), np.zeros((0, 3))
+    t_all = np.array([[15.0, 15.0, 15.0], click])
+    np.testing.assert_array_equal(apply_click(sphere, sphere, click, True, sp, p, t_all, none), sphere)
+    every = apply_click(sphere, sphere, click, True, sp, p, t_all, none, ok=np.ones(sphere.shape, bool))
+    added = every & ~sphere
+    assert added[15, 15, 28] and added.sum() > 50 and (x[added] > 15).all()  # on the click's side
+    half = y <= 15
+    some = apply_click(sphere, sphere, click, True, sp, p, t_all, none, ok=half)
+    np.testing.assert_array_equal(some & ~sphere, added & half)
+    refused = apply_click(sphere, sphere, click, True, sp, p, t_all, none, ok=np.zeros(sphere.shape, bool))
+    np.testing.assert_array_equal(refused, sphere)
+    # the geodesic result's claims count as before, within the click's zone (2.5 x its 3 mm depth + 3 mm)
+    mixed = apply_click(sphere, sphere | half, click, True, sp, p, t_all, none, ok=~half) & ~sphere
+    near = (x - 28) ** 2 + (y - 15) ** 2 + (z - 15) ** 2 <= 10.5**2
+    np.testing.assert_array_equal(mixed & near, added & near)
+    np.testing.assert_array_equal(mixed & ~near, added & ~near & ~half)
+    with pytest.raises(ValueError, match="tumour_model_p"):
+        InteractiveParams(tumour_model_p=1.5)
+
+
+@pytest.mark.parametrize("seed", [2, 4])
+def test_tumour_clicks_reach_further_on_the_ct_phantoms_with_the_models_vote(seed):
+    """The benchmark's simulated reader, 5 clicks without a box, on the CT phantoms whose tumour differs from its
+    surroundings by texture: the geodesic result stopped tumour pushes that the per-case model accepts. Measured
+    (tune): phantom ct2 0.930 -> 0.943, ct4 0.937 -> 0.944 after 5 clicks (round8f: the eighth round's rule)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+    import bench_interactive_seg as bench
+
+    ph = make_phantom(PhantomSpec(modality="ct"), seed=seed)
+    img = sitk.Cast(ph.image, sitk.sitkFloat32)
+    truth = bench._mask(ph.tumour, ph.image)
+    new = bench.run_case(img, truth, "new", "clicks", 5, 3.0)["dice"]
+    old = bench.run_case(img, truth, "round8f", "clicks", 5, 3.0)["dice"]
+    assert new[0] == old[0]  # the same first click
+    assert bench.at(new, 5) >= 0.94 and bench.at(new, 5) >= bench.at(old, 5) + 0.005
