@@ -401,21 +401,18 @@ def segment_interactive(
     score = segment_block(
         state.smooth, state.grad, state.texture, state.spacing, seeds_t, seeds_b, box_b, p, bg_clicks, extra
     )
-    ptmap = extra["p_tumour"]
     full_shape = tuple(int(v) for v in state.stop - state.start)
+
+    def to_full(a: np.ndarray) -> np.ndarray:
+        """A block array (coarser when the block was resampled) on the image grid of the block, interpolated."""
+        if not np.any(f > 1.0):
+            return a
+        z = ndimage.zoom(a.astype(np.float32), np.array(full_shape) / np.array(shape), order=1, prefilter=False,
+                         grid_mode=True, mode="nearest")
+        return z[: full_shape[0], : full_shape[1], : full_shape[2]]
+
     if np.any(f > 1.0):
-        score = ndimage.zoom(
-            score.astype(np.float32),
-            np.array(full_shape) / np.array(shape),
-            order=1,
-            prefilter=False,
-            grid_mode=True,
-            mode="nearest",
-        )
-        score = score[: full_shape[0], : full_shape[1], : full_shape[2]]
-        if p.tumour_model_p > 0:
-            ptmap = ndimage.zoom(ptmap, np.array(full_shape) / np.array(shape), order=1, prefilter=False,
-                                 grid_mode=True, mode="nearest")[: full_shape[0], : full_shape[1], : full_shape[2]]
+        score = to_full(score)
         seeds_full = np.zeros(full_shape, bool)
         for s in np.vstack([tp, lt]):
             seeds_full[
@@ -434,7 +431,9 @@ def segment_interactive(
         grown = state.grown if base is not first else False
         shrunk = state.shrunk if base is not first else False
         m_seq = base
-        ok = (ptmap >= p.tumour_model_p) if p.tumour_model_p > 0 else None  # where the model does not refuse tumour
+        ok = None  # where the per-case model does not refuse tumour (for the tumour clicks' pushes)
+        if p.tumour_model_p > 0 and any(is_t for _, is_t in todo):
+            ok = to_full(extra["p_tumour"]) >= p.tumour_model_p
         n_done = len(tp) + len(bp) - len(todo)  # clicks the base mask already holds (the first click counts)
         for j, (c, is_t) in enumerate(todo):
             shown = m_seq
