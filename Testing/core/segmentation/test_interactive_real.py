@@ -7,26 +7,16 @@ without them. Tune cases only (STS_001-010): the report cases stay unseen by tes
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
 STS = Path.home() / ".cache" / "nbrisk" / "ibsi_sts"
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not (STS / "STS_005_CT_image.nii.gz").exists(), reason=f"IBSI STS cases not in {STS}"),
 ]
-
-
-@pytest.fixture(scope="module")
-def bench():
-    sys.path.insert(0, str(ROOT / "bench"))
-    import bench_interactive_seg
-
-    return bench_interactive_seg
 
 
 def _case(bench, case, kind):
