@@ -232,7 +232,9 @@ class New:
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
 
-NO_MODEL_ADD = {"tumour_model_p": 0.0}  # before the ninth round the geodesic result alone could refuse a tumour push
+ONE_GROWTH = {"grow_again_outside": 0.0}  # before the tenth round the size ellipsoid grew at most once per history
+# before the ninth round the geodesic result alone could refuse a tumour push
+NO_MODEL_ADD = {"tumour_model_p": 0.0, **ONE_GROWTH}
 ANY_CLICK_GROWS = {"grow_max_click": 0, **NO_MODEL_ADD}  # before the eighth round's second change a late click could
 # grow the size
 NO_SMOOTH = {"shown_smooth_mm": 0.0, **ANY_CLICK_GROWS}  # before the eighth round the mask shown was not smoothed
@@ -356,6 +358,18 @@ class Round8F(New):
         super().__init__(img, params or InteractiveParams(**NO_MODEL_ADD))
 
 
+class Round9(New):
+    """Issue 23's ninth round as it ended (2026-12-06): a tumour click's push also adds where the per-case model leans
+    tumour; the size ellipsoid grows at most once per history."""
+
+    name = "round9"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(**ONE_GROWTH))
+
+
 class BoxEllipsoid:
     """Shape only: the ellipsoid inscribed in the box (clicks ignored); how much a box alone says."""
 
@@ -389,6 +403,7 @@ METHODS = {
     "round7": Round7,
     "round8": Round8,
     "round8f": Round8F,
+    "round9": Round9,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }

@@ -32,8 +32,9 @@ turned into a mask in two stages:
    click adds where both agree; a background click removes where either says so, but a push stays within half
    the mask's equivalent radius and may not remove more than a fifth of it. Without a box, a click can also say the
    first click's size ellipsoid was wrong: a tumour click well outside it grows it, a background click deep in the
-   mask and inside it shrinks it, and the first region is cut again with it (``grow_to``, ``shrink_to``; once per
-   history each). Painted strokes correct the first
+   mask and inside it shrinks it, and the first region is cut again with it (``grow_to``, ``shrink_to``; shrinking
+   once per history; a later tumour click beyond the grown ellipsoid stretches it along its direction,
+   ``grow_again_outside``). Painted strokes correct the first
    region order-free (``sequential=False`` for all). Painted tumour seeds without a click anchor the first
    region at the painted voxel nearest their centre (as a first click) and then correct it like clicks.
 
@@ -332,7 +333,7 @@ def segment_interactive(
                 state.image_id = _image_key(image)
             state.prior, state.prior_start, state.prior_key, state.prior_notes = r, o, key, prior_notes
             state.prior_size, state.prior_rays, state.prior_competition = size
-            state.last, state.grown = None, False  # the first region is the mask shown now
+            state.last, state.grown, state.grow_amat = None, False, None  # the first region is the mask shown now
             return InteractiveResult(mask, state, 1, 0, time.perf_counter() - t0, prior_notes)
     pts = np.vstack([tp, lt, bp, lb]).astype(float)
     start, stop = block_start.copy(), block_stop.copy()
@@ -347,13 +348,15 @@ def segment_interactive(
         or np.any(np.floor(pts + 0.5) >= state.stop)
     )
     if needs:
-        last, grown_last = None, False
+        last, grown_last, shrunk_last, amat_last = None, False, False, None
         if state is not None and state.image_id == _image_key(image):
             last, grown_last = state.last, state.grown  # the mask the reader saw stays the base of the next click
+            shrunk_last, amat_last = state.shrunk, state.grow_amat  # (a rebuilt block is the same history)
             if box is None:  # grow the old block
                 start, stop = np.minimum(start, state.start), np.maximum(stop, state.stop)
         state = _features(image, start, stop, p)
         state.image_id, state.last, state.grown = _image_key(image), last, grown_last
+        state.shrunk, state.grow_amat = shrunk_last, amat_last
     assert state is not None
     if prior is not None:
         state.prior, state.prior_start, state.prior_key, state.prior_notes = prior[0], prior[1], key, prior_notes
@@ -429,6 +432,7 @@ def segment_interactive(
     if prior is not None and p.edit_radius_mm > 0 and p.sequential and prompts.labelmap is None:
         base, todo = history(state.last, state.start, state.stop, key, tp, bp, first)
         grown = state.grown if base is not first else False
+        g_amat = state.grow_amat if base is not first else None
         shrunk = state.shrunk if base is not first else False
         m_seq = base
         ok = None  # where the per-case model does not refuse tumour (for the tumour clicks' pushes)
@@ -454,14 +458,15 @@ def segment_interactive(
                 grown = True  # the reader said the region is too large: no growth after it
             early = p.grow_max_click <= 0 or n_done + j + 1 <= p.grow_max_click
             if is_t and box is None and not grown and anchor is not None and early:
-                grow = grown_region(image, anchor, c, state, p, modality)
-                if grow is not None:  # the click says the first click's size estimate was too small
-                    grown = True
-                    add = grow & region & ~m_seq  # where the re-cut and the geodesic competition agree ...
+                grew = grown_region(image, anchor, c, state, p, modality, g_amat)
+                if grew is not None:  # the click says the first click's size estimate was too small
+                    regrown, g_amat = grew  # (a later click may grow it again: grow_again_outside)
+                    grown = p.grow_again_outside <= 0
+                    add = regrown & region & ~m_seq  # where the re-cut and the geodesic competition agree ...
                     lab, _ = ndimage.label(add | m_seq)
                     ids = np.unique(lab[m_seq])
                     m_seq = m_seq | (add & np.isin(lab, ids[ids > 0]))  # ... next to the mask shown
-        state.grown, state.shrunk = grown, shrunk
+        state.grown, state.shrunk, state.grow_amat = grown, shrunk, g_amat
         region = m_seq
         seeds_full = seeds_full | m_seq
     elif prior is not None and p.edit_radius_mm > 0:

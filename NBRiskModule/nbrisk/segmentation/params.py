@@ -92,6 +92,12 @@ class InteractiveParams:
     # Only before the first background click (grow_before_background): once the reader has said the region is too
     # large, a tumour click outside it is a local miss (added after report cases STS_014 and STS_024, T1 MRI).
     grow_before_background: bool = True
+    # A later tumour click (still up to grow_max_click, before any background click) that lies beyond
+    # grow_again_outside of the radius of the ellipsoid as the last growth left it says the estimate is still too
+    # small there: the ellipsoid is stretched along the click's direction only (its extent across that direction
+    # kept) until the click lies at grow_to, and the first region cut again (issue 23's tenth round; 0: the sixth
+    # round's single growth per history).
+    grow_again_outside: float = 0.9
     # The mirror image (issue 23's seventh round): without a box, a background click before any tumour correction click
     # that lies inside the size ellipsoid and deep in the mask shown (at least shrink_depth x the mask's equivalent
     # radius from its border: a large false region, not a rim) says the estimate was too large.
@@ -115,6 +121,9 @@ class InteractiveParams:
     def __post_init__(self) -> None:
         if not 0.0 <= self.tumour_model_p <= 1.0:
             raise ValueError(f"tumour_model_p {self.tumour_model_p}: give a probability in [0, 1] (0: off)")
+        if self.grow_again_outside != 0.0 and not self.grow_again_outside >= self.grow_to:
+            raise ValueError(f"grow_again_outside {self.grow_again_outside}: give 0 (off) or at least grow_to "
+                             f"({self.grow_to}); below it a 'growth' would pull the ellipsoid in")
         parts = self.correction.split("/")
         if len(parts) != 2 or not set(parts) <= {"geodesic", "deform", "and", "or"}:
             raise ValueError(f"correction {self.correction!r}: give '<tumour>/<background>', each geodesic, deform, "

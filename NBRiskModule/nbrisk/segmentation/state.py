@@ -32,5 +32,7 @@ class SessionState:
     prior_size: tuple | None = None
     prior_rays: bool = False
     prior_competition: tuple | None = None
-    grown: bool = False  # no more growth in this history: a click grew the size ellipsoid, or a background click came
+    grown: bool = False  # no more growth in this history: a background click came (or, with grow_again_outside 0, a
+    # click grew the size ellipsoid)
+    grow_amat: np.ndarray | None = None  # the size ellipsoid's matrix as the last growth left it (None: not grown)
     shrunk: bool = False  # no more shrinking in this history: a click shrank it, or a tumour correction click came
