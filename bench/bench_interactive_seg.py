@@ -232,7 +232,8 @@ class New:
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
 
-ONE_GROWTH = {"grow_again_outside": 0.0}  # before the tenth round the size ellipsoid grew at most once per history
+ONE_SHRINK = {"shrink_again": False}  # before the tenth round's second change the size ellipsoid shrank at most once
+ONE_GROWTH = {"grow_again_outside": 0.0, **ONE_SHRINK}  # before the tenth round it grew at most once per history
 # before the ninth round the geodesic result alone could refuse a tumour push
 NO_MODEL_ADD = {"tumour_model_p": 0.0, **ONE_GROWTH}
 ANY_CLICK_GROWS = {"grow_max_click": 0, **NO_MODEL_ADD}  # before the eighth round's second change a late click could
@@ -370,6 +371,18 @@ class Round9(New):
         super().__init__(img, params or InteractiveParams(**ONE_GROWTH))
 
 
+class Round10A(New):
+    """Issue 23's tenth round, first change alone (2026-12-06): a later tumour click beyond the grown size ellipsoid
+    stretches it; the size ellipsoid shrinks at most once per history."""
+
+    name = "round10a"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(**ONE_SHRINK))
+
+
 class BoxEllipsoid:
     """Shape only: the ellipsoid inscribed in the box (clicks ignored); how much a box alone says."""
 
@@ -404,6 +417,7 @@ METHODS = {
     "round8": Round8,
     "round8f": Round8F,
     "round9": Round9,
+    "round10a": Round10A,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }

@@ -333,7 +333,8 @@ def segment_interactive(
                 state.image_id = _image_key(image)
             state.prior, state.prior_start, state.prior_key, state.prior_notes = r, o, key, prior_notes
             state.prior_size, state.prior_rays, state.prior_competition = size
-            state.last, state.grown, state.grow_amat = None, False, None  # the first region is the mask shown now
+            state.last, state.grown, state.grow_amat, state.shrink_amat = None, False, None, None  # the first region
+            # is the mask shown now
             return InteractiveResult(mask, state, 1, 0, time.perf_counter() - t0, prior_notes)
     pts = np.vstack([tp, lt, bp, lb]).astype(float)
     start, stop = block_start.copy(), block_stop.copy()
@@ -348,15 +349,17 @@ def segment_interactive(
         or np.any(np.floor(pts + 0.5) >= state.stop)
     )
     if needs:
-        last, grown_last, shrunk_last, amat_last = None, False, False, None
+        last, grown_last, shrunk_last, amat_last, shrink_last = None, False, False, None, None
         if state is not None and state.image_id == _image_key(image):
             last, grown_last = state.last, state.grown  # the mask the reader saw stays the base of the next click
-            shrunk_last, amat_last = state.shrunk, state.grow_amat  # (a rebuilt block is the same history)
+            # (a rebuilt block is the same history)
+            shrunk_last, amat_last, shrink_last = state.shrunk, state.grow_amat, state.shrink_amat
+
             if box is None:  # grow the old block
                 start, stop = np.minimum(start, state.start), np.maximum(stop, state.stop)
         state = _features(image, start, stop, p)
         state.image_id, state.last, state.grown = _image_key(image), last, grown_last
-        state.shrunk, state.grow_amat = shrunk_last, amat_last
+        state.shrunk, state.grow_amat, state.shrink_amat = shrunk_last, amat_last, shrink_last
     assert state is not None
     if prior is not None:
         state.prior, state.prior_start, state.prior_key, state.prior_notes = prior[0], prior[1], key, prior_notes
@@ -434,6 +437,7 @@ def segment_interactive(
         grown = state.grown if base is not first else False
         g_amat = state.grow_amat if base is not first else None
         shrunk = state.shrunk if base is not first else False
+        s_amat = state.shrink_amat if base is not first else None
         m_seq = base
         ok = None  # where the per-case model does not refuse tumour (for the tumour clicks' pushes)
         if p.tumour_model_p > 0 and any(is_t for _, is_t in todo):
@@ -444,9 +448,10 @@ def segment_interactive(
             m_seq = apply_click(m_seq, region, c - state.start, is_t, sp_full, p, tp - state.start,
                                  bp - state.start, boxed=box is not None, ok=ok)
             if not is_t and box is None and not shrunk and anchor is not None:
-                cut = shrunk_region(image, anchor, c, shown, state, p, modality)
-                if cut is not None:  # the click says the first click's size estimate was too large
-                    shrunk = True
+                shrank = shrunk_region(image, anchor, c, shown, state, p, modality, s_amat)
+                if shrank is not None:  # the click says the first click's size estimate was too large
+                    cut, s_amat = shrank  # (a later background click may shrink it again: shrink_again)
+                    shrunk = not p.shrink_again
                     keep = m_seq & cut  # what that re-cut leaves out goes, ...
                     lab, _ = ndimage.label(keep)
                     at = lab[voxel(tp[0] - state.start, keep.shape)]
@@ -466,7 +471,7 @@ def segment_interactive(
                     lab, _ = ndimage.label(add | m_seq)
                     ids = np.unique(lab[m_seq])
                     m_seq = m_seq | (add & np.isin(lab, ids[ids > 0]))  # ... next to the mask shown
-        state.grown, state.shrunk, state.grow_amat = grown, shrunk, g_amat
+        state.grown, state.shrunk, state.grow_amat, state.shrink_amat = grown, shrunk, g_amat, s_amat
         region = m_seq
         seeds_full = seeds_full | m_seq
     elif prior is not None and p.edit_radius_mm > 0:

@@ -107,6 +107,10 @@ class InteractiveParams:
     shrink_to: float = 1.1
     shrink_to_rays: float = 1.0
     shrink_depth: float = 0.2
+    # A later background click, still before any tumour correction click, deep in the mask shown and inside the
+    # ellipsoid as the last shrinking left it, shrinks it again (same shape; issue 23's tenth round; False: once per
+    # history, as in the seventh to ninth rounds).
+    shrink_again: bool = True
     grow_max_voxels: int = 200_000  # the re-cut's block at most this fine (GraphCutParams.cut_max_voxels): it only
     # bounds what the geodesic result may add (shrinking: what a click removes), and 200 000 took 0.4-0.55 s off the
     # growing click (Dice within 0.002)

@@ -25,10 +25,12 @@ from nbrisk.segmentation.state import SessionState
 __all__ = ["grown_region", "recut", "shrunk_region", "size_radius"]
 
 
-def size_radius(image: sitk.Image, click: np.ndarray, state: SessionState) -> float:
-    """The click's (z, y, x image index) ellipsoidal radius in the first region's size ellipsoid."""
+def size_radius(image: sitk.Image, click: np.ndarray, state: SessionState, amat: np.ndarray | None = None) -> float:
+    """The click's (z, y, x image index) ellipsoidal radius in the first region's size ellipsoid (or in the ellipsoid
+    of matrix ``amat`` about the same centre: as a growth or a shrinking left it)."""
     assert state.prior_size is not None
-    centre, amat = state.prior_size
+    centre = state.prior_size[0]
+    amat = state.prior_size[1] if amat is None else amat
     v = np.asarray(click, float) * np.array(image.GetSpacing(), float)[::-1] - centre
     return float(np.sqrt(max(float(v @ amat @ v), 0.0)))
 
@@ -51,7 +53,7 @@ def grown_region(
         return None
     centre, amat = state.prior_size if grown is None else (state.prior_size[0], grown)
     v = np.asarray(click, float) * np.array(image.GetSpacing(), float)[::-1] - centre
-    rho = float(np.sqrt(max(float(v @ amat @ v), 0.0)))
+    rho = size_radius(image, click, state, amat)
     outside = p.grow_outside_rays if state.prior_rays else p.grow_outside_moments
     if rho <= (outside if grown is None else p.grow_again_outside):
         return None
@@ -66,16 +68,20 @@ def grown_region(
 
 def shrunk_region(
     image: sitk.Image, anchor: Sequence[float], click: np.ndarray, shown: np.ndarray, state: SessionState,
-    p: InteractiveParams, modality: str,
-) -> np.ndarray | None:
+    p: InteractiveParams, modality: str, shrunk: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Without a box, a background click deep in the mask shown (at least ``shrink_depth`` x its equivalent radius
     from its border) and inside the first region's size ellipsoid: the first region re-cut with the ellipsoid shrunk
     until the click lies at ``shrink_to`` (competition's moments) or ``shrink_to_rays`` (rays) of its radius, on the
-    block (None when the click is shallow or outside, or nothing grew)."""
+    block, and the ellipsoid's new matrix (None when the click is shallow or outside, or nothing grew).
+
+    ``shrunk``: the matrix a shrinking before this one left (``shrink_again``); the click must then lie inside that
+    ellipsoid, and it shrinks that one, same centre and shape."""
     to = p.shrink_to_rays if state.prior_rays else p.shrink_to
     if state.prior_size is None or to <= 0 or not shown.any():
         return None
-    rho = size_radius(image, click, state)
+    amat = state.prior_size[1] if shrunk is None else shrunk
+    rho = size_radius(image, click, state, amat)
     if not 0.0 < rho < 1.0:
         return None
     sp = np.array(image.GetSpacing(), float)[::-1]
@@ -90,7 +96,9 @@ def shrunk_region(
                                                  sampling=sp)[tuple(k + before)])
     if depth < p.shrink_depth * equivalent_radius(shown, sp):
         return None  # a rim: the local correction is enough
-    return recut(image, anchor, state, p, modality, state.prior_size[1] * (to / rho) ** 2)
+    new = amat * (to / rho) ** 2
+    r = recut(image, anchor, state, p, modality, new)
+    return None if r is None else (r, new)
 
 
 def recut(

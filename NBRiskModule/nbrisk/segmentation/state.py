@@ -35,4 +35,6 @@ class SessionState:
     grown: bool = False  # no more growth in this history: a background click came (or, with grow_again_outside 0, a
     # click grew the size ellipsoid)
     grow_amat: np.ndarray | None = None  # the size ellipsoid's matrix as the last growth left it (None: not grown)
-    shrunk: bool = False  # no more shrinking in this history: a click shrank it, or a tumour correction click came
+    shrunk: bool = False  # no more shrinking in this history: a tumour correction click came (or,
+    # without shrink_again, a click shrank the size ellipsoid)
+    shrink_amat: np.ndarray | None = None  # the size ellipsoid's matrix as the last shrinking left it (None: none)

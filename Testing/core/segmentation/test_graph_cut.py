@@ -554,13 +554,59 @@ def test_a_deep_background_click_inside_the_size_ellipsoid_shrinks_the_first_reg
             bg.append(_deepest_false(img, truth, sitk.GetArrayFromImage(r.mask) > 0))
             r = segment_interactive(img, Prompts([c], list(bg)), r.state, params=p)
         dice[on] = compare_masks(t, r.mask)["dice"]
-        assert r.state.shrunk == on and len([s for s in recuts if s is not None]) == (1 if on else 0)
+        assert (r.state.shrink_amat is not None) == on
+        assert len([s for s in recuts if s is not None]) == (1 if on else 0)
     assert dice[True] >= 0.9 and dice[True] >= dice[False] + 0.08
     recuts.clear()
     box = _box(img, truth)
     rb = segment_interactive(img, Prompts([c], box=box))
     segment_interactive(img, Prompts([c], [bg[0]], box=box), rb.state)
     assert all(s is None for s in recuts)
+
+
+def test_a_later_deep_background_click_inside_the_shrunk_ellipsoid_shrinks_it_again(monkeypatch):
+    """Since the tenth round a background click after a shrinking (still before any tumour correction click) that is
+    deep in the mask shown and inside the ellipsoid as that shrinking left it shrinks it again, same shape
+    (``shrink_again``; False: once per history). A click outside the shrunk ellipsoid does not; a tumour correction
+    click ends it. The rebuilt state carries the shrunk matrix."""
+    img, truth, c = _t1_sarcoma(1, muscle_side=True)
+    recuts: list = []
+    real = size.first_region_detail
+    monkeypatch.setattr(size, "first_region_detail", lambda *a, **k: recuts.append(k.get("size")) or real(*a, **k))
+    sp = np.array(img.GetSpacing())[::-1]
+    to_index = lambda q: np.array(img.TransformPhysicalPointToContinuousIndex(q))[::-1]  # noqa: E731
+    to_lps = lambda zyx: tuple(img.TransformContinuousIndexToPhysicalPoint([float(v) for v in zyx[::-1]]))  # noqa: E731
+    n: dict[bool, int] = {}
+    for again in (True, False):
+        p = InteractiveParams(shrink_again=again)
+        r = segment_interactive(img, Prompts([c]), params=p)
+        b1 = _deepest_false(img, truth, sitk.GetArrayFromImage(r.mask) > 0)
+        recuts.clear()
+        r = segment_interactive(img, Prompts([c], [b1]), r.state, params=p)
+        st = r.state
+        assert st.shrink_amat is not None and st.shrunk == (not again) and len(recuts) == 1
+        centre = st.prior_size[0]
+        d = to_index(b1) * sp - centre
+        d /= np.sqrt(d @ st.shrink_amat @ d)  # unit radius in the shrunk ellipsoid, towards the first background click
+        inner, outer = (centre + 0.3 * d) / sp, (centre + 1.2 * d) / sp
+        assert size.size_radius(img, outer, st) < 1.0 < size.size_radius(img, outer, st, st.shrink_amat)
+        shown = (sitk.GetArrayFromImage(r.mask) > 0)[tuple(slice(a, b) for a, b in zip(st.start, st.stop, strict=True))]
+        assert size.shrunk_region(img, c, outer, shown, st, p, "auto", st.shrink_amat) is None
+        got = size.shrunk_region(img, c, inner, shown, st, p, "auto", st.shrink_amat)
+        assert got is not None
+        np.testing.assert_allclose(got[1], st.shrink_amat / 0.3**2, rtol=1e-6)  # rays: the click at 1.0 of its radius
+        recuts.clear()
+        r2 = segment_interactive(img, Prompts([c], [b1, to_lps(inner)]), st, params=p)
+        n[again] = len(recuts)
+        if again:
+            np.testing.assert_allclose(r2.state.shrink_amat, got[1])
+            recuts.clear()  # after a tumour correction click, no more shrinking
+            t2 = to_lps(to_index(c) + np.array([0.0, 2.0, 0.0]))
+            r3 = segment_interactive(img, Prompts([c, t2], [b1, to_lps(inner)]), r2.state, params=p)
+            r3 = segment_interactive(img, Prompts([c, t2], [b1, to_lps(inner), to_lps((centre + 0.2 * d) / sp)]),
+                                     r3.state, params=p)
+            assert r3.state.shrunk and len(recuts) == 0
+    assert n == {True: 1, False: 0}
 
 
 def test_which_background_clicks_shrink_the_size_estimate(monkeypatch):
@@ -615,6 +661,6 @@ def test_shrinking_on_a_one_slice_image():
             r1 = segment_interactive(one, Prompts([c1]), params=p)
             b = _deepest_false(one, t1, sitk.GetArrayFromImage(r1.mask) > 0)
             r2 = segment_interactive(one, Prompts([c1], [b]), r1.state, params=p)
-            assert r2.state.shrunk == on
+            assert (r2.state.shrink_amat is not None) == on
             d2[on] = compare_masks(_mask_image(t1, one), r2.mask)["dice"]
         assert d2[True] >= 0.9 and d2[True] >= d2[False] + 0.03
