@@ -2,7 +2,8 @@
 seventh rounds): a tumour click well outside its size ellipsoid says it was too small, a background click deep in
 the mask shown and inside it says it was too large. The first click's graph cut then runs again with the ellipsoid
 grown or shrunk (its region competition kept), and the interactive tool adds or removes with that cut. Since the
-tenth round a later tumour click beyond the grown ellipsoid stretches it again, along the click's direction only.
+tenth round a later tumour click beyond the grown ellipsoid stretches it again, along the click's direction only,
+and a later deep background click inside the shrunk ellipsoid shrinks it again, same shape.
 
 Points are continuous (z, y, x) image indices; arrays are on the session's working block.
 """
