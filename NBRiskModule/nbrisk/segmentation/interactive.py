@@ -72,7 +72,7 @@ from nbrisk.segmentation.prompts import (
     to_index,
 )
 from nbrisk.segmentation.size_estimate import grown_region, shrunk_region
-from nbrisk.segmentation.state import SessionState
+from nbrisk.segmentation.state import HISTORY_FIELDS, SessionState
 
 __all__ = [
     "InteractiveParams",
@@ -333,8 +333,7 @@ def segment_interactive(
                 state.image_id = _image_key(image)
             state.prior, state.prior_start, state.prior_key, state.prior_notes = r, o, key, prior_notes
             state.prior_size, state.prior_rays, state.prior_competition = size
-            state.last, state.grown, state.grow_amat, state.shrink_amat = None, False, None, None  # the first region
-            # is the mask shown now
+            state.forget_history()  # the first region is the mask shown now
             return InteractiveResult(mask, state, 1, 0, time.perf_counter() - t0, prior_notes)
     pts = np.vstack([tp, lt, bp, lb]).astype(float)
     start, stop = block_start.copy(), block_stop.copy()
@@ -349,17 +348,17 @@ def segment_interactive(
         or np.any(np.floor(pts + 0.5) >= state.stop)
     )
     if needs:
-        last, grown_last, shrunk_last, amat_last, shrink_last = None, False, False, None, None
+        kept = {}
         if state is not None and state.image_id == _image_key(image):
-            last, grown_last = state.last, state.grown  # the mask the reader saw stays the base of the next click
-            # (a rebuilt block is the same history)
-            shrunk_last, amat_last, shrink_last = state.shrunk, state.grow_amat, state.shrink_amat
-
+            # a rebuilt block is the same history: the mask the reader saw stays the base of the next click, and what
+            # the clicks grew or shrank stays
+            kept = {name: getattr(state, name) for name in HISTORY_FIELDS}
             if box is None:  # grow the old block
                 start, stop = np.minimum(start, state.start), np.maximum(stop, state.stop)
         state = _features(image, start, stop, p)
-        state.image_id, state.last, state.grown = _image_key(image), last, grown_last
-        state.shrunk, state.grow_amat, state.shrink_amat = shrunk_last, amat_last, shrink_last
+        state.image_id = _image_key(image)
+        for name, value in kept.items():
+            setattr(state, name, value)
     assert state is not None
     if prior is not None:
         state.prior, state.prior_start, state.prior_key, state.prior_notes = prior[0], prior[1], key, prior_notes

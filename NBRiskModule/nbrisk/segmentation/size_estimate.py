@@ -26,13 +26,18 @@ from nbrisk.segmentation.state import SessionState
 __all__ = ["grown_region", "recut", "shrunk_region", "size_radius"]
 
 
+def _offset(image: sitk.Image, click: np.ndarray, state: SessionState) -> np.ndarray:
+    """The click (z, y, x image index) from the size ellipsoid's centre, in mm."""
+    assert state.prior_size is not None
+    return np.asarray(click, float) * np.array(image.GetSpacing(), float)[::-1] - state.prior_size[0]
+
+
 def size_radius(image: sitk.Image, click: np.ndarray, state: SessionState, amat: np.ndarray | None = None) -> float:
     """The click's (z, y, x image index) ellipsoidal radius in the first region's size ellipsoid (or in the ellipsoid
     of matrix ``amat`` about the same centre: as a growth or a shrinking left it)."""
     assert state.prior_size is not None
-    centre = state.prior_size[0]
     amat = state.prior_size[1] if amat is None else amat
-    v = np.asarray(click, float) * np.array(image.GetSpacing(), float)[::-1] - centre
+    v = _offset(image, click, state)
     return float(np.sqrt(max(float(v @ amat @ v), 0.0)))
 
 
@@ -52,8 +57,7 @@ def grown_region(
     (the tune MRIs lost up to 0.035 when a second growth was isotropic)."""
     if state.prior_size is None or p.grow_to <= 0:
         return None
-    centre, amat = state.prior_size if grown is None else (state.prior_size[0], grown)
-    v = np.asarray(click, float) * np.array(image.GetSpacing(), float)[::-1] - centre
+    amat = state.prior_size[1] if grown is None else grown
     rho = size_radius(image, click, state, amat)
     outside = p.grow_outside_rays if state.prior_rays else p.grow_outside_moments
     if rho <= (outside if grown is None else p.grow_again_outside):
@@ -61,7 +65,7 @@ def grown_region(
     if grown is None:
         new = amat * (p.grow_to / rho) ** 2
     else:  # v'Av = rho^2; A - a (Av)(Av)'/rho^2 gives the click rho^2 (1 - a), positive definite for a < 1
-        av = amat @ v
+        av = amat @ _offset(image, click, state)
         new = amat - (1.0 - (p.grow_to / rho) ** 2) * np.outer(av, av) / rho**2
     r = recut(image, anchor, state, p, modality, new)
     return None if r is None else (r, new)

@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SessionState"]
+__all__ = ["HISTORY_FIELDS", "SessionState"]
+
+# What one history of clicks on one first region keeps: a rebuilt working block keeps these, a new first region resets
+# them (until the tenth round a rebuilt block forgot the shrinking's and growth's state)
+HISTORY_FIELDS = ("last", "grown", "shrunk", "grow_amat", "shrink_amat")
 
 
 @dataclass(slots=True)
@@ -38,3 +42,7 @@ class SessionState:
     shrunk: bool = False  # no more shrinking in this history: a tumour correction click came (or,
     # without shrink_again, a click shrank the size ellipsoid)
     shrink_amat: np.ndarray | None = None  # the size ellipsoid's matrix as the last shrinking left it (None: none)
+
+    def forget_history(self) -> None:
+        """A new first region: no mask shown yet, nothing grown or shrunk."""
+        self.last, self.grown, self.shrunk, self.grow_amat, self.shrink_amat = None, False, False, None, None
