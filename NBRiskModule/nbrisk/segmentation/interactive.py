@@ -32,9 +32,9 @@ turned into a mask in two stages:
    click adds where both agree; a background click removes where either says so, but a push stays within half
    the mask's equivalent radius and may not remove more than a fifth of it. Without a box, a click can also say the
    first click's size ellipsoid was wrong: a tumour click well outside it grows it, a background click deep in the
-   mask and inside it shrinks it, and the first region is cut again with it (``grow_to``, ``shrink_to``; shrinking
-   once per history; a later tumour click beyond the grown ellipsoid stretches it along its direction,
-   ``grow_again_outside``). Painted strokes correct the first
+   mask and inside it shrinks it, and the first region is cut again with it (``grow_to``, ``shrink_to``; a later
+   tumour click beyond the grown ellipsoid stretches it along its direction, ``grow_again_outside``, and a later deep
+   background click inside the shrunk one shrinks it again, ``shrink_again``). Painted strokes correct the first
    region order-free (``sequential=False`` for all). Painted tumour seeds without a click anchor the first
    region at the painted voxel nearest their centre (as a first click) and then correct it like clicks.
 

@@ -3,7 +3,7 @@ calls (the working block and its features, the first click's region and size est
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -44,5 +44,7 @@ class SessionState:
     shrink_amat: np.ndarray | None = None  # the size ellipsoid's matrix as the last shrinking left it (None: none)
 
     def forget_history(self) -> None:
-        """A new first region: no mask shown yet, nothing grown or shrunk."""
-        self.last, self.grown, self.shrunk, self.grow_amat, self.shrink_amat = None, False, False, None, None
+        """A new first region: no mask shown yet, nothing grown or shrunk (each history field back to its default)."""
+        defaults = {f.name: f.default for f in fields(self)}
+        for name in HISTORY_FIELDS:
+            setattr(self, name, defaults[name])
