@@ -129,3 +129,18 @@ def test_a_later_deep_background_click_shrinks_the_size_ellipsoid_again(bench):
     old = bench.run_case(img, truth, "round10a", "clicks", 5, 3.0)["dice"]
     assert new[:2] == old[:2]  # the same first click and first shrinking
     assert bench.at(new, 5) >= 0.83 and bench.at(new, 5) >= bench.at(old, 5) + 0.02
+
+
+@pytest.mark.parametrize(("case", "kind"), [("STS_002", "CT"), ("STS_005", "CT"), ("STS_003", "MR_T1")])
+def test_the_crop_around_the_contour_is_not_used(bench, case, kind):
+    """The IBSI images are cropped 5 cm around the expert contour on every side (on 93 % of the CTs' sides within
+    1.5 mm of 51 mm, ``bench/sts_masks.py``): a rule that read the image's extent would read the answer. The same
+    case in a grid 200 voxels wider and 60 slices longer (padded with its edge values) must give the same Dice. Measured
+    after 5 clicks 0.925 / 0.925, 0.868 / 0.868 and 0.911 / 0.910 (the rays' first click on MRI 0.435 / 0.455: their
+    smoothing's block differs)."""
+    img, truth = _case(bench, case, kind)
+    size = img.GetSize()
+    big, big_truth = bench.pad_to(img, truth, [size[0] + 200, size[1] + 200, size[2] + 60])
+    crop = bench.run_case(img, truth, "new", "clicks", 5, 3.0)["dice"]
+    full = bench.run_case(big, big_truth, "new", "clicks", 5, 3.0)["dice"]
+    assert abs(crop[0] - full[0]) <= 0.03 and abs(bench.at(crop, 5) - bench.at(full, 5)) <= 0.01
