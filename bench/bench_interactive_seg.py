@@ -15,6 +15,13 @@ mask's bounding box (grown by ``--box-margin`` mm) with click 1. Recorded per cl
 Summaries: median Dice after 1, 3 and 5 clicks, mean NoC@85/90 (clicks to reach Dice 0.85/0.90; the cap when
 never reached) and how many cases never reach it, median seconds per interaction.
 
+Jittered readers (``--readers N``, issue 23's eleventh round): reader 0 is the reader above; readers 1 to N-1 put
+each click (the first too) on a voxel drawn at random within ``--jitter-mm`` (2 mm) of that deepest point, inside the
+same region, seeded by the reader and the case. One reader's path through ten clicks is chaotic: a change that moves
+one click moves every later one, and on 8 tune CTs the eleventh round saw a gain on every case after the fact
+vanish in the loop. A second table gives, per method, the median over cases of each case's mean Dice over the
+readers, and the spread of the set's median from reader to reader: the noise a tune decision has to beat.
+
 Data sets (images are read from caches, nothing is downloaded here):
 
 * ``pyrad``: pyradiomics' sample cases (brain1/2 MRI, breast1 MRI, lung1/2 CT) from
@@ -122,8 +129,26 @@ def deepest(mask: np.ndarray, spacing: np.ndarray) -> tuple[np.ndarray, float]:
     return np.array(k) - 1 + lo, float(d[k])
 
 
-def next_click(truth: np.ndarray, pred: np.ndarray, spacing: np.ndarray) -> tuple[np.ndarray, bool] | None:
-    """Deepest point of the largest error region; (index, is_tumour) or None without errors."""
+def jittered(idx: np.ndarray, region: np.ndarray, spacing: np.ndarray, rng: np.random.Generator | None,
+             mm: float) -> np.ndarray:
+    """A voxel of ``region`` within ``mm`` of ``idx`` drawn with ``rng`` (``idx`` itself without one): a reader
+    aims at the deepest point and lands near it."""
+    if rng is None or mm <= 0:
+        return idx
+    r = np.ceil(mm / spacing).astype(int)
+    lo = np.maximum(idx - r, 0)
+    hi = np.minimum(idx + r + 1, region.shape)
+    pts = np.argwhere(region[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]) + lo
+    near = pts[(((pts - idx) * spacing) ** 2).sum(axis=1) <= mm * mm]
+    return near[int(rng.integers(len(near)))] if len(near) else idx
+
+
+def next_click(
+    truth: np.ndarray, pred: np.ndarray, spacing: np.ndarray, rng: np.random.Generator | None = None,
+    jitter_mm: float = 0.0,
+) -> tuple[np.ndarray, bool] | None:
+    """Deepest point of the largest error region (jittered with ``rng``); (index, is_tumour) or None without
+    errors."""
     best = None
     for err, is_t in ((truth & ~pred, True), (pred & ~truth, False)):
         if not err.any():
@@ -136,7 +161,7 @@ def next_click(truth: np.ndarray, pred: np.ndarray, spacing: np.ndarray) -> tupl
     if best is None:
         return None
     idx, _ = deepest(best[1], spacing)
-    return idx, best[2]
+    return jittered(idx, best[1], spacing, rng, jitter_mm), best[2]
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -431,13 +456,18 @@ def run_case(
     cap: int,
     box_margin: float,
     params=None,
+    reader: int = 0,
+    jitter_mm: float = 2.0,
 ) -> dict:
+    """The simulated reader on one case; ``reader`` > 0: a jittered reader (clicks within ``jitter_mm`` of the
+    deepest points, seeded by the reader and the case)."""
     from nbrisk.errors import InputError
 
     truth = sitk.GetArrayFromImage(truth_img) > 0
     sp = np.array(img.GetSpacing())[::-1]
     seg = METHODS[method](img) if method != "new" or params is None else New(img, params)
-    c0, _ = deepest(truth, sp)
+    rng = np.random.default_rng((reader, int(truth.sum()))) if reader > 0 else None
+    c0 = jittered(deepest(truth, sp)[0], truth, sp, rng, jitter_mm)
     tumour, background = [to_lps(img, c0)], []
     box = bbox_lps(img, truth, box_margin) if protocol == "box" else None
     pred = np.zeros_like(truth)
@@ -450,7 +480,7 @@ def run_case(
         dices.append(dice(truth, pred))
         if k >= 5 and dices[-1] >= 0.90:
             break
-        nxt = next_click(truth, pred, sp)
+        nxt = next_click(truth, pred, sp, rng, jitter_mm)
         if nxt is None:
             break
         (tumour if nxt[1] else background).append(to_lps(img, nxt[0]))
@@ -467,9 +497,11 @@ def at(d: list[float], k: int) -> float:
 
 
 def summarise(rows: list[dict], cap: int) -> str:
+    """The table of reader 0 (the deepest-point reader), and with jittered readers in ``rows`` their table too."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        groups.setdefault((r["set"], r["split"], r["protocol"], r["method"]), []).append(r)
+        if r.get("reader", 0) == 0:
+            groups.setdefault((r["set"], r["split"], r["protocol"], r["method"]), []).append(r)
     lines = [
         "| set | split | prompt | method | n | Dice@1 | Dice@3 | Dice@5 | NoC@85 | NoC@90 | >cap@90 "
         "| s/click |",
@@ -489,6 +521,32 @@ def summarise(rows: list[dict], cap: int) -> str:
             f"{len(g)} | {med(1):.3f} | {med(3):.3f} | {med(5):.3f} | {n85:.1f} | {n90:.1f} | {fail} | "
             f"{s:.2f} |"
         )
+    if any(r.get("reader", 0) > 0 for r in rows):
+        lines += ["", summarise_readers(rows)]
+    return "\n".join(lines)
+
+
+def summarise_readers(rows: list[dict]) -> str:
+    """Per set, split, prompt and method over the readers in ``rows``: the median over cases of each case's mean Dice
+    after 1, 3 and 5 clicks, and the spread (min-max) of the set's median Dice@5 from reader to reader."""
+    groups: dict[tuple, dict[str, dict[int, list[float]]]] = {}
+    for r in rows:
+        key = (r["set"], r["split"], r["protocol"], r["method"])
+        groups.setdefault(key, {}).setdefault(r["case"], {})[r.get("reader", 0)] = r["dice"]
+    lines = [
+        "| set | split | prompt | method | n | readers | mean Dice@1 | @3 | @5 | median@5 per reader (min-max) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key in sorted(groups):
+        g = groups[key]
+        readers = sorted({k for case in g.values() for k in case})
+        full = [case for case in g.values() if set(case) == set(readers)]  # cases every reader ran
+        med = lambda k, full=full: statistics.median(statistics.mean(at(d, k) for d in c.values()) for c in full)  # noqa: E731
+        per = [statistics.median(at(c[k], 5) for c in full) for k in readers]
+        lines.append(
+            f"| {key[0]} | {key[1]} | {'box + clicks' if key[2] == 'box' else 'clicks'} | {key[3]} | {len(full)} | "
+            f"{len(readers)} | {med(1):.3f} | {med(3):.3f} | {med(5):.3f} | {min(per):.3f}-{max(per):.3f} |"
+        )
     return "\n".join(lines)
 
 
@@ -501,6 +559,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cases", nargs="*", default=None, help="only these case ids")
     ap.add_argument("--cap", type=int, default=20, help="most clicks per case (NoC when never reached)")
     ap.add_argument("--box-margin", type=float, default=3.0, help="mm added around the expert mask's box")
+    ap.add_argument("--readers", type=int, default=1, help="readers per case: 0 is the deepest-point reader, the "
+                    "others jittered (see the module's docstring)")
+    ap.add_argument("--jitter-mm", type=float, default=2.0, help="how far a jittered reader's click lands from the "
+                    "deepest point")
     ap.add_argument(
         "--pad-to",
         type=int,
@@ -526,16 +588,20 @@ def main(argv: list[str] | None = None) -> int:
     for i, (s, c, img, truth) in enumerate(cases):
         split = "tune" if (c in TUNE_STS or c in TUNE_PYRAD or s == "phantom") else "report"
         for protocol in args.protocols:
-            for m in args.methods:
+            for reader, m in ((k, m) for k in range(max(args.readers, 1)) for m in args.methods):
                 t0 = time.perf_counter()
-                r = run_case(img, truth, m, protocol, args.cap, args.box_margin)
+                r = run_case(img, truth, m, protocol, args.cap, args.box_margin, reader=reader,
+                             jitter_mm=args.jitter_mm)
                 row = {"set": s, "case": c, "split": split, "protocol": protocol, "method": m, **r}
+                if reader:
+                    row["reader"] = reader
                 rows.append(row)
                 if args.out:
                     with args.out.open("a") as fh:
                         fh.write(json.dumps(row) + "\n")
                 print(
-                    f"[{i + 1}/{len(cases)}] {s} {c} {protocol:6s} {m:8s} Dice@1 {r['dice'][0]:.3f} "
+                    f"[{i + 1}/{len(cases)}] {s} {c} {protocol:6s} {m:8s}{f' r{reader}' if reader else ''} "
+                    f"Dice@1 {r['dice'][0]:.3f} "
                     f"@5 {at(r['dice'], 5):.3f} NoC90 {noc(r['dice'], 0.9, args.cap):2d} "
                     f"({time.perf_counter() - t0:.0f} s)",
                     file=sys.stderr,
