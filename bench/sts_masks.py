@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
+from bench_interactive_seg import dice  # beside this file: the benchmark's Dice
 
 STS = Path.home() / ".cache" / "nbrisk" / "ibsi_sts"
 
@@ -40,14 +41,14 @@ def main() -> None:
             continue
         ct, mr = sitk.ReadImage(str(ct_path)), sitk.ReadImage(str(mr_path))
         on_ct = sitk.Resample(mr, ct, sitk.Transform(), sitk.sitkNearestNeighbor, 0)
-        a_ct, a_mr = sitk.GetArrayFromImage(ct) > 0, sitk.GetArrayFromImage(on_ct) > 0
-        dice = 2.0 * float((a_ct & a_mr).sum()) / max(float(a_ct.sum() + a_mr.sum()), 1.0)
-        ml = lambda img: float((sitk.GetArrayFromImage(img) > 0).sum() * np.prod(img.GetSpacing())) / 1000.0  # noqa: E731
-        ct_lo, ct_hi = _margins(a_ct, np.array(ct.GetSpacing())[::-1])
-        mr_lo, mr_hi = _margins(sitk.GetArrayFromImage(mr) > 0, np.array(mr.GetSpacing())[::-1])
-        row = {"case": ct_path.name[:7], "dice_ct_vs_mr": round(dice, 4), "ml_ct": round(ml(ct), 1),
-               "ml_mr": round(ml(mr), 1), "ct_crop_before_mm": ct_lo, "ct_crop_after_mm": ct_hi,
-               "mr_crop_before_mm": mr_lo, "mr_crop_after_mm": mr_hi}
+        a_ct, a_mr = sitk.GetArrayFromImage(ct) > 0, sitk.GetArrayFromImage(mr) > 0
+        sp_ct, sp_mr = np.array(ct.GetSpacing())[::-1], np.array(mr.GetSpacing())[::-1]
+        ct_lo, ct_hi = _margins(a_ct, sp_ct)
+        mr_lo, mr_hi = _margins(a_mr, sp_mr)
+        row = {"case": ct_path.name[:7], "dice_ct_vs_mr": round(dice(a_ct, sitk.GetArrayFromImage(on_ct) > 0), 4),
+               "ml_ct": round(float(a_ct.sum() * np.prod(sp_ct)) / 1000.0, 1),
+               "ml_mr": round(float(a_mr.sum() * np.prod(sp_mr)) / 1000.0, 1), "ct_crop_before_mm": ct_lo,
+               "ct_crop_after_mm": ct_hi, "mr_crop_before_mm": mr_lo, "mr_crop_after_mm": mr_hi}
         rows.append(row)
         print(json.dumps(row), flush=True)
     if not rows:
