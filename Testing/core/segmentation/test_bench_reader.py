@@ -55,3 +55,55 @@ def test_the_readers_table_averages_each_case_over_its_readers(bench):
     table = bench.summarise_readers(rows).splitlines()[-1]
     assert "| 3 | 3 | 0.800 | 0.800 | 0.800 | 0.780-0.820 |" in table
     assert "0.800" in bench.summarise(rows, 5).splitlines()[2]  # reader 0's table: case a, b, c -> median 0.800
+
+
+def test_the_median_interval_holds_the_true_median_and_narrows_with_more_cases(bench):
+    rng = np.random.default_rng(3)
+    widths, held = [], 0
+    for trial in range(20):
+        small = rng.normal(0.84, 0.05, 28)  # a report set's size: true median 0.84
+        lo, hi = bench.median_ci(list(small), seed=trial)
+        held += lo <= 0.84 <= hi
+        widths.append(hi - lo)
+    assert held >= 16  # a 95 % interval: nearly always
+    assert 0.02 < np.median(widths) < 0.06  # about +- 0.02 for 28 cases of SD 0.05
+    lo, hi = bench.median_ci(list(rng.normal(0.84, 0.05, 400)))
+    assert hi - lo < 0.5 * np.median(widths)
+    assert bench.median_ci([0.8, 0.9, 0.85], seed=1) == bench.median_ci([0.8, 0.9, 0.85], seed=1)
+    assert bench.median_ci([0.7]) == (0.7, 0.7)
+
+
+def _rows(method, values, reader=0):
+    rows = []
+    for i, v in enumerate(values):
+        row = {"set": "s", "split": "report", "protocol": "clicks", "method": method, "case": f"c{i}",
+               "dice": [v - 0.1] * 4 + [v], "seconds": [0.1] * 5}
+        if reader:
+            row["reader"] = reader
+        rows.append(row)
+    return rows
+
+
+def test_the_paired_comparison_tells_a_shift_on_every_case_from_noise(bench):
+    rng = np.random.default_rng(5)
+    base = rng.uniform(0.7, 0.95, 28)
+    shifted = bench.compare(_rows("a", base + 0.01) + _rows("b", base), "a", "b").splitlines()[-1]
+    assert "| 28 |" in shifted and "+0.010 (+0.010 to +0.010)" in shifted and "| 28 / 0 |" in shifted
+    noise = rng.normal(0, 0.02, 14)
+    noise = np.concatenate([noise, -noise])  # as many better as worse, by as much
+    noisy = bench.compare(_rows("a", base + noise) + _rows("b", base), "a", "b").splitlines()[-1]
+    d = float(noisy.split("(")[1].split(" to ")[0]), float(noisy.split(" to ")[1].split(")")[0])
+    assert d[0] < -0.002 and d[1] > 0.002  # noise: the interval holds 0, well inside
+    # only the cases (and readers) both methods ran are paired
+    part = bench.compare(_rows("a", base[:10] + 0.02) + _rows("b", base), "a", "b").splitlines()[-1]
+    assert "| 10 |" in part and "| 10 / 0 |" in part
+    # readers: paired by case and reader, then each case's mean difference (28 cases, not 56 pairs)
+    two = _rows("a", base + 0.02) + _rows("b", base) + _rows("a", base, 1) + _rows("b", base, 1) + _rows("b", base, 2)
+    last = bench.compare(two, "a", "b").splitlines()[-1]
+    assert "| 28 |" in last and "+0.010 (+0.010 to +0.010)" in last
+
+
+def test_the_table_gives_the_median_interval_after_five_clicks(bench):
+    table = bench.summarise(_rows("m", [0.80, 0.85, 0.90]), 5).splitlines()
+    assert "Dice@5 95% CI" in table[0]
+    assert "| 0.850 | 0.800-0.900 |" in table[2]
