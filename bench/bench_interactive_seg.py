@@ -31,6 +31,9 @@ Data sets (images are read from caches, nothing is downloaded here):
   ``ibsi_validation/nifti/STS_xxx/{CT,MR_T1}_{image,mask}.nii.gz`` copied to ``~/.cache/nbrisk/ibsi_sts`` as
   ``STS_xxx_CT_image.nii.gz`` etc.
 * ``phantom``: NBRisk's synthetic CT and MR phantoms (regression check).
+* ``brats_flair`` / ``brats_t1c`` / ``nsclc_ct`` (twelfth round): BraTS 2015 gliomas (whole tumour on FLAIR, tumour
+  core on contrast-enhanced T1) and NSCLC-Radiomics lung CTs (GTV-1), masks traced on the very image; prepared by
+  ``bench/public_tumours.py`` from two public GitHub repositories (see there), report cases only.
 
 Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everything else.
 
@@ -60,6 +63,7 @@ from scipy import ndimage
 CACHE = Path.home() / ".cache" / "nbrisk"
 TUNE_STS = {f"STS_{i:03d}" for i in range(1, 11)}
 TUNE_PYRAD = {"lung1", "brain1"}
+PUBLIC = ("brats_flair", "brats_t1c", "nsclc_ct")  # bench/public_tumours.py writes them; report cases only
 
 
 # ------------------------------------------------------------------------------------------------- data
@@ -96,8 +100,17 @@ def load_cases(sets: list[str], split: str) -> list[tuple[str, str, sitk.Image, 
                                 _mask(ph.tumour, ph.image),
                             )
                         )
+        elif s in PUBLIC:
+            files = sorted((CACHE / "public_tumours" / s).glob("*_image.nii.gz"))
+            if not files:
+                raise SystemExit(f"no {s} cases in {CACHE / 'public_tumours' / s}; run bench/public_tumours.py first")
+            for f in files:
+                if _in_split(False, split):  # never tuned on: report cases only
+                    img = sitk.ReadImage(str(f), sitk.sitkFloat32)
+                    m = f.with_name(f.name.replace("_image", "_mask"))
+                    out.append((s, f.name.removesuffix("_image.nii.gz"), img, _mask(sitk.ReadImage(str(m)), img)))
         else:
-            raise SystemExit(f"unknown set {s!r}; use pyrad, sts_ct, sts_mr or phantom")
+            raise SystemExit(f"unknown set {s!r}; use pyrad, sts_ct, sts_mr, phantom or {', '.join(PUBLIC)}")
     return out
 
 

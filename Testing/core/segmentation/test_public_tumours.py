@@ -1,0 +1,94 @@
+"""The interactive benchmark's extra public tumours (``bench/public_tumours.py``): an RTSTRUCT contour rasterised onto
+its CT by geometry, and the sets read as report cases only."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def pub():
+    sys.path.insert(0, str(ROOT / "bench"))
+    import public_tumours
+
+    return public_tumours
+
+
+def _grid() -> sitk.Image:
+    img = sitk.Image(20, 20, 5, sitk.sitkFloat32)  # x, y, z
+    img.SetSpacing((1.0, 1.0, 2.0))
+    img.SetOrigin((-10.0, -10.0, 0.0))
+    return img
+
+
+def _square(x0, x1, y0, y1, z) -> Dataset:
+    c = Dataset()
+    c.ContourGeometricType = "CLOSED_PLANAR"
+    pts = [(x0, y0, z), (x1, y0, z), (x1, y1, z), (x0, y1, z)]
+    c.ContourData = [v for p in pts for v in p]
+    c.NumberOfContourPoints = 4
+    return c
+
+
+def _rtstruct(contours, name="GTV-1") -> Dataset:
+    ds = Dataset()
+    other, roi = Dataset(), Dataset()
+    other.ROINumber, other.ROIName = "1", "Lung L"
+    roi.ROINumber, roi.ROIName = "2", name
+    ds.StructureSetROISequence = Sequence([other, roi])
+    decoy, rc = Dataset(), Dataset()
+    decoy.ReferencedROINumber = "1"
+    decoy.ContourSequence = Sequence([_square(-9.5, 9.5, -9.5, 9.5, 2.0)])  # the other ROI: not in the mask
+    rc.ReferencedROINumber = "2"
+    rc.ContourSequence = Sequence(contours)
+    ds.ROIContourSequence = Sequence([decoy, rc])
+    return ds
+
+
+def test_a_contour_fills_its_voxels_on_its_slice_and_an_inner_contour_is_a_hole(pub):
+    img = _grid()
+    ds = _rtstruct([_square(-5.5, 4.5, -3.5, 2.5, 2.0), _square(-5.5, 4.5, -3.5, 2.5, 4.0),
+                    _square(-2.5, 1.5, -1.5, 0.5, 4.0)])
+    m = sitk.GetArrayFromImage(pub.rtstruct_mask(ds, img, "gtv-1"))  # names match without case
+    assert m.shape == (5, 20, 20)
+    want = np.zeros((20, 20), bool)
+    want[7:13, 5:15] = True  # y -3.5..2.5 holds rows 7..12 (centres -3..2), x -5.5..4.5 columns 5..14
+    assert (m[1] == want).all() and m[1].sum() == 60  # z = 2 mm is slice 1
+    hole = want.copy()
+    hole[9:11, 8:12] = False  # y -1.5..0.5: rows 9, 10; x -2.5..1.5: columns 8..11
+    assert (m[2] == hole).all() and m[2].sum() == 52
+    assert m[0].sum() == 0 and m[3:].sum() == 0
+    back = pub.rtstruct_mask(ds, img, "GTV-1")
+    assert back.GetSpacing() == img.GetSpacing() and back.GetOrigin() == img.GetOrigin()
+
+
+def test_a_missing_roi_names_the_rois_there_are(pub):
+    with pytest.raises(ValueError, match=r"no ROI named 'GTV-2'.*Lung L.*GTV-1"):
+        pub.rtstruct_mask(_rtstruct([_square(-5.5, 4.5, -3.5, 2.5, 2.0)]), _grid(), "GTV-2")
+
+
+def test_the_public_sets_are_report_cases_read_from_the_cache(bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "CACHE", tmp_path)
+    with pytest.raises(SystemExit, match=r"public_tumours\.py"):
+        bench.load_cases(["nsclc_ct"], "report")
+    folder = tmp_path / "public_tumours" / "nsclc_ct"
+    folder.mkdir(parents=True)
+    img = _grid()
+    mask = sitk.Image(20, 20, 5, sitk.sitkUInt8)
+    mask.CopyInformation(img)
+    mask[10, 10, 2] = 3
+    sitk.WriteImage(img, str(folder / "LUNG1-009_image.nii.gz"))
+    sitk.WriteImage(mask, str(folder / "LUNG1-009_mask.nii.gz"))
+    assert bench.load_cases(["nsclc_ct"], "tune") == []
+    [(s, c, im, m)] = bench.load_cases(["nsclc_ct"], "report")
+    assert (s, c) == ("nsclc_ct", "LUNG1-009") and im.GetSize() == (20, 20, 5)
+    assert sitk.GetArrayFromImage(m).sum() == 1  # any label > 0 is the tumour
