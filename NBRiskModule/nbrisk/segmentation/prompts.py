@@ -13,6 +13,7 @@ import SimpleITK as sitk
 
 from nbrisk.errors import InputError
 from nbrisk.segmentation.grow import CT_TUMOUR_RANGE_HU, detect_modality
+from nbrisk.segmentation.region_competition import signal_void_level
 
 
 @dataclass(slots=True)
@@ -71,11 +72,11 @@ def check_first_seed(image: sitk.Image, zyx: np.ndarray, lps: Sequence[float], m
             f"{hi_ct:.0f} HU); move it into soft tumour tissue"
         )
     if mod == "mr":
-        void = 0.05 * float(np.percentile(sitk.GetArrayViewFromImage(image)[::4, ::4, ::4], 99.5))
+        void = signal_void_level(sitk.GetArrayViewFromImage(image)[::4, ::4, ::4])
         if med < void:
             raise InputError(
-                f"{where} lies in a signal void ({med:.4g}, under 5% of the image maximum); "
-                "move it inside the tumour"
+                f"{where} lies in a signal void ({med:.4g}, under {void:.4g}: 5% of the image's range above its "
+                "floor); move it inside the tumour"
             )
 
 

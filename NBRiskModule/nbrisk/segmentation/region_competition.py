@@ -25,6 +25,16 @@ _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nbrisk-leak-guard"
 CT_TUMOUR_RANGE_HU = (-150.0, 300.0)  # a seed whose neighbourhood median lies outside is air, fat-air or bone
 
 
+def signal_void_level(arr: np.ndarray) -> float:
+    """An MRI's signal-void level: 5 % of the way from its floor to its 99.5th percentile. The floor is 0, or the
+    0.5th percentile where the image holds negative values: an MRI normalised to z-scores (as BraTS' and many
+    pipelines' preprocessing leaves it) has half its tissue below 0, and 5 % of the maximum would call the darker
+    half of the brain (a glioma's necrotic core with it) a void."""
+    lo, hi = (float(v) for v in np.percentile(arr, [0.5, 99.5]))
+    floor = min(lo, 0.0)
+    return floor + 0.05 * (hi - floor)
+
+
 def _fmt(p: Sequence[float]) -> str:
     return "(" + ", ".join(f"{v:.1f}" for v in p) + ")"
 
@@ -60,7 +70,7 @@ def _check_seed_intensity(smooth: np.ndarray, spheres: list[np.ndarray], seeds_l
                           arr: np.ndarray) -> None:
     """Refuse seeds whose neighbourhood is air or bone (CT) or a signal void (MRI)."""
     lo_ct, hi_ct = CT_TUMOUR_RANGE_HU
-    void = 0.05 * float(np.percentile(arr, 99.5))
+    void = signal_void_level(arr)
     for sphere, pt in zip(spheres, seeds_lps, strict=True):
         med = float(np.median(smooth[sphere]))
         where = f"tumour seed at {_fmt(pt)} mm LPS"
@@ -71,8 +81,8 @@ def _check_seed_intensity(smooth: np.ndarray, spheres: list[np.ndarray], seeds_l
             raise InputError(f"{where} lies in bone/contrast ({med:.0f} HU, tumour tissue is {lo_ct:.0f} to "
                              f"{hi_ct:.0f} HU); move it into soft tumour tissue")
         if mod == "mr" and med < void:
-            raise InputError(f"{where} lies in a signal void ({med:.4g}, under 5% of the image maximum); "
-                             "move it inside the tumour")
+            raise InputError(f"{where} lies in a signal void ({med:.4g}, under {void:.4g}: 5% of the image's "
+                             "range above its floor); move it inside the tumour")
 
 
 # ------------------------------------------------------------------------------------------ the model
