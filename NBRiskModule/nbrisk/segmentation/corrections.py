@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from nbrisk.segmentation.params import InteractiveParams
-from nbrisk.segmentation.region_competition import mask_extent
+from nbrisk.segmentation.region_competition import edt, mask_extent
 
 __all__ = ["apply_click", "crop", "dist2", "equivalent_radius", "history", "paste", "stroke_zone", "voxel", "zone"]
 
@@ -90,7 +90,7 @@ def zone(
     if len(pts) == 0:
         return zone
     target = ~first if inside else first
-    depth = ndimage.distance_transform_edt(~target, sampling=spacing) if target.any() else None
+    depth = edt(~target, spacing) if target.any() else None
     for c in pts:
         d = float(depth[voxel(c, shape)]) if depth is not None else p.edit_radius_mm
         rho = _zone_radius(d, p)
@@ -127,8 +127,7 @@ def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, sp
     the geodesic result agrees or ``ok`` holds."""
     if not mask.any():
         return mask
-    phi = ndimage.distance_transform_edt(mask, sampling=spacing) - ndimage.distance_transform_edt(
-        ~mask, sampling=spacing)
+    phi = edt(mask, spacing) - edt(~mask, spacing)  # signed distance (mm), positive inside
     sign = -1.0 if is_t else 1.0
     d = max(sign * float(phi[voxel(c, mask.shape)]), 0.0)  # 0: the click is already on its side
     rho = _zone_radius(d, p)

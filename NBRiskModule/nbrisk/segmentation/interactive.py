@@ -71,6 +71,7 @@ from nbrisk.segmentation.prompts import (
     labelmap_points,
     to_index,
 )
+from nbrisk.segmentation.region_competition import edt
 from nbrisk.segmentation.size_estimate import grown_region, shrunk_region
 from nbrisk.segmentation.state import HISTORY_FIELDS, SessionState
 
@@ -216,7 +217,7 @@ def segment_block(
     if box is not None and (~inside).any():
         far = ~inside
     else:  # the far field: tissue more than far_mm from every tumour seed
-        far = ndimage.distance_transform_edt(~seeds_t, sampling=spacing) >= p.far_mm
+        far = edt(~seeds_t, spacing) >= p.far_mm
         if far.sum() < 100:
             far = seeds_b
     h_b = hist(far, 1.5) if far.any() else np.full(n_codes, 1.0 / n_codes)
@@ -565,4 +566,4 @@ def _prior_core(
         ]
         full = full[np.ix_(*idx)]
     sp = state.spacing
-    return ndimage.distance_transform_edt(full, sampling=sp) > p.prior_core_mm if full.any() else full
+    return edt(full, sp) > p.prior_core_mm if full.any() else full

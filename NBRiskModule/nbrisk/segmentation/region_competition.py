@@ -116,7 +116,7 @@ class _Histograms:
         return ratio[self.flat]
 
 
-def _edt(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+def edt(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
     """Distance (mm) of each True voxel to the nearest False one, as scipy's ``distance_transform_edt``: computed with
     ITK's signed Maurer distance map (exact, multi-threaded; 3.5x faster than scipy on one thread, 8x on two, for a
     large tumour's block), squared distances in float32 under the square root. A mask without a False voxel, or
@@ -140,7 +140,7 @@ def _dilations(mask: np.ndarray, radii: tuple[float, ...], spacing: np.ndarray) 
         return [mask.copy() for _ in radii]
     # exact on the mask's box grown by the largest radius (and a voxel): every voxel farther out is farther than it
     sub = _bbox(mask, max(radii), spacing)
-    d = _edt(~mask[sub], spacing)
+    d = edt(~mask[sub], spacing)
     outs = []
     for r in radii:
         out = np.zeros_like(mask)
@@ -158,7 +158,7 @@ def _erode(mask: np.ndarray, r: float, spacing: np.ndarray) -> np.ndarray:
     # array's edge stops both)
     sub = _bbox(mask, 0.0, spacing)
     out = np.zeros_like(mask)
-    out[sub] = _edt(mask[sub], spacing) > r
+    out[sub] = edt(mask[sub], spacing) > r
     return out
 
 

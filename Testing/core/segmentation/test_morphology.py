@@ -45,7 +45,7 @@ def test_itk_distance_map_equals_scipys_distance_transform(seed):
     blocks, one-slice blocks, and masks with no True or no False voxel."""
     for m, sp, _, _ in _masks(seed):
         for arr in (m, m[:1]):
-            np.testing.assert_allclose(rc._edt(arr, sp), ndimage.distance_transform_edt(arr, sampling=sp), atol=1e-4)
+            np.testing.assert_allclose(rc.edt(arr, sp), ndimage.distance_transform_edt(arr, sampling=sp), atol=1e-4)
 
 
 @pytest.mark.parametrize("seed", [2, 3])
