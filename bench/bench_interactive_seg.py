@@ -39,8 +39,8 @@ Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everyth
 
 Methods: ``baseline`` (threshold around the seeds' intensity inside the box, connected to the seeds),
 ``ellipsoid`` (shape only: the ellipsoid inscribed in the box, whatever the clicks), ``today``
-(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round10a`` (issue
-23's earlier rounds, pinned by their ``InteractiveParams``) and ``new``
+(:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round10a`` and
+``round12`` (issue 23's earlier rounds, pinned by their ``InteractiveParams``) and ``new``
 (:func:`nbrisk.segmentation.interactive.segment_interactive` with its defaults); they live in
 ``bench/interactive_methods.py``.
 """
@@ -308,8 +308,9 @@ def summarise(rows: list[dict], cap: int) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "round2": 4, "round3": 5, "round4": 6,
-             "round5": 7, "round6": 8, "round7": 9, "round8": 10, "round8f": 11, "new": 12}
-    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 12))):
+             "round5": 7, "round6": 8, "round7": 9, "round8": 10, "round8f": 11, "round9": 12,
+             "round10a": 13, "round12": 14, "new": 15}
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 15))):
         g = groups[key]
         med = lambda k, g=g: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731
         n85 = statistics.mean(noc(r["dice"], 0.85, cap) for r in g)

@@ -89,7 +89,10 @@ class New:
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
 
-ONE_SHRINK = {"shrink_again": False}  # before the tenth round's second change the size ellipsoid shrank at most once
+FIVE_MM_SEEDS = {"seed_radius_max_mm": 5.0}  # before the thirteenth round the first click's competition learnt its
+# tumour model from a 5 mm sphere around the click, whatever the tumour's size
+# before the tenth round's second change the size ellipsoid shrank at most once
+ONE_SHRINK = {"shrink_again": False, **FIVE_MM_SEEDS}
 ONE_GROWTH = {"grow_again_outside": 0.0, **ONE_SHRINK}  # before the tenth round it grew at most once per history
 # before the ninth round the geodesic result alone could refuse a tumour push
 NO_MODEL_ADD = {"tumour_model_p": 0.0, **ONE_GROWTH}
@@ -228,6 +231,18 @@ class Round9(New):
         super().__init__(img, params or InteractiveParams(**ONE_GROWTH))
 
 
+class Round12(New):
+    """Issue 23's twelfth round as it ended (2026-12-06; the tenth's rules, the eleventh kept nothing): the first
+    click's region competition learns its tumour model from a 5 mm sphere around the click."""
+
+    name = "round12"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(**FIVE_MM_SEEDS))
+
+
 class Round10A(New):
     """Issue 23's tenth round, first change alone (2026-12-06): a later tumour click beyond the grown size ellipsoid
     stretches it; the size ellipsoid shrinks at most once per history."""
@@ -275,6 +290,7 @@ METHODS = {
     "round8f": Round8F,
     "round9": Round9,
     "round10a": Round10A,
+    "round12": Round12,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }

@@ -43,6 +43,7 @@ from scipy import ndimage
 
 from nbrisk.errors import InputError
 from nbrisk.segmentation.grow import COMPETITION_LOGGERS, detect_modality, grow_from_seeds
+from nbrisk.segmentation.params import GrowParams
 from nbrisk.segmentation.prompts import box_index, to_index
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,13 @@ class GraphCutParams:
     ray_clip: float = 2.0  # rays longer than this x the median are cut to it (a leak along one direction)
     ray_n: int = 256  # directions (a Fibonacci sphere)
     ray_smoothing_mm: float = 1.5
+    # The region competition's tumour model is learnt in a sphere around the click: 5 mm (its default), or up to this
+    # radius while the sphere stays clean (:func:`clean_seed_radius`; 5 or less: always 5). A 5 mm sphere at the
+    # deepest point of a large tumour samples only its homogeneous core, and the competition then grows that core
+    # (NSCLC LUNG1-001: 22 ml of a 156 ml tumour; the tune STS_008's CT, STS_002's and STS_005's T1 MRI).
+    seed_radius_max_mm: float = 8.0
+    seed_clean_k: float = 5.0  # "clean": at most seed_clean_share of the sphere lies outside the 5 mm core's median
+    seed_clean_share: float = 0.05  # +- seed_clean_k robust SDs (air, fat or bone next to a small lesion)
 
     def __post_init__(self) -> None:
         if self.mr_size not in ("rays", "rc"):
@@ -195,6 +203,42 @@ def ray_ellipsoid(
     return c * sp + mean, np.linalg.inv(spread * cov), length
 
 
+def clean_seed_radius(image: sitk.Image, click: np.ndarray, params: GraphCutParams | None = None) -> float:
+    """The radius (mm) of the sphere around a click (index (z, y, x)) that teaches the region competition its tumour
+    model: the largest of 5, 6, ... ``seed_radius_max_mm`` mm whose sphere, and every smaller one, has at most
+    ``seed_clean_share`` of its voxels outside the 5 mm core's median +- ``seed_clean_k`` robust SDs; 5 mm otherwise.
+
+    A wider sphere samples more of a heterogeneous tumour than its core; a sphere that reaches past a small lesion's
+    border (lung air, fat, bone) would teach the model the surroundings, and stays at 5 mm (pyradiomics' lung1, a
+    nodule on three 5 mm slices)."""
+    p = params or GraphCutParams()
+    if p.seed_radius_max_mm <= 5.0:
+        return 5.0
+    sp = np.array(image.GetSpacing(), float)[::-1]
+    shape = np.array(image.GetSize())[::-1]
+    c = np.asarray(click, float)
+    m = np.ceil(p.seed_radius_max_mm / sp).astype(int)
+    lo = np.clip(np.round(c).astype(int) - m, 0, shape)
+    hi = np.clip(np.round(c).astype(int) + m + 1, 0, shape)
+    sub = sitk.GetArrayViewFromImage(image)[tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))]
+    grid = np.meshgrid(*[(np.arange(a, b) - ci) * s for a, b, ci, s in zip(lo, hi, c, sp, strict=True)],
+                       indexing="ij")
+    dist = np.sqrt(sum(g**2 for g in grid))
+    vals = sub.astype(np.float64)
+    core = vals[dist <= 5.0]
+    if core.size == 0:
+        return 5.0
+    med = float(np.median(core))
+    sd = 1.4826 * float(np.median(np.abs(core - med))) + 1e-6 * (abs(med) + 1.0)
+    out = np.abs(vals - med) > p.seed_clean_k * sd
+    best = 5.0
+    for r in np.arange(6.0, p.seed_radius_max_mm + 1e-9, 1.0):
+        if float(out[dist <= r].mean()) > p.seed_clean_share:
+            break
+        best = float(r)
+    return best
+
+
 def _block_shrink(shape: np.ndarray, sp: np.ndarray, max_voxels: int) -> np.ndarray:
     """Integer averaging factors per axis (z, y, x), in-plane first, so the block has at most max_voxels."""
     f = np.ones(3, int)
@@ -285,8 +329,10 @@ def first_region_detail(
         r0 = competition
     else:
         try:
+            radius = clean_seed_radius(image, click, p)
+            gp = GrowParams(seed_radius_mm=radius) if radius != GrowParams().seed_radius_mm else None
             with _held_warnings() as held:
-                r0 = sitk.GetArrayFromImage(grow_from_seeds(image, [click_lps], box_lps=box_lps,
+                r0 = sitk.GetArrayFromImage(grow_from_seeds(image, [click_lps], box_lps=box_lps, params=gp,
                                                             modality=modality)) > 0
         except InputError:
             if box_lps is None:

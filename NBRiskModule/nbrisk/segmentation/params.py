@@ -60,6 +60,8 @@ class InteractiveParams:
     # competition's mask (before issue 23's second round); "geodesic": the geodesic competition
     mr_size: str = "rays"  # one click on MRI without a box: the graph cut's ellipsoid from rays cast from the click
     # (graph_cut.ray_ellipsoid); "rc": from the region competition's mask, as on CT (issue 23's third round)
+    seed_radius_max_mm: float = 8.0  # the first click's region competition learns its tumour model in a sphere of up
+    # to this radius while the sphere stays clean (graph_cut.clean_seed_radius; since the thirteenth round; 5: 5 mm)
     prior_core_mm: float = 2.0  # later clicks: that region eroded by this much seeds and teaches the tumour
     edit_radius_mm: float = 40.0  # later clicks change the first-click region at most this close to them
     zone_factor: float = 2.5  # ... and at least zone_factor x their distance to its border + zone_add_mm,
