@@ -491,6 +491,28 @@ def test_cli_smooth_mm_sets_the_smoothing_of_the_mask_written(tmp_path, capsys):
     assert not np.array_equal(got[None], got["0"]) and not np.array_equal(got[None], got["3"])
 
 
+def test_cli_seed_radius_under_5_mm_keeps_the_first_clicks_5_mm_sphere(tmp_path, capsys):
+    """``--seed-radius`` under 5 mm declares a small lesion: with the geodesic method the click's ball shrinks to it
+    and the first click's competition keeps its 5 mm sphere (no widening, thirteenth round); a larger radius leaves
+    the defaults. Same masks as the library's with those parameters, which differ here."""
+    ph = make_phantom(PhantomSpec(modality="ct"), seed=1)
+    c = ph.tumour_centre_lps
+    sitk.WriteImage(ph.image, str(tmp_path / "img.nrrd"))
+    got = {}
+    for radius in ("3", "12"):
+        out = tmp_path / f"m{radius}.nrrd"
+        argv = ["segment", "--image", str(tmp_path / "img.nrrd"), "--seed-lps", *(str(v) for v in c),
+                "--seed-radius", radius, "--out", str(out)]
+        assert main(argv) == 0
+        got[radius] = sitk.GetArrayFromImage(sitk.ReadImage(str(out))) > 0
+    capsys.readouterr()
+    small = InteractiveParams(click_radius_mm=2.0, seed_radius_max_mm=5.0)
+    lib = {r: sitk.GetArrayFromImage(segment_interactive(ph.image, Prompts(tumour=[c]), params=q).mask) > 0
+           for r, q in (("3", small), ("12", InteractiveParams()))}
+    assert np.array_equal(got["3"], lib["3"]) and np.array_equal(got["12"], lib["12"])
+    assert not np.array_equal(lib["3"], lib["12"])
+
+
 def test_a_tumour_click_pushes_where_the_geodesic_result_or_the_model_agrees():
     """A tumour click 3 mm outside a 10 mm sphere: the pushed border would add a cap around it. The geodesic result
     (here: the sphere, nothing beyond) refused it all until the ninth round; now the push also adds where the per-case
