@@ -107,6 +107,8 @@ class GraphCutParams:
     seed_radius_max_mm: float = 8.0
     seed_clean_k: float = 5.0  # "clean": at most seed_clean_share of the sphere lies outside the 5 mm core's median
     seed_clean_share: float = 0.05  # +- seed_clean_k robust SDs (air, fat or bone next to a small lesion)
+    seed_clean_block_mm: float = 85.0  # no widening when that window spans +-2.5 SDs of the click +- this (the
+    # rays' block: ray_max_mm + 5)
 
     def __post_init__(self) -> None:
         if self.mr_size not in ("rays", "rc"):
@@ -230,6 +232,12 @@ def clean_seed_radius(image: sitk.Image, click: np.ndarray, params: GraphCutPara
         return 5.0
     med = float(np.median(core))
     sd = 1.4826 * float(np.median(np.abs(core - med))) + 1e-6 * (abs(med) + 1.0)
+    b = np.ceil(p.seed_clean_block_mm / sp).astype(int)
+    blo = np.clip(np.round(c).astype(int) - b, 0, shape)
+    bhi = np.clip(np.round(c).astype(int) + b + 1, 0, shape)
+    block = sitk.GetArrayViewFromImage(image)[tuple(slice(int(a), int(z)) for a, z in zip(blo, bhi, strict=True))]
+    if p.seed_clean_k * sd >= 2.5 * float(block.std()):
+        return 5.0  # as for the rays: the core's window spans everything around, so no border would show
     out = np.abs(vals - med) > p.seed_clean_k * sd
     best = 5.0
     for r in np.arange(6.0, p.seed_radius_max_mm + 1e-9, 1.0):
