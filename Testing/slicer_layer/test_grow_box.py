@@ -276,12 +276,17 @@ def test_the_preview_write_replaces_the_whole_segment_from_the_mask_box(mrml_app
     assert np.array_equal(write_and_read(small), small)
 
 
-def test_the_panel_shows_the_first_regions_leak_warning(standin, tmp_path: Path) -> None:
+def test_the_panel_shows_the_first_regions_leak_warning(standin, tmp_path: Path, monkeypatch) -> None:
     """A grow whose first region leaked (the demo's case001, venous phase) says so under the segment, as the
-    region competition's grow did before every 3-D grow went through ``segment_interactive``."""
+    region competition's grow did before every 3-D grow went through ``segment_interactive``. The first click keeps
+    the 5 mm seed sphere here: with the thirteenth round's wider one no demo case leaks far enough to warn."""
     import csv
 
+    import nbrisk.segmentation.interactive as inter
     from nbrisk.synthetic.phantom import make_cohort
+
+    real = inter._first_click_region
+    monkeypatch.setattr(inter, "_first_click_region", lambda *a: real(*a[:6], 5.0))
 
     manifest = make_cohort(tmp_path, 1, seed=0, modality="ct", phases=("venous",))
     with open(manifest.parent / "seeds.csv", newline="") as fh:
