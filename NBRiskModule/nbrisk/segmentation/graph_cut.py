@@ -214,8 +214,9 @@ def clean_seed_radius(image: sitk.Image, click: np.ndarray, params: GraphCutPara
     border (lung air, fat, bone) would teach the model the surroundings, and stays at 5 mm (pyradiomics' lung1, a
     nodule on three 5 mm slices)."""
     p = params or GraphCutParams()
-    if p.seed_radius_max_mm <= 5.0:
-        return 5.0
+    base = GrowParams().seed_radius_mm  # the competition's own sphere (5 mm): the core, and the radius kept
+    if p.seed_radius_max_mm <= base:
+        return base
     sp = np.array(image.GetSpacing(), float)[::-1]
     shape = np.array(image.GetSize())[::-1]
     c = np.asarray(click, float)
@@ -227,9 +228,9 @@ def clean_seed_radius(image: sitk.Image, click: np.ndarray, params: GraphCutPara
                        indexing="ij")
     dist = np.sqrt(sum(g**2 for g in grid))
     vals = sub.astype(np.float64)
-    core = vals[dist <= 5.0]
+    core = vals[dist <= base]
     if core.size == 0:
-        return 5.0
+        return base
     med = float(np.median(core))
     sd = 1.4826 * float(np.median(np.abs(core - med))) + 1e-6 * (abs(med) + 1.0)
     b = np.ceil(p.seed_clean_block_mm / sp).astype(int)
@@ -237,10 +238,10 @@ def clean_seed_radius(image: sitk.Image, click: np.ndarray, params: GraphCutPara
     bhi = np.clip(np.round(c).astype(int) + b + 1, 0, shape)
     block = sitk.GetArrayViewFromImage(image)[tuple(slice(int(a), int(z)) for a, z in zip(blo, bhi, strict=True))]
     if p.seed_clean_k * sd >= 2.5 * float(block.std()):
-        return 5.0  # as for the rays: the core's window spans everything around, so no border would show
+        return base  # as for the rays: the core's window spans everything around, so no border would show
     out = np.abs(vals - med) > p.seed_clean_k * sd
-    best = 5.0
-    for r in np.arange(6.0, p.seed_radius_max_mm + 1e-9, 1.0):
+    best = base
+    for r in np.arange(base + 1.0, p.seed_radius_max_mm + 1e-9, 1.0):
         if float(out[dist <= r].mean()) > p.seed_clean_share:
             break
         best = float(r)
