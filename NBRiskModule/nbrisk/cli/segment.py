@@ -193,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
         if args.seed_radius is not None:
             # a radius under 5 mm declares a small lesion: the first click's competition keeps its 5 mm sphere then
             iparams = replace(iparams, click_radius_mm=min(args.seed_radius, iparams.click_radius_mm),
-                              seed_radius_max_mm=min(max(args.seed_radius, 5.0), iparams.seed_radius_max_mm))
+                              seed_radius_max_mm=min(max(args.seed_radius, GrowParams().seed_radius_mm),
+                                                     iparams.seed_radius_max_mm))
         if args.smooth_mm is not None:
             iparams = replace(iparams, shown_smooth_mm=float(args.smooth_mm))
         prompts = Prompts(seeds, background, args.box_lps, labelmap, args.tumour_label, args.background_label)

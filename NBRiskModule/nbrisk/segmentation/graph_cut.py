@@ -136,6 +136,17 @@ def _fibonacci_sphere(n: int) -> np.ndarray:
     return np.stack([np.cos(polar), np.sin(polar) * np.sin(az), np.sin(polar) * np.cos(az)], axis=1)
 
 
+def _click_window(values: np.ndarray) -> tuple[float, float]:
+    """The click's neighbourhood intensity window: (median, robust SD = 1.4826 x MAD, never 0)."""
+    med = float(np.median(values))
+    return med, 1.4826 * float(np.median(np.abs(values - med))) + 1e-6 * (abs(med) + 1.0)
+
+
+def _window_spans_all(k: float, sd: float, around: np.ndarray) -> bool:
+    """The window +- k SDs spans +-2.5 SDs of everything around the click: no border would show in it."""
+    return k * sd >= 2.5 * float(around.std())
+
+
 def ray_ellipsoid(
     image: sitk.Image, click: np.ndarray, params: GraphCutParams | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -169,10 +180,8 @@ def ray_ellipsoid(
     ball = sum((g * s) ** 2 for g, s in zip(grid, csp, strict=True)) <= 25.0
     pts = np.stack([g[ball] for g in grid], axis=1) + np.round(cl).astype(int)
     pts = pts[np.all((pts >= 0) & (pts < img.shape), axis=1)]
-    v = img[tuple(pts.T)]
-    med = float(np.median(v))
-    sd = 1.4826 * float(np.median(np.abs(v - med))) + 1e-6 * (abs(med) + 1.0)
-    if p.ray_k * sd >= 2.5 * float(img.std()):
+    med, sd = _click_window(img[tuple(pts.T)])
+    if _window_spans_all(p.ray_k, sd, img):
         return None  # the window spans +-2.5 SDs of everything around: no intensity would stop a ray
     if flat.any():  # one slice: rays in its plane; points on an ellipse have a variance a^2/2 along an axis
         angle = 2.0 * np.pi * (np.arange(p.ray_n) + 0.5) / p.ray_n
@@ -231,13 +240,12 @@ def clean_seed_radius(image: sitk.Image, click: np.ndarray, params: GraphCutPara
     core = vals[dist <= base]
     if core.size == 0:
         return base
-    med = float(np.median(core))
-    sd = 1.4826 * float(np.median(np.abs(core - med))) + 1e-6 * (abs(med) + 1.0)
+    med, sd = _click_window(core)
     b = np.ceil(p.seed_clean_block_mm / sp).astype(int)
     blo = np.clip(np.round(c).astype(int) - b, 0, shape)
     bhi = np.clip(np.round(c).astype(int) + b + 1, 0, shape)
     block = sitk.GetArrayViewFromImage(image)[tuple(slice(int(a), int(z)) for a, z in zip(blo, bhi, strict=True))]
-    if p.seed_clean_k * sd >= 2.5 * float(block.std()):
+    if _window_spans_all(p.seed_clean_k, sd, block):
         return base  # as for the rays: the core's window spans everything around, so no border would show
     out = np.abs(vals - med) > p.seed_clean_k * sd
     best = base
@@ -338,8 +346,7 @@ def first_region_detail(
         r0 = competition
     else:
         try:
-            radius = clean_seed_radius(image, click, p)
-            gp = GrowParams(seed_radius_mm=radius) if radius != GrowParams().seed_radius_mm else None
+            gp = GrowParams(seed_radius_mm=clean_seed_radius(image, click, p))
             with _held_warnings() as held:
                 r0 = sitk.GetArrayFromImage(grow_from_seeds(image, [click_lps], box_lps=box_lps, params=gp,
                                                             modality=modality)) > 0
