@@ -306,5 +306,5 @@ def test_demo_step_reports_both_dice_values(tmp_path: Path) -> None:
     ctx.state["semiauto_dice"] = 0.5  # what the seeded-grow step would have left (not run here: slow)
     s22_autoseg.run(ctx)
     assert ctx.state["autoseg_dice"] > 0.85
-    assert any("automatic ROI: mean Dice" in s and "seeded grow: mean Dice 0.500" in s for s in lines)
+    assert any("automatic ROI: mean Dice" in s and "one-click semiautomatic ROI: mean Dice 0.500" in s for s in lines)
     assert len(list((tmp_path / "autoseg").glob("*_autoseg.nrrd"))) == 2

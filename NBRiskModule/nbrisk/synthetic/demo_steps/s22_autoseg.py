@@ -1,4 +1,4 @@
-"""Demo step: automatic tumour ROI (built-in U-Net) next to the seeded grow, both scored against the truth."""
+"""Demo step: automatic tumour ROI (built-in U-Net) next to the one-click semiautomatic ROI, both scored against the truth."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from nbrisk.synthetic.demo import DemoContext
 
-TITLE = "automatic tumour ROI (built-in U-Net, synthetic-only model) next to the seeded grow"
+TITLE = "automatic tumour ROI (built-in U-Net, synthetic-only model) next to the one-click semiautomatic ROI"
 
 
 def run(ctx: DemoContext) -> None:
@@ -26,7 +26,7 @@ def run(ctx: DemoContext) -> None:
     dice, seconds = [], []
     for row in cases:
         phase_cols = [k for k in row if k.startswith("image_")]
-        image_path = cohort / row[phase_cols[0] if phase_cols else "image"]  # same image as the seeded grow
+        image_path = cohort / row[phase_cols[0] if phase_cols else "image"]  # same image as the one-click semiautomatic ROI
         image = read_image(image_path)
         truth = read_mask(cohort / row["mask"], image, reference_path=image_path)
         try:
@@ -42,7 +42,7 @@ def run(ctx: DemoContext) -> None:
     grow = ctx.state.get("semiauto_dice")
     ctx.state["autoseg_dice"] = float(np.mean(dice))
     ctx.log(f"automatic ROI: mean Dice {np.mean(dice):.3f} (min {np.min(dice):.3f}), "
-            f"{np.mean(seconds) if seconds else float('nan'):.2f} s/case; seeded grow: mean Dice "
+            f"{np.mean(seconds) if seconds else float('nan'):.2f} s/case; one-click semiautomatic ROI: mean Dice "
             f"{grow:.3f} on the same {len(dice)} cases; masks in {out_dir}" if grow is not None else
             f"automatic ROI: mean Dice {np.mean(dice):.3f} over {len(dice)} cases; masks in {out_dir}")
     ctx.log("  (the built-in model was trained on synthetic phantoms only: not for patients)")
