@@ -1,4 +1,5 @@
-"""Demo step: automatic tumour ROI (built-in U-Net) next to the one-click semiautomatic ROI, both scored against the truth."""
+"""Demo step: automatic tumour ROI (built-in U-Net) next to the one-click semiautomatic ROI, both scored against the
+truth."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def run(ctx: DemoContext) -> None:
     dice, seconds = [], []
     for row in cases:
         phase_cols = [k for k in row if k.startswith("image_")]
-        image_path = cohort / row[phase_cols[0] if phase_cols else "image"]  # same image as the one-click semiautomatic ROI
+        image_path = cohort / row[phase_cols[0] if phase_cols else "image"]  # the semiautomatic ROI's image
         image = read_image(image_path)
         truth = read_mask(cohort / row["mask"], image, reference_path=image_path)
         try:
