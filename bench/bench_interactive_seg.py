@@ -309,8 +309,8 @@ def summarise(rows: list[dict], cap: int) -> str:
     ]
     order = {"baseline": 0, "ellipsoid": 1, "today": 2, "round1": 3, "round2": 4, "round3": 5, "round4": 6,
              "round5": 7, "round6": 8, "round7": 9, "round8": 10, "round8f": 11, "round9": 12,
-             "round10a": 13, "round12": 14, "new": 15}
-    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 15))):
+             "round10a": 13, "round12": 14, "round13": 15, "new": 16}
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.get(k[3], 16))):
         g = groups[key]
         med = lambda k, g=g: statistics.median(at(r["dice"], k) for r in g)  # noqa: E731
         n85 = statistics.mean(noc(r["dice"], 0.85, cap) for r in g)

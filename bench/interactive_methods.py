@@ -89,8 +89,9 @@ class New:
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
 
-FIVE_MM_SEEDS = {"seed_radius_max_mm": 5.0}  # before the thirteenth round the first click's competition learnt its
-# tumour model from a 5 mm sphere around the click, whatever the tumour's size
+NO_WHOLE_ERODE = {"background_erode": 0.0}  # before the fourteenth round no background click eroded the whole mask
+FIVE_MM_SEEDS = {"seed_radius_max_mm": 5.0, **NO_WHOLE_ERODE}  # before the thirteenth round the first click's
+# competition learnt its tumour model from a 5 mm sphere around the click, whatever the tumour's size
 # before the tenth round's second change the size ellipsoid shrank at most once
 ONE_SHRINK = {"shrink_again": False, **FIVE_MM_SEEDS}
 ONE_GROWTH = {"grow_again_outside": 0.0, **ONE_SHRINK}  # before the tenth round it grew at most once per history
@@ -243,6 +244,18 @@ class Round12(New):
         super().__init__(img, params or InteractiveParams(**FIVE_MM_SEEDS))
 
 
+class Round13(New):
+    """Issue 23's thirteenth round as it ended (2026-12-07): no background click erodes the whole mask (on the rays'
+    ellipsoid, after two background clicks and no tumour correction click)."""
+
+    name = "round13"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(**NO_WHOLE_ERODE))
+
+
 class Round10A(New):
     """Issue 23's tenth round, first change alone (2026-12-06): a later tumour click beyond the grown size ellipsoid
     stretches it; the size ellipsoid shrinks at most once per history."""
@@ -291,6 +304,7 @@ METHODS = {
     "round9": Round9,
     "round10a": Round10A,
     "round12": Round12,
+    "round13": Round13,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }

@@ -168,6 +168,20 @@ def apply_click(mask: np.ndarray, geo: np.ndarray, c: np.ndarray, is_t: bool, sp
     return (mask | change) if is_t else (mask & ~change)
 
 
+def erode_whole(mask: np.ndarray, shown: np.ndarray, c: np.ndarray, first_click: np.ndarray, spacing: np.ndarray,
+                k: float) -> np.ndarray:
+    """``mask`` eroded as a whole by ``k`` x the depth (mm) of the background click ``c`` in ``shown`` (the mask the
+    reader clicked in), reduced to its part holding ``first_click``; ``mask`` itself when that part would be empty
+    or the click was not inside ``shown``."""
+    d = float(edt(shown, spacing)[voxel(c, shown.shape)]) if shown.any() else 0.0
+    if k <= 0 or d <= 0 or not mask.any():
+        return mask
+    kept = edt(mask, spacing) > k * d
+    lab, _ = ndimage.label(kept)
+    at = lab[voxel(first_click, kept.shape)]
+    return lab == at if at > 0 else mask
+
+
 def stroke_zone(shape: tuple[int, ...], spacing: np.ndarray, vox: np.ndarray, first: np.ndarray, inside: bool,
                  p: InteractiveParams) -> np.ndarray:
     """:func:`zone` for painted voxels: one distance map around the whole stroke set, its radius

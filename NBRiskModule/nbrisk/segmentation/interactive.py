@@ -34,7 +34,9 @@ turned into a mask in two stages:
    first click's size ellipsoid was wrong: a tumour click well outside it grows it, a background click deep in the
    mask and inside it shrinks it, and the first region is cut again with it (``grow_to``, ``shrink_to``; a later
    tumour click beyond the grown ellipsoid stretches it along its direction, ``grow_again_outside``, and a later deep
-   background click inside the shrunk one shrinks it again, ``shrink_again``). Painted strokes correct the first
+   background click inside the shrunk one shrinks it again, ``shrink_again``); on the rays' ellipsoid (MRI), from the
+   second background click on, while no tumour correction click came, each also erodes the whole mask by 0.3x its
+   depth (``background_erode``: the rays' ellipsoid errs as a whole). Painted strokes correct the first
    region order-free (``sequential=False`` for all). Painted tumour seeds without a click anchor the first
    region at the painted voxel nearest their centre (as a first click) and then correct it like clicks.
 
@@ -58,7 +60,17 @@ from scipy import ndimage
 from skimage.graph import MCP_Geometric
 
 from nbrisk.errors import InputError
-from nbrisk.segmentation.corrections import apply_click, crop, dist2, history, paste, stroke_zone, voxel, zone
+from nbrisk.segmentation.corrections import (
+    apply_click,
+    crop,
+    dist2,
+    erode_whole,
+    history,
+    paste,
+    stroke_zone,
+    voxel,
+    zone,
+)
 from nbrisk.segmentation.finish import box_mask, postprocess, smoothed
 from nbrisk.segmentation.graph_cut import GraphCutParams, first_region_detail
 from nbrisk.segmentation.grow import check_not_uniform, collect_warnings, grow_from_seeds
@@ -458,6 +470,10 @@ def segment_interactive(
                     at = lab[voxel(tp[0] - state.start, keep.shape)]
                     if at > 0:  # (a cut that lost the first click is not used)
                         m_seq = lab == at  # ... and what it cut off from the first click
+            n_bg = len(bp) - sum(1 for _, t in todo[j + 1:] if not t)  # this click's number among the background ones
+            if not is_t and box is None and state.prior_rays and len(tp) == 1 and n_bg >= 2:
+                # every correction click so far says "too large": the rays' ellipsoid errs as a whole
+                m_seq = erode_whole(m_seq, shown, c - state.start, tp[0] - state.start, sp_full, p.background_erode)
             if is_t:
                 shrunk = True  # the reader said the region is too small somewhere: no shrinking after it
             if not is_t and p.grow_before_background:

@@ -120,11 +120,20 @@ class InteractiveParams:
     # intensity-texture model leans tumour there (P(tumour | intensity, texture) >= this): on iso-dense tissue the
     # geodesic result stops at the nearer background seeds, the model only refuses tissue that looks like background
     # (ninth round; 0: off, the geodesic result alone may refuse the push)
+    # Without a box on the rays' size ellipsoid (MRI), from the second correction click on while every correction
+    # click has been a background click, the mask after the click's own correction is also eroded as a whole by
+    # background_erode x the click's depth in the mask shown (it keeps its part holding the first click): the rays'
+    # ellipsoid errs as a whole, and click after click in a false rim says the whole border lies too far out (issue
+    # 23's fourteenth round; 0: off)
+    background_erode: float = 0.3
     shown_smooth_mm: float = 1.5  # the mask shown is the result smoothed (Gaussian of this sigma, threshold 0.5,
     # kept in the box, the clicks kept on their side); the next click corrects the unsmoothed result, so smoothing
     # does not accumulate over clicks (eighth round; 0: off)
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.background_erode < 2.0:
+            raise ValueError(f"background_erode {self.background_erode}: give a factor in [0, 2) of the click's depth "
+                             "(0: off)")
         if not 0.0 <= self.tumour_model_p <= 1.0:
             raise ValueError(f"tumour_model_p {self.tumour_model_p}: give a probability in [0, 1] (0: off)")
         if self.grow_again_outside != 0.0 and not self.grow_again_outside >= self.grow_to:
