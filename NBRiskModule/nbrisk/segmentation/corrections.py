@@ -173,13 +173,24 @@ def erode_whole(mask: np.ndarray, shown: np.ndarray, c: np.ndarray, first_click:
     """``mask`` eroded as a whole by ``k`` x the depth (mm) of the background click ``c`` in ``shown`` (the mask the
     reader clicked in), reduced to its part holding ``first_click``; ``mask`` itself when that part would be empty
     or the click was not inside ``shown``."""
-    d = float(edt(shown, spacing)[voxel(c, shown.shape)]) if shown.any() else 0.0
-    if k <= 0 or d <= 0 or not mask.any():
+    if k <= 0 or not shown.any() or not mask.any() or not shown[voxel(c, shown.shape)]:
         return mask
-    kept = edt(mask, spacing) > k * d
+    lo, hi = _box_around(shown)  # distances inside a mask need only its box and one voxel around it (exact)
+    d = float(edt(shown[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], spacing)[tuple(np.array(voxel(c, shown.shape)) - lo)])
+    lo, hi = _box_around(mask)
+    kept = np.zeros_like(mask)
+    kept[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = edt(mask[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], spacing) > k * d
     lab, _ = ndimage.label(kept)
     at = lab[voxel(first_click, kept.shape)]
     return lab == at if at > 0 else mask
+
+
+def _box_around(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A non-empty mask's bounding box grown by one voxel, within the array: (start, stop)."""
+    ext = mask_extent(mask)
+    if ext is None:
+        raise ValueError("an empty mask has no box")
+    return np.maximum(np.array(ext[0]) - 1, 0), np.minimum(np.array(ext[1]) + 1, mask.shape)
 
 
 def stroke_zone(shape: tuple[int, ...], spacing: np.ndarray, vox: np.ndarray, first: np.ndarray, inside: bool,
