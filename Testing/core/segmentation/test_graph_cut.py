@@ -273,25 +273,21 @@ def test_the_seed_sphere_widens_inside_a_large_tumour_and_stops_at_a_small_ones_
 
 def test_the_seed_sphere_on_real_tumours(sample_data_dir):
     """pyradiomics' samples, one click at the label's deepest point: lung1's nodule (three 5 mm slices) keeps the
-    5 mm sphere; brain1's MRI lesion widens it, and its first region with a box is closer to the expert's
-    (thirteenth round: Dice 0.42 with the 5 mm sphere, 0.50 with the wider one)."""
+    5 mm sphere, and so does breast1 (143 voxels, 2 mm deep: its 5 mm core mixes lesion and surroundings, so no window
+    would show a border; without that guard the clean rule gave it 8 mm, and its first click with a box fell from 0.37
+    to 0.23); brain1's MRI lesion widens it, and its first region with a box is closer to the expert's (thirteenth
+    round: Dice 0.42 with the 5 mm sphere, 0.50 with the wider one)."""
     from nbrisk.segmentation.graph_cut import clean_seed_radius
 
     out = {}
-    for case in ("lung1", "brain1"):
+    for case in ("lung1", "breast1", "brain1"):
         img = sitk.ReadImage(str(sample_data_dir / f"{case}_image.nrrd"), sitk.sitkFloat32)
         truth = sitk.GetArrayFromImage(sitk.ReadImage(str(sample_data_dir / f"{case}_label.nrrd"))) > 0
         sp = np.array(img.GetSpacing())[::-1]
         k = np.unravel_index(int(np.argmax(ndimage.distance_transform_edt(truth, sampling=sp))), truth.shape)
         out[case] = (img, truth, np.array(k, float), img.TransformIndexToPhysicalPoint([int(v) for v in k[::-1]]))
     assert clean_seed_radius(out["lung1"][0], out["lung1"][2]) == 5.0
-    # breast1 (143 voxels, 2 mm deep): its 5 mm core mixes lesion and surroundings, so no window would show a border
-    # (without that guard the clean rule gave it 8 mm, and its first click with a box fell from 0.37 to 0.23)
-    img_b = sitk.ReadImage(str(sample_data_dir / "breast1_image.nrrd"), sitk.sitkFloat32)
-    tb = sitk.GetArrayFromImage(sitk.ReadImage(str(sample_data_dir / "breast1_label.nrrd"))) > 0
-    spb = np.array(img_b.GetSpacing())[::-1]
-    kb = np.unravel_index(int(np.argmax(ndimage.distance_transform_edt(tb, sampling=spb))), tb.shape)
-    assert clean_seed_radius(img_b, np.array(kb, float)) == 5.0
+    assert clean_seed_radius(out["breast1"][0], out["breast1"][2]) == 5.0
     img, truth, k, click = out["brain1"]
     assert clean_seed_radius(img, k) > 5.0
     box, t = _box(img, truth), _mask_image(truth, img)
@@ -307,4 +303,3 @@ def test_the_interactive_tool_passes_the_seed_sphere_to_the_first_click():
                                   params=InteractiveParams(seed_radius_max_mm=r, shown_smooth_mm=0.0))
         ref = first_region(img, c, params=GraphCutParams(seed_radius_max_mm=r))
         assert np.array_equal(sitk.GetArrayViewFromImage(res.mask) > 0, ref)
-
