@@ -24,7 +24,10 @@ module finds the region that minimises, with one s-t minimum cut (Boykov-Kolmogo
   (tumour) and of the tissue around the box (background), weighted by ``w_seed`` x (1 - min(1, share /
   ``rc_full``)), the weight the competition loses. On a small lesion in a loose box the ellipsoid takes tissue
   whose intensities the click's neighbourhood never shows (pyradiomics' brain1 and lung1: twice the lesion's
-  volume), and the GrabCut histograms, learnt from that region, cannot refuse it.
+  volume), and the GrabCut histograms, learnt from that region, cannot refuse it. Not where the competition fills
+  under ``seed_share_min`` of the ellipsoid (a ramp from half of it): a click on a bright focus inside the tumour
+  (calcification) gives a competition of that focus alone, and its model would call the rest of the tumour
+  background.
 * ``B``, contrast-sensitive boundary weights exp(-beta * dI^2), beta = 1 / (2 <dI^2>), divided by the
   neighbour distance (relative to the finest spacing). ``w_pair`` grows with the ellipsoid's size
   (``w_pair_k`` x its mean radius in voxels): the prior's reward grows with volume and the boundary cost
@@ -122,6 +125,10 @@ class GraphCutParams:
     # one: the box's ellipsoid then takes tissue the click's intensities say is not tumour; issue 23's fifteenth
     # round; 0: off)
     w_seed: float = 1.0
+    # ... but not where the competition fills under seed_share_min of the ellipsoid (none below half of it, in full
+    # above): there it took a focus of its own inside the tumour (a click on a calcification or an enhancing part),
+    # whose intensities would call the rest of the tumour background
+    seed_share_min: float = 0.1
 
     def __post_init__(self) -> None:
         if self.mr_size not in ("rays", "rc"):
@@ -457,7 +464,11 @@ def first_region_detail(
     lo_i, hi_i = np.percentile(img[inside], [1, 99]) if inside.any() else (img.min(), img.max())
     edges = np.linspace(float(lo_i), float(hi_i) + 1e-6, p.bins + 1)
     code = np.clip(np.digitize(img, edges) - 1, 0, p.bins - 1)
-    w_seed = p.w_seed * (1.0 - min(1.0, share / p.rc_full)) if box_lps is not None and p.rc_full > 0 else 0.0
+    w_seed = 0.0
+    if box_lps is not None and p.rc_full > 0 and p.w_seed > 0:
+        lo_share = 0.5 * p.seed_share_min
+        w_seed = p.w_seed * (1.0 - min(1.0, share / p.rc_full)) * float(
+            np.clip((share - lo_share) / max(p.seed_share_min - lo_share, 1e-9), 0.0, 1.0))
     if w_seed > 0 and hard_bg.any():
         u_fg, u_bg = _add_seed_model(u_fg, u_bg, code, (dist <= max(seed_r, 0.6 * float(csp.max()))) | r0c, hard_bg,
                                      w_seed, p.bins)
