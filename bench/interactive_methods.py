@@ -89,9 +89,7 @@ class New:
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
 
-NO_BOX_SEED = {"box_seed_model": 0.0}  # before the fifteenth round the box's first graph cut had no click model
-# before the fourteenth round no background click eroded the whole mask
-NO_WHOLE_ERODE = {"background_erode": 0.0, **NO_BOX_SEED}
+NO_WHOLE_ERODE = {"background_erode": 0.0}  # before the fourteenth round no background click eroded the whole mask
 FIVE_MM_SEEDS = {"seed_radius_max_mm": 5.0, **NO_WHOLE_ERODE}  # before the thirteenth round the first click's
 # competition learnt its tumour model from a 5 mm sphere around the click, whatever the tumour's size
 # before the tenth round's second change the size ellipsoid shrank at most once
@@ -258,18 +256,6 @@ class Round13(New):
         super().__init__(img, params or InteractiveParams(**NO_WHOLE_ERODE))
 
 
-class Round14(New):
-    """Issue 23's fourteenth round as it ended (2026-12-07): with a box, the first click's graph cut has no term of
-    the click's own intensity model."""
-
-    name = "round14"
-
-    def __init__(self, img: sitk.Image, params=None) -> None:
-        from nbrisk.segmentation.interactive import InteractiveParams
-
-        super().__init__(img, params or InteractiveParams(**NO_BOX_SEED))
-
-
 class Round10A(New):
     """Issue 23's tenth round, first change alone (2026-12-06): a later tumour click beyond the grown size ellipsoid
     stretches it; the size ellipsoid shrinks at most once per history."""
@@ -319,7 +305,6 @@ METHODS = {
     "round10a": Round10A,
     "round12": Round12,
     "round13": Round13,
-    "round14": Round14,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }

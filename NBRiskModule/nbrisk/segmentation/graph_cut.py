@@ -6,9 +6,7 @@ soft-tissue-sarcoma CTs the best intensity window chosen with the expert mask it
 only 0.77. What the reader's prompt says about *where* the tumour is then matters as much as the voxels. This
 module finds the region that minimises, with one s-t minimum cut (Boykov-Kolmogorov, PyMaxflow), the energy
 
-    sum_v  w_shape * S_v + w_rc * R_v + w_model * M_v + w_c * C_v  +  sum_(u,v) w_pair * B_uv [labels differ]
-
-(each unary term the cost of the label that voxel v gets)
+    sum_v  w_shape * S_v(label) + w_rc * R_v(label) + w_model * M_v(label)  +  sum_(u,v) w_pair * B_uv [labels differ]
 
 * ``S``, the shape prior: -log of a soft ellipsoid. With a box it is the ellipsoid inscribed in the box; with a
   click only, on CT the ellipsoid with the second moments of the region competition's mask (a solid ellipsoid's
@@ -20,14 +18,6 @@ module finds the region that minimises, with one s-t minimum cut (Boykov-Kolmogo
   with the share of the ellipsoid it fills, ``min(1, share / rc_full)``: a mask that fills a tenth of the box
   the reader drew has missed most of the tumour (on T1 MRI it usually has), and then the box speaks.
 * ``M``, intensity histograms of the current labels (GrabCut's re-estimation, ``iters`` rounds).
-* ``C``, with a box only, the click's own intensity model: histograms of the competition's seed sphere and mask
-  (tumour) and of the tissue around the box (background), weighted by ``w_seed`` x (1 - min(1, share /
-  ``rc_full``)), the weight the competition loses. On a small lesion in a loose box the ellipsoid takes tissue
-  whose intensities the click's neighbourhood never shows (pyradiomics' brain1 and lung1: twice the lesion's
-  volume), and the GrabCut histograms, learnt from that region, cannot refuse it. Not where the competition fills
-  under ``seed_share_min`` of the ellipsoid (a ramp from half of it): a click on a bright focus inside the tumour
-  (calcification) gives a competition of that focus alone, and its model would call the rest of the tumour
-  background.
 * ``B``, contrast-sensitive boundary weights exp(-beta * dI^2), beta = 1 / (2 <dI^2>), divided by the
   neighbour distance (relative to the finest spacing). ``w_pair`` grows with the ellipsoid's size
   (``w_pair_k`` x its mean radius in voxels): the prior's reward grows with volume and the boundary cost
@@ -119,16 +109,6 @@ class GraphCutParams:
     seed_clean_share: float = 0.05  # +- seed_clean_k robust SDs (air, fat or bone next to a small lesion)
     seed_clean_block_mm: float = 85.0  # no widening when that window spans +-2.5 SDs of the click +- this (the
     # rays' block: ray_max_mm + 5)
-    # With a box, the click's own intensity model (fixed, not re-estimated): tumour from the competition's seed sphere
-    # and its mask, background from the tissue around the box; its weight is w_seed x the share of w_rc that the
-    # competition loses by filling less than rc_full of the ellipsoid (a small lesion in a loose box, or a missed
-    # one: the box's ellipsoid then takes tissue the click's intensities say is not tumour; issue 23's fifteenth
-    # round; 0: off)
-    w_seed: float = 1.0
-    # ... but not where the competition fills under seed_share_min of the ellipsoid (none below half of it, in full
-    # above): there it took a focus of its own inside the tumour (a click on a calcification or an enhancing part),
-    # whose intensities would call the rest of the tumour background
-    seed_share_min: float = 0.1
 
     def __post_init__(self) -> None:
         if self.mr_size not in ("rays", "rc"):
@@ -316,18 +296,6 @@ def _neg_log(p: np.ndarray) -> np.ndarray:
     return -np.log(np.clip(p, 1e-4, 1.0))
 
 
-def _add_seed_model(u_fg: np.ndarray, u_bg: np.ndarray, code: np.ndarray, tumour: np.ndarray, background: np.ndarray,
-                    weight: float, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """The unary terms with ``weight`` x -log of the intensity histograms of the ``tumour`` and ``background``
-    samples added (``code``: each voxel's bin)."""
-    out = []
-    for u, sample in ((u_fg, tumour), (u_bg, background)):
-        h = np.bincount(code[sample].ravel(), minlength=bins).astype(float)
-        h = ndimage.gaussian_filter1d(h, 1.0) + 1e-3 * max(h.sum(), 1.0) / bins
-        out.append(u - weight * np.log(h / h.sum())[code])
-    return out[0], out[1]
-
-
 def first_region(
     image: sitk.Image,
     click_lps: Sequence[float],
@@ -374,13 +342,11 @@ def first_region_detail(
         modality = detect_modality(image)  # once here, not again in the competition
     rays = box_lps is None and p.mr_size == "rays" and modality.lower() == "mr"
     held: list[str] = []
-    seed_r = GrowParams().seed_radius_mm
     if competition is not None:
         r0 = competition
     else:
         try:
-            seed_r = clean_seed_radius(image, click, p)
-            gp = GrowParams(seed_radius_mm=seed_r)
+            gp = GrowParams(seed_radius_mm=clean_seed_radius(image, click, p))
             with _held_warnings() as held:
                 r0 = sitk.GetArrayFromImage(grow_from_seeds(image, [click_lps], box_lps=box_lps, params=gp,
                                                             modality=modality)) > 0
@@ -464,14 +430,6 @@ def first_region_detail(
     lo_i, hi_i = np.percentile(img[inside], [1, 99]) if inside.any() else (img.min(), img.max())
     edges = np.linspace(float(lo_i), float(hi_i) + 1e-6, p.bins + 1)
     code = np.clip(np.digitize(img, edges) - 1, 0, p.bins - 1)
-    w_seed = 0.0
-    if box_lps is not None and p.rc_full > 0 and p.w_seed > 0:
-        lo_share = 0.5 * p.seed_share_min
-        w_seed = p.w_seed * (1.0 - min(1.0, share / p.rc_full)) * float(
-            np.clip((share - lo_share) / max(p.seed_share_min - lo_share, 1e-9), 0.0, 1.0))
-    if w_seed > 0 and hard_bg.any():
-        u_fg, u_bg = _add_seed_model(u_fg, u_bg, code, (dist <= max(seed_r, 0.6 * float(csp.max()))) | r0c, hard_bg,
-                                     w_seed, p.bins)
     fg = ((prior > 0.5) | hard_fg) & ~hard_bg
     big = 1e6
     # one graph: its pairwise edges do not change between rounds, and a round's new unary terms are added to the

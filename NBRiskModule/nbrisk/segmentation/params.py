@@ -126,18 +126,11 @@ class InteractiveParams:
     # ellipsoid errs as a whole, and click after click in a false rim says the whole border lies too far out (issue
     # 23's fourteenth round; 0: off)
     background_erode: float = 0.3
-    # With a box, the first click's graph cut also weighs the click's own intensity model (its seed sphere and the
-    # region competition's mask against the tissue around the box) by box_seed_model x the weight the competition
-    # loses when it fills less than half the box's ellipsoid (GraphCutParams.w_seed; issue 23's fifteenth round:
-    # small lesions in a loose box; 0: off)
-    box_seed_model: float = 1.0
     shown_smooth_mm: float = 1.5  # the mask shown is the result smoothed (Gaussian of this sigma, threshold 0.5,
     # kept in the box, the clicks kept on their side); the next click corrects the unsmoothed result, so smoothing
     # does not accumulate over clicks (eighth round; 0: off)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.box_seed_model <= 10.0:
-            raise ValueError(f"box_seed_model {self.box_seed_model}: give a weight in [0, 10] (0: off)")
         if not 0.0 <= self.background_erode < 2.0:
             raise ValueError(f"background_erode {self.background_erode}: give a factor in [0, 2) of the click's depth "
                              "(0: off)")
