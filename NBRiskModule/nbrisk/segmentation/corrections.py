@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from nbrisk.segmentation.params import InteractiveParams
-from nbrisk.segmentation.region_competition import edt, mask_extent
+from nbrisk.segmentation.region_competition import box_slices, edt, erode, mask_extent
 
 __all__ = ["apply_click", "crop", "dist2", "equivalent_radius", "history", "paste", "stroke_zone", "voxel", "zone"]
 
@@ -173,24 +173,14 @@ def erode_whole(mask: np.ndarray, shown: np.ndarray, c: np.ndarray, first_click:
     """``mask`` eroded as a whole by ``k`` x the depth (mm) of the background click ``c`` in ``shown`` (the mask the
     reader clicked in), reduced to its part holding ``first_click``; ``mask`` itself when that part would be empty
     or the click was not inside ``shown``."""
-    if k <= 0 or not shown.any() or not mask.any() or not shown[voxel(c, shown.shape)]:
+    at_click = voxel(c, shown.shape)
+    if k <= 0 or not shown.any() or not mask.any() or not shown[at_click]:
         return mask
-    lo, hi = _box_around(shown)  # distances inside a mask need only its box and one voxel around it (exact)
-    d = float(edt(shown[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], spacing)[tuple(np.array(voxel(c, shown.shape)) - lo)])
-    lo, hi = _box_around(mask)
-    kept = np.zeros_like(mask)
-    kept[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = edt(mask[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]], spacing) > k * d
-    lab, _ = ndimage.label(kept)
-    at = lab[voxel(first_click, kept.shape)]
+    sub = box_slices(shown, 0.0, spacing)  # distances inside a mask need only its box and one voxel around it (exact)
+    d = float(edt(shown[sub], spacing)[tuple(v - s.start for v, s in zip(at_click, sub, strict=True))])
+    lab, _ = ndimage.label(erode(mask, k * d, spacing))
+    at = lab[voxel(first_click, mask.shape)]
     return lab == at if at > 0 else mask
-
-
-def _box_around(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A non-empty mask's bounding box grown by one voxel, within the array: (start, stop)."""
-    ext = mask_extent(mask)
-    if ext is None:
-        raise ValueError("an empty mask has no box")
-    return np.maximum(np.array(ext[0]) - 1, 0), np.minimum(np.array(ext[1]) + 1, mask.shape)
 
 
 def stroke_zone(shape: tuple[int, ...], spacing: np.ndarray, vox: np.ndarray, first: np.ndarray, inside: bool,

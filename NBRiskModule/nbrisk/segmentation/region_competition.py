@@ -139,7 +139,7 @@ def _dilations(mask: np.ndarray, radii: tuple[float, ...], spacing: np.ndarray) 
     if not mask.any():
         return [mask.copy() for _ in radii]
     # exact on the mask's box grown by the largest radius (and a voxel): every voxel farther out is farther than it
-    sub = _bbox(mask, max(radii), spacing)
+    sub = box_slices(mask, max(radii), spacing)
     d = edt(~mask[sub], spacing)
     outs = []
     for r in radii:
@@ -149,14 +149,15 @@ def _dilations(mask: np.ndarray, radii: tuple[float, ...], spacing: np.ndarray) 
     return outs
 
 
-def _erode(mask: np.ndarray, r: float, spacing: np.ndarray) -> np.ndarray:
+def erode(mask: np.ndarray, r: float, spacing: np.ndarray) -> np.ndarray:
+    """``mask`` less every voxel within ``r`` mm of its outside (an exact Euclidean erosion)."""
     if r <= 0:
         return mask.copy()
     if not mask.any():
         return np.zeros_like(mask)
     # exact on the mask's box grown by a voxel: a background voxel beyond it has a nearer one on that border (or the
     # array's edge stops both)
-    sub = _bbox(mask, 0.0, spacing)
+    sub = box_slices(mask, 0.0, spacing)
     out = np.zeros_like(mask)
     out[sub] = edt(mask[sub], spacing) > r
     return out
@@ -175,7 +176,7 @@ def mask_extent(mask: np.ndarray) -> tuple[list[int], list[int]] | None:
     return lo, hi
 
 
-def _bbox(mask: np.ndarray, pad_mm: float, spacing: np.ndarray) -> tuple[slice, ...]:
+def box_slices(mask: np.ndarray, pad_mm: float, spacing: np.ndarray) -> tuple[slice, ...]:
     """Slices of the bounding box of a non-empty ``mask`` grown by ``pad_mm`` (clipped to the array)."""
     pad = np.ceil(pad_mm / spacing).astype(int) + 1
     ext = mask_extent(mask)
@@ -252,13 +253,13 @@ def _one_pass(hist: _Histograms, h_t: np.ndarray, h_b: np.ndarray, allowed: np.n
     nz = np.nonzero(seeded)
     sub = tuple(slice(max(int(i.min()) - d, 0), int(i.max()) + d + 1) for i, d in zip(nz, pad, strict=True))
     c, sd, sv = cand[sub], seeded[sub], seed_vox - np.array([s.start for s in sub])
-    r = _components_at(_dilate(_erode(sd, p.opening_mm, spacing), p.opening_mm, spacing), sv, seed_mask[sub])
+    r = _components_at(_dilate(erode(sd, p.opening_mm, spacing), p.opening_mm, spacing), sv, seed_mask[sub])
     if not r.any():  # ROI thinner than the opening ball: keep it unopened
         r = sd
     if bg_split is not None:
         r = bg_split(r, sub)
     r |= _dilate(r, p.reconstruct_mm, spacing) & c
-    r = _erode(_dilate(r, p.opening_mm, spacing), p.opening_mm, spacing) & allowed[sub]
+    r = erode(_dilate(r, p.opening_mm, spacing), p.opening_mm, spacing) & allowed[sub]
     if bg_split is not None:
         r = bg_split(r, sub)
     region[sub] = _fill(r)
@@ -360,9 +361,9 @@ def _segment(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: np.nd
         if k:
             if not region.any():
                 break
-            sub = _bbox(region, p.shell_mm[1], spacing)
+            sub = box_slices(region, p.shell_mm[1], spacing)
             core = np.zeros_like(region)
-            core[sub] = _erode(region[sub], p.core_erosion_mm, spacing)
+            core[sub] = erode(region[sub], p.core_erosion_mm, spacing)
             if core.sum() <= seed_mask.sum():
                 break
             h_t = hist.density(core, p.tumour_kernel_bins)
@@ -374,7 +375,7 @@ def _segment(arr: np.ndarray, spacing: np.ndarray, seeds: np.ndarray, bgs: np.nd
         region = _one_pass(hist, h_t, h_b, allowed, seed_vox, seed_mask, spacing, p, split)
     report(0.9, "clean-up")
     if p.snap_mm > 0 and region.any():
-        sub = _bbox(region, 2.0 * p.snap_mm, spacing)  # the shell ends 2 snap_mm out; beyond adds zeros
+        sub = box_slices(region, 2.0 * p.snap_mm, spacing)  # the shell ends 2 snap_mm out; beyond adds zeros
         region[sub] = _snap_edges(region[sub], smooth[sub], spacing, p) & allowed[sub]
     return _finish(region, seed_vox, seed_mask, spacing, p, seeds_lps)
 
@@ -422,6 +423,6 @@ def _finish(region: np.ndarray, seed_vox: np.ndarray, seed_mask: np.ndarray, spa
                          "neighbourhood looks like its surroundings; add seeds inside the tumour or a box")
     sizes = ndimage.sum_labels(np.ones_like(region), lab, ids)
     region = lab == ids[int(np.argmax(sizes))]
-    sub = _bbox(region, 1.0, spacing)
+    sub = box_slices(region, 1.0, spacing)
     region[sub] = _fill(region[sub])
     return region.astype(np.uint8)

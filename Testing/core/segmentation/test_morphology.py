@@ -33,7 +33,7 @@ def test_box_morphology_equals_the_whole_array_distance_transform(seed):
         dil = ndimage.distance_transform_edt(~m, sampling=sp) <= r1 if m.any() else m
         ero = ndimage.distance_transform_edt(m, sampling=sp) > r1
         assert np.array_equal(rc._dilate(m, r1, sp), dil)
-        assert np.array_equal(rc._erode(m, r1, sp), ero)
+        assert np.array_equal(rc.erode(m, r1, sp), ero)
         both = rc._dilations(m, (r1, r2), sp)
         assert np.array_equal(both[0], dil)
         assert np.array_equal(both[1], rc._dilate(m, r2, sp))
@@ -68,4 +68,4 @@ def test_box_from_projections_equals_the_box_from_indices():
         pad = np.ceil(r1 / sp).astype(int) + 1
         nz = np.nonzero(m)
         ref = tuple(slice(max(int(i.min()) - d, 0), int(i.max()) + d + 1) for i, d in zip(nz, pad, strict=True))
-        assert rc._bbox(m, r1, sp) == ref
+        assert rc.box_slices(m, r1, sp) == ref
