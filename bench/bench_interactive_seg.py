@@ -34,6 +34,8 @@ Data sets (images are read from caches, nothing is downloaded here):
 * ``brats_flair`` / ``brats_t1c`` / ``nsclc_ct`` (twelfth round): BraTS 2015 gliomas (whole tumour on FLAIR, tumour
   core on contrast-enhanced T1) and NSCLC-Radiomics lung CTs (GTV-1), masks traced on the very image; prepared by
   ``bench/public_tumours.py`` from two public GitHub repositories (see there), report cases only.
+* ``remind_t1c`` (sixteenth round): one small glioma (0.8 ml) on a ReMIND patient's contrast-enhanced 3-D T1, its
+  DICOM SEG drawn on that series; from a third public repository by ``bench/public_tumours.py``, report only.
 
 Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms; ``report`` = everything else.
 
@@ -63,7 +65,8 @@ from scipy import ndimage
 CACHE = Path.home() / ".cache" / "nbrisk"
 TUNE_STS = {f"STS_{i:03d}" for i in range(1, 11)}
 TUNE_PYRAD = {"lung1", "brain1"}
-PUBLIC = ("brats_flair", "brats_t1c", "nsclc_ct")  # bench/public_tumours.py writes them; report cases only
+# bench/public_tumours.py writes them; report cases only
+PUBLIC = ("brats_flair", "brats_t1c", "nsclc_ct", "remind_t1c")
 
 
 # ------------------------------------------------------------------------------------------------- data

@@ -5,7 +5,8 @@ least one of them. These sets are: the radiation oncologist's GTV on the plannin
 co-registered MRI. Run from the repository root, on folders that hold the two public repositories' files (a clone, or
 the files exported from one), to write ``~/.cache/nbrisk/public_tumours/<set>/<case>_{image,mask}.nii.gz``:
 
-    python3 bench/public_tumours.py --deepmedic ~/src/deepmedic --pmt ~/src/precision-medicine-toolbox
+    python3 bench/public_tumours.py --deepmedic ~/src/deepmedic --pmt ~/src/precision-medicine-toolbox \
+        --remind ~/src/Slicer_scripting_tutorial
 
 * ``brats_flair`` / ``brats_t1c`` (6 cases): github.com/deepmedic/deepmedic (checked at e10ba7c),
   ``examples/dataForExamples/brats2015TrainingData/*/brats_2013_pat000N_1/``: BraTS 2015 training cases (BRATS 2013
@@ -17,6 +18,11 @@ the files exported from one), to write ``~/.cache/nbrisk/public_tumours/<set>/<c
   ``data/dcms/LUNG1-00{1,2,3}_*_CT/``: planning CTs of NSCLC-Radiomics (TCIA; Aerts et al., Nat Commun 2014; CC BY-NC
   3.0) with their RTSTRUCT; the mask is ``GTV-1``, the primary tumour, rasterised here onto the CT (by geometry: the
   contours' slice references do not match the series' instance UIDs).
+* ``remind_t1c`` (1 case, sixteenth round): github.com/Marcus-Milantoni/Slicer_scripting_tutorial (checked at
+  0b48816), ``example_patients/Brain_resection/``: one patient of ReMIND, the Brain Resection Multimodal Imaging
+  Database (TCIA; Juvekar et al. 2023, doi:10.7937/3RAG-D070; CC BY 4.0), its pre-operative contrast-enhanced 3-D T1
+  (1 mm) and the tumour's DICOM SEG ("Glioma", 0.8 ml) on that very series' grid (same frame of reference and
+  orientation, frames on whole voxels). A small lesion, the kind the one-click-plus-box goal is not met on.
 
 None of these cases was used to choose the method: in the benchmark they are report cases only.
 """
@@ -83,6 +89,55 @@ def rtstruct_mask(rtstruct, image: sitk.Image, roi_name: str) -> sitk.Image:
     return out
 
 
+def seg_mask(seg, image: sitk.Image) -> sitk.Image:
+    """A binary DICOM SEG (pydicom dataset, every segment together) as a uint8 mask on ``image``'s grid.
+
+    Each frame is placed by its plane position on the image's grid. The SEG must share the image's frame of reference
+    and orientation and its frames must fall on whole voxels: this reads masks that were drawn on the very image, and
+    refuses (ValueError) rather than resamples anything else."""
+    if str(seg.Modality) != "SEG" or str(getattr(seg, "SegmentationType", "")) != "BINARY":
+        raise ValueError("not a binary DICOM SEG")
+    shared = seg.SharedFunctionalGroupsSequence[0]
+    iop = np.asarray(shared.PlaneOrientationSequence[0].ImageOrientationPatient, float)
+    direction = np.asarray(image.GetDirection()).reshape(3, 3)
+    if not np.allclose(iop, np.r_[direction[:, 0], direction[:, 1]], atol=1e-4):
+        raise ValueError("the SEG's orientation is not the image's")
+    size = image.GetSize()
+    mask = np.zeros(size[::-1], bool)
+    frames = np.asarray(seg.pixel_array).reshape(-1, int(seg.Rows), int(seg.Columns))
+    for frame, group in zip(frames, seg.PerFrameFunctionalGroupsSequence, strict=True):
+        pos = [float(v) for v in group.PlanePositionSequence[0].ImagePositionPatient]
+        idx = np.asarray(image.TransformPhysicalPointToContinuousIndex(pos))
+        if np.abs(idx - np.round(idx)).max() > 0.05:
+            raise ValueError(f"a SEG frame at {pos} is not on the image's voxels (index {idx.round(3).tolist()})")
+        i, j, k = (int(v) for v in np.round(idx))
+        rows, cols = frame.shape
+        if not (0 <= k < size[2] and 0 <= j <= size[1] - rows and 0 <= i <= size[0] - cols):
+            raise ValueError(f"a SEG frame at {pos} lies outside the image")
+        mask[k, j : j + rows, i : i + cols] |= frame.astype(bool)
+    out = sitk.GetImageFromArray(mask.astype(np.uint8))
+    out.CopyInformation(image)
+    return out
+
+
+def remind_cases(root: Path) -> Iterator[tuple[str, str, sitk.Image, sitk.Image]]:
+    import pydicom
+
+    d = root / "example_patients" / "Brain_resection"
+    seg_file, series = d / "Tumor_segmentation.dcm", d / "3DAXT1postcontrast_MRI"
+    if not seg_file.is_file() or not series.is_dir():
+        raise SystemExit(f"{root}: no {seg_file.relative_to(root)} and {series.relative_to(root)}; give the "
+                         "Slicer_scripting_tutorial repository's folder")
+    seg = pydicom.dcmread(seg_file)
+    reader = sitk.ImageSeriesReader()
+    files = reader.GetGDCMSeriesFileNames(str(series))
+    if str(pydicom.dcmread(files[0], stop_before_pixels=True).FrameOfReferenceUID) != str(seg.FrameOfReferenceUID):
+        raise SystemExit(f"{seg_file}: its frame of reference is not the T1's")
+    reader.SetFileNames(files)
+    img = sitk.Cast(reader.Execute(), sitk.sitkFloat32)
+    yield "remind_t1c", "remind01", img, seg_mask(seg, img)
+
+
 def nsclc_cases(root: Path) -> Iterator[tuple[str, str, sitk.Image, sitk.Image]]:
     import pydicom
 
@@ -103,13 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--deepmedic", type=Path, help="folder with deepmedic's example data (BraTS 2015 cases)")
     ap.add_argument("--pmt", type=Path, help="folder with precision-medicine-toolbox's data (NSCLC-Radiomics CTs)")
+    ap.add_argument("--remind", type=Path, help="folder with Slicer_scripting_tutorial's example_patients (ReMIND)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    sources = ([brats_cases(args.deepmedic)] if args.deepmedic else []) + (
-        [nsclc_cases(args.pmt)] if args.pmt else []
+    sources = (
+        ([brats_cases(args.deepmedic)] if args.deepmedic else [])
+        + ([nsclc_cases(args.pmt)] if args.pmt else [])
+        + ([remind_cases(args.remind)] if args.remind else [])
     )
     if not sources:
-        ap.error("give --deepmedic and/or --pmt")
+        ap.error("give --deepmedic, --pmt and/or --remind")
     for cases in sources:
         for s, c, img, mask in cases:
             (args.out / s).mkdir(parents=True, exist_ok=True)
