@@ -89,7 +89,10 @@ class New:
         return sitk.GetArrayViewFromImage(r.mask) > 0
 
 
-NO_WHOLE_ERODE = {"background_erode": 0.0}  # before the fourteenth round no background click eroded the whole mask
+UNBOUNDED_SEEDS = {"seed_box_share": 0.0}  # before the sixteenth round a box did not bound the first click's seed
+# sphere
+NO_WHOLE_ERODE = {"background_erode": 0.0, **UNBOUNDED_SEEDS}  # before the fourteenth round no background click eroded
+# the whole mask
 FIVE_MM_SEEDS = {"seed_radius_max_mm": 5.0, **NO_WHOLE_ERODE}  # before the thirteenth round the first click's
 # competition learnt its tumour model from a 5 mm sphere around the click, whatever the tumour's size
 # before the tenth round's second change the size ellipsoid shrank at most once
@@ -256,6 +259,18 @@ class Round13(New):
         super().__init__(img, params or InteractiveParams(**NO_WHOLE_ERODE))
 
 
+class Round15(New):
+    """Issue 23's fifteenth round as it ended (2026-12-07, the same masks as the fourteenth's): with a box, the first
+    click's seed sphere is not bounded by the box's size (``seed_box_share`` 0)."""
+
+    name = "round15"
+
+    def __init__(self, img: sitk.Image, params=None) -> None:
+        from nbrisk.segmentation.interactive import InteractiveParams
+
+        super().__init__(img, params or InteractiveParams(**UNBOUNDED_SEEDS))
+
+
 class Round10A(New):
     """Issue 23's tenth round, first change alone (2026-12-06): a later tumour click beyond the grown size ellipsoid
     stretches it; the size ellipsoid shrinks at most once per history."""
@@ -305,6 +320,7 @@ METHODS = {
     "round10a": Round10A,
     "round12": Round12,
     "round13": Round13,
+    "round15": Round15,
     "ellipsoid": BoxEllipsoid,
     "new": New,
 }

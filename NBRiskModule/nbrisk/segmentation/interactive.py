@@ -331,7 +331,7 @@ def segment_interactive(
         else:
             with collect_warnings() as notes:
                 prior, size = _first_click_region(image, anchor, prompts.box, modality, p.first_click, p.mr_size,
-                                                  p.seed_radius_max_mm)
+                                                  p.seed_radius_max_mm, p.seed_box_share)
             prior_notes = list(dict.fromkeys(notes))
         only_first = len(tp) == 1 and not len(bp) and prompts.labelmap is None
         if prior is not None and only_first:
@@ -546,6 +546,7 @@ def _first_click_region(
     how: str = "graph_cut",
     mr_size: str = "rays",
     seed_radius_max_mm: float = 8.0,
+    seed_box_share: float = 0.5,
 ) -> tuple[tuple[np.ndarray, np.ndarray] | None, tuple]:
     """The first tumour click's (and the box's) region, cropped ((region, start), or None when nothing grew), and
     what a later click may re-cut it with: (size ellipsoid, from rays?, the competition's mask cropped), or
@@ -557,8 +558,8 @@ def _first_click_region(
     none: tuple = (None, False, None)
     try:
         if how == "graph_cut":
-            d = first_region_detail(image, click, box, modality=modality, params=GraphCutParams(mr_size=mr_size,
-                                                                                   seed_radius_max_mm=seed_radius_max_mm))
+            gp = GraphCutParams(mr_size=mr_size, seed_radius_max_mm=seed_radius_max_mm, seed_box_share=seed_box_share)
+            d = first_region_detail(image, click, box, modality=modality, params=gp)
             arr = d.region
             if arr is None:
                 return None, none

@@ -62,6 +62,8 @@ class InteractiveParams:
     # (graph_cut.ray_ellipsoid); "rc": from the region competition's mask, as on CT (issue 23's third round)
     seed_radius_max_mm: float = 8.0  # the first click's region competition learns its tumour model in a sphere of up
     # to this radius while the sphere stays clean (graph_cut.clean_seed_radius; since the thirteenth round; 5: 5 mm)
+    seed_box_share: float = 0.5  # ... and with a box at most this share of the box's inscribed ellipsoid's smallest
+    # radius, never under 5 mm (GraphCutParams.seed_box_share; sixteenth round; 0: no bound)
     prior_core_mm: float = 2.0  # later clicks: that region eroded by this much seeds and teaches the tumour
     edit_radius_mm: float = 40.0  # later clicks change the first-click region at most this close to them
     zone_factor: float = 2.5  # ... and at least zone_factor x their distance to its border + zone_add_mm,
