@@ -1,5 +1,6 @@
 """The interactive benchmark's extra public tumours (``bench/public_tumours.py``): an RTSTRUCT contour rasterised onto
-its CT by geometry, and the sets read as report cases only."""
+its CT by geometry, a DICOM SEG placed on its image's grid, and the sets read as report cases (but remind01, which a
+rule was chosen on)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,13 @@ def test_the_public_sets_are_report_cases_read_from_the_cache(bench, tmp_path, m
     [(s, c, im, m)] = bench.load_cases(["nsclc_ct"], "report")
     assert (s, c) == ("nsclc_ct", "LUNG1-009") and im.GetSize() == (20, 20, 5)
     assert sitk.GetArrayFromImage(m).sum() == 1  # any label > 0 is the tumour
+    folder = tmp_path / "public_tumours" / "remind_t1c"  # the sixteenth round chose a rule on remind01: a tune case
+    folder.mkdir(parents=True)
+    for c in ("remind01", "remind02"):
+        sitk.WriteImage(img, str(folder / f"{c}_image.nii.gz"))
+        sitk.WriteImage(mask, str(folder / f"{c}_mask.nii.gz"))
+    assert [c for _, c, _, _ in bench.load_cases(["remind_t1c"], "tune")] == ["remind01"]
+    assert [c for _, c, _, _ in bench.load_cases(["remind_t1c"], "report")] == ["remind02"]
 
 
 PUBLIC = Path.home() / ".cache" / "nbrisk" / "public_tumours"
