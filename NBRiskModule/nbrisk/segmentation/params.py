@@ -136,6 +136,9 @@ class InteractiveParams:
         if not 0.0 <= self.background_erode < 2.0:
             raise ValueError(f"background_erode {self.background_erode}: give a factor in [0, 2) of the click's depth "
                              "(0: off)")
+        if not 0.0 <= self.seed_box_share <= 1.0:
+            raise ValueError(f"seed_box_share {self.seed_box_share}: give a share in [0, 1] of the box's smallest "
+                             "radius (0: no bound)")
         if not 0.0 <= self.tumour_model_p <= 1.0:
             raise ValueError(f"tumour_model_p {self.tumour_model_p}: give a probability in [0, 1] (0: off)")
         if self.grow_again_outside != 0.0 and not self.grow_again_outside >= self.grow_to:

@@ -350,3 +350,6 @@ def test_a_small_box_bounds_the_seed_sphere_of_a_faint_lesion():
     p = GraphCutParams()
     assert _box_bounded(big, wide_box, p) is p and _box_bounded(big, None, p) is p
     assert clean_seed_radius(big, k, _box_bounded(big, wide_box, p)) == 8.0
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="seed_box_share"):
+            InteractiveParams(seed_box_share=bad)
