@@ -22,7 +22,8 @@ the files exported from one), to write ``~/.cache/nbrisk/public_tumours/<set>/<c
   0b48816), ``example_patients/Brain_resection/``: one patient of ReMIND, the Brain Resection Multimodal Imaging
   Database (TCIA; Juvekar et al. 2023, doi:10.7937/3RAG-D070; CC BY 4.0), its pre-operative contrast-enhanced 3-D T1
   (1 mm) and the tumour's DICOM SEG ("Glioma", 0.8 ml) on that very series' grid (same frame of reference and
-  orientation, frames on whole voxels). A small lesion, the kind the one-click-plus-box goal is not met on.
+  orientation, frames on whole voxels; read by ``nbrisk.io.segfiles.read_dicom_seg``). A small lesion, the kind the
+  one-click-plus-box goal is not met on.
 
 None of these cases was used to choose the method: in the benchmark they are report cases only.
 """
@@ -89,37 +90,6 @@ def rtstruct_mask(rtstruct, image: sitk.Image, roi_name: str) -> sitk.Image:
     return out
 
 
-def seg_mask(seg, image: sitk.Image) -> sitk.Image:
-    """A binary DICOM SEG (pydicom dataset, every segment together) as a uint8 mask on ``image``'s grid.
-
-    Each frame is placed by its plane position on the image's grid. The SEG must share the image's frame of reference
-    and orientation and its frames must fall on whole voxels: this reads masks that were drawn on the very image, and
-    refuses (ValueError) rather than resamples anything else."""
-    if str(seg.Modality) != "SEG" or str(getattr(seg, "SegmentationType", "")) != "BINARY":
-        raise ValueError("not a binary DICOM SEG")
-    shared = seg.SharedFunctionalGroupsSequence[0]
-    iop = np.asarray(shared.PlaneOrientationSequence[0].ImageOrientationPatient, float)
-    direction = np.asarray(image.GetDirection()).reshape(3, 3)
-    if not np.allclose(iop, np.r_[direction[:, 0], direction[:, 1]], atol=1e-4):
-        raise ValueError("the SEG's orientation is not the image's")
-    size = image.GetSize()
-    mask = np.zeros(size[::-1], bool)
-    frames = np.asarray(seg.pixel_array).reshape(-1, int(seg.Rows), int(seg.Columns))
-    for frame, group in zip(frames, seg.PerFrameFunctionalGroupsSequence, strict=True):
-        pos = [float(v) for v in group.PlanePositionSequence[0].ImagePositionPatient]
-        idx = np.asarray(image.TransformPhysicalPointToContinuousIndex(pos))
-        if np.abs(idx - np.round(idx)).max() > 0.05:
-            raise ValueError(f"a SEG frame at {pos} is not on the image's voxels (index {idx.round(3).tolist()})")
-        i, j, k = (int(v) for v in np.round(idx))
-        rows, cols = frame.shape
-        if not (0 <= k < size[2] and 0 <= j <= size[1] - rows and 0 <= i <= size[0] - cols):
-            raise ValueError(f"a SEG frame at {pos} lies outside the image")
-        mask[k, j : j + rows, i : i + cols] |= frame.astype(bool)
-    out = sitk.GetImageFromArray(mask.astype(np.uint8))
-    out.CopyInformation(image)
-    return out
-
-
 def remind_cases(root: Path) -> Iterator[tuple[str, str, sitk.Image, sitk.Image]]:
     import pydicom
 
@@ -128,14 +98,18 @@ def remind_cases(root: Path) -> Iterator[tuple[str, str, sitk.Image, sitk.Image]
     if not seg_file.is_file() or not series.is_dir():
         raise SystemExit(f"{root}: no {seg_file.relative_to(root)} and {series.relative_to(root)}; give the "
                          "Slicer_scripting_tutorial repository's folder")
-    seg = pydicom.dcmread(seg_file)
+    from nbrisk.io.segfiles import read_dicom_seg
+
     reader = sitk.ImageSeriesReader()
     files = reader.GetGDCMSeriesFileNames(str(series))
-    if str(pydicom.dcmread(files[0], stop_before_pixels=True).FrameOfReferenceUID) != str(seg.FrameOfReferenceUID):
+    seg_for = pydicom.dcmread(seg_file, stop_before_pixels=True).FrameOfReferenceUID
+    if str(pydicom.dcmread(files[0], stop_before_pixels=True).FrameOfReferenceUID) != str(seg_for):
         raise SystemExit(f"{seg_file}: its frame of reference is not the T1's")
     reader.SetFileNames(files)
     img = sitk.Cast(reader.Execute(), sitk.sitkFloat32)
-    yield "remind_t1c", "remind01", img, seg_mask(seg, img)
+    # NBRisk's own reader places each frame on the T1's grid, and refuses frames off its voxels or orientation
+    labelmap = read_dicom_seg(seg_file, None, None, img)[0]
+    yield "remind_t1c", "remind01", img, sitk.Cast(labelmap > 0, sitk.sitkUInt8)
 
 
 def nsclc_cases(root: Path) -> Iterator[tuple[str, str, sitk.Image, sitk.Image]]:

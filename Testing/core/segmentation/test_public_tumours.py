@@ -1,6 +1,5 @@
 """The interactive benchmark's extra public tumours (``bench/public_tumours.py``): an RTSTRUCT contour rasterised onto
-its CT by geometry, a DICOM SEG placed on its image's grid, and the sets read as report cases (but remind01, which a
-rule was chosen on)."""
+its CT by geometry, and the sets read as report cases (but remind01, which a rule was chosen on)."""
 
 from __future__ import annotations
 
@@ -117,63 +116,6 @@ def test_clicks_in_a_z_scored_glioma_core_are_taken(bench, case):
     [(_, _, img, truth)] = [c for c in bench.load_cases(["brats_t1c"], "report") if c[1] == case]
     d = bench.run_case(img, truth, "new", "clicks", 3, 3.0)["dice"]
     assert d[0] > 0.2 and bench.at(d, 3) > 0.5
-
-
-def _seg(frames: list[tuple[tuple[float, float, float], np.ndarray]], iop=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0)) -> Dataset:
-    """A binary DICOM SEG in memory: one frame per (position, rows x columns array)."""
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.pixels import pack_bits
-    from pydicom.uid import ExplicitVRLittleEndian
-
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.Modality, ds.SegmentationType = "SEG", "BINARY"
-    rows, cols = frames[0][1].shape
-    ds.Rows, ds.Columns, ds.NumberOfFrames = rows, cols, len(frames)
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 1, 0, 0
-    shared, orient = Dataset(), Dataset()
-    orient.ImageOrientationPatient = list(iop)
-    shared.PlaneOrientationSequence = Sequence([orient])
-    ds.SharedFunctionalGroupsSequence = Sequence([shared])
-    groups = []
-    for pos, _ in frames:
-        g, plane = Dataset(), Dataset()
-        plane.ImagePositionPatient = list(pos)
-        g.PlanePositionSequence = Sequence([plane])
-        groups.append(g)
-    ds.PerFrameFunctionalGroupsSequence = Sequence(groups)
-    ds.PixelData = pack_bits(np.stack([f for _, f in frames]).astype(np.uint8))
-    return ds
-
-
-def test_a_seg_frame_lands_on_the_voxels_its_position_names(pub):
-    img = _grid()  # origin (-10, -10, 0), spacing (1, 1, 2)
-    a = np.zeros((3, 4), np.uint8)
-    a[0, 0] = a[2, 3] = a[1, 1] = 1
-    b = np.ones((3, 4), np.uint8)
-    # x -7 is column 3, y -5 row 5, z 4 slice 2; the second frame on slice 3, further along x and y
-    m = sitk.GetArrayFromImage(pub.seg_mask(_seg([((-7.0, -5.0, 4.0), a), ((-5.0, 0.0, 6.0), b)]), img))
-    assert m.shape == (5, 20, 20) and m.sum() == 3 + 12
-    assert m[2, 5, 3] and m[2, 7, 6] and m[2, 6, 4] and not m[2, 5, 4]
-    assert m[3, 10:13, 5:9].all() and m[3].sum() == 12
-    assert m[:2].sum() == 0 and m[4].sum() == 0
-
-
-@pytest.mark.parametrize(
-    ("frames", "iop", "message"),
-    [
-        ([((-7.0, -5.0, 4.0), np.ones((3, 4), np.uint8))], (0.0, 1.0, 0.0, 1.0, 0.0, 0.0), "orientation"),
-        ([((-7.5, -5.0, 4.0), np.ones((3, 4), np.uint8))], (1.0, 0.0, 0.0, 0.0, 1.0, 0.0), "not on the image's voxels"),
-        ([((-7.0, -5.0, 5.0), np.ones((3, 4), np.uint8))], (1.0, 0.0, 0.0, 0.0, 1.0, 0.0), "not on the image's voxels"),
-        ([((8.0, -5.0, 4.0), np.ones((3, 4), np.uint8))], (1.0, 0.0, 0.0, 0.0, 1.0, 0.0), "outside the image"),
-        ([((-7.0, -5.0, 12.0), np.ones((3, 4), np.uint8))], (1.0, 0.0, 0.0, 0.0, 1.0, 0.0), "outside the image"),
-    ],
-)
-def test_a_seg_that_is_not_on_the_image_grid_is_refused_not_resampled(pub, frames, iop, message):
-    with pytest.raises(ValueError, match=message):
-        pub.seg_mask(_seg(frames, iop), _grid())
 
 
 @pytest.mark.slow
