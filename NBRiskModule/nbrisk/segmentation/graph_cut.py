@@ -219,15 +219,12 @@ def ray_ellipsoid(
     return c * sp + mean, np.linalg.inv(spread * cov), length
 
 
-def _box_bounded(image: sitk.Image, box_lps: Sequence[float] | None, p: GraphCutParams) -> GraphCutParams:
-    """``p`` with its seed sphere's largest radius bounded by ``seed_box_share`` of the box's inscribed ellipsoid's
-    smallest radius (never under 5 mm); ``p`` itself without a box or a bound."""
-    if box_lps is None or p.seed_box_share <= 0:
+def _box_bounded(p: GraphCutParams, box_amat: np.ndarray | None) -> GraphCutParams:
+    """``p`` with its seed sphere's largest radius bounded by ``seed_box_share`` of the smallest radius of the box's
+    inscribed ellipsoid (matrix ``box_amat``; never under 5 mm); ``p`` itself without a box or a bound."""
+    if box_amat is None or p.seed_box_share <= 0:
         return p
-    sp = np.array(image.GetSpacing(), float)[::-1]
-    lo, stop = box_index(image, box_lps)
-    _, amat = _ellipsoid_from_box(lo, stop - 1, sp)
-    smallest = float(1.0 / np.sqrt(np.linalg.eigvalsh(amat).max()))
+    smallest = float(1.0 / np.sqrt(np.linalg.eigvalsh(box_amat).max()))
     bound = max(GrowParams().seed_radius_mm, p.seed_box_share * smallest)
     return p if bound >= p.seed_radius_max_mm else replace(p, seed_radius_max_mm=bound)
 
@@ -360,11 +357,18 @@ def first_region_detail(
         modality = detect_modality(image)  # once here, not again in the competition
     rays = box_lps is None and p.mr_size == "rays" and modality.lower() == "mr"
     held: list[str] = []
+    blo: np.ndarray | None = None
+    bhi: np.ndarray | None = None
+    box_amat: np.ndarray | None = None
+    if box_lps is not None:
+        blo, stop = box_index(image, box_lps)
+        bhi = stop - 1
+        box_centre, box_amat = _ellipsoid_from_box(blo, bhi, sp)
     if competition is not None:
         r0 = competition
     else:
         try:
-            gp = GrowParams(seed_radius_mm=clean_seed_radius(image, click, _box_bounded(image, box_lps, p)))
+            gp = GrowParams(seed_radius_mm=clean_seed_radius(image, click, _box_bounded(p, box_amat)))
             with _held_warnings() as held:
                 r0 = sitk.GetArrayFromImage(grow_from_seeds(image, [click_lps], box_lps=box_lps, params=gp,
                                                             modality=modality)) > 0
@@ -372,13 +376,9 @@ def first_region_detail(
             if box_lps is None:
                 raise
             r0 = np.zeros(tuple(shape), bool)  # nothing grew inside the box: the box alone speaks
-    blo: np.ndarray | None = None
-    bhi: np.ndarray | None = None
     est = None
-    if box_lps is not None:
-        blo, stop = box_index(image, box_lps)
-        bhi = stop - 1
-        centre, amat = _ellipsoid_from_box(blo, bhi, sp)
+    if blo is not None and bhi is not None and box_amat is not None:
+        centre, amat = box_centre, box_amat
         m = np.ceil(p.margin_mm / sp).astype(int)
         lo, hi = np.clip(blo - m, 0, shape), np.clip(bhi + 1 + m, 0, shape)
     else:

@@ -325,6 +325,14 @@ def _box3(img: sitk.Image, truth: np.ndarray) -> list[float]:
     return [*lo, *hi]
 
 
+def _box_matrix(img: sitk.Image, box: list[float]) -> np.ndarray:
+    from nbrisk.segmentation.graph_cut import _ellipsoid_from_box
+    from nbrisk.segmentation.prompts import box_index
+
+    lo, stop = box_index(img, box)
+    return _ellipsoid_from_box(lo, stop - 1, np.array(img.GetSpacing())[::-1])[1]
+
+
 def test_a_small_box_bounds_the_seed_sphere_of_a_faint_lesion():
     """The clean test cannot see the border of a lesion 1.5 SDs brighter than its surroundings, so the first click's
     competition would learn from 8 mm around the click: half tissue in a box 8-10 mm across its narrowest half. With a
@@ -336,7 +344,7 @@ def test_a_small_box_bounds_the_seed_sphere_of_a_faint_lesion():
         img, truth = _faint_lesion(seed)
         box, click = _box3(img, truth), img.TransformIndexToPhysicalPoint((32, 32, 32))
         assert clean_seed_radius(img, np.array([32.0, 32.0, 32.0])) == 8.0  # the clean test alone
-        assert _box_bounded(img, box, GraphCutParams()).seed_radius_max_mm == 5.0  # smallest radius 9.5 mm
+        assert _box_bounded(GraphCutParams(), _box_matrix(img, box)).seed_radius_max_mm == 5.0  # smallest radius 9.5 mm
         dice = {}
         for share in (0.5, 0.0):
             res = segment_interactive(img, Prompts([click], [], box), params=InteractiveParams(seed_box_share=share),
@@ -348,8 +356,8 @@ def test_a_small_box_bounds_the_seed_sphere_of_a_faint_lesion():
     k = np.array(big.TransformPhysicalPointToContinuousIndex(c))[::-1]
     wide_box = [v - 28.0 for v in c] + [v + 28.0 for v in c]
     p = GraphCutParams()
-    assert _box_bounded(big, wide_box, p) is p and _box_bounded(big, None, p) is p
-    assert clean_seed_radius(big, k, _box_bounded(big, wide_box, p)) == 8.0
+    assert _box_bounded(p, _box_matrix(big, wide_box)) is p and _box_bounded(p, None) is p
+    assert clean_seed_radius(big, k, _box_bounded(p, _box_matrix(big, wide_box))) == 8.0
     for bad in (-0.1, 1.5):
         with pytest.raises(ValueError, match="seed_box_share"):
             InteractiveParams(seed_box_share=bad)
