@@ -35,7 +35,7 @@ Data sets (images are read from caches, nothing is downloaded here):
   core on contrast-enhanced T1) and NSCLC-Radiomics lung CTs (GTV-1), masks traced on the very image; prepared by
   ``bench/public_tumours.py`` from two public GitHub repositories (see there), report cases only.
 * ``remind_t1c`` (sixteenth round): one small glioma (0.8 ml) on a ReMIND patient's contrast-enhanced 3-D T1, its
-  DICOM SEG drawn on that series; from a third public repository by ``bench/public_tumours.py``, report only.
+  DICOM SEG drawn on that series; from a third public repository by ``bench/public_tumours.py``; a tune case (below).
 
 Split: ``tune`` = STS_001-STS_010, lung1, brain1, phantoms and (since the sixteenth round) remind01; ``report`` =
 everything else. remind01 was first run as a report case; the sixteenth round's rule was chosen on it, so it is a tune
