@@ -95,21 +95,20 @@ def rtstruct_mask(rtstruct, image: sitk.Image, roi_name: str) -> sitk.Image:
 def remind_cases(root: Path) -> Iterator[tuple[str, str, sitk.Image, sitk.Image]]:
     import pydicom
 
+    from nbrisk.io.images import read_dicom_series
+    from nbrisk.io.segfiles import read_dicom_seg
+
     d = root / "example_patients" / "Brain_resection"
     seg_file, series = d / "Tumor_segmentation.dcm", d / "3DAXT1postcontrast_MRI"
     if not seg_file.is_file() or not series.is_dir():
         raise SystemExit(f"{root}: no {seg_file.relative_to(root)} and {series.relative_to(root)}; give the "
                          "Slicer_scripting_tutorial repository's folder")
-    from nbrisk.io.segfiles import read_dicom_seg
-
-    reader = sitk.ImageSeriesReader()
-    files = reader.GetGDCMSeriesFileNames(str(series))
-    seg_for = pydicom.dcmread(seg_file, stop_before_pixels=True).FrameOfReferenceUID
-    if str(pydicom.dcmread(files[0], stop_before_pixels=True).FrameOfReferenceUID) != str(seg_for):
+    frame = {str(pydicom.dcmread(f, stop_before_pixels=True).FrameOfReferenceUID)
+             for f in (seg_file, next(series.glob("*.dcm")))}
+    if len(frame) > 1:
         raise SystemExit(f"{seg_file}: its frame of reference is not the T1's")
-    reader.SetFileNames(files)
-    img = sitk.Cast(reader.Execute(), sitk.sitkFloat32)
-    # NBRisk's own reader places each frame on the T1's grid, and refuses frames off its voxels or orientation
+    # NBRisk's own readers: the series with its slice checks, the SEG's frames placed on (and refused off) its grid
+    img = sitk.Cast(read_dicom_series(series), sitk.sitkFloat32)
     labelmap = read_dicom_seg(seg_file, None, None, img)[0]
     yield "remind_t1c", "remind01", img, sitk.Cast(labelmap > 0, sitk.sitkUInt8)
 
