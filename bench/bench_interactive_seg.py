@@ -80,19 +80,19 @@ def load_cases(sets: list[str], split: str) -> list[tuple[str, str, sitk.Image, 
         if s == "pyrad":
             data = CACHE / "pyradiomics_bhklab-3.1.4" / "data"
             for c in ("brain1", "brain2", "breast1", "lung1", "lung2"):
-                if _in_split(c in TUNE_PYRAD, split):
+                if _in_split(is_tune(s, c), split):
                     img = sitk.ReadImage(str(data / f"{c}_image.nrrd"), sitk.sitkFloat32)
                     out.append((s, c, img, _mask(sitk.ReadImage(str(data / f"{c}_label.nrrd")), img)))
         elif s in ("sts_ct", "sts_mr"):
             tag = "CT" if s == "sts_ct" else "MR_T1"
             for f in sorted((CACHE / "ibsi_sts").glob(f"STS_*_{tag}_image.nii.gz")):
                 c = f.name[:7]
-                if _in_split(c in TUNE_STS, split):
+                if _in_split(is_tune(s, c), split):
                     img = sitk.ReadImage(str(f), sitk.sitkFloat32)
                     m = f.with_name(f.name.replace("_image", "_mask"))
                     out.append((s, c, img, _mask(sitk.ReadImage(str(m)), img)))
         elif s == "phantom":
-            if _in_split(True, split):
+            if _in_split(is_tune(s, ""), split):
                 from nbrisk.synthetic.phantom import PhantomSpec, make_phantom
 
                 for mod, seeds in (("ct", (1, 2, 3, 4)), ("mr", (3, 5))):
@@ -111,7 +111,7 @@ def load_cases(sets: list[str], split: str) -> list[tuple[str, str, sitk.Image, 
             if not files:
                 raise SystemExit(f"no {s} cases in {CACHE / 'public_tumours' / s}; run bench/public_tumours.py first")
             for f in files:
-                if _in_split(f.name.removesuffix("_image.nii.gz") in TUNE_PUBLIC, split):
+                if _in_split(is_tune(s, f.name.removesuffix("_image.nii.gz")), split):
                     img = sitk.ReadImage(str(f), sitk.sitkFloat32)
                     m = f.with_name(f.name.replace("_image", "_mask"))
                     out.append((s, f.name.removesuffix("_image.nii.gz"), img, _mask(sitk.ReadImage(str(m)), img)))
@@ -120,8 +120,13 @@ def load_cases(sets: list[str], split: str) -> list[tuple[str, str, sitk.Image, 
     return out
 
 
-def _in_split(is_tune: bool, split: str) -> bool:
-    return split == "all" or (split == "tune") == is_tune
+def is_tune(s: str, case: str) -> bool:
+    """Whether a case of set ``s`` is a tune case: the split the methods were chosen on."""
+    return s == "phantom" or case in TUNE_STS or case in TUNE_PYRAD or case in TUNE_PUBLIC
+
+
+def _in_split(tune: bool, split: str) -> bool:
+    return split == "all" or (split == "tune") == tune
 
 
 def _mask(m: sitk.Image, img: sitk.Image) -> sitk.Image:
@@ -398,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pad_to:
         cases = [(s, c, *pad_to(img, truth, args.pad_to)) for s, c, img, truth in cases]
     for i, (s, c, img, truth) in enumerate(cases):
-        split = "tune" if (c in TUNE_STS or c in TUNE_PYRAD or c in TUNE_PUBLIC or s == "phantom") else "report"
+        split = "tune" if is_tune(s, c) else "report"
         for protocol in args.protocols:
             for reader, m in ((k, m) for k in range(max(args.readers, 1)) for m in args.methods):
                 t0 = time.perf_counter()
