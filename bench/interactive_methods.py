@@ -3,7 +3,8 @@
 ``baseline`` (threshold around the seeds' intensity in the box), ``today`` (``grow_from_seeds``, the method before
 issue 23), ``ellipsoid`` (the box's inscribed ellipsoid, clicks ignored), ``new``
 (:func:`nbrisk.segmentation.interactive.segment_interactive` with its defaults) and issue 23's earlier rounds, each
-pinned by the ``InteractiveParams`` that undo the later rounds' changes (the dicts below chain them). A method is a
+pinned by the ``InteractiveParams`` that undo the later rounds' changes (the dicts below chain them). ``nninteractive``
+runs a learned model (nnInteractive) where it and its weights are installed (its class says how). A method is a
 class built with the image and called with (tumour clicks, background clicks, box) in LPS mm; it returns the mask
 shown as a (z, y, x) bool array.
 """
@@ -304,6 +305,70 @@ class BoxEllipsoid:
         return ((g - centre[:, None, None, None]) ** 2 * np.diag(a_mat)[:, None, None, None]).sum(0) <= 1
 
 
+class NNInteractive:
+    """nnInteractive (MIC-DKFZ, github.com/MIC-DKFZ/nnInteractive), a learned 3-D interactive model, on the benchmark's
+    prompts: for the day its weights and a GPU are at hand (issue 23's seventeenth session; neither is here).
+
+    Needs ``pip install nninteractive`` and PyTorch (not NBRisk's dependencies) and ``NBRISK_NNINTERACTIVE_MODEL``, the
+    model folder that ``nnInteractive.model_management.ensure_model_available`` returns (the official checkpoint is
+    CC BY-NC-SA 4.0). The image goes in as stored, (z, y, x) voxels (nnInteractive works in voxel space and asks for
+    no preprocessing); clicks are points, positive or negative. Its checkpoints take 2-D boxes only, so the benchmark's
+    box becomes its rectangle on the first click's axial slice, given before that click. One session per process (the
+    network is loaded once); each new image resets it.
+    """
+
+    name = "nninteractive"
+    autozoom = True  # nnInteractive's default (AutoZoom: larger views for objects beyond one patch)
+    _session = None
+
+    def __init__(self, img: sitk.Image) -> None:
+        import os
+
+        try:
+            import torch
+            from nnInteractive.inference.inference_session import nnInteractiveInferenceSession
+        except ImportError:
+            raise SystemExit("nninteractive: pip install nninteractive (and PyTorch) to run this method") from None
+        folder = os.environ.get("NBRISK_NNINTERACTIVE_MODEL")
+        if not folder or not os.path.isdir(folder):
+            raise SystemExit(f"nninteractive: NBRISK_NNINTERACTIVE_MODEL={folder!r} is not a model folder; set it to "
+                             "the folder nnInteractive.model_management.ensure_model_available returns")
+        cls = type(self)
+        if cls._session is None or cls._session[0] != (folder, cls.autozoom):
+            device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            session = nnInteractiveInferenceSession(device=device, torch_n_threads=os.cpu_count() or 1,
+                                                    do_autozoom=cls.autozoom, verbose=False)
+            session.initialize_from_trained_model_folder(folder)
+            cls._session = ((folder, cls.autozoom), session)
+        self.session = cls._session[1]
+        self.img = img
+        arr = sitk.GetArrayFromImage(img)
+        self.session.set_image(arr[None])
+        self.target = torch.zeros(arr.shape, dtype=torch.uint8)
+        self.session.set_target_buffer(self.target)
+        self.done = (0, 0)
+
+    def _index(self, p) -> tuple[int, int, int]:
+        """(z, y, x) voxel of an LPS point (inside the image: the benchmark's clicks are)."""
+        i = np.round(np.array(self.img.TransformPhysicalPointToContinuousIndex(tuple(map(float, p))))[::-1])
+        return tuple(int(v) for v in np.clip(i, 0, np.array(self.target.shape) - 1))
+
+    def __call__(self, tumour, background, box):
+        nt, nb = self.done
+        if nt == 0 and box is not None and len(tumour):
+            z = self._index(tumour[0])[0]
+            a, b = np.array(self._index(box[:3])), np.array(self._index(box[3:]))
+            lo, hi = np.minimum(a, b), np.maximum(a, b) + 1
+            self.session.add_bbox_interaction([[z, z + 1], [int(lo[1]), int(hi[1])], [int(lo[2]), int(hi[2])]],
+                                              include_interaction=True, run_prediction=False)
+        for p in tumour[nt:]:
+            self.session.add_point_interaction(self._index(p), include_interaction=True)
+        for p in background[nb:]:
+            self.session.add_point_interaction(self._index(p), include_interaction=False)
+        self.done = (len(tumour), len(background))
+        return self.target.numpy().astype(bool)
+
+
 METHODS = {
     "baseline": Baseline,
     "today": Today,
@@ -323,4 +388,5 @@ METHODS = {
     "round15": Round15,
     "ellipsoid": BoxEllipsoid,
     "new": New,
+    "nninteractive": NNInteractive,
 }

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import SimpleITK as sitk
 
 
@@ -107,3 +108,45 @@ def test_the_table_gives_the_median_interval_after_five_clicks(bench):
     table = bench.summarise(_rows("m", [0.80, 0.85, 0.90]), 5).splitlines()
     assert "Dice@5 95% CI" in table[0]
     assert "| 0.850 | 0.800-0.900 |" in table[2]
+
+
+def test_the_nninteractive_method_puts_each_prompt_on_its_voxel(bench, monkeypatch):
+    """The benchmark's ``nninteractive`` method against the real nnInteractive package: its LPS clicks and box land on
+    the voxels they name, in nnInteractive's own interaction channels, on an image with anisotropic spacing, an origin
+    and a flipped axis. Runs where ``pip install nninteractive`` was done and NBRISK_NNINTERACTIVE_MODEL names a model
+    folder (Utilities/make_tiny_nninteractive_model.py makes one with random weights: no Dice is checked)."""
+    import os
+
+    pytest.importorskip("nnInteractive.inference.inference_session",
+                        reason="nnInteractive is not installed (pip install nninteractive)")
+    if not os.environ.get("NBRISK_NNINTERACTIVE_MODEL"):
+        pytest.skip("set NBRISK_NNINTERACTIVE_MODEL to an nnInteractive model folder "
+                    "(Utilities/make_tiny_nninteractive_model.py makes one)")
+    from interactive_methods import METHODS, NNInteractive
+
+    monkeypatch.setattr(NNInteractive, "autozoom", False)  # one patch per prompt: random weights fill the image
+    arr = np.random.default_rng(3).normal(0.0, 1.0, (24, 40, 36)).astype(np.float32)  # (z, y, x)
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing((0.8, 0.9, 2.5))
+    img.SetOrigin((-12.0, 30.0, -40.0))
+    img.SetDirection((-1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0))
+    lps = lambda zyx: img.TransformContinuousIndexToPhysicalPoint([float(v) for v in zyx[::-1]])  # noqa: E731
+    seg = METHODS["nninteractive"](img)
+    click, lo, hi = (10, 20, 15), (8, 12, 9), (14, 27, 22)
+    box = lps(lo) + lps(hi)  # two corners, as the benchmark gives them
+    mask = seg([lps(click)], [], box)
+    assert mask.dtype == bool and mask.shape == arr.shape
+    s = seg.session
+    inter = np.asarray(s.interactions.float().cpu() if hasattr(s.interactions, "cpu") else s.interactions[...])
+    pos, neg = s.channel_mapping["points"]
+    box_pos = s.channel_mapping["bbox2d"][0]
+    assert np.unravel_index(np.argmax(inter[pos]), arr.shape) == click
+    placed = np.argwhere(inter[box_pos] > 0)
+    assert set(placed[:, 0]) == {click[0]}  # a 2-D box on the click's axial slice
+    assert tuple(placed[:, 1:].min(0)) == lo[1:] and tuple(placed[:, 1:].max(0)) == hi[1:]
+    assert not inter[neg].any()
+    back = (5, 30, 30)
+    seg([lps(click)], [lps(back)], box)  # the reader's second click: background; the first is not placed again
+    inter = np.asarray(s.interactions.float().cpu() if hasattr(s.interactions, "cpu") else s.interactions[...])
+    assert np.unravel_index(np.argmax(inter[neg]), arr.shape) == back
+    assert np.unravel_index(np.argmax(inter[pos]), arr.shape) == click
