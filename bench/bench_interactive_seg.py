@@ -45,8 +45,9 @@ Methods: ``baseline`` (threshold around the seeds' intensity inside the box, con
 ``ellipsoid`` (shape only: the ellipsoid inscribed in the box, whatever the clicks), ``today``
 (:func:`nbrisk.segmentation.grow.grow_from_seeds`, the method before issue 23), ``round1`` to ``round10a``,
 ``round12``, ``round13`` and ``round15`` (issue 23's earlier rounds, pinned by their ``InteractiveParams``) and ``new``
-(:func:`nbrisk.segmentation.interactive.segment_interactive` with its defaults); they live in
-``bench/interactive_methods.py``.
+(:func:`nbrisk.segmentation.interactive.segment_interactive` with its defaults), and ``nninteractive`` (the learned
+model nnInteractive, where ``pip install nninteractive`` and its weights are at hand: ``NBRISK_NNINTERACTIVE_MODEL``
+names the model folder; a GPU for its speed); they live in ``bench/interactive_methods.py``.
 """
 
 from __future__ import annotations
