@@ -349,9 +349,8 @@ class NNInteractive:
         self.done = (0, 0)
 
     def _index(self, p) -> tuple[int, int, int]:
-        """(z, y, x) voxel of an LPS point (inside the image: the benchmark's clicks are)."""
-        i = np.round(np.array(self.img.TransformPhysicalPointToContinuousIndex(tuple(map(float, p))))[::-1])
-        return tuple(int(v) for v in np.clip(i, 0, np.array(self.target.shape) - 1))
+        """(z, y, x) voxel of an LPS point (the benchmark's clicks and box corners are voxel centres in the image)."""
+        return tuple(int(v) for v in self.img.TransformPhysicalPointToIndex(tuple(map(float, p)))[::-1])
 
     def __call__(self, tumour, background, box):
         nt, nb = self.done
